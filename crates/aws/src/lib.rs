@@ -1,0 +1,1 @@
+//! `meli-aws`: DynamoDB store, SNS publisher, Secrets Manager secrets and token store, the stream-record codec.

@@ -1,0 +1,270 @@
+//! Parsed identifiers. Parse, don't validate: once a value has one of these types it is well formed.
+
+use std::fmt;
+use std::num::NonZeroU8;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why an identifier was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("unknown site id {0:?} (expected one of {known})", known = SiteId::KNOWN.join(", "))]
+    UnknownSite(String),
+    #[error("bad category id {0:?}: expected the site id followed by digits, such as MLB1055")]
+    BadCategory(String),
+    #[error("bad listing or product id {0:?}: expected a site id followed by letters or digits")]
+    BadEntryId(String),
+    #[error("bad position {0}: positions start at 1 and go up to {max}", max = Position::MAX)]
+    BadPosition(i64),
+    #[error("unknown entry type {0:?} (expected ITEM, PRODUCT or USER_PRODUCT)")]
+    BadEntryType(String),
+}
+
+/// A Mercado Libre site (country marketplace), such as `MLB` (Brasil) or `MLA` (Argentina).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteId([u8; 3]);
+
+impl SiteId {
+    /// The site ids of meli-api.md §7.1.
+    pub const KNOWN: [&'static str; 18] = [
+        "MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MPE", "MLV", "MEC", "MBO", "MPY", "MCR", "MPA", "MRD", "MGT", "MHN",
+        "MNI", "MSV",
+    ];
+    pub const MLB: SiteId = SiteId(*b"MLB");
+    pub const MLA: SiteId = SiteId(*b"MLA");
+    pub const MLM: SiteId = SiteId(*b"MLM");
+
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let up = s.trim().to_ascii_uppercase();
+        if Self::KNOWN.contains(&up.as_str()) {
+            let b = up.as_bytes();
+            Ok(SiteId([b[0], b[1], b[2]]))
+        } else {
+            Err(IdError::UnknownSite(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes from KNOWN are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+/// A category id: the site prefix followed by digits (`MLB1055`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CategoryId(String);
+
+impl CategoryId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let s = s.trim();
+        let (prefix, rest) = s.split_at_checked(3).ok_or_else(|| IdError::BadCategory(s.to_string()))?;
+        if SiteId::parse(prefix).is_err()
+            || !prefix.bytes().all(|b| b.is_ascii_uppercase())
+            || rest.is_empty()
+            || rest.len() > 12
+            || !rest.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(IdError::BadCategory(s.to_string()));
+        }
+        Ok(CategoryId(s.to_string()))
+    }
+
+    /// The site this category belongs to.
+    pub fn site(&self) -> SiteId {
+        SiteId::parse(&self.0[..3]).unwrap_or(SiteId::MLB)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The id of a ranked entry: a listing (`MLB1481736854`), a catalog product (`MLB15960724`) or a
+/// user product (`MLBU3013800008`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryId(String);
+
+impl EntryId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let s = s.trim();
+        let ok = s.len() > 3
+            && s.len() <= 40
+            && s.is_char_boundary(3)
+            && SiteId::parse(&s[..3]).is_ok()
+            && s[..3].bytes().all(|b| b.is_ascii_uppercase())
+            && s[3..].bytes().all(|b| b.is_ascii_alphanumeric());
+        if ok {
+            Ok(EntryId(s.to_string()))
+        } else {
+            Err(IdError::BadEntryId(s.to_string()))
+        }
+    }
+
+    pub fn site(&self) -> SiteId {
+        SiteId::parse(&self.0[..3]).unwrap_or(SiteId::MLB)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A rank in a best-seller list: 1 is the best seller.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position(NonZeroU8);
+
+impl Position {
+    /// Lists have at most 20 entries; a little room is left for lists that grow.
+    pub const MAX: u8 = 100;
+
+    pub fn new(p: i64) -> Result<Self, IdError> {
+        if (1..=i64::from(Self::MAX)).contains(&p) {
+            // The range check above makes both conversions infallible.
+            let n = NonZeroU8::new(p as u8).ok_or(IdError::BadPosition(p))?;
+            Ok(Position(n))
+        } else {
+            Err(IdError::BadPosition(p))
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0.get()
+    }
+}
+
+/// What kind of thing a best-seller entry points at.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntryType {
+    /// A listing: resolved through `/items` (often 403 for other sellers' listings).
+    Item,
+    /// A catalog product: resolved through `/products/{id}` and `/products/{id}/items`.
+    Product,
+    /// A user product (`MLBU…`): usually unresolvable, kept as an opaque id.
+    UserProduct,
+}
+
+impl EntryType {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        match s {
+            "ITEM" => Ok(EntryType::Item),
+            "PRODUCT" => Ok(EntryType::Product),
+            "USER_PRODUCT" => Ok(EntryType::UserProduct),
+            other => Err(IdError::BadEntryType(other.to_string())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryType::Item => "ITEM",
+            EntryType::Product => "PRODUCT",
+            EntryType::UserProduct => "USER_PRODUCT",
+        }
+    }
+}
+
+macro_rules! string_id {
+    ($t:ty, $parse:expr) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.as_str())
+            }
+        }
+        impl FromStr for $t {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                $parse(s)
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+string_id!(SiteId, SiteId::parse);
+string_id!(CategoryId, CategoryId::parse);
+string_id!(EntryId, EntryId::parse);
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+impl fmt::Debug for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.get())
+    }
+}
+impl Serialize for Position {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.get())
+    }
+}
+impl<'de> Deserialize<'de> for Position {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        Position::new(n).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_real_ids() {
+        assert_eq!(SiteId::parse("mlb").unwrap(), SiteId::MLB);
+        assert_eq!(CategoryId::parse("MLB1055").unwrap().site(), SiteId::MLB);
+        assert_eq!(EntryId::parse("MLBU3013800008").unwrap().as_str(), "MLBU3013800008");
+        assert!(CategoryId::parse("MLB").is_err());
+        assert!(CategoryId::parse("XXX1055").is_err());
+        assert!(CategoryId::parse("MLB10a5").is_err());
+        assert!(EntryId::parse("MLB12 3").is_err());
+        assert!(Position::new(0).is_err());
+        assert!(Position::new(101).is_err());
+        assert_eq!(EntryType::parse("USER_PRODUCT").unwrap(), EntryType::UserProduct);
+        assert!(EntryType::parse("item").is_err());
+    }
+
+    #[test]
+    fn serde_round_trips_and_rejects() {
+        let c: CategoryId = serde_json::from_str("\"MLA1055\"").unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"MLA1055\"");
+        assert!(serde_json::from_str::<CategoryId>("\"MLA-1\"").is_err());
+        assert!(serde_json::from_str::<Position>("0").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,20}") {
+            let _ = SiteId::parse(&s);
+            let _ = CategoryId::parse(&s);
+            let _ = EntryId::parse(&s);
+            let _ = EntryType::parse(&s);
+        }
+
+        #[test]
+        fn category_round_trip(site in prop::sample::select(SiteId::KNOWN.to_vec()), n in 1u64..10_000_000_000) {
+            let s = format!("{site}{n}");
+            let c = CategoryId::parse(&s).unwrap();
+            prop_assert_eq!(c.as_str(), s.as_str());
+            let got = c.site();
+            prop_assert_eq!(got.as_str(), site);
+        }
+    }
+}

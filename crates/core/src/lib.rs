@@ -1,0 +1,23 @@
+//! `meli-core`: the domain of meli-radar, with no I/O.
+//!
+//! Everything here is pure or written against ports (traits); adapters live in `meli-http`,
+//! `meli-aws` and `meli-local`. This crate has no `aws-*`, no `reqwest` and no Tokio runtime, so its
+//! tests compile in seconds (the Makefile's `check-core-deps` keeps it so).
+//!
+//! Layout:
+//! - [`ids`]: parsed identifiers (`SiteId`, `CategoryId`, `EntryId`, `Position`, `EntryType`).
+//! - [`site`]: per-site facts (currency, language, domain) used by rendering.
+//! - [`snapshot`]: a best-seller list at a time, with what was resolved about each entry.
+//! - [`keys`]: the single-table keys of DESIGN §4, built in one place.
+//! - [`store`]: the `SnapshotStore` port, its in-memory fake and the shared contract suite.
+//! - [`clock`]: the `Clock` port (system and manual clocks).
+
+pub mod clock;
+pub mod ids;
+pub mod keys;
+pub mod site;
+pub mod snapshot;
+pub mod store;
+
+pub use ids::{CategoryId, EntryId, EntryType, IdError, Position, SiteId};
+pub use snapshot::{EntryResolution, Snapshot, SnapshotEntry};

@@ -1,0 +1,1 @@
+//! `fetcher`: Lambda: fetches best-seller lists on a schedule.

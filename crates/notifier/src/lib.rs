@@ -1,0 +1,1 @@
+//! `notifier`: Lambda: sends alerts for event inserts to SNS and Slack.

@@ -1,0 +1,1 @@
+//! `meli-sandbox`: a simulated Mercado Libre marketplace speaking the api.mercadolibre.com HTTP API.

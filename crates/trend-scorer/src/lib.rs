@@ -1,0 +1,1 @@
+//! `trend-scorer`: Lambda: scores snapshot inserts from DynamoDB Streams.
