@@ -10,6 +10,7 @@
 //! - [`snapshot`]: a best-seller list at a time, with what was resolved about each entry.
 //! - [`keys`]: the single-table keys of DESIGN §4, built in one place.
 //! - [`store`]: the `SnapshotStore` port, its in-memory fake and the shared contract suite.
+//! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
 //! - [`clock`]: the `Clock` port (system and manual clocks).
 
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod keys;
 pub mod site;
 pub mod snapshot;
+pub mod source;
 pub mod store;
 
 pub use ids::{CategoryId, EntryId, EntryType, IdError, Position, SiteId};
