@@ -13,6 +13,7 @@
 //! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
 //! - [`clock`]: the `Clock` port (system and manual clocks).
 
+pub mod auth;
 pub mod clock;
 pub mod ids;
 pub mod keys;
