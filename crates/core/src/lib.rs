@@ -11,16 +11,20 @@
 //! - [`keys`]: the single-table keys of DESIGN §4, built in one place.
 //! - [`store`]: the `SnapshotStore` port, its in-memory fake and the shared contract suite.
 //! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
+//! - [`stream`]: the DynamoDB Streams record codec shared by the change feed and the Lambdas.
+//! - [`fetch`]: the fetch step (highlights → resolved snapshot items, within the API budget).
 //! - [`clock`]: the `Clock` port (system and manual clocks).
 
 pub mod auth;
 pub mod clock;
+pub mod fetch;
 pub mod ids;
 pub mod keys;
 pub mod site;
 pub mod snapshot;
 pub mod source;
 pub mod store;
+pub mod stream;
 
 pub use ids::{CategoryId, EntryId, EntryType, IdError, Position, SiteId};
 pub use snapshot::{EntryResolution, Snapshot, SnapshotEntry};

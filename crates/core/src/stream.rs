@@ -1,0 +1,188 @@
+//! The stream-record codec: DynamoDB Streams records (`aws_lambda_events` types, no SDK) to and from
+//! store [`Item`]s. The embedded store's change feed encodes with it and both Lambdas decode with it, so
+//! the local runner and AWS read the same shapes.
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::store::Item;
+
+/// What happened to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Insert,
+    Modify,
+    Remove,
+}
+
+impl ChangeKind {
+    pub fn event_name(self) -> &'static str {
+        match self {
+            ChangeKind::Insert => "INSERT",
+            ChangeKind::Modify => "MODIFY",
+            ChangeKind::Remove => "REMOVE",
+        }
+    }
+}
+
+/// A decoded stream record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub pk: String,
+    pub sk: String,
+    pub new: Option<Item>,
+    pub old: Option<Item>,
+    /// The stream sequence number: the id reported back in partial batch failures.
+    pub sequence: String,
+}
+
+/// Why a record could not be decoded. Always permanent: the same record will never decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("unknown event name {0:?}")]
+    UnknownEventName(String),
+    #[error("record has no {0}")]
+    Missing(&'static str),
+    #[error("image does not decode: {0}")]
+    BadImage(String),
+}
+
+fn image_to_item(image: &serde_dynamo::Item) -> Result<Option<Item>, StreamError> {
+    if image.is_empty() {
+        return Ok(None);
+    }
+    let mut attrs: Map<String, Value> =
+        serde_dynamo::from_item(image.clone()).map_err(|e| StreamError::BadImage(e.to_string()))?;
+    let pk = match attrs.remove("pk") {
+        Some(Value::String(s)) => s,
+        _ => return Err(StreamError::Missing("string pk in the image")),
+    };
+    let sk = match attrs.remove("sk") {
+        Some(Value::String(s)) => s,
+        _ => return Err(StreamError::Missing("string sk in the image")),
+    };
+    Ok(Some(Item { pk, sk, attrs }))
+}
+
+/// Decodes one record of a DynamoDB stream event.
+pub fn decode(record: &EventRecord) -> Result<Change, StreamError> {
+    let kind = match record.event_name.as_str() {
+        "INSERT" => ChangeKind::Insert,
+        "MODIFY" => ChangeKind::Modify,
+        "REMOVE" => ChangeKind::Remove,
+        other => return Err(StreamError::UnknownEventName(other.to_string())),
+    };
+    let keys: Map<String, Value> =
+        serde_dynamo::from_item(record.change.keys.clone()).map_err(|e| StreamError::BadImage(e.to_string()))?;
+    let key = |name: &'static str| match keys.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(StreamError::Missing(name)),
+    };
+    let (pk, sk) = (key("pk")?, key("sk")?);
+    let new = image_to_item(&record.change.new_image)?;
+    let old = image_to_item(&record.change.old_image)?;
+    if kind != ChangeKind::Remove && new.is_none() {
+        return Err(StreamError::Missing("NewImage"));
+    }
+    Ok(Change { kind, pk, sk, new, old, sequence: record.change.sequence_number.clone().unwrap_or_default() })
+}
+
+fn dynamo_json(item: &Item) -> Value {
+    let mut m = item.attrs.clone();
+    m.insert("pk".into(), Value::String(item.pk.clone()));
+    m.insert("sk".into(), Value::String(item.sk.clone()));
+    // A JSON object always converts; an empty image stands for a conversion that cannot happen.
+    serde_dynamo::to_item::<_, serde_dynamo::Item>(Value::Object(m))
+        .ok()
+        .and_then(|i| serde_json::to_value(i).ok())
+        .unwrap_or_else(|| json!({}))
+}
+
+/// Builds the record DynamoDB Streams would deliver for a change (view type NEW_AND_OLD_IMAGES), in the
+/// wire JSON shape, then parses it into the `aws_lambda_events` type exactly as Lambda would.
+pub fn encode(change: &Change, table: &str, region: &str, at: DateTime<Utc>) -> Result<EventRecord, StreamError> {
+    let keys = dynamo_json(&Item::new(&change.pk, &change.sk, Map::new()));
+    let mut dynamodb = json!({
+        "ApproximateCreationDateTime": at.timestamp(),
+        "Keys": keys,
+        "SequenceNumber": change.sequence,
+        "SizeBytes": 0,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    });
+    let mut size = change.pk.len() + change.sk.len();
+    if let Some(new) = &change.new {
+        let img = dynamo_json(new);
+        size += img.to_string().len();
+        dynamodb["NewImage"] = img;
+    }
+    if let Some(old) = &change.old {
+        let img = dynamo_json(old);
+        size += img.to_string().len();
+        dynamodb["OldImage"] = img;
+    }
+    dynamodb["SizeBytes"] = json!(size);
+    let record = json!({
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventID": format!("{}-{}", table, change.sequence),
+        "eventName": change.kind.event_name(),
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "eventSourceARN": format!("arn:aws:dynamodb:{region}:000000000000:table/{table}/stream/local"),
+    });
+    serde_json::from_value(record).map_err(|e| StreamError::BadImage(e.to_string()))
+}
+
+/// Wraps records in the event a Lambda handler receives.
+pub fn event(records: Vec<EventRecord>) -> Result<Event, StreamError> {
+    let records: Vec<Value> = records.iter().filter_map(|r| serde_json::to_value(r).ok()).collect();
+    serde_json::from_value(json!({ "Records": records })).map_err(|e| StreamError::BadImage(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_an_insert_through_the_wire_shape() {
+        let mut attrs = Map::new();
+        attrs.insert("title".into(), json!("Celular <b>"));
+        attrs.insert("price".into(), json!(1299.9));
+        attrs.insert("n".into(), json!(3));
+        attrs.insert("entries".into(), json!([{"position": 1, "id": "MLB1"}]));
+        attrs.insert("none".into(), Value::Null);
+        let item = Item::new("CAT#MLB#MLB1055", "SNAP#2026-01-01T00:00:00Z", attrs);
+        let change = Change {
+            kind: ChangeKind::Insert,
+            pk: item.pk.clone(),
+            sk: item.sk.clone(),
+            new: Some(item.clone()),
+            old: None,
+            sequence: "000042".into(),
+        };
+        let rec = encode(&change, "meli-radar", "us-east-1", Utc::now()).unwrap();
+        let wire = serde_json::to_value(&rec).unwrap();
+        assert_eq!(wire["dynamodb"]["NewImage"]["price"], json!({"N": "1299.9"}));
+        assert_eq!(wire["eventName"], json!("INSERT"));
+        let back = decode(&rec).unwrap();
+        assert_eq!(back, change);
+    }
+
+    #[test]
+    fn rejects_bad_records() {
+        let rec: EventRecord = serde_json::from_value(json!({
+            "awsRegion": "us-east-1", "eventID": "1", "eventName": "UPSERT",
+            "dynamodb": {"Keys": {"pk": {"S": "a"}, "sk": {"S": "b"}}, "SizeBytes": 1}
+        }))
+        .unwrap();
+        assert!(matches!(decode(&rec), Err(StreamError::UnknownEventName(_))));
+        let rec: EventRecord = serde_json::from_value(json!({
+            "awsRegion": "us-east-1", "eventID": "1", "eventName": "INSERT",
+            "dynamodb": {"Keys": {"pk": {"S": "a"}}, "SizeBytes": 1}
+        }))
+        .unwrap();
+        assert_eq!(decode(&rec), Err(StreamError::Missing("sk")));
+    }
+}
