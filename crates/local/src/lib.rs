@@ -1,1 +1,9 @@
-//! `meli-local`: the embedded store with its change feed, the in-process runner and the meli-radar command.
+//! `meli-local`: meli-radar on one machine.
+//!
+//! Layout:
+//! - [`store`]: `EmbeddedSnapshotStore`, the single table in SQLite with a DynamoDB-Streams-shaped
+//!   change feed.
+
+pub mod store;
+
+pub use store::EmbeddedSnapshotStore;
