@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
+use crate::signals::items::SnapshotItem;
 use crate::snapshot::{EntryResolution, FetchMeta, Snapshot, SnapshotEntry};
 use crate::source::{ForbiddenKind, HighlightEntry, MarketplaceSource, SourceError};
 use crate::store::{Item, PutCondition, PutOutcome, SnapshotStore, StoreError};
@@ -182,38 +183,23 @@ impl ProductMeta {
     }
 }
 
-/// The snapshot item (`CAT#{site}#{cat}` / `SNAP#{ts}`): the snapshot and its expiry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotItem {
-    #[serde(flatten)]
-    pub snapshot: Snapshot,
-    /// Marks the item kind for stream filters (`{"item_type": ["snapshot"]}`).
-    pub item_type: String,
-    pub expires_at: i64,
-}
-
-impl SnapshotItem {
-    pub const ITEM_TYPE: &'static str = "snapshot";
-
-    pub fn to_item(snapshot: &Snapshot, retention: Duration) -> Result<Item, StoreError> {
-        let it = SnapshotItem {
-            snapshot: snapshot.clone(),
-            item_type: Self::ITEM_TYPE.to_string(),
-            expires_at: (snapshot.taken_at + retention).timestamp(),
-        };
-        Item::from_typed(keys::category_pk(snapshot.site, &snapshot.category), keys::snapshot_sk(snapshot.taken_at), &it)
-    }
-}
-
 /// What happened to one category in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum CategoryOutcome {
     /// A snapshot was written (or already existed for this slot).
-    Ok { entries: usize, api_calls: u32, already_stored: bool },
+    Ok {
+        entries: usize,
+        api_calls: u32,
+        already_stored: bool,
+    },
     NoList,
-    Forbidden { kind: ForbiddenKind },
-    Failed { error: String },
+    Forbidden {
+        kind: ForbiddenKind,
+    },
+    Failed {
+        error: String,
+    },
     /// Not started: the deadline was near.
     Skipped,
 }
@@ -386,9 +372,7 @@ async fn write_state(
         last_ok,
         consecutive_failures: failures,
     };
-    let mut item = Item::from_typed(keys::category_pk(site, cat), keys::STATE, &st)?;
-    item.attrs.insert("item_type".into(), serde_json::Value::String("state".into()));
-    store.put(item, PutCondition::Always).await?;
+    store.put(Item::from_typed(keys::category_pk(site, cat), keys::STATE, &st)?, PutCondition::Always).await?;
     Ok(())
 }
 
@@ -448,13 +432,11 @@ async fn fetch_category(
         }
     };
     let n = snapshot.entries.len();
-    let outcome = store.put(SnapshotItem::to_item(&snapshot, cfg.retention)?, PutCondition::IfAbsent).await?;
+    let outcome =
+        store.put(SnapshotItem::new(snapshot, cfg.retention.num_days()).to_item()?, PutCondition::IfAbsent).await?;
     write_state(store, site, cat, prev.as_ref(), CategoryStatus::Ok, now, cfg).await?;
     let api_calls = calls.total();
-    Ok((
-        CategoryOutcome::Ok { entries: n, api_calls, already_stored: outcome == PutOutcome::ConditionFailed },
-        calls.0,
-    ))
+    Ok((CategoryOutcome::Ok { entries: n, api_calls, already_stored: outcome == PutOutcome::ConditionFailed }, calls.0))
 }
 
 fn stale(at: Option<DateTime<Utc>>, ttl: Duration, now: DateTime<Utc>) -> bool {
@@ -604,9 +586,7 @@ async fn resolve_entries(
         m.fill(e, resolution);
         if worked || *is_new {
             m.expires_at = Some((now + cfg.retention).timestamp());
-            let mut item = Item::from_typed(keys::product_pk(site, &m.id), keys::META, &*m)?;
-            item.attrs.insert("item_type".into(), serde_json::Value::String("product".into()));
-            store.put(item, PutCondition::Always).await?;
+            store.put(Item::from_typed(keys::product_pk(site, &m.id), keys::META, &*m)?, PutCondition::Always).await?;
         }
     }
     Ok(())
