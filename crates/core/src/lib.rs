@@ -20,6 +20,8 @@ pub mod clock;
 pub mod fetch;
 pub mod ids;
 pub mod keys;
+pub mod score_step;
+pub mod signals;
 pub mod site;
 pub mod snapshot;
 pub mod source;

@@ -1,0 +1,118 @@
+//! Per-category signals (docs/signals.md §5).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::EntryId;
+use crate::signals::config::DAY_SECS;
+use crate::signals::demand::DemandCurve;
+use crate::signals::items::SeenState;
+use crate::signals::window::Window;
+use crate::snapshot::Snapshot;
+
+/// The signals of a whole list at one time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategorySignals {
+    pub baseline: bool,
+    pub has_previous: bool,
+    pub list_length: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_at: Option<DateTime<Utc>>,
+    /// Share of positions whose occupant changed against the previous list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatility: Option<f64>,
+    /// `|S Δ P| / (|S| + |P|)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<f64>,
+    pub entrants: usize,
+    pub exits: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatility_24h: Option<f64>,
+    pub new_entrants_24h: usize,
+    pub new_entrant_rate: f64,
+    /// How many history snapshots were used.
+    pub history_snapshots: usize,
+    pub demand: DemandCurve,
+}
+
+/// Share of positions whose occupant differs between two lists.
+pub fn volatility(a: &Snapshot, b: &Snapshot) -> f64 {
+    let m = a.entries.len().max(b.entries.len());
+    if m == 0 {
+        return 0.0;
+    }
+    let (oa, ob) = (occupants(a, m), occupants(b, m));
+    let changed = (1..=m).filter(|p| oa[*p] != ob[*p]).count();
+    changed as f64 / m as f64
+}
+
+fn occupants(s: &Snapshot, m: usize) -> Vec<Option<&EntryId>> {
+    let mut v: Vec<Option<&EntryId>> = vec![None; m + 1];
+    for e in &s.entries {
+        if let Some(slot) = v.get_mut(usize::from(e.position.get())) {
+            *slot = Some(&e.id);
+        }
+    }
+    v
+}
+
+/// `|A Δ B| / (|A| + |B|)` over ids.
+pub fn churn(a: &Snapshot, b: &Snapshot) -> f64 {
+    let total = a.entries.len() + b.entries.len();
+    if total == 0 {
+        return 0.0;
+    }
+    let sa: HashSet<&EntryId> = a.entries.iter().map(|e| &e.id).collect();
+    let sb: HashSet<&EntryId> = b.entries.iter().map(|e| &e.id).collect();
+    let sym = sa.symmetric_difference(&sb).count();
+    sym as f64 / total as f64
+}
+
+pub(crate) fn category_signals(
+    w: &Window<'_>,
+    merged_seen: &SeenState,
+    baseline: bool,
+    curve: &DemandCurve,
+) -> CategorySignals {
+    let s = w.cols[w.s_col()];
+    let p = w.p_col().map(|c| w.cols[c]);
+    let t = w.t;
+    let (entrants, exits) = match p {
+        Some(p) => {
+            let sp: HashSet<&EntryId> = p.entries.iter().map(|e| &e.id).collect();
+            let ss: HashSet<&EntryId> = s.entries.iter().map(|e| &e.id).collect();
+            (ss.difference(&sp).count(), sp.difference(&ss).count())
+        }
+        None => (0, 0),
+    };
+    let first = w.first_col_since(DAY_SECS);
+    let pairs: Vec<f64> = (first..w.s_col()).map(|c| volatility(w.cols[c], w.cols[c + 1])).collect();
+    let volatility_24h = if pairs.is_empty() { None } else { Some(pairs.iter().sum::<f64>() / pairs.len() as f64) };
+    let started = merged_seen.list_started_at.unwrap_or(t);
+    let day_ago = t - Duration::seconds(DAY_SECS);
+    let new_entrants_24h = merged_seen
+        .products
+        .values()
+        .filter(|r| r.first_seen > day_ago && r.first_seen <= t && r.first_seen > started)
+        .count();
+    CategorySignals {
+        baseline,
+        has_previous: p.is_some(),
+        list_length: s.entries.len(),
+        previous_length: p.map(|p| p.entries.len()),
+        previous_at: p.map(|p| p.taken_at),
+        volatility: p.map(|p| volatility(s, p)),
+        churn: p.map(|p| churn(s, p)),
+        entrants,
+        exits,
+        volatility_24h,
+        new_entrants_24h,
+        new_entrant_rate: if s.entries.is_empty() { 0.0 } else { new_entrants_24h as f64 / s.entries.len() as f64 },
+        history_snapshots: w.s_col(),
+        demand: curve.clone(),
+    }
+}

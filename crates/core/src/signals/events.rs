@@ -1,0 +1,327 @@
+//! Events (docs/signals.md §6): conditions, hysteresis, re-arm, severity and deterministic keys.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::EntryId;
+use crate::keys;
+use crate::signals::config::SignalConfig;
+use crate::signals::items::{expiry, EventItem, FiredEvent, SeenState};
+use crate::signals::product::ProductSignals;
+use crate::signals::window::Window;
+use crate::snapshot::SnapshotEntry;
+
+/// The kinds of event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    NewEntrant,
+    Reentry,
+    DroppedOut,
+    EnteredTopN,
+    LeftTopN,
+    NewNumberOne,
+    Climber,
+    Faller,
+    PriceDrop,
+    ReviewsSurge,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::NewEntrant,
+        EventKind::Reentry,
+        EventKind::DroppedOut,
+        EventKind::EnteredTopN,
+        EventKind::LeftTopN,
+        EventKind::NewNumberOne,
+        EventKind::Climber,
+        EventKind::Faller,
+        EventKind::PriceDrop,
+        EventKind::ReviewsSurge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::NewEntrant => "new_entrant",
+            EventKind::Reentry => "reentry",
+            EventKind::DroppedOut => "dropped_out",
+            EventKind::EnteredTopN => "entered_top_n",
+            EventKind::LeftTopN => "left_top_n",
+            EventKind::NewNumberOne => "new_number_one",
+            EventKind::Climber => "climber",
+            EventKind::Faller => "faller",
+            EventKind::PriceDrop => "price_drop",
+            EventKind::ReviewsSurge => "reviews_surge",
+        }
+    }
+
+    /// The kind as written in the event key: top-N events carry their N.
+    pub fn key_kind(self, n: Option<u8>) -> String {
+        match (self, n) {
+            (EventKind::EnteredTopN, Some(n)) => format!("entered_top_{n}"),
+            (EventKind::LeftTopN, Some(n)) => format!("left_top_{n}"),
+            _ => self.as_str().to_string(),
+        }
+    }
+}
+
+/// How much an event matters (for filter policies and digests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Notable,
+    Major,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Notable => "notable",
+            Severity::Major => "major",
+        }
+    }
+}
+
+/// One point of a sparkline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionPoint {
+    pub at: DateTime<Utc>,
+    pub position: Option<u8>,
+}
+
+/// The numbers an event carries besides its kind and product.
+#[derive(Default)]
+struct Facts {
+    n: Option<u8>,
+    from: Option<u8>,
+    to: Option<u8>,
+    previous_number_one: Option<EntryId>,
+    reference_price: Option<f64>,
+    price_change_share: Option<f64>,
+    reviews_before: Option<u64>,
+    reviews_after: Option<u64>,
+    reviews_delta: Option<i64>,
+    last_seen_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) struct EventContext<'a> {
+    pub seen: &'a SeenState,
+    pub recent: &'a [FiredEvent],
+    pub baseline: bool,
+}
+
+/// The events of a scored snapshot, sorted by key, and how many re-arm suppressed.
+pub(crate) fn detect(
+    w: &Window<'_>,
+    products: &[ProductSignals],
+    ctx: &EventContext<'_>,
+    cfg: &SignalConfig,
+) -> (Vec<EventItem>, usize) {
+    let mut out: Vec<EventItem> = Vec::new();
+    if ctx.baseline || w.cols[w.s_col()].entries.is_empty() {
+        return (out, 0);
+    }
+    let s = w.s_col();
+    let p = w.p_col();
+    let t = w.t;
+    let rearm_from = t - cfg.rearm();
+    let mut suppressed = 0usize;
+    let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
+        let id = w.rows[row];
+        let key_kind = kind.key_kind(f.n);
+        if ctx.recent.iter().any(|e| e.at >= rearm_from && e.at < t && e.key_kind == key_kind && &e.product == id) {
+            suppressed += 1;
+            return;
+        }
+        out.push(event_item(w, row, kind, key_kind, sig, f, sev, cfg));
+    };
+
+    for (row, sig) in products.iter().enumerate() {
+        let pos = sig.position;
+        let prev = sig.prev_position;
+        // Entrants and re-entries.
+        if prev.is_none() {
+            if !ctx.seen.seen_before(&sig.id, t) {
+                let sev = if pos <= cfg.smallest_top() { Severity::Notable } else { Severity::Info };
+                emit(EventKind::NewEntrant, row, Some(sig), Facts { to: Some(pos), ..Facts::default() }, sev);
+            } else if p.is_some() {
+                let last_seen_at = (0..s).rev().find(|c| w.cells[row][*c].is_some()).map(|c| w.time(c));
+                let f = Facts { to: Some(pos), last_seen_at, ..Facts::default() };
+                emit(EventKind::Reentry, row, Some(sig), f, Severity::Info);
+            }
+        }
+        let Some(pc) = p else { continue };
+        top_n_events(w, row, Some(sig), pc, cfg, &mut emit);
+        // New #1.
+        if pos == 1 {
+            let old = w.cols[pc].entries.iter().find(|e| e.position.get() == 1).map(|e| &e.id);
+            if let Some(old) = old.filter(|o| *o != &sig.id) {
+                let f = Facts { from: prev, to: Some(1), previous_number_one: Some(old.clone()), ..Facts::default() };
+                emit(EventKind::NewNumberOne, row, Some(sig), f, Severity::Major);
+            }
+        }
+        // Climbers and fallers.
+        if let Some(pp) = prev {
+            let up = i32::from(pp) - i32::from(pos);
+            let th = i32::from(cfg.move_places.max(1));
+            if up >= th {
+                let sev = if up >= 2 * th || pos <= 3 { Severity::Notable } else { Severity::Info };
+                emit(EventKind::Climber, row, Some(sig), Facts { from: prev, to: Some(pos), ..Facts::default() }, sev);
+            } else if -up >= th {
+                let f = Facts { from: prev, to: Some(pos), ..Facts::default() };
+                emit(EventKind::Faller, row, Some(sig), f, Severity::Info);
+            }
+        }
+        // Price drop against the rolling minimum.
+        if let (Some(share), Some(min)) = (sig.price_vs_min, sig.price_min_window) {
+            let th = cfg.price_drop_share;
+            if th > 0.0 && share <= -th {
+                let drop = -share;
+                let sev = if drop >= 3.0 * th {
+                    Severity::Major
+                } else if drop >= 2.0 * th {
+                    Severity::Notable
+                } else {
+                    Severity::Info
+                };
+                let f = Facts {
+                    from: prev,
+                    to: Some(pos),
+                    reference_price: Some(min),
+                    price_change_share: Some(share),
+                    ..Facts::default()
+                };
+                emit(EventKind::PriceDrop, row, Some(sig), f, sev);
+            }
+        }
+        // Reviews surge.
+        if let (Some(delta), Some(before), Some(after)) = (sig.reviews_delta_24h, sig.reviews_ref, sig.reviews_total) {
+            let by_share = (cfg.reviews_surge_share.max(0.0) * before as f64).ceil();
+            let th = (cfg.reviews_surge_min.max(1) as f64).max(by_share);
+            if delta as f64 >= th {
+                let sev = if delta as f64 >= 2.0 * th { Severity::Notable } else { Severity::Info };
+                let f = Facts {
+                    from: prev,
+                    to: Some(pos),
+                    reviews_before: Some(before),
+                    reviews_after: Some(after),
+                    reviews_delta: Some(delta),
+                    ..Facts::default()
+                };
+                emit(EventKind::ReviewsSurge, row, Some(sig), f, sev);
+            }
+        }
+    }
+    // Products of the previous list that are not in the scored one.
+    if let Some(pc) = p {
+        for row in w.n_current..w.rows.len() {
+            let from = w.pos(row, pc);
+            emit(EventKind::DroppedOut, row, None, Facts { from, ..Facts::default() }, Severity::Info);
+            top_n_events(w, row, None, pc, cfg, &mut emit);
+        }
+    }
+    out.sort_by(|a, b| a.sk.cmp(&b.sk));
+    (out, suppressed)
+}
+
+/// `in_top_N` walked forward over the grid, at the previous and the scored column.
+fn in_top(w: &Window<'_>, row: usize, n: u8, h: u8) -> (bool, bool) {
+    let band_top = u16::from(n) + u16::from(h);
+    let mut state = false;
+    let mut before = false;
+    let s = w.s_col();
+    for c in 0..=s {
+        if c == s {
+            before = state;
+        }
+        state = match w.pos(row, c) {
+            Some(p) if p <= n => true,
+            Some(p) if u16::from(p) <= band_top => state,
+            _ => false,
+        };
+    }
+    (before, state)
+}
+
+fn top_n_events(
+    w: &Window<'_>,
+    row: usize,
+    sig: Option<&ProductSignals>,
+    pc: usize,
+    cfg: &SignalConfig,
+    emit: &mut impl FnMut(EventKind, usize, Option<&ProductSignals>, Facts, Severity),
+) {
+    let from = w.pos(row, pc);
+    let to = w.pos(row, w.s_col());
+    for n in cfg.top_ns() {
+        let (was, is) = in_top(w, row, n, cfg.hysteresis);
+        let f = Facts { n: Some(n), from, to, ..Facts::default() };
+        if is && !was {
+            let sev = if n <= 3 { Severity::Notable } else { Severity::Info };
+            emit(EventKind::EnteredTopN, row, sig, f, sev);
+        } else if was && !is {
+            emit(EventKind::LeftTopN, row, sig, f, Severity::Info);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event_item(
+    w: &Window<'_>,
+    row: usize,
+    kind: EventKind,
+    key_kind: String,
+    sig: Option<&ProductSignals>,
+    f: Facts,
+    severity: Severity,
+    cfg: &SignalConfig,
+) -> EventItem {
+    let s = w.cols[w.s_col()];
+    let t = w.t;
+    // The entry in the scored list, or (for a product that left) the latest one in the window.
+    let entry: Option<&SnapshotEntry> = (0..=w.s_col()).rev().find_map(|c| w.cells[row][c]);
+    let id = w.rows[row];
+    let first = w.cols.len().saturating_sub(cfg.sparkline_points.max(1));
+    let recent_positions =
+        (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: w.pos(row, c) }).collect();
+    let places = match (f.from, f.to) {
+        (Some(a), Some(b)) => Some(i32::from(a) - i32::from(b)),
+        _ => None,
+    };
+    EventItem {
+        pk: keys::event_pk(s.site, &s.category),
+        sk: keys::event_sk(t, &key_kind, id),
+        kind,
+        key_kind,
+        n: f.n,
+        severity,
+        site: s.site,
+        category: s.category.clone(),
+        product: id.clone(),
+        product_type: entry.map_or(crate::ids::EntryType::Item, |e| e.kind),
+        taken_at: t,
+        day: t.format("%Y-%m-%d").to_string(),
+        title: entry.and_then(|e| e.title.clone()),
+        brand: entry.and_then(|e| e.brand.clone()),
+        permalink: entry.and_then(|e| e.permalink.clone()),
+        price: entry.and_then(|e| e.price),
+        currency: entry.and_then(|e| e.currency.clone()),
+        from_position: f.from,
+        to_position: f.to,
+        places,
+        previous_number_one: f.previous_number_one,
+        reference_price: f.reference_price,
+        price_change_share: f.price_change_share,
+        reviews_before: f.reviews_before,
+        reviews_after: f.reviews_after,
+        reviews_delta: f.reviews_delta,
+        last_seen_at: f.last_seen_at,
+        momentum: sig.map(|x| x.momentum),
+        trend: sig.map(|x| x.trend),
+        recent_positions,
+        expires_at: expiry(t, cfg.event_ttl_days),
+    }
+}

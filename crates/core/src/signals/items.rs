@@ -1,0 +1,342 @@
+//! The stored items the scorer reads and writes (DESIGN §4), as serde structs. Each one goes in and
+//! out of a [`SnapshotStore`](crate::store::SnapshotStore) through [`Item::from_typed`] and
+//! [`Item::decode`], so the stores, the stream decoder and the notifier share one definition.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use crate::keys;
+use crate::signals::category::CategorySignals;
+use crate::signals::events::{EventKind, PositionPoint, Severity};
+use crate::signals::product::{ProductSignals, Trend};
+use crate::snapshot::Snapshot;
+use crate::store::{Item, StoreError};
+
+/// The sort key of the scorer's seen state (`CAT#{site}#{cat}` / `SEEN`).
+pub const SEEN_SK: &str = "SEEN";
+
+/// Epoch seconds of a time plus a number of days, for `expires_at`.
+pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
+    t.timestamp().saturating_add(days.saturating_mul(86_400))
+}
+
+/// The snapshot item `CAT#{site}#{cat}` / `SNAP#{ts}`: a snapshot with its keys and TTL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
+    /// Epoch seconds (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+impl SnapshotItem {
+    pub fn new(snapshot: Snapshot, ttl_days: i64) -> Self {
+        SnapshotItem {
+            pk: keys::category_pk(snapshot.site, &snapshot.category),
+            sk: keys::snapshot_sk(snapshot.taken_at),
+            expires_at: expiry(snapshot.taken_at, ttl_days),
+            snapshot,
+        }
+    }
+
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        item.decode()
+    }
+}
+
+/// A product history point `PROD#{site}#{id}` / `HIST#{ts}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub pk: String,
+    pub sk: String,
+    pub site: SiteId,
+    pub category: CategoryId,
+    pub product: EntryId,
+    pub taken_at: DateTime<Utc>,
+    pub position: Position,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f64>,
+    pub expires_at: i64,
+}
+
+/// An event item `EVT#{site}#{cat}` / `{ts}#{key_kind}#{product}`: everything a notification needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: EventKind,
+    /// The kind as it appears in the key (`entered_top_10` for `entered_top_n` with n = 10).
+    pub key_kind: String,
+    /// N of the top-N events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u8>,
+    pub severity: Severity,
+    pub site: SiteId,
+    pub category: CategoryId,
+    pub product: EntryId,
+    pub product_type: EntryType,
+    pub taken_at: DateTime<Utc>,
+    /// `YYYY-MM-DD` of `taken_at`, for the by-day index.
+    pub day: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permalink: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_position: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_position: Option<u8>,
+    /// Places moved against the previous list (positive = up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub places: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_number_one: Option<EntryId>,
+    /// The rolling minimum a price drop is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_price: Option<f64>,
+    /// `price / reference_price − 1` (negative for a drop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_change_share: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_delta: Option<i64>,
+    /// For a re-entry: when the product was last in the list (within the lookback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
+    /// The last positions of the product, oldest first, for a sparkline.
+    #[serde(default)]
+    pub recent_positions: Vec<PositionPoint>,
+    pub expires_at: i64,
+}
+
+impl EventItem {
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+}
+
+/// The latest ranking `CAT#{site}#{cat}` / `LATEST`, with its signals, for fast reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestItem {
+    pub pk: String,
+    pub sk: String,
+    pub site: SiteId,
+    pub category: CategoryId,
+    pub taken_at: DateTime<Utc>,
+    pub baseline: bool,
+    pub products: Vec<ProductSignals>,
+    pub signals: CategorySignals,
+}
+
+impl LatestItem {
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+}
+
+/// When a product was first and last in a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRange {
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// What the scorer knows about a list beyond the lookback: min/max merges only, so it does not depend
+/// on the order snapshots are scored in (derivable from the snapshots, replay-safe).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeenState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub products: BTreeMap<EntryId, SeenRange>,
+}
+
+impl SeenState {
+    /// Whether any snapshot before `t` has been merged.
+    pub fn any_before(&self, t: DateTime<Utc>) -> bool {
+        self.list_started_at.is_some_and(|s| s < t)
+    }
+
+    /// Whether the product was in the list before `t`.
+    pub fn seen_before(&self, id: &EntryId, t: DateTime<Utc>) -> bool {
+        self.products.get(id).is_some_and(|r| r.first_seen < t)
+    }
+
+    /// Merges a (non-empty) snapshot in.
+    pub fn merge(&mut self, s: &Snapshot) {
+        if s.entries.is_empty() {
+            return;
+        }
+        let t = s.taken_at;
+        self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
+        for e in &s.entries {
+            self.products
+                .entry(e.id.clone())
+                .and_modify(|r| {
+                    r.first_seen = r.first_seen.min(t);
+                    r.last_seen = r.last_seen.max(t);
+                })
+                .or_insert(SeenRange { first_seen: t, last_seen: t });
+        }
+    }
+}
+
+/// The seen state as stored: `CAT#{site}#{cat}` / `SEEN`, with a version for compare-and-swap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenItem {
+    pub pk: String,
+    pub sk: String,
+    pub site: SiteId,
+    pub category: CategoryId,
+    pub version: u64,
+    #[serde(flatten)]
+    pub state: SeenState,
+}
+
+impl SeenItem {
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+}
+
+/// The per-category rank→demand curve `CAL#{site}#{cat}` / `RANKCURVE`, fitted by the Spark job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationItem {
+    pub pk: String,
+    pub sk: String,
+    /// The exponent of `share ∝ position^-b`.
+    pub b: f64,
+    /// Its standard error.
+    pub b_stderr: f64,
+    pub fitted_at: DateTime<Utc>,
+    /// Observations behind the fit.
+    pub n: u64,
+}
+
+impl CalibrationItem {
+    pub fn new(site: SiteId, cat: &CategoryId, b: f64, b_stderr: f64, fitted_at: DateTime<Utc>, n: u64) -> Self {
+        CalibrationItem {
+            pk: keys::calibration_pk(site, cat),
+            sk: keys::RANKCURVE.to_string(),
+            b,
+            b_stderr,
+            fitted_at,
+            n,
+        }
+    }
+
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+}
+
+/// An event that already fired, as read back from its key (for re-arm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiredEvent {
+    pub at: DateTime<Utc>,
+    pub key_kind: String,
+    pub product: EntryId,
+}
+
+impl FiredEvent {
+    /// Parses an event sort key `{ts}#{key_kind}#{product}`.
+    pub fn from_sk(sk: &str) -> Option<Self> {
+        let mut it = sk.splitn(3, '#');
+        let at = keys::parse_ts(it.next()?)?;
+        let key_kind = it.next()?.to_string();
+        let product = EntryId::parse(it.next()?).ok()?;
+        Some(FiredEvent { at, key_kind, product })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::SnapshotEntry;
+
+    fn snap(t: &str, ids: &[&str]) -> Snapshot {
+        Snapshot {
+            site: SiteId::MLB,
+            category: CategoryId::parse("MLB1055").unwrap(),
+            taken_at: keys::parse_ts(t).unwrap(),
+            entries: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    SnapshotEntry::bare(
+                        Position::new(i as i64 + 1).unwrap(),
+                        EntryId::parse(id).unwrap(),
+                        EntryType::Item,
+                    )
+                })
+                .collect(),
+            fetch: Default::default(),
+        }
+    }
+
+    #[test]
+    fn snapshot_item_round_trips_through_an_item() {
+        let s = snap("2026-11-01T10:00:00Z", &["MLB1", "MLB2"]);
+        let si = SnapshotItem::new(s.clone(), 10);
+        let item = si.to_item().unwrap();
+        assert_eq!(item.pk, "CAT#MLB#MLB1055");
+        assert_eq!(item.sk, "SNAP#2026-11-01T10:00:00Z");
+        assert_eq!(item.attrs["expires_at"], serde_json::json!(s.taken_at.timestamp() + 864_000));
+        assert_eq!(item.attrs["entries"][1]["id"], "MLB2");
+        assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
+    }
+
+    #[test]
+    fn seen_merge_is_order_independent() {
+        let a = snap("2026-11-01T10:00:00Z", &["MLB1", "MLB2"]);
+        let b = snap("2026-11-01T11:00:00Z", &["MLB2", "MLB3"]);
+        let mut x = SeenState::default();
+        x.merge(&a);
+        x.merge(&b);
+        let mut y = SeenState::default();
+        y.merge(&b);
+        y.merge(&a);
+        y.merge(&b);
+        assert_eq!(x, y);
+        assert_eq!(x.list_started_at, Some(a.taken_at));
+        assert!(x.seen_before(&EntryId::parse("MLB2").unwrap(), b.taken_at));
+        assert!(!x.seen_before(&EntryId::parse("MLB3").unwrap(), b.taken_at));
+    }
+
+    #[test]
+    fn fired_event_parses_its_key() {
+        let e = FiredEvent::from_sk("2026-11-01T10:00:00Z#entered_top_10#MLB12").unwrap();
+        assert_eq!(e.key_kind, "entered_top_10");
+        assert_eq!(e.product.as_str(), "MLB12");
+        assert!(FiredEvent::from_sk("nope#x#MLB1").is_none());
+        assert!(FiredEvent::from_sk("2026-11-01T10:00:00Z#x").is_none());
+    }
+}

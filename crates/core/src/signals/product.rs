@@ -1,0 +1,243 @@
+//! Per-product signals (docs/signals.md §3).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{EntryId, EntryType};
+use crate::signals::config::SignalConfig;
+use crate::signals::demand::{DemandBand, DemandCurve};
+use crate::signals::items::SeenState;
+use crate::signals::window::Window;
+use crate::snapshot::SnapshotEntry;
+
+/// The trend class of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trend {
+    New,
+    Rising,
+    Stable,
+    Falling,
+    Breakout,
+}
+
+impl Trend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::New => "new",
+            Trend::Rising => "rising",
+            Trend::Stable => "stable",
+            Trend::Falling => "falling",
+            Trend::Breakout => "breakout",
+        }
+    }
+}
+
+/// The signals of one product of the scored list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductSignals {
+    pub id: EntryId,
+    #[serde(rename = "type")]
+    pub kind: EntryType,
+    pub position: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permalink: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_position: Option<u8>,
+    /// `prev_position − position` (positive = climbed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_prev: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_24h: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_24h: Option<i32>,
+    pub first_seen: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_dwell_secs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_one_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_one_dwell_secs: Option<i64>,
+    pub momentum: f64,
+    pub trend: Trend,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_min_window: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_vs_min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_delta: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_delta_24h: Option<i64>,
+    /// For `reviews_delta_24h`: the earlier total it is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_ref: Option<u64>,
+    pub demand: DemandBand,
+}
+
+/// What the product signals need besides the grid.
+pub(crate) struct ProductContext<'a> {
+    pub seen: &'a SeenState,
+    pub curve: &'a DemandCurve,
+    /// The `LATEST` item's products, when `LATEST` is exactly the previous list.
+    pub carry: Option<HashMap<&'a EntryId, &'a ProductSignals>>,
+    pub r24: Option<usize>,
+}
+
+fn valid_price(p: Option<f64>) -> Option<f64> {
+    p.filter(|x| x.is_finite() && *x > 0.0)
+}
+
+fn diff(from: u8, to: u8) -> i32 {
+    i32::from(from) - i32::from(to)
+}
+
+/// The start of the current run at position ≤ `zone` (None when not in the zone now).
+fn run_since(w: &Window<'_>, row: usize, zone: u8, carried: Option<Option<DateTime<Utc>>>) -> Option<DateTime<Utc>> {
+    let s = w.s_col();
+    if w.pos(row, s).is_none_or(|p| p > zone) {
+        return None;
+    }
+    if let Some(c) = carried {
+        // LATEST is exactly the previous list: its run start continues, or the run starts now.
+        return Some(c.unwrap_or(w.t));
+    }
+    let mut start = s;
+    while start > 0 && w.pos(row, start - 1).is_some_and(|p| p <= zone) {
+        start -= 1;
+    }
+    Some(w.time(start))
+}
+
+/// The signals of the entry `e` of the scored list, which is row `row` of the grid.
+pub(crate) fn product_signals(
+    w: &Window<'_>,
+    row: usize,
+    e: &SnapshotEntry,
+    ctx: &ProductContext<'_>,
+    cfg: &SignalConfig,
+) -> ProductSignals {
+    let s = w.s_col();
+    let id = e.id.clone();
+    let pos = e.position.get();
+    let t = w.t;
+
+    let prev_position = w.p_col().and_then(|p| w.pos(row, p));
+    let position_24h = ctx.r24.and_then(|c| w.pos(row, c));
+    let first_seen = ctx.seen.products.get(&id).map_or(t, |r| r.first_seen.min(t));
+
+    let carried = ctx.carry.as_ref().map(|m| m.get(&id).copied());
+    let top_carry = carried.map(|c| c.and_then(|p| p.top_since));
+    let one_carry = carried.map(|c| c.and_then(|p| p.number_one_since));
+    let top_since = run_since(w, row, cfg.dwell_top, top_carry);
+    let number_one_since = run_since(w, row, 1, one_carry);
+
+    // Momentum: a decayed average of rank points.
+    let tau = cfg.momentum_tau_secs.max(1) as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for c in w.first_col_since(cfg.momentum_window_secs)..=s {
+        let age = (t - w.time(c)).num_seconds() as f64;
+        let weight = (-age / tau).exp();
+        let pts = w.pos(row, c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
+        num += weight * pts;
+        den += weight;
+    }
+    let momentum = if den > 0.0 { num / den } else { 0.0 };
+
+    // Trend class.
+    let started = ctx.seen.list_started_at.map_or(t, |x| x.min(t));
+    let is_new = first_seen > started && (t - first_seen) < Duration::seconds(cfg.new_window_secs);
+    let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
+    let trend = if is_new {
+        Trend::New
+    } else if let Some(c) = trend_ref {
+        let rpos = w.pos(row, c).unwrap_or_else(|| w.outside(c));
+        let up = diff(rpos, pos);
+        if up >= i32::from(cfg.breakout_places) && pos <= cfg.breakout_top {
+            Trend::Breakout
+        } else if up >= i32::from(cfg.trend_places) {
+            Trend::Rising
+        } else if -up >= i32::from(cfg.trend_places) {
+            Trend::Falling
+        } else {
+            Trend::Stable
+        }
+    } else {
+        Trend::Stable
+    };
+
+    // Price against the rolling minimum (same currency, current snapshot excluded).
+    let price = valid_price(e.price);
+    let mut price_min_window: Option<f64> = None;
+    for c in w.first_col_since(cfg.price_window_secs)..s {
+        if let Some(h) = w.cells[row][c] {
+            if h.currency == e.currency {
+                if let Some(p) = valid_price(h.price) {
+                    price_min_window = Some(price_min_window.map_or(p, |m: f64| m.min(p)));
+                }
+            }
+        }
+    }
+    let price_vs_min = match (price, price_min_window) {
+        (Some(p), Some(m)) => Some(p / m - 1.0),
+        _ => None,
+    };
+
+    // Reviews deltas.
+    let reviews_total = e.reviews_total;
+    let reviews_at = |c: usize| w.cells[row][c].and_then(|h| h.reviews_total);
+    let reviews_delta = match (reviews_total, w.p_col().and_then(reviews_at)) {
+        (Some(now), Some(before)) => Some(now as i64 - before as i64),
+        _ => None,
+    };
+    let reviews_ref = (w.first_col_since(cfg.reviews_window_secs)..s).find_map(reviews_at);
+    let reviews_delta_24h = match (reviews_total, reviews_ref) {
+        (Some(now), Some(before)) => Some(now as i64 - before as i64),
+        _ => None,
+    };
+
+    ProductSignals {
+        id,
+        kind: e.kind,
+        position: pos,
+        title: e.title.clone(),
+        brand: e.brand.clone(),
+        permalink: e.permalink.clone(),
+        price: e.price,
+        currency: e.currency.clone(),
+        reviews_total,
+        rating: e.rating,
+        prev_position,
+        change_prev: prev_position.map(|p| diff(p, pos)),
+        position_24h,
+        change_24h: position_24h.map(|p| diff(p, pos)),
+        first_seen,
+        top_since,
+        top_dwell_secs: top_since.map(|x| (t - x).num_seconds()),
+        number_one_since,
+        number_one_dwell_secs: number_one_since.map(|x| (t - x).num_seconds()),
+        momentum,
+        trend,
+        price_min_window,
+        price_vs_min,
+        reviews_delta,
+        reviews_delta_24h,
+        reviews_ref,
+        demand: ctx.curve.band(pos),
+    }
+}
