@@ -13,6 +13,7 @@
 //! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
 //! - [`stream`]: the DynamoDB Streams record codec shared by the change feed and the Lambdas.
 //! - [`fetch`]: the fetch step (highlights → resolved snapshot items, within the API budget).
+//! - [`pipeline`]: stream batches through the steps (partial batch failures), for Lambdas and runner.
 //! - [`clock`]: the `Clock` port (system and manual clocks).
 
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod fetch;
 pub mod ids;
 pub mod keys;
+pub mod pipeline;
 pub mod score_step;
 pub mod signals;
 pub mod site;

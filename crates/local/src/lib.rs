@@ -3,7 +3,9 @@
 //! Layout:
 //! - [`store`]: `EmbeddedSnapshotStore`, the single table in SQLite with a DynamoDB-Streams-shaped
 //!   change feed.
+//! - [`runner`]: the in-process pipeline (fetch step, then the change feed through the scorer).
 
+pub mod runner;
 pub mod store;
 
 pub use store::EmbeddedSnapshotStore;
