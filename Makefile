@@ -6,6 +6,11 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= /var/tmp/meli-radar-target
 CARGO ?= cargo
 DATA_DIR ?= .meli-radar
+# Python tools (moto, checkov, pyspark, cargo-lambda) live in one virtualenv outside the clone, made
+# and filled by the targets that need them; like the target dir, it survives between runs.
+VENV ?= /var/tmp/meli-radar-venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
 
 .PHONY: help demo test fmt fmt-check lint check-core-deps test-rust bench sandbox
 
@@ -33,6 +38,16 @@ check-core-deps: ## meli-core stays free of I/O crates (no aws-*, reqwest, tokio
 
 test-rust:
 	$(CARGO) test --workspace
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# `make venv-<name>` installs requirements/<name>.txt into the virtualenv once (a stamp per file
+# version), e.g. `make venv-moto`.
+venv-%: requirements/%.txt | $(PY)
+	@stamp=$(VENV)/.stamp-$*-$$(md5sum < $< | cut -c1-12); \
+	if [ ! -f $$stamp ]; then $(PIP) install -q -r $< && touch $$stamp; fi
 
 bench: ## benchmarks with figures against a baseline measured in the same run
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox-bench
