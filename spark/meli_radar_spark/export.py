@@ -1,0 +1,183 @@
+"""The one reader of the history: DynamoDB-JSON export files, as written by DynamoDB's export to S3
+(``AWSDynamoDB/<id>/data/*.json.gz``) and by ``meli-radar export --format ndjson`` (``data/*.json``).
+Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``.
+
+Parsing is ``from_json`` against a typed schema (no Python in the per-row path). Lines that are not
+items, and items that are not snapshots, are counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+# The snapshot as the job works with it (the shape of crates/core/src/snapshot.rs).
+ENTRY_TYPE = T.StructType(
+    [
+        T.StructField("position", T.IntegerType()),
+        T.StructField("id", T.StringType()),
+        T.StructField("type", T.StringType()),
+        T.StructField("title", T.StringType()),
+        T.StructField("brand", T.StringType()),
+        T.StructField("permalink", T.StringType()),
+        T.StructField("price", T.DoubleType()),
+        T.StructField("currency", T.StringType()),
+        T.StructField("reviews_total", T.LongType()),
+        T.StructField("rating", T.DoubleType()),
+        # Own-listing sales: only present on entries of a seller's own listings (sold_quantity is
+        # visible to the listing's owner only); the calibration prefers it when a category has it.
+        T.StructField("sold_quantity", T.LongType()),
+    ]
+)
+SNAPSHOT_SCHEMA = T.StructType(
+    [
+        T.StructField("site", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("taken_at", T.StringType()),
+        T.StructField("entries", T.ArrayType(ENTRY_TYPE)),
+    ]
+)
+
+_S = T.StructType([T.StructField("S", T.StringType())])
+_N = T.StructType([T.StructField("N", T.StringType())])
+_ENTRY_DYNAMO = T.StructType(
+    [
+        T.StructField(f.name, _N if isinstance(f.dataType, (T.IntegerType, T.LongType, T.DoubleType)) else _S)
+        for f in ENTRY_TYPE.fields
+    ]
+)
+_LINE_SCHEMA = T.StructType(
+    [
+        T.StructField(
+            "Item",
+            T.StructType(
+                [
+                    T.StructField("pk", _S),
+                    T.StructField("sk", _S),
+                    T.StructField("site", _S),
+                    T.StructField("category", _S),
+                    T.StructField("taken_at", _S),
+                    T.StructField(
+                        "entries",
+                        T.StructType(
+                            [T.StructField("L", T.ArrayType(T.StructType([T.StructField("M", _ENTRY_DYNAMO)])))]
+                        ),
+                    ),
+                ]
+            ),
+        )
+    ]
+)
+
+
+def _entry_from_dynamo(m):
+    """A DynamoDB map of an entry → the ENTRY_TYPE struct (numbers are strings in DynamoDB JSON)."""
+    cols = []
+    for f in ENTRY_TYPE.fields:
+        if isinstance(f.dataType, (T.IntegerType, T.LongType, T.DoubleType)):
+            cols.append(m[f.name]["N"].cast(f.dataType).alias(f.name))
+        else:
+            cols.append(m[f.name]["S"].alias(f.name))
+    return F.struct(*cols)
+
+
+def read_lines(spark: SparkSession, path: str) -> DataFrame:
+    """The text lines of every ``*.json`` / ``*.json.gz`` file under ``path`` (a file or a folder,
+    local or ``s3://``)."""
+    reader = spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.json*")
+    return reader.text(path)
+
+
+def parse_items(lines: DataFrame) -> DataFrame:
+    """Lines → one row per line: ``item`` (null for a line that is not an export item)."""
+    return lines.select(F.from_json(F.col("value"), _LINE_SCHEMA, {"mode": "PERMISSIVE"})["Item"].alias("item"))
+
+
+def snapshots_from_items(items: DataFrame) -> DataFrame:
+    """Snapshot items (``CAT#…`` / ``SNAP#…``) → SNAPSHOT_SCHEMA rows."""
+    it = F.col("item")
+    snaps = items.where(
+        it.isNotNull() & it["pk"]["S"].startswith("CAT#") & it["sk"]["S"].startswith("SNAP#")
+    )
+    # site/category from the attributes, else from the key (CAT#{site}#{cat}).
+    pk_parts = F.split(it["pk"]["S"], "#")
+    return snaps.select(
+        F.coalesce(it["site"]["S"], pk_parts.getItem(1)).alias("site"),
+        F.coalesce(it["category"]["S"], pk_parts.getItem(2)).alias("category"),
+        F.coalesce(it["taken_at"]["S"], F.substring(it["sk"]["S"], 6, 64)).alias("taken_at"),
+        F.coalesce(F.transform(it["entries"]["L"], lambda e: _entry_from_dynamo(e["M"])), F.array()).alias(
+            "entries"
+        ),
+    )
+
+
+def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, dict]:
+    """The snapshots of an export, and counts of what was read (lines, items, snapshots, and lines that
+    were not items)."""
+    items = parse_items(read_lines(spark, path)).cache()
+    counts = items.agg(
+        F.count(F.lit(1)).alias("lines"),
+        F.count("item").alias("items"),
+        F.sum(
+            F.when(
+                F.col("item")["pk"]["S"].startswith("CAT#") & F.col("item")["sk"]["S"].startswith("SNAP#"), 1
+            ).otherwise(0)
+        ).alias("snapshots"),
+    ).first()
+    stats = {
+        "lines": counts["lines"],
+        "items": counts["items"],
+        "snapshots": counts["snapshots"] or 0,
+        "not_items": counts["lines"] - counts["items"],
+    }
+    return snapshots_from_items(items), stats
+
+
+def snapshots_from_json(spark: SparkSession, snapshots: Iterable[dict]) -> DataFrame:
+    """Snapshots as JSON objects (the vectors' and `meli-radar score --input`'s shape) →
+    SNAPSHOT_SCHEMA rows."""
+    lines = [(json.dumps(s),) for s in snapshots]
+    df = spark.createDataFrame(lines, "j string")
+    return df.select(F.from_json("j", SNAPSHOT_SCHEMA).alias("s")).select("s.*")
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing items (the calibration): plain JSON values → DynamoDB JSON, one {"Item": …} per line.
+
+
+def to_dynamo(value):
+    """A JSON value in DynamoDB's typed JSON (what the export has and ``meli-radar import`` reads)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"DynamoDB has no number for {value}")
+        return {"N": repr(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_dynamo(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {k: to_dynamo(v) for k, v in value.items()}}
+    raise TypeError(f"cannot write {type(value).__name__} as DynamoDB JSON")
+
+
+def write_items(items: list[dict], path: str) -> None:
+    """Writes plain items as a DynamoDB-JSON export file (local path), replacing it."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps({"Item": {k: to_dynamo(v) for k, v in item.items()}}, sort_keys=True))
+            f.write("\n")
+    os.replace(tmp, path)
