@@ -4,7 +4,12 @@
 //! - [`store`]: `EmbeddedSnapshotStore`, the single table in SQLite with a DynamoDB-Streams-shaped
 //!   change feed.
 //! - [`runner`]: the in-process pipeline (fetch step, then the change feed through the scorer).
+//! - [`cli`], [`demo`]: the `meli-radar` commands; [`render`]: what they print.
+//! - [`config`]: the one place the environment is read.
 
+pub mod cli;
+pub mod config;
+pub mod render;
 pub mod runner;
 pub mod store;
 

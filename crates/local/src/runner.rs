@@ -61,9 +61,15 @@ pub struct Runner {
 impl Runner {
     /// Fetches what is due, then scores what the fetch wrote.
     pub async fn tick(&self, deadline: Option<Instant>) -> Result<TickReport, RunError> {
-        let fetch =
-            fetch_due(self.source.as_ref(), self.store.as_ref(), self.clock.as_ref(), &self.tracked, &self.fetch, deadline)
-                .await?;
+        let fetch = fetch_due(
+            self.source.as_ref(),
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.tracked,
+            &self.fetch,
+            deadline,
+        )
+        .await?;
         let drain = self.drain().await?;
         Ok(TickReport { fetch, drain })
     }

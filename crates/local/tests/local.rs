@@ -69,3 +69,91 @@ fn a_file_that_is_not_a_store_gets_a_clear_error() {
     assert!(err.contains("cannot open the data store"), "{err}");
     assert!(err.contains("move it away"), "{err}");
 }
+
+mod cli {
+    use std::process::Command;
+
+    fn radar(args: &[&str]) -> (i32, String, String) {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_meli-radar")).args(args).env_remove("MELI_DATA_DIR").output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn list(t: &str, ids: &[&str]) -> serde_json::Value {
+        let entries: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| serde_json::json!({"position": i + 1, "id": id, "type": "PRODUCT", "price": 100.0}))
+            .collect();
+        serde_json::json!({"site": "MLB", "category": "MLB1055", "taken_at": t, "entries": entries})
+    }
+
+    #[test]
+    fn score_prints_one_json_event_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("snaps.json");
+        let ids: Vec<String> = (1..=20).map(|i| format!("MLB{i}")).collect();
+        let mut moved: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let a = list("2026-11-02T00:00:00Z", &moved);
+        // MLB20 jumps to #1: a new number one and a climber.
+        let last = moved.pop().unwrap();
+        moved.insert(0, last);
+        let b = list("2026-11-02T01:00:00Z", &moved);
+        std::fs::write(&input, serde_json::to_string(&vec![a, b]).unwrap()).unwrap();
+        let (code, stdout, stderr) = radar(&["score", "--input", input.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"new_number_one"), "{kinds:?}");
+        assert!(kinds.contains(&"climber"), "{kinds:?}");
+        for e in &events {
+            for field in ["kind", "site", "category", "product", "taken_at"] {
+                assert!(e.get(field).is_some(), "{field} missing in {e}");
+            }
+        }
+        let one = events.iter().find(|e| e["kind"] == "new_number_one").unwrap();
+        assert_eq!(one["product"], "MLB20");
+        assert_eq!(one["from_position"], 20);
+        assert_eq!(one["to_position"], 1);
+    }
+
+    #[test]
+    fn user_mistakes_get_one_line_and_a_non_zero_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{not json").unwrap();
+        let (code, _, stderr) = radar(&["score", "--input", bad.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("is not a JSON array of snapshots"), "{stderr}");
+
+        let (code, _, stderr) = radar(&["score", "--input", "/nonexistent/x.json"]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("cannot read"), "{stderr}");
+
+        let empty = dir.path().join("empty");
+        let (code, _, stderr) =
+            radar(&["top", "--site", "MLB", "--category", "MLB1055", "--data-dir", empty.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("run `meli-radar demo`"), "{stderr}");
+
+        let (code, _, stderr) = radar(&["top", "--site", "MLX", "--category", "MLB1055"]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("--site: unknown site id"), "{stderr}");
+
+        let (code, _, stderr) = radar(&["top", "--site", "MLA", "--category", "MLB1055"]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("belongs to site MLB"), "{stderr}");
+
+        let (code, _, stderr) = radar(&["events", "--since", "soon", "--data-dir", empty.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("--since"), "{stderr}");
+
+        let (code, _, _) = radar(&["frobnicate"]);
+        assert_eq!(code, 2, "clap usage errors exit 2");
+    }
+}

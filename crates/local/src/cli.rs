@@ -1,0 +1,237 @@
+//! The `meli-radar` commands. Every error a user can cause becomes one line that says what to do.
+#![allow(clippy::print_stdout)] // printing is what a command line does
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use meli_core::ids::{CategoryId, EntryId, SiteId};
+use meli_core::keys;
+use meli_core::signals::{EventItem, HistoryItem, LatestItem, SignalConfig};
+use meli_core::snapshot::Snapshot;
+use meli_core::store::{Query, SnapshotStore};
+
+use crate::config;
+use crate::render;
+use crate::store::EmbeddedSnapshotStore;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meli-radar",
+    version,
+    about = "Watches Mercado Libre best-seller lists and turns rank movements into alerts"
+)]
+pub struct Cli {
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The latest ranking of a category, from the store.
+    Top {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        category: String,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+        /// Print the stored item as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Events from the store.
+    Events {
+        /// How far back, such as 24h or 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Only this category (all tracked categories otherwise).
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The rank history of a product, from the store.
+    History {
+        #[arg(long)]
+        product: String,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score a JSON array of snapshots in time order and print one JSON event per line.
+    Score {
+        #[arg(long)]
+        input: PathBuf,
+    },
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level.
+pub fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Top { site, category, data_dir, json } => top(&site, &category, &data_dir, json).await,
+        Command::Events { since, category, data_dir, json } => {
+            events(&since, category.as_deref(), &data_dir, json).await
+        }
+        Command::History { product, data_dir, json } => history(&product, &data_dir, json).await,
+        Command::Score { input } => score(&input),
+    }
+}
+
+/// The store file inside a data directory.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("radar.db")
+}
+
+/// Opens an existing store for reading commands.
+pub fn open_existing(data_dir: &Path) -> Result<EmbeddedSnapshotStore> {
+    let path = store_path(data_dir);
+    if !path.exists() {
+        bail!(
+            "no data in {} yet; run `meli-radar demo` or `meli-radar fetch --once` first, or pass --data-dir",
+            data_dir.display()
+        );
+    }
+    Ok(EmbeddedSnapshotStore::open(&path)?)
+}
+
+/// Creates the data directory (mode 0700: it holds tokens) and opens the store.
+pub fn open_or_create(data_dir: &Path) -> Result<EmbeddedSnapshotStore> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}; pass another --data-dir", data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(EmbeddedSnapshotStore::open(&store_path(data_dir))?)
+}
+
+fn parse_category(site: &str, category: &str) -> Result<(SiteId, CategoryId)> {
+    let site = SiteId::parse(site).map_err(|e| anyhow::anyhow!("--site: {e}"))?;
+    let cat = CategoryId::parse(category).map_err(|e| anyhow::anyhow!("--category: {e}"))?;
+    if cat.site() != site {
+        bail!("--category {cat} belongs to site {}, not {site}", cat.site());
+    }
+    Ok((site, cat))
+}
+
+/// Reads the `LATEST` item of a category.
+pub async fn latest(store: &dyn SnapshotStore, site: SiteId, cat: &CategoryId) -> Result<Option<LatestItem>> {
+    match store.get(&keys::category_pk(site, cat), keys::LATEST).await? {
+        Some(item) => Ok(Some(item.decode()?)),
+        None => Ok(None),
+    }
+}
+
+async fn top(site: &str, category: &str, data_dir: &Path, json: bool) -> Result<()> {
+    let (site, cat) = parse_category(site, category)?;
+    let store = open_existing(data_dir)?;
+    let Some(l) = latest(&store, site, &cat).await? else {
+        bail!("no ranking stored for {site}/{cat}; is it tracked (MELI_CATEGORIES) and has a fetch run?");
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&l)?);
+    } else {
+        print!("{}", render::ranking(&l, None));
+    }
+    Ok(())
+}
+
+/// Event items of the tracked categories (those with a `LATEST` item) since a time.
+pub async fn stored_events(
+    store: &EmbeddedSnapshotStore,
+    since: chrono::DateTime<chrono::Utc>,
+    only: Option<&CategoryId>,
+) -> Result<Vec<EventItem>> {
+    let mut out = Vec::new();
+    for item in store.scan_prefix("EVT#")? {
+        if item.sk.as_str() < keys::ts(since).as_str() {
+            continue;
+        }
+        let e: EventItem = item.decode()?;
+        if only.is_none_or(|c| c == &e.category) {
+            out.push(e);
+        }
+    }
+    out.sort_by(|a, b| (a.taken_at, &a.sk).cmp(&(b.taken_at, &b.sk)));
+    Ok(out)
+}
+
+async fn events(since: &str, category: Option<&str>, data_dir: &Path, json: bool) -> Result<()> {
+    let d = config::parse_duration(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let cat = category.map(CategoryId::parse).transpose().map_err(|e| anyhow::anyhow!("--category: {e}"))?;
+    let store = open_existing(data_dir)?;
+    // "since" counts back from the newest stored list, so a demo's simulated week reads naturally.
+    let newest = store
+        .scan_prefix("CAT#")?
+        .iter()
+        .filter(|i| i.sk == keys::LATEST)
+        .filter_map(|i| i.decode::<LatestItem>().ok())
+        .map(|l| l.taken_at)
+        .max()
+        .unwrap_or_else(chrono::Utc::now);
+    for e in stored_events(&store, newest - d, cat.as_ref()).await? {
+        if json {
+            println!("{}", serde_json::to_string(&e)?);
+        } else {
+            println!("{}", render::event_line(&e));
+        }
+    }
+    Ok(())
+}
+
+async fn history(product: &str, data_dir: &Path, json: bool) -> Result<()> {
+    let id = EntryId::parse(product).map_err(|e| anyhow::anyhow!("--product: {e}"))?;
+    let store = open_existing(data_dir)?;
+    let items = store.query(&Query::pk(keys::product_pk(id.site(), &id)).begins_with(keys::HIST_PREFIX)).await?;
+    if items.is_empty() {
+        bail!("no history for {id}; it has not been seen in a tracked list");
+    }
+    for item in items {
+        let h: HistoryItem = item.decode()?;
+        if json {
+            println!("{}", serde_json::to_string(&h)?);
+        } else {
+            let info = meli_core::site::SiteInfo::of(h.site);
+            let price = h.price.map(|p| info.format_price(p)).unwrap_or_else(|| "—".into());
+            println!("{}  {:<10} #{:<3} {:>16}", h.taken_at.format("%Y-%m-%d %H:%M"), h.category, h.position, price);
+        }
+    }
+    Ok(())
+}
+
+fn score(input: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(input)
+        .with_context(|| format!("cannot read {}; pass a JSON file with --input", input.display()))?;
+    let snapshots: Vec<Snapshot> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a JSON array of snapshots ({{\"site\",\"category\",\"taken_at\",\"entries\":[{{\"position\",\"id\",\"type\"}}]}})",
+            input.display()
+        )
+    })?;
+    let events = meli_core::score_step::score_series(snapshots, &SignalConfig::default())
+        .context("the snapshots cannot be scored")?;
+    for e in events {
+        println!("{}", serde_json::to_string(&e)?);
+    }
+    Ok(())
+}

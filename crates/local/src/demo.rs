@@ -1,0 +1,256 @@
+//! `meli-radar demo`: the whole pipeline over a simulated period, against the sandbox started
+//! in-process on a free loopback port. Nothing leaves the machine and no credentials are needed.
+#![allow(clippy::print_stdout)] // the demo's output is its point
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use chrono::Duration;
+use meli_core::auth::{StoreTokenStore, TokenStore};
+use meli_core::clock::{Clock, ManualClock};
+use meli_core::fetch::{CategoryOutcome, FetchConfig};
+use meli_core::ids::{CategoryId, SiteId};
+use meli_core::signals::{EventItem, SignalConfig};
+use meli_http::{Config as HttpConfig, MeliClient};
+use meli_sandbox::{SandboxConfig, SandboxHandle};
+use secrecy::SecretString;
+
+use crate::cli::{latest, open_or_create, store_path};
+use crate::runner::Runner;
+use crate::{config, render};
+
+/// Marks a data directory as the demo's own, so a rerun may start it afresh.
+const DEMO_MARKER: &str = "DEMO";
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its data (wiped and rebuilt on each demo run).
+    #[arg(long, default_value = ".meli-radar")]
+    pub data_dir: PathBuf,
+    /// Simulated period, such as 48h or 7d.
+    #[arg(long, default_value = "48h")]
+    pub period: String,
+    /// Polling cadence: how often each category is refreshed (simulated time).
+    #[arg(long, default_value = "15m")]
+    pub every: String,
+    /// The sandbox market's seed: the same seed gives the same run.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Categories to track (comma-separated, such as MLB1055,MLA1055); the sandbox's demo set otherwise.
+    #[arg(long)]
+    pub categories: Option<String>,
+    /// The sandbox scenario (`default` or `hostile`).
+    #[arg(long, default_value = "default")]
+    pub scenario: String,
+    /// Requests per second the client may send to the local sandbox (the real API's default is 4.5).
+    #[arg(long, default_value_t = 500.0)]
+    pub rate_limit: f64,
+}
+
+/// What a demo run produced, for tests and the summary.
+#[derive(Debug, Default)]
+pub struct DemoOutcome {
+    pub ticks: usize,
+    pub category_refreshes: u64,
+    pub snapshots: usize,
+    pub api_calls: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub events: Vec<EventItem>,
+}
+
+impl DemoOutcome {
+    pub fn calls_per_refresh(&self) -> f64 {
+        if self.category_refreshes == 0 {
+            0.0
+        } else {
+            self.api_calls as f64 / self.category_refreshes as f64
+        }
+    }
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let period = config::parse_duration(&args.period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
+    let every = config::parse_duration(&args.every).map_err(|e| anyhow::anyhow!("--every: {e}"))?;
+    if !(args.rate_limit.is_finite() && args.rate_limit > 0.0) {
+        bail!("--rate-limit must be a positive number of requests per second");
+    }
+    let scenario = args.scenario.parse::<meli_sandbox::Scenario>().map_err(|e| anyhow::anyhow!("--scenario: {e}"))?;
+    let tracked = match &args.categories {
+        Some(list) => config::parse_categories(list).map_err(|e| anyhow::anyhow!("--categories: {e}"))?,
+        None => demo_categories()?,
+    };
+    if tracked.is_empty() {
+        bail!("--categories: name at least one category, such as MLB1055");
+    }
+    prepare_data_dir(&args.data_dir)?;
+    let store = Arc::new(open_or_create(&args.data_dir)?);
+
+    let sandbox = meli_sandbox::spawn(SandboxConfig { seed: args.seed, speed: 0.0, scenario, ..Default::default() })
+        .await
+        .context("cannot start the sandbox on a loopback port")?;
+    let out = run_pipeline(&sandbox, store.clone(), &tracked, period, every, args.rate_limit, true).await?;
+
+    // Rankings, with category names from the API.
+    let client = demo_client(&sandbox, store.clone(), args.rate_limit)?;
+    println!();
+    for (site, cat) in &tracked {
+        let name = client.category(cat).await.ok().map(|c| c.name);
+        match latest(store.as_ref(), *site, cat).await? {
+            Some(l) => println!("{}", render::ranking(&l, name.as_deref())),
+            None => println!("== {site} · {cat} — no list (see the summary) ==\n"),
+        }
+    }
+    print_events(&out.events);
+    print_summary(&out, &args, &tracked);
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// The sandbox's demo categories.
+fn demo_categories() -> Result<Vec<(SiteId, CategoryId)>> {
+    let mut out = Vec::new();
+    for (site, cat) in meli_sandbox::default_demo_categories() {
+        out.push((SiteId::parse(&site)?, CategoryId::parse(&cat)?));
+    }
+    Ok(out)
+}
+
+/// Starts the demo's data afresh, refusing to touch a directory that holds other data.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
+    let db = store_path(dir);
+    let marker = dir.join(DEMO_MARKER);
+    if db.exists() && !marker.exists() {
+        bail!(
+            "{} holds data that the demo did not create; pass another --data-dir (the demo rebuilds its directory)",
+            dir.display()
+        );
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let f = PathBuf::from(format!("{}{suffix}", db.display()));
+        if f.exists() {
+            std::fs::remove_file(&f)
+                .with_context(|| format!("cannot remove the previous demo data {}", f.display()))?;
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&marker, "This directory was made by `meli-radar demo`, which rebuilds it on each run.\n")
+        .with_context(|| format!("cannot write {}", marker.display()))?;
+    Ok(())
+}
+
+fn demo_client(sandbox: &SandboxHandle, store: Arc<crate::EmbeddedSnapshotStore>, rps: f64) -> Result<MeliClient> {
+    let base = url::Url::parse(&sandbox.base_url()).context("the sandbox address is not a URL")?;
+    let cfg = sandbox.state().config();
+    let mut http = HttpConfig::new(base, cfg.client_id.clone(), SecretString::from(cfg.client_secret.clone()));
+    http.rate_limit_rps = rps;
+    http.rate_limit_burst = rps.max(1.0);
+    let tokens: Arc<dyn TokenStore> = Arc::new(StoreTokenStore::new(store, &cfg.client_id));
+    Ok(MeliClient::builder(http).token_store(tokens).build()?)
+}
+
+/// Runs the pipeline tick by tick while the sandbox's clock steps through the period.
+pub async fn run_pipeline(
+    sandbox: &SandboxHandle,
+    store: Arc<crate::EmbeddedSnapshotStore>,
+    tracked: &[(SiteId, CategoryId)],
+    period: Duration,
+    every: Duration,
+    rps: f64,
+    progress: bool,
+) -> Result<DemoOutcome> {
+    let client = demo_client(sandbox, store.clone(), rps)?;
+    let clock = Arc::new(ManualClock::new(sandbox.state().now()));
+    let runner = Runner {
+        store: store.clone(),
+        source: Arc::new(client.clone()),
+        clock: clock.clone(),
+        tracked: tracked.to_vec(),
+        fetch: FetchConfig { refresh_every: every, ..FetchConfig::default() },
+        signals: SignalConfig::default(),
+    };
+    let steps = (period.num_seconds() / every.num_seconds().max(1)).max(1);
+    let started = Instant::now();
+    let mut out = DemoOutcome::default();
+    for step in 0..=steps {
+        if step > 0 {
+            sandbox.state().advance(every);
+        }
+        clock.set(sandbox.state().now());
+        let tick = runner.tick(None).await?;
+        out.ticks += 1;
+        out.snapshots += tick.fetch.snapshots_written;
+        for (_, _, outcome) in &tick.fetch.categories {
+            match outcome {
+                CategoryOutcome::Ok { .. } => out.category_refreshes += 1,
+                CategoryOutcome::NoList => *out.errors.entry("no_list".into()).or_default() += 1,
+                CategoryOutcome::Forbidden { .. } => *out.errors.entry("forbidden".into()).or_default() += 1,
+                CategoryOutcome::Failed { .. } => *out.errors.entry("failed".into()).or_default() += 1,
+                CategoryOutcome::Skipped => *out.errors.entry("skipped".into()).or_default() += 1,
+            }
+        }
+        for (kind, n) in &tick.fetch.entry_errors {
+            *out.errors.entry(format!("entry_{kind}")).or_default() += u64::from(*n);
+        }
+        out.events.extend(tick.drain.events);
+        let hours = (every * i32::try_from(step).unwrap_or(i32::MAX)).num_hours();
+        if progress
+            && (step == steps || (step > 0 && (every * i32::try_from(step).unwrap_or(0)).num_minutes() % 360 == 0))
+        {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "[{hours:>3}h/{}h] {} snapshots · {} events · {:.1}s",
+                period.num_hours(),
+                out.snapshots,
+                out.events.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let counters = client.counters();
+    out.api_calls =
+        counters.endpoints.iter().filter(|(name, _)| name.as_str() != "oauth_token").map(|(_, c)| c.calls).sum();
+    Ok(out)
+}
+
+fn print_events(events: &[EventItem]) {
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in events {
+        *by_kind.entry(e.kind.as_str()).or_default() += 1;
+    }
+    println!("== Events of the period: {} ==", events.len());
+    for (k, n) in &by_kind {
+        println!("  {k:<16} {n}");
+    }
+    let mut movers: Vec<&EventItem> = events.iter().filter(|e| e.places.is_some_and(|p| p != 0)).collect();
+    movers.sort_by_key(|e| std::cmp::Reverse(e.places.map_or(0, |p| p.abs())));
+    println!("\n== Top movers ==");
+    for e in movers.iter().take(10) {
+        println!("  {}", render::event_line(e));
+    }
+    println!("\n== Latest events ==");
+    for e in events.iter().rev().take(15).collect::<Vec<_>>().into_iter().rev() {
+        println!("  {}", render::event_line(e));
+    }
+}
+
+fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, CategoryId)]) {
+    println!("\n== Summary ==");
+    println!("  simulated period      {} at one refresh every {}", args.period, args.every);
+    println!("  categories            {}", tracked.len());
+    println!("  snapshots stored      {}", out.snapshots);
+    println!("  category refreshes    {}", out.category_refreshes);
+    println!("  API calls             {}", out.api_calls);
+    println!("  calls per refresh     {:.2}", out.calls_per_refresh());
+    if out.errors.is_empty() {
+        println!("  errors                none");
+    } else {
+        let list: Vec<String> = out.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        println!("  errors by kind        {}", list.join(", "));
+    }
+    println!("  data                  {}", args.data_dir.display());
+}
