@@ -1,4 +1,5 @@
 //! Integration tests of meli-local (one test binary).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use meli_core::store::{contract, Item, PutCondition, SnapshotStore};
 use meli_core::stream::{self, ChangeKind};
