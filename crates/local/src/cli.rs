@@ -66,6 +66,53 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch the tracked categories' lists once, or every interval, from the configured API.
+    Fetch {
+        /// Run once and exit (the default).
+        #[arg(long, conflicts_with = "every")]
+        once: bool,
+        /// Keep running, one fetch per interval (such as 15m).
+        #[arg(long)]
+        every: Option<String>,
+        /// Categories to track, such as MLB1055,MLA1055 (default: MELI_CATEGORIES).
+        #[arg(long)]
+        categories: Option<String>,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+    },
+    /// What the configured app can reach, endpoint by endpoint.
+    Probe {
+        #[arg(long, default_value = "MLB")]
+        site: String,
+        /// The category to probe (default: {site}1055).
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Authorize the app on a seller account (authorization-code flow) and store the token.
+    Auth {
+        /// The redirect URI registered for the app (must match exactly).
+        #[arg(long, default_value = "https://localhost/meli-radar/callback")]
+        redirect_uri: String,
+        /// The code, if you already have it (otherwise it is asked for).
+        #[arg(long)]
+        code: Option<String>,
+        /// Also save the client id and secret to the secrets file (mode 0600).
+        #[arg(long)]
+        save: bool,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+    },
+    /// Decode a captured API response body and print it normalized, or its classified error.
+    Decode {
+        /// highlights, highlight-position, product, product-items, item, items, reviews, category,
+        /// site-categories, trends, token or error.
+        kind: String,
+        file: PathBuf,
+    },
     /// Score a JSON array of snapshots in time order and print one JSON event per line.
     Score {
         #[arg(long)]
@@ -93,6 +140,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::History { product, data_dir, json } => history(&product, &data_dir, json).await,
         Command::Score { input } => score(&input),
+        Command::Fetch { once: _, every, categories, data_dir } => {
+            crate::commands::fetch(&data_dir, categories.as_deref(), every.as_deref()).await
+        }
+        Command::Probe { site, category, data_dir, json } => {
+            crate::commands::probe(&data_dir, &site, category.as_deref(), json).await
+        }
+        Command::Auth { redirect_uri, code, save, data_dir } => {
+            crate::commands::auth(&data_dir, &redirect_uri, code, save).await
+        }
+        Command::Decode { kind, file } => crate::commands::decode(&kind, &file),
     }
 }
 

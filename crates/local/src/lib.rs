@@ -5,12 +5,16 @@
 //!   change feed.
 //! - [`runner`]: the in-process pipeline (fetch step, then the change feed through the scorer).
 //! - [`cli`], [`demo`]: the `meli-radar` commands; [`render`]: what they print.
+//! - [`commands`]: the commands that call the API (`fetch`, `probe`, `auth`, `decode`).
+//! - [`secrets`]: the local secrets file (mode 0600).
 //! - [`config`]: the one place the environment is read.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod render;
 pub mod runner;
+pub mod secrets;
 pub mod store;
 
 pub use store::EmbeddedSnapshotStore;
