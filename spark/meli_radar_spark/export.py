@@ -63,6 +63,11 @@ _LINE_SCHEMA = T.StructType(
                     T.StructField("site", _S),
                     T.StructField("category", _S),
                     T.StructField("taken_at", _S),
+                    # Calibration items (CAL#…/RANKCURVE).
+                    T.StructField("b", _N),
+                    T.StructField("b_stderr", _N),
+                    T.StructField("fitted_at", _S),
+                    T.StructField("n", _N),
                     T.StructField(
                         "entries",
                         T.StructType(
@@ -117,9 +122,25 @@ def snapshots_from_items(items: DataFrame) -> DataFrame:
     )
 
 
-def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, dict]:
-    """The snapshots of an export, and counts of what was read (lines, items, snapshots, and lines that
-    were not items)."""
+def calibration_from_items(items: DataFrame) -> DataFrame:
+    """Calibration items (``CAL#{site}#{cat}`` / ``RANKCURVE``) → (site, category, b, b_stderr,
+    fitted_at, n): the curves the scorer was using."""
+    it = F.col("item")
+    cal = items.where(it.isNotNull() & it["pk"]["S"].startswith("CAL#") & (it["sk"]["S"] == "RANKCURVE"))
+    parts = F.split(it["pk"]["S"], "#")
+    return cal.select(
+        parts.getItem(1).alias("site"),
+        parts.getItem(2).alias("category"),
+        it["b"]["N"].cast("double").alias("b"),
+        it["b_stderr"]["N"].cast("double").alias("b_stderr"),
+        it["fitted_at"]["S"].alias("fitted_at"),
+        it["n"]["N"].cast("long").alias("n"),
+    )
+
+
+def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, DataFrame, dict]:
+    """The snapshots and the calibration items of an export, and counts of what was read (lines,
+    items, snapshots, and lines that were not items)."""
     items = parse_items(read_lines(spark, path)).cache()
     counts = items.agg(
         F.count(F.lit(1)).alias("lines"),
@@ -136,7 +157,7 @@ def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, dict]:
         "snapshots": counts["snapshots"] or 0,
         "not_items": counts["lines"] - counts["items"],
     }
-    return snapshots_from_items(items), stats
+    return snapshots_from_items(items), calibration_from_items(items), stats
 
 
 def snapshots_from_json(spark: SparkSession, snapshots: Iterable[dict]) -> DataFrame:

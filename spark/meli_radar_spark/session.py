@@ -16,6 +16,7 @@ def build(app: str = "meli-radar", master: str | None = None, shuffle_partitions
         .config("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
@@ -547,8 +548,9 @@ def _ts(c: Column) -> Column:
 def compute(snaps: DataFrame, cfg: SignalConfig | None = None, calibration: DataFrame | None = None) -> Signals:
     """Signals and events of every non-empty snapshot of `snaps` (SNAPSHOT_SCHEMA)."""
     cfg = cfg or SignalConfig()
-    lists = list_frame(prepare(snaps), cfg, calibration)
-    prods = product_frame(lists, cfg)
+    # Both feed several outputs: computed once.
+    lists = list_frame(prepare(snaps), cfg, calibration).persist(StorageLevel.MEMORY_AND_DISK)
+    prods = product_frame(lists, cfg).persist(StorageLevel.MEMORY_AND_DISK)
 
     # New entrants of the last 24 h (first seen after the list started), back onto the lists.
     firsts = (

@@ -1,0 +1,100 @@
+"""The export reader on DynamoDB-JSON: the layout of DynamoDB's export to S3 (gzip'd data files next
+to manifests), items of every kind in one table, typed attribute values (numbers as strings, NULL),
+and lines that are not items."""
+
+import gzip
+import json
+
+import pytest
+
+from meli_radar_spark import export, signals
+from meli_radar_spark.jsonrows import rows
+
+
+def entry(pos, id_, **extra):
+    m = {"position": {"N": str(pos)}, "id": {"S": id_}, "type": {"S": "PRODUCT"}, "resolution": {"S": "resolved"}}
+    m.update(extra)
+    return {"M": m}
+
+
+SNAP_1 = {
+    "pk": {"S": "CAT#MLB#MLB1055"},
+    "sk": {"S": "SNAP#2026-11-01T00:00:00Z"},
+    "site": {"S": "MLB"},
+    "category": {"S": "MLB1055"},
+    "taken_at": {"S": "2026-11-01T00:00:00Z"},
+    "expires_at": {"N": "1796083200"},
+    "fetch": {"M": {"api_calls": {"N": "3"}, "duration_ms": {"N": "120"}}},
+    "entries": {
+        "L": [
+            entry(1, "MLB1", title={"S": "Celular \"X\" — 128 GB"}, price={"N": "1999.9"}, currency={"S": "BRL"},
+                  reviews_total={"N": "1200"}, rating={"N": "4.7"}),
+            entry(2, "MLB2", price={"NULL": True}, brand={"S": "Marca"}),
+        ]
+    },
+}
+SNAP_2 = json.loads(json.dumps(SNAP_1))
+SNAP_2["sk"] = {"S": "SNAP#2026-11-01T01:00:00Z"}
+SNAP_2["taken_at"] = {"S": "2026-11-01T01:00:00Z"}
+SNAP_2["entries"]["L"].reverse()
+SNAP_2["entries"]["L"][0]["M"]["position"] = {"N": "1"}
+SNAP_2["entries"]["L"][1]["M"]["position"] = {"N": "2"}
+EMPTY = {"pk": {"S": "CAT#MLA#MLA1051"}, "sk": {"S": "SNAP#2026-11-01T00:00:00Z"}, "site": {"S": "MLA"},
+         "category": {"S": "MLA1051"}, "taken_at": {"S": "2026-11-01T00:00:00Z"}, "entries": {"L": []}}
+LATEST = {"pk": {"S": "CAT#MLB#MLB1055"}, "sk": {"S": "LATEST"}, "baseline": {"BOOL": False}}
+EVENT = {"pk": {"S": "EVT#MLB#MLB1055"}, "sk": {"S": "2026-11-01T01:00:00Z#new_number_one#MLB2"}}
+CAL = {"pk": {"S": "CAL#MLB#MLB1055"}, "sk": {"S": "RANKCURVE"}, "b": {"N": "1.2"}, "b_stderr": {"N": "0.1"},
+       "fitted_at": {"S": "2026-10-30T00:00:00Z"}, "n": {"N": "4200"}}
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    """An export the way DynamoDB writes one to S3: AWSDynamoDB/<id>/data/*.json.gz plus manifests."""
+    root = tmp_path_factory.mktemp("export")
+    base = root / "AWSDynamoDB" / "01764000000000-abcdef12"
+    (base / "data").mkdir(parents=True)
+    (base / "manifest-summary.json").write_text(json.dumps({"version": "2020-06-30", "itemCount": 7}))
+    (base / "manifest-files.json").write_text(json.dumps({"itemCount": 4, "dataFileS3Key": "data/a.json.gz"}) + "\n")
+    (base / "manifest-summary.md5").write_text("0" * 32)
+    with gzip.open(base / "data" / "a.json.gz", "wt", encoding="utf-8") as f:
+        for item in (SNAP_1, LATEST, EVENT):
+            f.write(json.dumps({"Item": item}) + "\n")
+        f.write("this line is not JSON\n")
+    with gzip.open(base / "data" / "b.json.gz", "wt", encoding="utf-8") as f:
+        for item in (SNAP_2, EMPTY, CAL):
+            f.write(json.dumps({"Item": item}) + "\n")
+    return str(root)
+
+
+def test_reads_snapshots_and_counts_what_it_skipped(spark, export_dir):
+    snaps, cal, stats = export.read_export(spark, export_dir)
+    got = sorted(rows(snaps), key=lambda s: (s["site"], s["taken_at"]))
+    assert [(s["site"], s["category"], s["taken_at"]) for s in got] == [
+        ("MLA", "MLA1051", "2026-11-01T00:00:00Z"),
+        ("MLB", "MLB1055", "2026-11-01T00:00:00Z"),
+        ("MLB", "MLB1055", "2026-11-01T01:00:00Z"),
+    ]
+    first = got[1]["entries"]
+    assert first[0] == {"position": 1, "id": "MLB1", "type": "PRODUCT", "title": "Celular \"X\" — 128 GB",
+                        "price": 1999.9, "currency": "BRL", "reviews_total": 1200, "rating": 4.7}
+    assert first[1] == {"position": 2, "id": "MLB2", "type": "PRODUCT", "brand": "Marca"}  # NULL price: absent
+    assert got[0]["entries"] == []
+    # 7 data lines + manifest-files.json's line + manifest-summary.json; the .md5 is not read.
+    assert stats["snapshots"] == 3
+    assert stats["lines"] == 9
+    assert stats["not_items"] == 3  # the bad line and the two manifests
+    assert [(r["site"], r["category"], r["b"], r["b_stderr"], r["n"]) for r in cal.collect()] == [
+        ("MLB", "MLB1055", 1.2, 0.1, 4200)
+    ]
+
+
+def test_the_export_feeds_the_signals(spark, export_dir):
+    snaps, cal, _ = export.read_export(spark, export_dir)
+    sig = signals.compute(snaps, calibration=cal)
+    cats = sorted(rows(sig.categories), key=lambda c: c["taken_at"])
+    # The empty MLA snapshot is not scored; MLB is scored twice with the calibrated curve.
+    assert [(c["site"], c["baseline"]) for c in cats] == [("MLB", True), ("MLB", False)]
+    assert cats[1]["demand"]["source"] == "calibrated" and cats[1]["volatility"] == 1.0
+    ev = rows(sig.events)
+    assert sorted((e["key_kind"], e["product"]) for e in ev) == [("new_number_one", "MLB2")]
+    assert ev[0]["previous_number_one"] == "MLB1"
