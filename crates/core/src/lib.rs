@@ -21,6 +21,7 @@ pub mod clock;
 pub mod fetch;
 pub mod ids;
 pub mod keys;
+pub mod notify;
 pub mod pipeline;
 pub mod score_step;
 pub mod signals;
