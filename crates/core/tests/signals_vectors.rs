@@ -1,0 +1,497 @@
+//! The signal vectors of `testdata/signals/` through `score_series`, the score step against the
+//! in-memory store (replay, out of order, LATEST), and property tests of the scorer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed unwrap is a failed test
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::executor::block_on;
+use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::keys;
+use meli_core::score_step::{score_series, score_series_in, score_snapshot, LatestOutcome, ScoreReport};
+use meli_core::signals::{
+    self, CalibrationItem, EventItem, EventKind, LatestItem, SeenState, SignalConfig, SnapshotItem,
+};
+use meli_core::snapshot::{Snapshot, SnapshotEntry};
+use meli_core::store::{Item, MemorySnapshotStore, PutCondition, Query, SnapshotStore};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const TOLERANCE: f64 = 1e-4;
+
+// ---------------------------------------------------------------------------------------------
+// Vectors
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/signals")
+}
+
+/// Compares an expected JSON value with an actual one: objects by the expected keys only (a missing
+/// actual key is null), numbers within the tolerance, everything else exactly.
+fn check(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Null, Value::Null) => Ok(()),
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap_or(f64::NAN), a.as_f64().unwrap_or(f64::NAN));
+            if (e - a).abs() <= TOLERANCE {
+                Ok(())
+            } else {
+                Err(format!("{path}: expected {e}, got {a}"))
+            }
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                check(ev, a.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                check(ev, av, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{path}: expected {e}, got {a}")),
+    }
+}
+
+fn key_kind_of(expected: &Value) -> String {
+    let kind = expected["kind"].as_str().unwrap_or_default();
+    match expected.get("n").and_then(Value::as_u64) {
+        Some(n) if kind == "entered_top_n" => format!("entered_top_{n}"),
+        Some(n) if kind == "left_top_n" => format!("left_top_{n}"),
+        _ => kind.to_string(),
+    }
+}
+
+fn run_vector(path: &PathBuf) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let cfg: SignalConfig = match v.get("config") {
+        Some(c) => serde_json::from_value(c.clone()).map_err(|e| format!("config: {e}"))?,
+        None => SignalConfig::default(),
+    };
+    let snapshots: Vec<Snapshot> =
+        serde_json::from_value(v["snapshots"].clone()).map_err(|e| format!("snapshots: {e}"))?;
+    let store = MemorySnapshotStore::new();
+    if let Some(cal) = v.get("calibration") {
+        let first = &snapshots[0];
+        let item = CalibrationItem::new(
+            first.site,
+            &first.category,
+            cal["b"].as_f64().unwrap(),
+            cal["b_stderr"].as_f64().unwrap(),
+            keys::parse_ts(cal["fitted_at"].as_str().unwrap()).unwrap(),
+            cal["n"].as_u64().unwrap(),
+        );
+        block_on(store.put(item.to_item().unwrap(), PutCondition::Always)).unwrap();
+    }
+    let reports = score_series_in(&store, snapshots.clone(), &cfg).map_err(|e| format!("scoring: {e:?}"))?;
+
+    // Events: exactly the expected keys, and the listed fields.
+    let expect = &v["expect"];
+    let actual: Vec<&EventItem> = reports.iter().flat_map(|r| &r.events_written).collect();
+    let mut got: Vec<(String, String, String)> =
+        actual.iter().map(|e| (keys::ts(e.taken_at), e.key_kind.clone(), e.product.to_string())).collect();
+    let empty = vec![];
+    let exp_events = expect["events"].as_array().unwrap_or(&empty);
+    let mut want: Vec<(String, String, String)> = exp_events
+        .iter()
+        .map(|e| (e["taken_at"].as_str().unwrap().to_string(), key_kind_of(e), e["product"].as_str().unwrap().into()))
+        .collect();
+    got.sort();
+    want.sort();
+    if got != want {
+        return Err(format!("events differ:\n  expected {want:?}\n  got      {got:?}"));
+    }
+    for e in exp_events {
+        let key = (e["taken_at"].as_str().unwrap(), key_kind_of(e), e["product"].as_str().unwrap());
+        let a = actual
+            .iter()
+            .find(|a| keys::ts(a.taken_at) == key.0 && a.key_kind == key.1 && a.product.as_str() == key.2)
+            .unwrap();
+        check(e, &serde_json::to_value(a).unwrap(), &format!("event {key:?}"))?;
+    }
+    if let Some(n) = expect.get("suppressed").and_then(Value::as_u64) {
+        let total: usize = reports.iter().map(|r| r.events_suppressed).sum();
+        if total as u64 != n {
+            return Err(format!("expected {n} suppressed events, got {total}"));
+        }
+    }
+
+    // Signals at the listed snapshot times.
+    for s in expect.get("signals").and_then(Value::as_array).unwrap_or(&empty) {
+        let at = s["taken_at"].as_str().unwrap();
+        let r = reports.iter().find(|r| keys::ts(r.taken_at) == at).ok_or(format!("no report at {at}"))?;
+        if let Some(c) = s.get("category") {
+            check(c, &serde_json::to_value(&r.signals).unwrap(), &format!("{at} category"))?;
+        }
+        if let Some(Value::Object(products)) = s.get("products") {
+            for (id, ep) in products {
+                let p = r.products.iter().find(|p| p.id.as_str() == id).ok_or(format!("{at}: no product {id}"))?;
+                check(ep, &serde_json::to_value(p).unwrap(), &format!("{at} {id}"))?;
+            }
+        }
+    }
+
+    // The public entry point agrees (same code path, fresh store; the calibration only changes demand).
+    let events = score_series(snapshots, &cfg).map_err(|e| format!("score_series: {e:?}"))?;
+    let keys_a: Vec<&str> = events.iter().map(|e| e.sk.as_str()).collect();
+    let keys_b: Vec<&str> = actual.iter().map(|e| e.sk.as_str()).collect();
+    if keys_a != keys_b {
+        return Err(format!("score_series gave {keys_a:?}, the step gave {keys_b:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn vectors_pass() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "expected at least 10 vectors, found {}", paths.len());
+    let mut kinds: HashSet<String> = HashSet::new();
+    let mut failures = Vec::new();
+    for p in &paths {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        for e in v["expect"]["events"].as_array().unwrap() {
+            kinds.insert(e["kind"].as_str().unwrap().to_string());
+        }
+        if let Err(e) = run_vector(p) {
+            failures.push(format!("{}: {e}", p.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    assert!(failures.is_empty(), "failing vectors:\n{}", failures.join("\n"));
+    for k in EventKind::ALL {
+        assert!(kinds.contains(k.as_str()), "no vector covers {}", k.as_str());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The step against the in-memory store
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+}
+
+fn cat() -> CategoryId {
+    CategoryId::parse("MLB1055").unwrap()
+}
+
+fn snap_at(t: DateTime<Utc>, ids: &[u32]) -> Snapshot {
+    Snapshot {
+        site: SiteId::MLB,
+        category: cat(),
+        taken_at: t,
+        entries: ids
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut e = SnapshotEntry::bare(
+                    Position::new(i as i64 + 1).unwrap(),
+                    EntryId::parse(&format!("MLB{n}")).unwrap(),
+                    EntryType::Product,
+                );
+                e.title = Some(format!("Celular {n}"));
+                e.permalink = Some(format!("https://www.mercadolivre.com.br/p/MLB{n}"));
+                e.price = Some(1000.0 + f64::from(*n));
+                e.currency = Some("BRL".into());
+                e.reviews_total = Some(100);
+                e
+            })
+            .collect(),
+        fetch: Default::default(),
+    }
+}
+
+fn hours(h: i64) -> DateTime<Utc> {
+    t0() + Duration::hours(h)
+}
+
+/// Every item of the store that the scorer can touch for these products.
+fn dump(store: &MemorySnapshotStore, products: &[u32]) -> Vec<Item> {
+    let mut pks = vec![
+        keys::category_pk(SiteId::MLB, &cat()),
+        keys::event_pk(SiteId::MLB, &cat()),
+        keys::calibration_pk(SiteId::MLB, &cat()),
+    ];
+    pks.extend(products.iter().map(|n| keys::product_pk(SiteId::MLB, &EntryId::parse(&format!("MLB{n}")).unwrap())));
+    let mut out = Vec::new();
+    for pk in pks {
+        out.extend(block_on(store.query(&Query::pk(pk))).unwrap());
+    }
+    assert_eq!(out.len(), store.len(), "dump missed items");
+    out
+}
+
+fn store_snapshot(store: &MemorySnapshotStore, s: &Snapshot) {
+    block_on(store.put(SnapshotItem::new(s.clone(), 30).to_item().unwrap(), PutCondition::Always)).unwrap();
+}
+
+fn score(store: &MemorySnapshotStore, s: &Snapshot) -> ScoreReport {
+    store_snapshot(store, s);
+    block_on(score_snapshot(store, s, &SignalConfig::default())).unwrap()
+}
+
+fn latest(store: &MemorySnapshotStore) -> LatestItem {
+    block_on(store.get(&keys::category_pk(SiteId::MLB, &cat()), keys::LATEST)).unwrap().unwrap().decode().unwrap()
+}
+
+fn series() -> Vec<Snapshot> {
+    let a: Vec<u32> = (1..=20).collect();
+    let mut b = a.clone();
+    b.swap(0, 1); // new #1
+    b[19] = 21; // new entrant, #20 drops out
+    let mut c = b.clone();
+    let x = c.remove(13); // #14 climbs to #3
+    c.insert(2, x);
+    vec![snap_at(hours(0), &a), snap_at(hours(1), &b), snap_at(hours(2), &c)]
+}
+
+#[test]
+fn replaying_any_snapshot_writes_nothing_new() {
+    let store = MemorySnapshotStore::new();
+    let s = series();
+    let first: Vec<ScoreReport> = s.iter().map(|x| score(&store, x)).collect();
+    assert!(first[0].baseline && first[0].events_written.is_empty());
+    assert!(!first[1].events_written.is_empty() && !first[2].events_written.is_empty());
+    let products: Vec<u32> = (1..=21).collect();
+    let before = dump(&store, &products);
+    for x in s.iter().rev() {
+        let r = score(&store, x);
+        assert!(r.events_written.is_empty(), "replay of {} wrote {:?}", x.taken_at, r.events_written);
+        assert!(!r.seen_written);
+        assert!(matches!(r.latest, LatestOutcome::AlreadyCurrent | LatestOutcome::Newer(_)));
+    }
+    assert_eq!(dump(&store, &products), before);
+    // The replays computed the same events, which were already stored.
+    let r = score(&store, &s[1]);
+    assert_eq!(r.events_existing, first[1].events_written.len());
+}
+
+#[test]
+fn an_older_snapshot_scored_late_does_not_replace_latest() {
+    let store = MemorySnapshotStore::new();
+    let s = series();
+    score(&store, &s[0]);
+    let r2 = score(&store, &s[2]);
+    assert_eq!(r2.latest, LatestOutcome::Written);
+    let r1 = score(&store, &s[1]);
+    assert_eq!(r1.latest, LatestOutcome::Newer(s[2].taken_at));
+    let l = latest(&store);
+    assert_eq!(l.taken_at, s[2].taken_at);
+    let ids: Vec<&str> = l.products.iter().map(|p| p.id.as_str()).collect();
+    let want: Vec<&str> = s[2].entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, want);
+    // The late snapshot still gets the events of its own time (against 0 h, not 2 h).
+    let kinds: BTreeSet<String> = r1.events_written.iter().map(|e| format!("{}#{}", e.key_kind, e.product)).collect();
+    assert!(kinds.contains("new_number_one#MLB2"), "{kinds:?}");
+    assert!(kinds.contains("dropped_out#MLB20"), "{kinds:?}");
+    // And the seen state is what in-order scoring gives.
+    let seen_of = |st: &MemorySnapshotStore| -> SeenState {
+        let item: signals::SeenItem = block_on(st.get(&keys::category_pk(SiteId::MLB, &cat()), signals::SEEN_SK))
+            .unwrap()
+            .unwrap()
+            .decode()
+            .unwrap();
+        item.state
+    };
+    let in_order = MemorySnapshotStore::new();
+    for x in &s {
+        score(&in_order, x);
+    }
+    assert_eq!(seen_of(&store), seen_of(&in_order));
+}
+
+#[test]
+fn latest_history_and_event_items_carry_what_readers_need() {
+    let store = MemorySnapshotStore::new();
+    let s = series();
+    for x in &s {
+        score(&store, x);
+    }
+    let l = latest(&store);
+    assert_eq!(l.taken_at, s[2].taken_at);
+    assert!(!l.baseline);
+    assert_eq!(l.products.len(), 20);
+    assert_eq!(l.products[2].id.as_str(), "MLB14");
+    assert_eq!(l.products[2].change_prev, Some(11));
+    assert_eq!(l.products[2].title.as_deref(), Some("Celular 14"));
+    assert!(l.signals.volatility.unwrap() > 0.0);
+
+    let hist = block_on(store.query(
+        &Query::pk(keys::product_pk(SiteId::MLB, &EntryId::parse("MLB14").unwrap())).begins_with(keys::HIST_PREFIX),
+    ))
+    .unwrap();
+    assert_eq!(hist.len(), 3);
+    assert_eq!(hist[2].attrs["position"], json!(3));
+    assert_eq!(hist[2].attrs["category"], json!("MLB1055"));
+    assert_eq!(hist[2].attrs["price"], json!(1014.0));
+
+    let evts = block_on(store.query(&Query::pk(keys::event_pk(SiteId::MLB, &cat())))).unwrap();
+    let climber = evts.iter().find(|i| i.sk.ends_with("#climber#MLB14")).expect("a climber event");
+    let e: EventItem = climber.decode().unwrap();
+    assert_eq!(e.sk, keys::event_sk(s[2].taken_at, "climber", &e.product));
+    assert_eq!((e.from_position, e.to_position, e.places), (Some(14), Some(3), Some(11)));
+    assert_eq!(e.day, "2026-11-01");
+    assert_eq!(e.title.as_deref(), Some("Celular 14"));
+    assert_eq!(e.permalink.as_deref(), Some("https://www.mercadolivre.com.br/p/MLB14"));
+    assert_eq!((e.price, e.currency.as_deref()), (Some(1014.0), Some("BRL")));
+    let spark: Vec<Option<u8>> = e.recent_positions.iter().map(|p| p.position).collect();
+    assert_eq!(spark, vec![Some(14), Some(14), Some(3)]);
+    assert!(e.expires_at > s[2].taken_at.timestamp());
+    // The entered-top-3 event is notable, the new #1 major.
+    let top3: EventItem = evts.iter().find(|i| i.sk.ends_with("#entered_top_3#MLB14")).unwrap().decode().unwrap();
+    assert_eq!((top3.kind, top3.n, top3.severity), (EventKind::EnteredTopN, Some(3), signals::Severity::Notable));
+}
+
+#[test]
+fn empty_snapshots_and_bad_calibrations_are_handled() {
+    let store = MemorySnapshotStore::new();
+    score(&store, &snap_at(hours(0), &[1, 2, 3]));
+    let r = score(&store, &snap_at(hours(1), &[]));
+    assert!(r.empty && r.events_written.is_empty() && r.latest == LatestOutcome::NotScored);
+    let bad = CalibrationItem::new(SiteId::MLB, &cat(), -1.0, 0.1, t0(), 10);
+    block_on(store.put(bad.to_item().unwrap(), PutCondition::Always)).unwrap();
+    // The list after the empty snapshot compares with the last non-empty one: nothing moved.
+    let r = score(&store, &snap_at(hours(2), &[1, 2, 3]));
+    assert!(r.events_written.is_empty(), "{:?}", r.events_written);
+    assert!(r.calibration_note.as_deref().unwrap_or_default().contains("calibration ignored"));
+    assert_eq!(r.signals.unwrap().previous_at, Some(hours(0)));
+}
+
+#[test]
+fn invalid_snapshots_are_rejected() {
+    let store = MemorySnapshotStore::new();
+    let mut s = snap_at(hours(0), &[1, 2]);
+    s.entries[1].position = Position::new(1).unwrap();
+    let err = block_on(score_snapshot(&store, &s, &SignalConfig::default())).unwrap_err();
+    assert!(!err.is_transient());
+    assert!(store.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+fn list_strategy() -> impl Strategy<Value = Vec<u32>> {
+    // Up to 20 distinct products out of 30.
+    prop::sample::subsequence((1u32..=30).collect::<Vec<_>>(), 1..=20).prop_shuffle()
+}
+
+fn series_strategy() -> impl Strategy<Value = Vec<Snapshot>> {
+    prop::collection::vec((list_strategy(), 1i64..(30 * 60), prop::collection::vec(1.0f64..5000.0, 20)), 1..12)
+        .prop_map(|steps| {
+            let mut t = t0();
+            steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ids, gap_min, prices))| {
+                    t += Duration::minutes(gap_min);
+                    let mut s = snap_at(t, &ids);
+                    for (e, p) in s.entries.iter_mut().zip(prices) {
+                        e.price = Some(p);
+                        e.reviews_total = Some(100 + i as u64 * (p as u64 % 40));
+                    }
+                    s
+                })
+                .collect()
+        })
+}
+
+fn all_floats_finite(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
+        Value::Array(a) => a.iter().all(all_floats_finite),
+        Value::Object(o) => o.values().all(all_floats_finite),
+        _ => true,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scores_are_finite_and_keys_unique_and_deterministic(snaps in series_strategy()) {
+        let cfg = SignalConfig::default();
+        let store = MemorySnapshotStore::new();
+        let reports = score_series_in(&store, snaps.clone(), &cfg).unwrap();
+        let mut keys_seen = HashSet::new();
+        for r in &reports {
+            for p in &r.products {
+                prop_assert!(p.momentum.is_finite() && (0.0..=20.0 + 1e-9).contains(&p.momentum));
+                prop_assert!(p.demand.low <= p.demand.share && p.demand.share <= p.demand.high && p.demand.high <= 1.0);
+                prop_assert!(all_floats_finite(&serde_json::to_value(p).unwrap()));
+            }
+            let sig = serde_json::to_value(&r.signals).unwrap();
+            prop_assert!(all_floats_finite(&sig));
+            for v in ["volatility", "churn", "volatility_24h"] {
+                if let Some(x) = sig[v].as_f64() { prop_assert!((0.0..=1.0).contains(&x), "{v} = {x}"); }
+            }
+            prop_assert!(sig["new_entrant_rate"].as_f64().unwrap() >= 0.0);
+            for e in &r.events_written {
+                prop_assert!(keys_seen.insert((e.pk.clone(), e.sk.clone())), "duplicate key {}", e.sk);
+                prop_assert_eq!(&e.sk, &keys::event_sk(e.taken_at, &e.key_kind, &e.product));
+            }
+        }
+        let again = score_series(snaps, &cfg).unwrap();
+        let a: Vec<String> = reports.iter().flat_map(|r| r.events_written.iter().map(|e| e.sk.clone())).collect();
+        let b: Vec<String> = again.iter().map(|e| e.sk.clone()).collect();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn an_unchanged_list_yields_no_movement(ids in list_strategy(), gaps in prop::collection::vec(1i64..(40 * 60), 1..8)) {
+        let mut t = t0();
+        let mut snaps = vec![snap_at(t, &ids)];
+        for g in gaps {
+            t += Duration::minutes(g);
+            snaps.push(snap_at(t, &ids));
+        }
+        let reports = score_series_in(&MemorySnapshotStore::new(), snaps, &SignalConfig::default()).unwrap();
+        for r in &reports {
+            prop_assert!(r.events_written.is_empty() && r.events_suppressed == 0, "{:?}", r.events_written);
+            let sig = r.signals.as_ref().unwrap();
+            if sig.has_previous {
+                prop_assert_eq!(sig.volatility, Some(0.0));
+                prop_assert_eq!(sig.churn, Some(0.0));
+            }
+            for p in &r.products {
+                prop_assert!(p.change_prev.unwrap_or(0) == 0 && p.change_24h.unwrap_or(0) == 0);
+                prop_assert!(matches!(p.trend, signals::Trend::Stable));
+            }
+        }
+    }
+
+    #[test]
+    fn swapping_two_snapshots_swaps_entrants_and_drop_outs(a in list_strategy(), b in list_strategy()) {
+        let cfg = SignalConfig::default();
+        let run = |x: &[u32], y: &[u32]| {
+            let reports = score_series_in(
+                &MemorySnapshotStore::new(),
+                vec![snap_at(hours(0), x), snap_at(hours(1), y)],
+                &cfg,
+            )
+            .unwrap();
+            let of = |k: EventKind| -> BTreeSet<String> {
+                reports[1].events_written.iter().filter(|e| e.kind == k).map(|e| e.product.to_string()).collect()
+            };
+            let sig = reports[1].signals.clone().unwrap();
+            (of(EventKind::NewEntrant), of(EventKind::DroppedOut), sig)
+        };
+        let (in_ab, out_ab, sig_ab) = run(&a, &b);
+        let (in_ba, out_ba, sig_ba) = run(&b, &a);
+        prop_assert_eq!(&in_ab, &out_ba);
+        prop_assert_eq!(&out_ab, &in_ba);
+        prop_assert_eq!((sig_ab.entrants, sig_ab.exits), (sig_ba.exits, sig_ba.entrants));
+        prop_assert_eq!(sig_ab.volatility, sig_ba.volatility);
+        prop_assert_eq!(sig_ab.churn, sig_ba.churn);
+        let expected_in: BTreeSet<String> = b.iter().filter(|x| !a.contains(x)).map(|n| format!("MLB{n}")).collect();
+        prop_assert_eq!(in_ab, expected_in);
+    }
+}
