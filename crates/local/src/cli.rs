@@ -31,6 +31,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write the store's items in DynamoDB's export format (for the Spark job; spark/README.md).
+    Export {
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: crate::export::ExportFormat,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+    },
+    /// Write DynamoDB-JSON items (such as the Spark job's calibration) into the store.
+    Import {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, env = "MELI_DATA_DIR", default_value = ".meli-radar")]
+        data_dir: PathBuf,
+    },
     /// The latest ranking of a category, from the store.
     Top {
         #[arg(long)]
@@ -134,6 +150,8 @@ pub fn init_tracing(verbose: u8) {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Export { format, out, data_dir } => crate::export::run_export(format, &out, &data_dir),
+        Command::Import { input, data_dir } => crate::export::run_import(&input, &data_dir).await,
         Command::Top { site, category, data_dir, json } => top(&site, &category, &data_dir, json).await,
         Command::Events { since, category, data_dir, json } => {
             events(&since, category.as_deref(), &data_dir, json).await
