@@ -20,7 +20,7 @@ help: ## list the verbs
 demo: ## run the whole pipeline over a simulated 48 h against the built-in sandbox
 	$(CARGO) run --release -q -p meli-local --bin meli-radar -- demo --data-dir $(DATA_DIR)
 
-test: fmt-check lint check-core-deps test-rust ## everything CI runs
+test: fmt-check lint check-core-deps test-rust test-infra ## everything CI runs
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -37,7 +37,7 @@ check-core-deps: ## meli-core stays free of I/O crates (no aws-*, reqwest, tokio
 	@echo "meli-core: no I/O dependencies"
 
 test-rust:
-	$(CARGO) test --workspace
+	scripts/with-moto.sh $(CARGO) test --workspace
 
 $(PY):
 	python3 -m venv $(VENV)

@@ -1,0 +1,310 @@
+//! The moto tier: meli-aws against a DynamoDB / Streams / SNS / Secrets Manager server.
+//!
+//! Run through `scripts/with-moto.sh cargo test -p meli-aws` (the Makefile's `test-rust` does). Without
+//! `AWS_ENDPOINT_URL` every test here fails under `CI=true` and says "skipped" otherwise. Each test
+//! creates its own table, topic or secret with a unique name, so they run in parallel on one server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use chrono::{Duration, TimeZone, Utc};
+use meli_aws::dynamo::{create_table, stream_arn};
+use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SecretsManagerTokenStore};
+use meli_core::auth::{Swapped, TokenSet, TokenStore};
+use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::pipeline::score_records;
+use meli_core::signals::{SignalConfig, SnapshotItem};
+use meli_core::snapshot::{FetchMeta, Snapshot, SnapshotEntry};
+use meli_core::store::{contract, Item, PutCondition, Query, SnapshotStore};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+/// The endpoint of the moto server, or why there is none.
+#[allow(clippy::disallowed_methods)] // tests read the two variables that select the tier
+fn endpoint() -> Option<String> {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "AWS_ENDPOINT_URL is not set under CI=true: the moto tier must run through scripts/with-moto.sh"
+                );
+            }
+            // Straight to the process's stderr: the test harness captures eprintln! of passing tests.
+            use std::io::Write;
+            let _ =
+                writeln!(std::io::stderr(), "skipped: run through scripts/with-moto.sh (AWS_ENDPOINT_URL is not set)");
+            None
+        }
+    }
+}
+
+async fn sdk() -> Option<SdkConfig> {
+    endpoint()?;
+    Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
+}
+
+/// A name no other test (or earlier run on the same server) uses.
+fn unique(what: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!("meli-{what}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn table(config: &SdkConfig) -> DynamoSnapshotStore {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let name = unique("table");
+    create_table(&client, &name).await.unwrap();
+    DynamoSnapshotStore::new(client, name)
+}
+
+#[tokio::test]
+async fn dynamo_store_passes_the_store_contract() {
+    let Some(config) = sdk().await else { return };
+    let store = table(&config).await;
+    contract::run_all(&store, "t1/").await.unwrap();
+    // A second run on the same table: prefixes keep runs apart, as with the embedded store.
+    contract::run_all(&store, "t2/").await.unwrap();
+}
+
+#[tokio::test]
+async fn batches_over_25_items_with_repeated_keys_keep_the_last_write() {
+    let Some(config) = sdk().await else { return };
+    let store = table(&config).await;
+    let mut items: Vec<Item> = (0..70)
+        .map(|i| Item::new("PROD#MLB#MLB1", format!("HIST#{i:04}"), json!({"i": i}).as_object().unwrap().clone()))
+        .collect();
+    // The same key twice in one chunk: DynamoDB would reject the batch; the store keeps the last.
+    items.push(Item::new("PROD#MLB#MLB1", "HIST#0003", json!({"i": "last"}).as_object().unwrap().clone()));
+    store.put_batch(items).await.unwrap();
+    let all = store.query(&Query::pk("PROD#MLB#MLB1")).await.unwrap();
+    assert_eq!(all.len(), 70);
+    let third = store.get("PROD#MLB#MLB1", "HIST#0003").await.unwrap().unwrap();
+    assert_eq!(third.attrs.get("i"), Some(&json!("last")));
+}
+
+#[tokio::test]
+async fn queries_follow_pages_past_one_megabyte() {
+    let Some(config) = sdk().await else { return };
+    let store = table(&config).await;
+    // 40 items of ~60 KB: DynamoDB (and moto) return at most 1 MB per page, so this takes 3 pages.
+    let blob = "x".repeat(60_000);
+    let items: Vec<Item> = (0..40)
+        .map(|i| {
+            Item::new("CAT#MLB#MLB1055", format!("SNAP#{i:04}"), json!({"blob": blob}).as_object().unwrap().clone())
+        })
+        .collect();
+    store.put_batch(items).await.unwrap();
+    let all = store.query(&Query::pk("CAT#MLB#MLB1055").begins_with("SNAP#")).await.unwrap();
+    assert_eq!(all.len(), 40);
+    let sks: Vec<&str> = all.iter().map(|i| i.sk.as_str()).collect();
+    assert_eq!(sks.first(), Some(&"SNAP#0000"));
+    assert_eq!(sks.last(), Some(&"SNAP#0039"));
+    let last5 = store.query(&Query::pk("CAT#MLB#MLB1055").backward().limit(25)).await.unwrap();
+    assert_eq!(last5.len(), 25);
+    assert_eq!(last5[0].sk, "SNAP#0039");
+}
+
+fn snapshot(minutes: i64, order: &[&str]) -> Snapshot {
+    let taken_at = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap() + Duration::minutes(minutes);
+    let entries = order
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut e = SnapshotEntry::bare(
+                Position::new(i as i64 + 1).unwrap(),
+                EntryId::parse(id).unwrap(),
+                EntryType::Product,
+            );
+            e.title = Some(format!("Produto {id} <b>&</b>"));
+            e.price = Some(100.0 + i as f64);
+            e.currency = Some("BRL".into());
+            e
+        })
+        .collect();
+    Snapshot {
+        site: SiteId::MLB,
+        category: CategoryId::parse("MLB1055").unwrap(),
+        taken_at,
+        entries,
+        fetch: FetchMeta { api_calls: 1, duration_ms: 12 },
+    }
+}
+
+/// A DynamoDB Streams SDK record in the shape Lambda delivers it (the `aws_lambda_events` type).
+fn lambda_record(r: &aws_sdk_dynamodbstreams::types::Record) -> aws_lambda_events::dynamodb::EventRecord {
+    let d = r.dynamodb.as_ref().unwrap();
+    let image = |m: &Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+        m.clone().map(|m| serde_json::to_value(serde_dynamo::Item::from(m)).unwrap())
+    };
+    let mut dynamodb = json!({
+        "Keys": image(&d.keys).unwrap(),
+        "SequenceNumber": d.sequence_number.clone().unwrap(),
+        "SizeBytes": d.size_bytes.unwrap_or_default(),
+        "StreamViewType": d.stream_view_type.as_ref().map(|v| v.as_str().to_string()),
+    });
+    if let Some(new) = image(&d.new_image) {
+        dynamodb["NewImage"] = new;
+    }
+    if let Some(old) = image(&d.old_image) {
+        dynamodb["OldImage"] = old;
+    }
+    serde_json::from_value(json!({
+        "eventID": r.event_id.clone().unwrap(),
+        "eventName": r.event_name.as_ref().unwrap().as_str(),
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "awsRegion": "us-east-1",
+        "dynamodb": dynamodb,
+    }))
+    .unwrap()
+}
+
+async fn read_stream(config: &SdkConfig, table: &str) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    let streams = aws_sdk_dynamodbstreams::Client::new(config);
+    let arn = stream_arn(&ddb, table).await.unwrap().expect("streams are enabled");
+    let desc = streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+    let mut out = Vec::new();
+    for shard in desc.stream_description.unwrap().shards.unwrap_or_default() {
+        let it = streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(shard.shard_id.unwrap())
+            .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
+        let page = streams.get_records().shard_iterator(it.shard_iterator.unwrap()).send().await.unwrap();
+        out.extend(page.records.unwrap_or_default().iter().map(lambda_record));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_snapshot_goes_through_the_stream_to_the_scorer() {
+    let Some(config) = sdk().await else { return };
+    let store = Arc::new(table(&config).await);
+    let first = SnapshotItem::new(snapshot(0, &["MLB1", "MLB2", "MLB3", "MLB4"]), 180);
+    let second = SnapshotItem::new(snapshot(15, &["MLB3", "MLB1", "MLB2", "MLB4"]), 180);
+    for s in [&first, &second] {
+        store.put(s.to_item().unwrap(), PutCondition::IfAbsent).await.unwrap();
+    }
+
+    let records = read_stream(&config, store.table()).await;
+    let inserts: Vec<_> = records.iter().filter(|r| r.event_name == "INSERT").collect();
+    assert_eq!(inserts.len(), 2, "{records:?}");
+    // The stream image decodes into the same item type the fetcher wrote.
+    let change = meli_core::stream::decode(inserts[0]).unwrap();
+    assert_eq!(SnapshotItem::from_item(change.new.as_ref().unwrap()).unwrap(), first);
+
+    let out = score_records(&records[..2], store.as_ref(), &SignalConfig::default()).await;
+    assert_eq!(out.scored, 2, "poison: {:?}", out.poison);
+    assert!(out.retry_from.is_none() && out.poison.is_empty());
+    let latest = store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap();
+    assert!(latest.is_some(), "the scorer wrote the latest ranking");
+    assert!(
+        out.events.iter().any(|e| e.key_kind == "new_number_one"),
+        "events: {:?}",
+        out.events.iter().map(|e| &e.key_kind).collect::<Vec<_>>()
+    );
+    let stored = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
+    assert_eq!(stored.len(), out.events.len());
+    // The scorer's own writes reach the stream too; the event items among them are what the
+    // notifier's filter (pk prefix EVT#, INSERT) lets through.
+    let after = read_stream(&config, store.table()).await;
+    let event_inserts = after
+        .iter()
+        .filter(|r| r.event_name == "INSERT")
+        .filter(
+            |r| matches!(r.change.keys.get("pk"), Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with("EVT#")),
+        )
+        .count();
+    assert_eq!(event_inserts, out.events.len());
+}
+
+async fn secret(config: &SdkConfig, value: Option<&str>) -> (aws_sdk_secretsmanager::Client, String) {
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let name = unique("secret");
+    let mut req = client.create_secret().name(&name);
+    if let Some(v) = value {
+        req = req.secret_string(v);
+    }
+    req.send().await.unwrap();
+    (client, name)
+}
+
+fn token(access: &str, refresh: &str) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::from(access),
+        refresh_token: Some(SecretString::from(refresh)),
+        expires_at: Utc.with_ymd_and_hms(2026, 11, 29, 18, 0, 0).unwrap(),
+        user_id: Some(42),
+        scope: Some("offline_access read".into()),
+        version: 0,
+    }
+}
+
+#[tokio::test]
+async fn the_token_secret_is_a_compare_and_swap() {
+    let Some(config) = sdk().await else { return };
+    // Terraform creates the secret without a value.
+    let (client, name) = secret(&config, None).await;
+    let store = SecretsManagerTokenStore::new(client.clone(), &name);
+    assert!(store.load().await.unwrap().is_none());
+    assert_eq!(store.compare_and_swap(0, token("A1", "R1")).await.unwrap(), Swapped::Swapped);
+    assert_eq!(store.compare_and_swap(0, token("A1b", "R1b")).await.unwrap(), Swapped::Lost);
+    let t = store.load().await.unwrap().unwrap();
+    assert_eq!((t.version, t.access_token.expose_secret(), t.refresh_token.unwrap().expose_secret()), (1, "A1", "R1"));
+    assert_eq!(store.compare_and_swap(1, token("A2", "R2")).await.unwrap(), Swapped::Swapped);
+    // A writer that loaded version 1 long ago: version 2 is taken, it loses.
+    assert_eq!(store.compare_and_swap(1, token("A2b", "R2b")).await.unwrap(), Swapped::Lost);
+    let t = store.load().await.unwrap().unwrap();
+    assert_eq!((t.version, t.access_token.expose_secret()), (2, "A2"));
+
+    // A placeholder value also reads as "nothing stored".
+    let (client, name) = secret(&config, Some("{}")).await;
+    assert!(SecretsManagerTokenStore::new(client, name).load().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn of_eight_concurrent_refreshes_exactly_one_wins() {
+    let Some(config) = sdk().await else { return };
+    let (client, name) = secret(&config, None).await;
+    let store = Arc::new(SecretsManagerTokenStore::new(client, &name));
+    store.compare_and_swap(0, token("A1", "R1")).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let current = store.load().await.unwrap().unwrap();
+                store.compare_and_swap(current.version, token(&format!("A2-{i}"), &format!("R2-{i}"))).await.unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap() == Swapped::Swapped {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.load().await.unwrap().unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn app_credentials_come_from_their_secret() {
+    let Some(config) = sdk().await else { return };
+    let (client, name) =
+        secret(&config, Some(r#"{"client_id": "123456", "client_secret": "s3cr3t", "grant": "client_credentials"}"#))
+            .await;
+    let source = SecretsManagerSource::new(client);
+    let app = source.app_credentials(&name).await.unwrap();
+    assert_eq!((app.client_id.as_str(), app.client_secret.expose_secret()), ("123456", "s3cr3t"));
+    let missing = source.get("meli-no-such-secret").await.unwrap_err();
+    assert!(matches!(missing, meli_aws::secrets::SecretError::NotFound(_)), "{missing:?}");
+}
