@@ -20,7 +20,7 @@ help: ## list the verbs
 demo: ## run the whole pipeline over a simulated 48 h against the built-in sandbox
 	$(CARGO) run --release -q -p meli-local --bin meli-radar -- demo --data-dir $(DATA_DIR)
 
-test: fmt-check lint check-core-deps test-rust test-infra ## everything CI runs
+test: fmt-check lint check-core-deps test-rust test-infra test-spark ## everything CI runs
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -54,3 +54,27 @@ bench: ## benchmarks with figures against a baseline measured in the same run
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
+
+# ---- Spark: the batch job over the whole history (spark/README.md) ----
+
+.PHONY: test-spark spark-demo bench-spark
+
+SPARK_OUT ?= $(DATA_DIR)/spark
+RUN_DATE ?= $(shell date -u +%Y-%m-%d)
+BENCH_ENTRIES ?= 10000000
+MELI_RADAR_BIN := $(CARGO_TARGET_DIR)/release/meli-radar
+
+test-spark: venv-spark ## the Spark job's tests (PySpark local mode): parity vectors, calibration, export reader
+	$(PY) -m pytest -q spark/tests
+
+spark-demo: venv-spark ## the Spark job over the demo's data: export, signals, reports, calibration
+	@if [ ! -f $(DATA_DIR)/radar.db ]; then $(MAKE) demo; fi
+	$(CARGO) build --release -q -p meli-local --bin meli-radar
+	$(MELI_RADAR_BIN) export --format ndjson --out $(DATA_DIR)/export --data-dir $(DATA_DIR)
+	PYTHONPATH=spark $(PY) -m meli_radar_spark.job --master 'local[2]' --input $(DATA_DIR)/export \
+		--out $(SPARK_OUT) --run-date $(RUN_DATE)
+	$(MELI_RADAR_BIN) import --input $(SPARK_OUT)/calibration/items.json --data-dir $(DATA_DIR)
+
+bench-spark: venv-spark ## the Spark job on a generated history (BENCH_ENTRIES, default 10 M), next to the Rust scorer
+	$(CARGO) build --release -q -p meli-local --bin meli-radar
+	PYTHONPATH=spark $(PY) spark/bench.py --entries $(BENCH_ENTRIES) --meli-radar $(MELI_RADAR_BIN)
