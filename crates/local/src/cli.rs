@@ -31,6 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole pipeline over a simulated period against the built-in sandbox marketplace.
+    Demo(crate::demo::DemoArgs),
     /// Write the store's items in DynamoDB's export format (for the Spark job; spark/README.md).
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
@@ -150,6 +152,7 @@ pub fn init_tracing(verbose: u8) {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Demo(args) => crate::demo::run(args).await,
         Command::Export { format, out, data_dir } => crate::export::run_export(format, &out, &data_dir),
         Command::Import { input, data_dir } => crate::export::run_import(&input, &data_dir).await,
         Command::Top { site, category, data_dir, json } => top(&site, &category, &data_dir, json).await,

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
 use meli_core::auth::{StoreTokenStore, TokenStore};
-use meli_core::clock::{Clock, ManualClock};
+use meli_core::clock::ManualClock;
 use meli_core::fetch::{CategoryOutcome, FetchConfig};
 use meli_core::ids::{CategoryId, SiteId};
 use meli_core::signals::{EventItem, SignalConfig};

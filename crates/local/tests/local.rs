@@ -1,6 +1,9 @@
 //! Integration tests of meli-local (one test binary).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "local/pipeline.rs"]
+mod pipeline;
+
 use meli_core::store::{contract, Item, PutCondition, SnapshotStore};
 use meli_core::stream::{self, ChangeKind};
 use meli_local::EmbeddedSnapshotStore;
