@@ -57,7 +57,7 @@ sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 
 # ---- Spark: the batch job over the whole history (spark/README.md) ----
 
-.PHONY: test-spark spark-demo bench-spark
+.PHONY: test-spark spark-demo bench-spark spark-package
 
 SPARK_OUT ?= $(DATA_DIR)/spark
 RUN_DATE ?= $(shell date -u +%Y-%m-%d)
@@ -78,3 +78,8 @@ spark-demo: venv-spark ## the Spark job over the demo's data: export, signals, r
 bench-spark: venv-spark ## the Spark job on a generated history (BENCH_ENTRIES, default 10 M), next to the Rust scorer
 	$(CARGO) build --release -q -p meli-local --bin meli-radar
 	PYTHONPATH=spark $(PY) spark/bench.py --entries $(BENCH_ENTRIES) --meli-radar $(MELI_RADAR_BIN)
+
+spark-package: ## the Spark job's code for EMR Serverless: target/spark/meli_radar_spark.zip (infra/spark.tf uploads it)
+	@mkdir -p target/spark
+	cd spark && python3 -c "import zipfile, glob; z = zipfile.ZipFile('../target/spark/meli_radar_spark.zip', 'w', zipfile.ZIP_DEFLATED); [z.write(f) for f in sorted(glob.glob('meli_radar_spark/*.py'))]; z.close()"
+	@echo "target/spark/meli_radar_spark.zip"

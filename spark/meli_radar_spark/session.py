@@ -7,7 +7,12 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 
-def build(app: str = "meli-radar", master: str | None = None, shuffle_partitions: int | None = None) -> SparkSession:
+def build(
+    app: str = "meli-radar",
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    extra: dict | None = None,
+) -> SparkSession:
     b = SparkSession.builder.appName(app)
     if master:
         b = b.master(master)
@@ -20,6 +25,8 @@ def build(app: str = "meli-radar", master: str | None = None, shuffle_partitions
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
+    for k, v in (extra or {}).items():
+        b = b.config(k, v)
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     spark = b.getOrCreate()

@@ -109,8 +109,11 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
         F.min("t").over(W.partitionBy(*LIST)).alias("list_started"),
         F.count("t").over(wl.rangeBetween(-L, -1)).alias("history_snapshots"),
         F.min("t").over(wl.rangeBetween(-L, -1)).alias("h_first"),
+        F.first("len").over(wl.rangeBetween(-L, -1)).alias("h_first_len"),
         F.max("t").over(wl.rangeBetween(W.unboundedPreceding, -DAY_SECS)).alias("r24_before"),
+        F.last("len").over(wl.rangeBetween(W.unboundedPreceding, -DAY_SECS)).alias("r24_before_len"),
         F.min("t").over(wl.rangeBetween(-DAY_SECS + 1, -1)).alias("r24_after"),
+        F.first("len").over(wl.rangeBetween(-DAY_SECS + 1, -1)).alias("r24_after_len"),
         F.collect_list("t").over(wl.rangeBetween(-max(cfg.momentum_window_secs, 0), 0)).alias("mom_ts"),
     )
     has_prev = F.col("prev_any").isNotNull() & (F.col("prev_any") >= t - L)
@@ -119,7 +122,9 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
     da = F.col("r24_after") - target
     before_ok = F.col("r24_before").isNotNull() & (db <= tol)
     after_ok = F.col("r24_after").isNotNull() & (da <= tol)
-    r24 = F.when(before_ok & (~after_ok | (db <= da)), F.col("r24_before")).when(after_ok, F.col("r24_after"))
+    pick_before = before_ok & (~after_ok | (db <= da))
+    r24 = F.when(pick_before, F.col("r24_before")).when(after_ok, F.col("r24_after"))
+    r24_len = F.when(pick_before, F.col("r24_before_len")).when(after_ok, F.col("r24_after_len"))
     s = s.select(
         *LIST,
         "t",
@@ -141,14 +146,13 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
         F.when(F.col("next_any") - t <= L, F.col("next_any")).alias("next_t"),
         r24.alias("r24_t"),
         F.coalesce(r24, F.col("h_first")).alias("ref_t"),
+        # The length of the trend reference (outside(T) = len(T) + 1).
+        F.when(r24.isNotNull(), r24_len).otherwise(F.col("h_first_len")).alias("ref_len"),
         F.aggregate("mom_ts", F.lit(0.0), lambda acc, x: acc + F.exp((x - t).cast("double") / tau)).alias(
             "mom_den"
         ),
         (F.col("k") == 1).alias("baseline"),
     )
-    # The length of the trend reference (outside(T) = len(T) + 1).
-    lens = s.select(*LIST, F.col("t").alias("ref_t"), F.col("len").alias("ref_len"))
-    s = s.join(lens, on=[*LIST, "ref_t"], how="left")
 
     # Volatility, churn, entrants and exits against P.
     m = F.greatest(F.col("len"), F.coalesce(F.col("prev_len"), F.lit(0)))
@@ -197,16 +201,22 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
     return s
 
 
-def _walk(arr: Column, n: int, h: int) -> Column:
-    """The in_top_N state walked forward over a product's rows (docs/signals.md §6, hysteresis): a
-    gap in the list's snapshot index is a snapshot where the product was absent (state false)."""
-    init = F.struct(F.lit(False).alias("state"), _lit_long(-1).alias("lastk"))
+def _walk(arr: Column, ns: list[int], h: int, since: Column, until: Column) -> Column:
+    """The in_top_N states (one per N) walked forward over a product's rows with `since <= t <
+    until` (docs/signals.md §6, hysteresis). A gap in the list's snapshot index `k` is a snapshot
+    where the product was absent: the state becomes false. Returns struct(lastk, s{N}...)."""
+    init = F.struct(_lit_long(-1).alias("lastk"), *[F.lit(False).alias(f"s{n}") for n in ns])
 
     def step(acc, x):
+        inside = (x["t"] >= since) & (x["t"] < until)
         contiguous = x["k"] == acc["lastk"] + 1
-        kept = contiguous & acc["state"]
-        state = F.when(x["position"] <= n, F.lit(True)).when(x["position"] <= n + h, kept).otherwise(F.lit(False))
-        return F.struct(state.alias("state"), x["k"].cast("long").alias("lastk"))
+        states = []
+        for n in ns:
+            kept = contiguous & acc[f"s{n}"]
+            state = F.when(x["position"] <= n, F.lit(True)).when(x["position"] <= n + h, kept).otherwise(F.lit(False))
+            states.append(F.when(inside, state).otherwise(acc[f"s{n}"]).alias(f"s{n}"))
+        lastk = F.when(inside, x["k"]).otherwise(acc["lastk"]).alias("lastk")
+        return F.struct(lastk, *states)
 
     return F.aggregate(arr, init, step)
 
@@ -256,54 +266,75 @@ def product_frame(lists: DataFrame, cfg: SignalConfig) -> DataFrame:
 
     e = e.select("*", run_since(cfg.dwell_top).alias("top_since_t"), run_since(1).alias("one_since_t"))
 
+    # One pass over the lookback array gives momentum, the rolling price minimum, the reviews
+    # reference, the positions at R24 and at the trend reference, and the top-N walk up to P.
     arr = F.col("arr")
-    hist = F.filter(arr, lambda x: x["t"] < t)
-    pos_at = lambda when_t: F.get(F.filter(arr, lambda x: x["t"] == when_t), 0)["position"]  # noqa: E731
-    mom_num = F.aggregate(
-        F.filter(arr, lambda x: x["t"] >= t - max(cfg.momentum_window_secs, 0)),
-        F.lit(0.0),
-        lambda acc, x: acc
-        + F.exp((x["t"] - t).cast("double") / tau) * F.greatest(F.lit(0), cfg.momentum_base - x["position"]),
-    )
+    ns = cfg.top_ns()
+    hh = cfg.hysteresis
     valid = lambda p: p.isNotNull() & (p > 0) & ~F.isnan(p) & (p < F.lit(float("inf")))  # noqa: E731
-    price_min = F.array_min(
-        F.transform(
-            F.filter(
-                hist,
-                lambda x: (x["t"] >= t - cfg.price_window_secs)
-                & x["currency"].eqNullSafe(F.col("currency"))
-                & valid(x["price"]),
-            ),
-            lambda x: x["price"],
-        )
+    init = F.struct(
+        F.lit(0.0).alias("mom"),
+        F.lit(None).cast("double").alias("pmin"),
+        F.lit(None).cast("long").alias("rref"),
+        F.lit(None).cast("int").alias("p24"),
+        F.lit(None).cast("int").alias("pref"),
+        _lit_long(-1).alias("lastk"),
+        *[F.lit(False).alias(f"s{n}") for n in ns],
     )
-    reviews_ref = F.get(
-        F.filter(hist, lambda x: (x["t"] >= t - cfg.reviews_window_secs) & x["reviews_total"].isNotNull()), 0
-    )["reviews_total"]
 
+    def step(acc, x):
+        hist = x["t"] < t
+        in_mom = x["t"] >= t - max(cfg.momentum_window_secs, 0)
+        mom = acc["mom"] + F.when(
+            in_mom,
+            F.exp((x["t"] - t).cast("double") / tau) * F.greatest(F.lit(0), cfg.momentum_base - x["position"]),
+        ).otherwise(F.lit(0.0))
+        price_ok = (
+            hist & (x["t"] >= t - cfg.price_window_secs) & x["currency"].eqNullSafe(F.col("currency")) & valid(x["price"])
+        )
+        pmin = F.when(price_ok, F.least(F.coalesce(acc["pmin"], x["price"]), x["price"])).otherwise(acc["pmin"])
+        rev_ok = hist & (x["t"] >= t - cfg.reviews_window_secs) & x["reviews_total"].isNotNull() & acc["rref"].isNull()
+        rref = F.when(rev_ok, x["reviews_total"]).otherwise(acc["rref"])
+        p24 = F.when(x["t"] == F.col("r24_t"), x["position"]).otherwise(acc["p24"])
+        pref = F.when(x["t"] == F.col("ref_t"), x["position"]).otherwise(acc["pref"])
+        contiguous = x["k"] == acc["lastk"] + 1
+        states = []
+        for n in ns:
+            st = F.when(x["position"] <= n, F.lit(True)).when(x["position"] <= n + hh, contiguous & acc[f"s{n}"])
+            states.append(F.when(hist, st.otherwise(F.lit(False))).otherwise(acc[f"s{n}"]).alias(f"s{n}"))
+        lastk = F.when(hist, x["k"]).otherwise(acc["lastk"])
+        return F.struct(
+            mom.alias("mom"), pmin.alias("pmin"), rref.alias("rref"), p24.alias("p24"), pref.alias("pref"),
+            lastk.alias("lastk"), *states,
+        )
+
+    cols = ["*", F.aggregate(arr, init, step).alias("scan")]
+    if ns:
+        # For the snapshot after this one, when the product is not in it (it dropped out): the walk up
+        # to this snapshot from the start of the next snapshot's lookback.
+        drops = F.col("next_t").isNotNull() & (F.col("lead_k").isNull() | (F.col("lead_k") != F.col("k") + 1))
+        cols.append(F.when(drops, _walk(arr, ns, hh, F.col("next_t") - L, t + 1)).alias("walk_next"))
+    e = e.select(*cols)
+
+    sc = F.col("scan")
     cols = [
         "*",
         F.when(F.col("in_p"), F.col("lag_pos")).alias("prev_position"),
-        pos_at(F.col("r24_t")).alias("position_24h"),
-        F.coalesce(pos_at(F.col("ref_t")), F.col("ref_len") + 1).alias("ref_pos"),
-        F.when(F.col("mom_den") > 0, mom_num / F.col("mom_den")).otherwise(0.0).alias("momentum"),
+        sc["p24"].alias("position_24h"),
+        F.coalesce(sc["pref"], F.col("ref_len") + 1).alias("ref_pos"),
+        F.when(F.col("mom_den") > 0, sc["mom"] / F.col("mom_den")).otherwise(0.0).alias("momentum"),
         F.when(valid(F.col("price")), F.col("price")).alias("valid_price"),
-        price_min.alias("price_min_window"),
-        reviews_ref.alias("reviews_ref"),
+        sc["pmin"].alias("price_min_window"),
+        sc["rref"].alias("reviews_ref"),
     ]
-    for n in cfg.top_ns():
-        walked_before = _walk(hist, n, cfg.hysteresis)
-        walked_now = _walk(arr, n, cfg.hysteresis)
-        cols.append(
-            (walked_before["state"] & (walked_before["lastk"] == F.col("k") - 1) & F.col("has_prev")).alias(
-                f"was_top_{n}"
-            )
-        )
-        cols.append(walked_now["state"].alias(f"is_top_{n}"))
-        # For the snapshot after this one, when the product is not in it (it dropped out): the walk
-        # up to this snapshot, from the start of the next snapshot's lookback.
-        walked_next = _walk(F.filter(arr, lambda x: x["t"] >= F.col("next_t") - L), n, cfg.hysteresis)
-        cols.append(walked_next["state"].alias(f"was_top_{n}_next"))
+    in_p_walk = sc["lastk"] == F.col("k") - 1
+    for n in ns:
+        # The walk over H (up to P) gives was_N; one more step, over S, gives is_N.
+        was = F.col("has_prev") & in_p_walk & sc[f"s{n}"]
+        is_ = (F.col("position") <= n) | ((F.col("position") <= n + hh) & was)
+        cols.append(was.alias(f"was_top_{n}"))
+        cols.append(is_.alias(f"is_top_{n}"))
+        cols.append(F.coalesce(F.col("walk_next")[f"s{n}"], F.lit(False)).alias(f"was_top_{n}_next"))
     e = e.select(*cols)
 
     is_new = (F.col("first_seen") > F.col("list_started")) & ((t - F.col("first_seen")) < cfg.new_window_secs)
