@@ -148,7 +148,7 @@ pub(crate) fn detect(
                 let sev = if pos <= cfg.smallest_top() { Severity::Notable } else { Severity::Info };
                 emit(EventKind::NewEntrant, row, Some(sig), Facts { to: Some(pos), ..Facts::default() }, sev);
             } else if p.is_some() {
-                let last_seen_at = (0..s).rev().find(|c| w.cells[row][*c].is_some()).map(|c| w.time(c));
+                let last_seen_at = (0..s).rev().find(|c| w.cell(row, *c).is_some()).map(|c| w.time(c));
                 let f = Facts { to: Some(pos), last_seen_at, ..Facts::default() };
                 emit(EventKind::Reentry, row, Some(sig), f, Severity::Info);
             }
@@ -282,7 +282,7 @@ fn event_item(
     let s = w.cols[w.s_col()];
     let t = w.t;
     // The entry in the scored list, or (for a product that left) the latest one in the window.
-    let entry: Option<&SnapshotEntry> = (0..=w.s_col()).rev().find_map(|c| w.cells[row][c]);
+    let entry: Option<&SnapshotEntry> = (0..=w.s_col()).rev().find_map(|c| w.cell(row, c));
     let id = w.rows[row];
     let first = w.cols.len().saturating_sub(cfg.sparkline_points.max(1));
     let recent_positions =

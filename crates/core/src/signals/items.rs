@@ -198,13 +198,16 @@ impl SeenState {
         let t = s.taken_at;
         self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
         for e in &s.entries {
-            self.products
-                .entry(e.id.clone())
-                .and_modify(|r| {
+            // Look up before inserting: the id is cloned only for a product not seen yet.
+            match self.products.get_mut(&e.id) {
+                Some(r) => {
                     r.first_seen = r.first_seen.min(t);
                     r.last_seen = r.last_seen.max(t);
-                })
-                .or_insert(SeenRange { first_seen: t, last_seen: t });
+                }
+                None => {
+                    self.products.insert(e.id.clone(), SeenRange { first_seen: t, last_seen: t });
+                }
+            }
         }
     }
 }

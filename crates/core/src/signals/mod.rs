@@ -18,8 +18,6 @@ pub mod items;
 pub mod product;
 mod window;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use crate::ids::{CategoryId, SiteId};
@@ -79,7 +77,7 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     let r24 = w.r24(cfg);
     let carry = match (ctx.latest, w.p_col()) {
         (Some(l), Some(p)) if l.taken_at == w.time(p) && l.site == current.site && l.category == current.category => {
-            Some(l.products.iter().map(|x| (&x.id, x)).collect::<HashMap<_, _>>())
+            Some(l.products.iter().map(|x| (&x.id, x)).collect::<window::IdMap<_, _>>())
         }
         _ => None,
     };

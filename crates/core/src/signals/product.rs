@@ -1,7 +1,5 @@
 //! Per-product signals (docs/signals.md §3).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +7,7 @@ use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
 use crate::signals::items::SeenState;
-use crate::signals::window::Window;
+use crate::signals::window::{IdMap, Window};
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -95,7 +93,7 @@ pub(crate) struct ProductContext<'a> {
     pub seen: &'a SeenState,
     pub curve: &'a DemandCurve,
     /// The `LATEST` item's products, when `LATEST` is exactly the previous list.
-    pub carry: Option<HashMap<&'a EntryId, &'a ProductSignals>>,
+    pub carry: Option<IdMap<&'a EntryId, &'a ProductSignals>>,
     pub r24: Option<usize>,
 }
 
@@ -185,7 +183,7 @@ pub(crate) fn product_signals(
     let price = valid_price(e.price);
     let mut price_min_window: Option<f64> = None;
     for c in w.first_col_since(cfg.price_window_secs)..s {
-        if let Some(h) = w.cells[row][c] {
+        if let Some(h) = w.cell(row, c) {
             if h.currency == e.currency {
                 if let Some(p) = valid_price(h.price) {
                     price_min_window = Some(price_min_window.map_or(p, |m: f64| m.min(p)));
@@ -200,7 +198,7 @@ pub(crate) fn product_signals(
 
     // Reviews deltas.
     let reviews_total = e.reviews_total;
-    let reviews_at = |c: usize| w.cells[row][c].and_then(|h| h.reviews_total);
+    let reviews_at = |c: usize| w.cell(row, c).and_then(|h| h.reviews_total);
     let reviews_delta = match (reviews_total, w.p_col().and_then(reviews_at)) {
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,

@@ -4,6 +4,7 @@
 //! entries.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -19,9 +20,35 @@ pub(crate) struct Window<'a> {
     pub rows: Vec<&'a EntryId>,
     /// How many of `rows` are in `S`.
     pub n_current: usize,
-    /// `cells[row][col]`: the product's entry in that snapshot.
-    pub cells: Vec<Vec<Option<&'a SnapshotEntry>>>,
+    /// `cells[row * cols.len() + col]`: the product's entry in that snapshot.
+    cells: Vec<Option<&'a SnapshotEntry>>,
 }
+
+/// FNV-1a: ids are short strings and the maps are tiny, so a simple hash beats SipHash here (the
+/// keys come from our own snapshots; there is no untrusted flooding to resist).
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A hash map keyed by short ids.
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 impl<'a> Window<'a> {
     /// Keeps the non-empty history of the same list within `[t − lookback, t)`, sorted, one snapshot
@@ -45,7 +72,7 @@ impl<'a> Window<'a> {
 
         let mut rows: Vec<&EntryId> = current.entries.iter().map(|e| &e.id).collect();
         let n_current = rows.len();
-        let mut index: HashMap<&EntryId, usize> = rows.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut index: IdMap<&EntryId, usize> = rows.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         if cols.len() >= 2 {
             for e in &cols[cols.len() - 2].entries {
                 if !index.contains_key(&e.id) {
@@ -54,11 +81,12 @@ impl<'a> Window<'a> {
                 }
             }
         }
-        let mut cells = vec![vec![None; cols.len()]; rows.len()];
+        let width = cols.len();
+        let mut cells = vec![None; width * rows.len()];
         for (c, snap) in cols.iter().enumerate() {
             for e in &snap.entries {
                 if let Some(&r) = index.get(&e.id) {
-                    cells[r][c] = Some(e);
+                    cells[r * width + c] = Some(e);
                 }
             }
         }
@@ -78,8 +106,13 @@ impl<'a> Window<'a> {
         self.cols[col].taken_at
     }
 
+    /// The product's entry in a snapshot.
+    pub fn cell(&self, row: usize, col: usize) -> Option<&'a SnapshotEntry> {
+        self.cells[row * self.cols.len() + col]
+    }
+
     pub fn pos(&self, row: usize, col: usize) -> Option<u8> {
-        self.cells[row][col].map(|e| e.position.get())
+        self.cell(row, col).map(|e| e.position.get())
     }
 
     /// `len(X) + 1`: the position of "not in the list".

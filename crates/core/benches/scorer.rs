@@ -1,0 +1,246 @@
+//! Cost per record of the trend scorer: decode the snapshot item (JSON), score it, plan its writes.
+//!
+//! A generated stream of 20,000 hourly snapshots across 100 categories (200 per category, lists of
+//! 20 drifting a little every hour, with prices and reviews) is scored twice in the same run:
+//!
+//! - **windowed** (what the step does): the history passed to the scorer is the lookback window
+//!   (27 h), and the seen state is carried from one snapshot to the next (the `SEEN` item);
+//! - **naive**: every record recomputes from the whole category history: all earlier snapshots are
+//!   passed to the scorer and the seen state is rebuilt by folding all of them.
+//!
+//! Both give the same events (checked). Printed: µs/record and records/s for each, and the ratio.
+//! No store is involved: this measures the pure work a record costs (the step adds the store's I/O).
+//!
+//! `cargo bench -p meli-core --bench scorer` (about 10 s). `SCORER_BENCH_CATEGORIES` and
+//! `SCORER_BENCH_SNAPSHOTS` are not read: the sizes are fixed so runs compare.
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a benchmark binary reports on stdout
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, TimeZone, Utc};
+use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::signals::{
+    self, plan_writes, FiredEvent, LatestItem, ScoreContext, SeenState, SignalConfig, SnapshotItem,
+};
+use meli_core::snapshot::{Snapshot, SnapshotEntry};
+
+const CATEGORIES: usize = 100;
+const SNAPSHOTS_PER_CATEGORY: usize = 200;
+const POOL: u64 = 40;
+
+/// splitmix64: a small deterministic generator (no dependency needed for test data).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The stream: JSON snapshot items in time order, interleaved across categories.
+fn generate() -> Vec<String> {
+    let mut rng = Rng(42);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut lists: Vec<Vec<u64>> = (0..CATEGORIES).map(|_| (1..=20).collect()).collect();
+    let mut prices: Vec<HashMap<u64, f64>> = vec![HashMap::new(); CATEGORIES];
+    let mut reviews: Vec<HashMap<u64, u64>> = vec![HashMap::new(); CATEGORIES];
+    let mut out = Vec::with_capacity(CATEGORIES * SNAPSHOTS_PER_CATEGORY);
+    for h in 0..SNAPSHOTS_PER_CATEGORY {
+        for (c, list) in lists.iter_mut().enumerate() {
+            // A few swaps, sometimes a jump, sometimes an entrant from the pool.
+            for _ in 0..rng.below(3) {
+                let i = rng.below(19) as usize;
+                list.swap(i, i + 1);
+            }
+            if rng.below(4) == 0 {
+                let from = rng.below(20) as usize;
+                let to = rng.below(20) as usize;
+                let x = list.remove(from);
+                list.insert(to, x);
+            }
+            if rng.below(3) == 0 {
+                let candidate = 1 + rng.below(POOL);
+                if !list.contains(&candidate) {
+                    let at = rng.below(20) as usize;
+                    list[at] = candidate;
+                }
+            }
+            let category = CategoryId::parse(&format!("MLB{}", 1000 + c)).unwrap();
+            let entries = list
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let id = EntryId::parse(&format!("MLB{}{:03}", 1000 + c, n)).unwrap();
+                    let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, EntryType::Product);
+                    let p = prices[c].entry(*n).or_insert(100.0 + (*n as f64) * 7.0);
+                    if rng.below(20) == 0 {
+                        *p *= 0.8 + (rng.below(40) as f64) / 100.0;
+                    }
+                    let r = reviews[c].entry(*n).or_insert(50 * n);
+                    *r += rng.below(4);
+                    e.title = Some(format!("Produto {n} da categoria {c}"));
+                    e.permalink = Some(format!("https://www.mercadolivre.com.br/p/MLB{}{:03}", 1000 + c, n));
+                    e.price = Some(*p);
+                    e.currency = Some("BRL".into());
+                    e.reviews_total = Some(*r);
+                    e
+                })
+                .collect();
+            let s = Snapshot {
+                site: SiteId::MLB,
+                category,
+                taken_at: t0 + Duration::hours(h as i64),
+                entries,
+                fetch: Default::default(),
+            };
+            out.push(serde_json::to_string(&SnapshotItem::new(s, 400)).unwrap());
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct CategoryState {
+    history: Vec<Snapshot>,
+    seen: SeenState,
+    recent: Vec<FiredEvent>,
+    latest: Option<LatestItem>,
+}
+
+#[derive(Default, Debug, PartialEq)]
+struct Totals {
+    decode: StdDuration,
+    score: StdDuration,
+    plan: StdDuration,
+    events: usize,
+    suppressed: usize,
+    items: usize,
+    momentum: f64,
+}
+
+#[derive(Clone, Copy)]
+enum Strategy {
+    Windowed,
+    Naive,
+}
+
+fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuration, Totals) {
+    let mut states: HashMap<String, CategoryState> = HashMap::new();
+    let mut totals = Totals::default();
+    let start = Instant::now();
+    for json in stream {
+        let t_decode = Instant::now();
+        let item: SnapshotItem = serde_json::from_str(json).unwrap();
+        totals.decode += t_decode.elapsed();
+        let snap = item.snapshot;
+        let st = states.entry(item.pk).or_default();
+        let t = snap.taken_at;
+        let rebuilt;
+        let seen = match strategy {
+            Strategy::Windowed => &st.seen,
+            Strategy::Naive => {
+                let mut s = SeenState::default();
+                for h in &st.history {
+                    s.merge(h);
+                }
+                rebuilt = s;
+                &rebuilt
+            }
+        };
+        let ctx = ScoreContext {
+            history: &st.history,
+            seen,
+            recent_events: &st.recent,
+            latest: st.latest.as_ref(),
+            calibration: None,
+        };
+        let t_score = Instant::now();
+        let scored = signals::score(&snap, &ctx, cfg);
+        totals.score += t_score.elapsed();
+        let t_plan = Instant::now();
+        let plan = plan_writes(&scored, cfg).unwrap();
+        totals.plan += t_plan.elapsed();
+        totals.events += scored.events.len();
+        totals.suppressed += scored.suppressed;
+        totals.items += plan.history.len() + plan.events.len() + 1;
+        totals.momentum += scored.products.iter().map(|p| p.momentum).sum::<f64>();
+        black_box(&plan);
+
+        // State for the next record of this category.
+        st.recent.retain(|e| e.at >= t - cfg.rearm());
+        st.recent.extend(scored.events.iter().map(|e| FiredEvent {
+            at: e.taken_at,
+            key_kind: e.key_kind.clone(),
+            product: e.product.clone(),
+        }));
+        st.latest = Some(scored.latest_item());
+        st.seen = scored.seen;
+        st.history.push(snap);
+        if let Strategy::Windowed = strategy {
+            let from = t - cfg.lookback();
+            let keep = st.history.iter().position(|h| h.taken_at >= from).unwrap_or(0);
+            st.history.drain(..keep);
+        }
+    }
+    (start.elapsed(), totals)
+}
+
+fn main() {
+    let cfg = SignalConfig::default();
+    let t = Instant::now();
+    let stream = generate();
+    let bytes: usize = stream.iter().map(String::len).sum();
+    println!(
+        "scorer bench: {} records ({} categories x {} hourly snapshots), {:.0} bytes/record JSON, generated in {:.1?}",
+        stream.len(),
+        CATEGORIES,
+        SNAPSHOTS_PER_CATEGORY,
+        bytes as f64 / stream.len() as f64,
+        t.elapsed()
+    );
+
+    // Decode alone, for the breakdown.
+    let start = Instant::now();
+    for json in &stream {
+        black_box(serde_json::from_str::<SnapshotItem>(json).unwrap());
+    }
+    let decode = start.elapsed();
+
+    let (windowed, a) = run(&stream, &cfg, Strategy::Windowed);
+    let n = stream.len() as f64;
+    let per = |d: StdDuration| d.as_secs_f64() * 1e6 / n;
+    println!(
+        "  windowed breakdown: decode {:.2} + score {:.2} + plan {:.2} µs/record (the rest: state upkeep)",
+        per(a.decode),
+        per(a.score),
+        per(a.plan)
+    );
+    if std::env::args().any(|a| a == "--windowed-only") {
+        println!("  windowed (decode+score+plan):     {:8.2} µs/record", per(windowed));
+        return;
+    }
+    let (naive, b) = run(&stream, &cfg, Strategy::Naive);
+    assert_eq!((a.events, a.suppressed, a.items), (b.events, b.suppressed, b.items), "strategies disagree");
+    assert!((a.momentum - b.momentum).abs() < 1e-6 * a.momentum.abs().max(1.0), "strategies disagree on momentum");
+
+    let rate = |d: StdDuration| n / d.as_secs_f64();
+    println!("  decode only:                      {:8.2} µs/record", per(decode));
+    println!("  windowed (decode+score+plan):     {:8.2} µs/record  {:>10.0} records/s", per(windowed), rate(windowed));
+    println!("  naive, whole history each time:   {:8.2} µs/record  {:>10.0} records/s", per(naive), rate(naive));
+    println!("  ratio naive / windowed:           {:8.1}x", naive.as_secs_f64() / windowed.as_secs_f64());
+    println!(
+        "  output: {} events ({} held back by re-arm), {} items planned ({:.1} per record)",
+        a.events,
+        a.suppressed,
+        a.items,
+        a.items as f64 / n
+    );
+}
