@@ -51,6 +51,7 @@ venv-%: requirements/%.txt | $(PY)
 
 bench: ## benchmarks with figures against a baseline measured in the same run
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox-bench
+	$(CARGO) bench -p meli-core --bench scorer
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
