@@ -50,11 +50,29 @@ venv-%: requirements/%.txt | $(PY)
 	if [ ! -f $$stamp ]; then $(PIP) install -q -r $< && touch $$stamp; fi
 
 bench: ## benchmarks with figures against a baseline measured in the same run
-	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox-bench
-	$(CARGO) bench -p meli-core --bench scorer
+	$(CARGO) bench -q -p meli-sandbox --bench throughput
+	$(CARGO) bench -q -p meli-core --bench scorer
+	$(CARGO) bench -q -p meli-local --bench fetch
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
+
+# ---- AWS: the Terraform checks, the Lambda zips, the local invoke loop (docs/deploy.md) ----
+
+.PHONY: test-infra venv-checkov package invoke-fetcher bench-lambda
+
+CHECKOV_VENV := $(VENV)-checkov
+ARCH ?= x86_64
+LAMBDA_DIR ?= $(CURDIR)/target/lambda
+LAMBDA_FUNCTIONS := fetcher trend-scorer notifier
+
+test-infra: venv-infra venv-checkov ## Terraform checks: every .tf parses, the wiring matches the code, checkov
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q infra/tests
+
+# checkov pins packaging<24, which the shared virtualenv's pytest 9 cannot use: it gets its own.
+venv-checkov: requirements/checkov.txt
+	@stamp=$(CHECKOV_VENV)/.stamp-$$(md5sum < $< | cut -c1-12); \
+	if [ ! -f $$stamp ]; then python3 -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install -q -r $< && touch $$stamp; fi
 
 # ---- Spark: the batch job over the whole history (spark/README.md) ----
 
