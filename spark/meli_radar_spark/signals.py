@@ -6,10 +6,14 @@ with window functions over two partitionings:
 
 - the list (`site`, `category`) ordered by time: the previous list `P`, the 24 h reference `R24`, the
   trend reference, the history size, volatility, churn and their 24 h means;
-- the product within its list ordered by time: first seen, the previous position, dwell runs (gaps
-  and islands), and one range window of the lookback collected as an array, from which momentum,
-  the rolling price minimum, the reviews reference and the top-N hysteresis walk are evaluated with
-  Spark's higher-order functions (`filter`, `aggregate`) — native expressions, no Python UDF.
+- the product within its list ordered by time: first seen, the previous position, the positions at
+  the references, the reviews reference, momentum (decayed sums over a range window, see
+  `_decay_sums`), dwell runs and the top-N hysteresis state (gaps and islands: the start of the
+  current run and the last time in the zone); and the product within its list and currency, for the
+  rolling price minimum.
+
+All of it is native Spark SQL (window functions, and a few higher-order functions over the ≤ 20
+positions of a list for volatility): no Python UDF.
 
 Re-arm is sequential per (list, key kind, product): candidate times are collected and folded with
 `aggregate` (an event fires when the last one that fired is more than `rearm_secs` before it).
@@ -114,7 +118,9 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
         F.last("len").over(wl.rangeBetween(W.unboundedPreceding, -DAY_SECS)).alias("r24_before_len"),
         F.min("t").over(wl.rangeBetween(-DAY_SECS + 1, -1)).alias("r24_after"),
         F.first("len").over(wl.rangeBetween(-DAY_SECS + 1, -1)).alias("r24_after_len"),
-        F.collect_list("t").over(wl.rangeBetween(-max(cfg.momentum_window_secs, 0), 0)).alias("mom_ts"),
+        _decay_sums(
+            F.lit(1.0), t, tau, max(cfg.momentum_window_secs, 0), wl.rangeBetween(-max(cfg.momentum_window_secs, 0), 0)
+        ).alias("mom_den"),
     )
     has_prev = F.col("prev_any").isNotNull() & (F.col("prev_any") >= t - L)
     target = t - DAY_SECS
@@ -148,9 +154,7 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
         F.coalesce(r24, F.col("h_first")).alias("ref_t"),
         # The length of the trend reference (outside(T) = len(T) + 1).
         F.when(r24.isNotNull(), r24_len).otherwise(F.col("h_first_len")).alias("ref_len"),
-        F.aggregate("mom_ts", F.lit(0.0), lambda acc, x: acc + F.exp((x - t).cast("double") / tau)).alias(
-            "mom_den"
-        ),
+        "mom_den",
         (F.col("k") == 1).alias("baseline"),
     )
 
@@ -201,40 +205,58 @@ def list_frame(prepared: DataFrame, cfg: SignalConfig, calibration: DataFrame | 
     return s
 
 
-def _walk(arr: Column, ns: list[int], h: int, since: Column, until: Column) -> Column:
-    """The in_top_N states (one per N) walked forward over a product's rows with `since <= t <
-    until` (docs/signals.md §6, hysteresis). A gap in the list's snapshot index `k` is a snapshot
-    where the product was absent: the state becomes false. Returns struct(lastk, s{N}...)."""
-    init = F.struct(_lit_long(-1).alias("lastk"), *[F.lit(False).alias(f"s{n}") for n in ns])
-
-    def step(acc, x):
-        inside = (x["t"] >= since) & (x["t"] < until)
-        contiguous = x["k"] == acc["lastk"] + 1
-        states = []
-        for n in ns:
-            kept = contiguous & acc[f"s{n}"]
-            state = F.when(x["position"] <= n, F.lit(True)).when(x["position"] <= n + h, kept).otherwise(F.lit(False))
-            states.append(F.when(inside, state).otherwise(acc[f"s{n}"]).alias(f"s{n}"))
-        lastk = F.when(inside, x["k"]).otherwise(acc["lastk"]).alias("lastk")
-        return F.struct(lastk, *states)
-
-    return F.aggregate(arr, init, step)
+def _decay_sums(value: Column, t: Column, tau: float, window_secs: int, w) -> Column:
+    """`Σ exp(−(t − t_x)/τ) · value_x` over a range window of `window_secs` seconds, with native window
+    sums only. `exp(t_x/τ)` overflows for epoch seconds, so times are taken relative to an anchor
+    that changes every `period` seconds (`period/τ` stays far from overflow); a window shorter than
+    the period spans at most two anchors, told apart by their parity, and each of the two sums is
+    rescaled to `t` by its own anchor."""
+    period = max(10 * 86_400, 2 * window_secs + 1)
+    if period / tau > 600:
+        raise ValueError(f"momentum window {window_secs} s is too long for tau {tau} s")
+    anchor = F.floor(t / period)
+    # Per row: its value against its own anchor.
+    rel = F.exp((t - anchor * period).cast("double") / tau) * value
+    even = F.sum(F.when(anchor % 2 == 0, rel).otherwise(0.0)).over(w)
+    odd = F.sum(F.when(anchor % 2 == 1, rel).otherwise(0.0)).over(w)
+    same = F.when(anchor % 2 == 0, even).otherwise(odd)
+    other = F.when(anchor % 2 == 0, odd).otherwise(even)
+    f_same = F.exp((anchor * period - t).cast("double") / tau)
+    f_prev = F.exp(((anchor - 1) * period - t).cast("double") / tau)
+    return same * f_same + other * f_prev
 
 
 def product_frame(lists: DataFrame, cfg: SignalConfig) -> DataFrame:
-    """One row per entry of every non-empty snapshot, with the product's window values."""
+    """One row per entry of every non-empty snapshot, with the product's window values: native
+    window functions over the product's rows in its list (one partitioning, one sort), plus one over
+    (product, currency) for the rolling price minimum."""
     L = cfg.lookback_secs()
     tau = float(max(cfg.momentum_tau_secs, 1))
     t = F.col("t")
+    pos = F.col("position")
     wp = W.partitionBy(*LIST, "id").orderBy("t")
     upto = wp.rowsBetween(W.unboundedPreceding, W.currentRow)
+    ns = cfg.top_ns()
+    hh = cfg.hysteresis
 
     e = lists.select(
         *[c for c in lists.columns if c not in ("entries", "ids", "occ", "prev_occ", "prev_ids")],
         F.explode("entries").alias("e"),
     ).select("*", "e.*").drop("e")
 
-    e = e.select(
+    def valid(p: Column) -> Column:
+        return p.isNotNull() & (p > 0) & ~F.isnan(p) & (p < F.lit(float("inf")))
+
+    e = e.withColumn("valid_price", F.when(valid(F.col("price")), F.col("price")))
+    # Rolling price minimum: same product, same currency, the current snapshot excluded.
+    wc = W.partitionBy(*LIST, "id", "currency").orderBy("t")
+    e = e.withColumn("price_min_window", F.min("valid_price").over(wc.rangeBetween(-cfg.price_window_secs, -1)))
+
+    pts = F.greatest(F.lit(0), cfg.momentum_base - pos).cast("double")
+    before_day = wp.rangeBetween(W.unboundedPreceding, -DAY_SECS)
+    after_day = wp.rangeBetween(-DAY_SECS + 1, -1)
+    hist = wp.rangeBetween(-L, -1)
+    cols = [
         "*",
         F.min("t").over(upto).alias("first_seen"),
         F.lag("k").over(wp).alias("lag_k"),
@@ -242,100 +264,84 @@ def product_frame(lists: DataFrame, cfg: SignalConfig) -> DataFrame:
         F.lag("position").over(wp).alias("lag_pos"),
         F.lag("reviews_total").over(wp).alias("lag_reviews"),
         F.lead("k").over(wp).alias("lead_k"),
-        F.array_sort(
-            F.collect_list(
-                F.struct(
-                    F.col("t").alias("t"),
-                    F.col("k").cast("long").alias("k"),
-                    F.col("position").alias("position"),
-                    F.col("price").alias("price"),
-                    F.col("currency").alias("currency"),
-                    F.col("reviews_total").alias("reviews_total"),
-                )
-            ).over(wp.rangeBetween(-L, 0))
-        ).alias("arr"),
-    )
-    in_p = F.col("has_prev") & (F.col("lag_k") == F.col("k") - 1)
+        F.first("reviews_total", ignorenulls=True).over(wp.rangeBetween(-cfg.reviews_window_secs, -1)).alias(
+            "reviews_ref"
+        ),
+        _decay_sums(pts, t, tau, max(cfg.momentum_window_secs, 0), wp.rangeBetween(-max(cfg.momentum_window_secs, 0), 0))
+        .alias("mom_num"),
+        # The product's rows around the 24 h reference and at the oldest snapshot of H: the position
+        # there when the row is exactly that snapshot.
+        F.last("t").over(before_day).alias("x_before_t"),
+        F.last("position").over(before_day).alias("x_before_pos"),
+        F.first("t").over(after_day).alias("x_after_t"),
+        F.first("position").over(after_day).alias("x_after_pos"),
+        F.first("t").over(hist).alias("x_first_t"),
+        F.first("position").over(hist).alias("x_first_pos"),
+    ]
+    for n in ns:
+        # The latest time at or before this row when the product was in the top N.
+        cols.append(F.last(F.when(pos <= n, t), ignorenulls=True).over(upto).alias(f"last_in_{n}"))
+    e = e.select(*cols)
+
+    in_p = F.coalesce(F.col("has_prev") & (F.col("lag_k") == F.col("k") - 1), F.lit(False))
     e = e.withColumn("in_p", in_p)
 
-    # Dwell runs: a run starts where the product is in the zone and was not in it in P.
-    def run_since(zone: int) -> Column:
-        starts = (F.col("position") <= zone) & ~(F.col("in_p") & (F.col("lag_pos") <= zone))
-        start = F.last(F.when(starts, t), ignorenulls=True).over(upto)
-        return F.when(F.col("position") <= zone, start)
+    def run_start(cond: Column, lag_cond: Column) -> Column:
+        """Start of the current run of consecutive snapshots where `cond` holds (gaps and islands)."""
+        starts = cond & ~(F.col("in_p") & F.coalesce(lag_cond, F.lit(False)))
+        return F.when(cond, F.last(F.when(starts, t), ignorenulls=True).over(upto))
 
-    e = e.select("*", run_since(cfg.dwell_top).alias("top_since_t"), run_since(1).alias("one_since_t"))
-
-    # One pass over the lookback array gives momentum, the rolling price minimum, the reviews
-    # reference, the positions at R24 and at the trend reference, and the top-N walk up to P.
-    arr = F.col("arr")
-    ns = cfg.top_ns()
-    hh = cfg.hysteresis
-    valid = lambda p: p.isNotNull() & (p > 0) & ~F.isnan(p) & (p < F.lit(float("inf")))  # noqa: E731
-    init = F.struct(
-        F.lit(0.0).alias("mom"),
-        F.lit(None).cast("double").alias("pmin"),
-        F.lit(None).cast("long").alias("rref"),
-        F.lit(None).cast("int").alias("p24"),
-        F.lit(None).cast("int").alias("pref"),
-        _lit_long(-1).alias("lastk"),
-        *[F.lit(False).alias(f"s{n}") for n in ns],
-    )
-
-    def step(acc, x):
-        hist = x["t"] < t
-        in_mom = x["t"] >= t - max(cfg.momentum_window_secs, 0)
-        mom = acc["mom"] + F.when(
-            in_mom,
-            F.exp((x["t"] - t).cast("double") / tau) * F.greatest(F.lit(0), cfg.momentum_base - x["position"]),
-        ).otherwise(F.lit(0.0))
-        price_ok = (
-            hist & (x["t"] >= t - cfg.price_window_secs) & x["currency"].eqNullSafe(F.col("currency")) & valid(x["price"])
-        )
-        pmin = F.when(price_ok, F.least(F.coalesce(acc["pmin"], x["price"]), x["price"])).otherwise(acc["pmin"])
-        rev_ok = hist & (x["t"] >= t - cfg.reviews_window_secs) & x["reviews_total"].isNotNull() & acc["rref"].isNull()
-        rref = F.when(rev_ok, x["reviews_total"]).otherwise(acc["rref"])
-        p24 = F.when(x["t"] == F.col("r24_t"), x["position"]).otherwise(acc["p24"])
-        pref = F.when(x["t"] == F.col("ref_t"), x["position"]).otherwise(acc["pref"])
-        contiguous = x["k"] == acc["lastk"] + 1
-        states = []
-        for n in ns:
-            st = F.when(x["position"] <= n, F.lit(True)).when(x["position"] <= n + hh, contiguous & acc[f"s{n}"])
-            states.append(F.when(hist, st.otherwise(F.lit(False))).otherwise(acc[f"s{n}"]).alias(f"s{n}"))
-        lastk = F.when(hist, x["k"]).otherwise(acc["lastk"])
-        return F.struct(
-            mom.alias("mom"), pmin.alias("pmin"), rref.alias("rref"), p24.alias("p24"), pref.alias("pref"),
-            lastk.alias("lastk"), *states,
-        )
-
-    cols = ["*", F.aggregate(arr, init, step).alias("scan")]
-    if ns:
-        # For the snapshot after this one, when the product is not in it (it dropped out): the walk up
-        # to this snapshot from the start of the next snapshot's lookback.
-        drops = F.col("next_t").isNotNull() & (F.col("lead_k").isNull() | (F.col("lead_k") != F.col("k") + 1))
-        cols.append(F.when(drops, _walk(arr, ns, hh, F.col("next_t") - L, t + 1)).alias("walk_next"))
-    e = e.select(*cols)
-
-    sc = F.col("scan")
+    lag_pos = F.col("lag_pos")
     cols = [
         "*",
-        F.when(F.col("in_p"), F.col("lag_pos")).alias("prev_position"),
-        sc["p24"].alias("position_24h"),
-        F.coalesce(sc["pref"], F.col("ref_len") + 1).alias("ref_pos"),
-        F.when(F.col("mom_den") > 0, sc["mom"] / F.col("mom_den")).otherwise(0.0).alias("momentum"),
-        F.when(valid(F.col("price")), F.col("price")).alias("valid_price"),
-        sc["pmin"].alias("price_min_window"),
-        sc["rref"].alias("reviews_ref"),
+        # Dwell runs: a run starts where the product is in the zone and was not in it in P.
+        run_start(pos <= cfg.dwell_top, lag_pos <= cfg.dwell_top).alias("top_since_t"),
+        run_start(pos <= 1, lag_pos <= 1).alias("one_since_t"),
     ]
-    in_p_walk = sc["lastk"] == F.col("k") - 1
     for n in ns:
-        # The walk over H (up to P) gives was_N; one more step, over S, gives is_N.
-        was = F.col("has_prev") & in_p_walk & sc[f"s{n}"]
-        is_ = (F.col("position") <= n) | ((F.col("position") <= n + hh) & was)
-        cols.append(was.alias(f"was_top_{n}"))
-        cols.append(is_.alias(f"is_top_{n}"))
-        cols.append(F.coalesce(F.col("walk_next")[f"s{n}"], F.lit(False)).alias(f"was_top_{n}_next"))
+        # Hysteresis: within the run of consecutive snapshots in the band (≤ N + h), the state is true
+        # from the first snapshot in the top N on; walked from a start s0, it is true at a row when the
+        # last time in the top N is in the current band run and not before s0.
+        cols.append(run_start(pos <= n + hh, lag_pos <= n + hh).alias(f"band_since_{n}"))
     e = e.select(*cols)
+
+    def state_from(n: int, s0: Column) -> Column:
+        band_since = F.col(f"band_since_{n}")
+        last_in = F.col(f"last_in_{n}")
+        return band_since.isNotNull() & last_in.isNotNull() & (last_in >= F.greatest(band_since, s0))
+
+    w_lag = W.partitionBy(*LIST, "id").orderBy("t")
+    cols = ["*"]
+    for n in ns:
+        cols.append(state_from(n, t - L).alias(f"is_top_{n}"))
+        # was_N: the state at P walked from this snapshot's lookback start (t − L).
+        at_p = F.lag(F.struct(F.col(f"band_since_{n}").alias("b"), F.col(f"last_in_{n}").alias("l"))).over(w_lag)
+        cols.append(at_p.alias(f"at_p_{n}"))
+        # For the next snapshot, when the product is not in it (it dropped out): the state here,
+        # walked from the next snapshot's lookback start.
+        cols.append(F.coalesce(state_from(n, F.col("next_t") - L), F.lit(False)).alias(f"was_top_{n}_next"))
+    e = e.select(*cols)
+    cols = ["*"]
+    for n in ns:
+        ap = F.col(f"at_p_{n}")
+        was = F.col("in_p") & ap["b"].isNotNull() & ap["l"].isNotNull() & (ap["l"] >= F.greatest(ap["b"], t - L))
+        cols.append(F.coalesce(was, F.lit(False)).alias(f"was_top_{n}"))
+    e = e.select(*cols)
+
+    def at(ref: Column) -> Column:
+        return (
+            F.when(F.col("x_before_t") == ref, F.col("x_before_pos"))
+            .when(F.col("x_after_t") == ref, F.col("x_after_pos"))
+            .when(F.col("x_first_t") == ref, F.col("x_first_pos"))
+        )
+
+    e = e.select(
+        "*",
+        F.when(F.col("in_p"), lag_pos).alias("prev_position"),
+        at(F.col("r24_t")).alias("position_24h"),
+        F.coalesce(at(F.col("ref_t")), F.col("ref_len") + 1).alias("ref_pos"),
+        F.when(F.col("mom_den") > 0, F.col("mom_num") / F.col("mom_den")).otherwise(0.0).alias("momentum"),
+    )
 
     is_new = (F.col("first_seen") > F.col("list_started")) & ((t - F.col("first_seen")) < cfg.new_window_secs)
     up = F.col("ref_pos") - F.col("position")
