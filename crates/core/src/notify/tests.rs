@@ -1,0 +1,523 @@
+//! Tests of the notify step over the in-memory store and the recording publisher, and snapshot tests
+//! of what a person reads.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use futures::executor::block_on;
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
+use crate::keys;
+use crate::signals::{EventItem, EventKind, PositionPoint, Severity};
+use crate::site::Lang;
+use crate::store::{MemorySnapshotStore, Query, SnapshotStore};
+
+pub(crate) fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 13, 0, 0).unwrap()
+}
+
+/// An event as the scorer writes it.
+pub(crate) fn event(
+    site: &str,
+    cat: &str,
+    product: &str,
+    kind: EventKind,
+    at: DateTime<Utc>,
+    title: &str,
+) -> EventItem {
+    let site = SiteId::parse(site).unwrap();
+    let category = CategoryId::parse(cat).unwrap();
+    let product = EntryId::parse(product).unwrap();
+    let n = matches!(kind, EventKind::EnteredTopN | EventKind::LeftTopN).then_some(10);
+    let key_kind = kind.key_kind(n);
+    let (from, to) = match kind {
+        EventKind::NewEntrant | EventKind::Reentry => (None, Some(14)),
+        EventKind::DroppedOut => (Some(18), None),
+        EventKind::NewNumberOne => (Some(4), Some(1)),
+        EventKind::Faller => (Some(3), Some(11)),
+        EventKind::LeftTopN => (Some(9), Some(15)),
+        _ => (Some(12), Some(4)),
+    };
+    let places = match (from, to) {
+        (Some(a), Some(b)) => Some(i32::from(a) - i32::from(b)),
+        _ => None,
+    };
+    let recent = (0..8)
+        .map(|i| PositionPoint {
+            at: at - Duration::minutes(15 * (7 - i)),
+            position: if i == 2 { None } else { Some(20 - (i as u8) * 2) },
+        })
+        .collect();
+    EventItem {
+        pk: keys::event_pk(site, &category),
+        sk: keys::event_sk(at, &key_kind, &product),
+        kind,
+        key_kind,
+        n,
+        severity: if kind == EventKind::NewNumberOne { Severity::Major } else { Severity::Notable },
+        site,
+        category,
+        product: product.clone(),
+        product_type: EntryType::Product,
+        taken_at: at,
+        day: at.format("%Y-%m-%d").to_string(),
+        title: Some(title.to_string()),
+        brand: Some("Marca X".into()),
+        permalink: Some(format!("https://www.example.com/p/{product}")),
+        price: Some(1299.9),
+        currency: Some("BRL".into()),
+        from_position: from,
+        to_position: to,
+        places,
+        previous_number_one: None,
+        reference_price: (kind == EventKind::PriceDrop).then_some(1549.0),
+        price_change_share: (kind == EventKind::PriceDrop).then_some(1299.9 / 1549.0 - 1.0),
+        reviews_before: (kind == EventKind::ReviewsSurge).then_some(100),
+        reviews_after: (kind == EventKind::ReviewsSurge).then_some(160),
+        reviews_delta: (kind == EventKind::ReviewsSurge).then_some(60),
+        last_seen_at: None,
+        momentum: Some(12.5),
+        trend: None,
+        recent_positions: recent,
+        expires_at: 0,
+    }
+}
+
+pub(crate) const HOSTILE: &[&str] = &[
+    "<!channel> Oferta relâmpago <!here> @everyone",
+    "<script>alert(1)</script> Celular \"Premium\" 'Edição'",
+    "*bold* _italic_ ~strike~ `code` > quote <https://evil.example|clique aqui>",
+    "Tom &amp; Jerry &lt;b&gt;Kit&lt;/b&gt; & <b>Ofertão</b>",
+    "\u{202E}Celular مرحبا بالعالم שלום עולם \u{202C} RTL",
+    "🔥📱 Promoção 💯🚀 Frete Grátis ✅ 👨‍👩‍👧‍👦",
+];
+
+fn slack_dest(id: &str, p: Arc<RecordingPublisher>) -> Destination {
+    Destination::new(
+        DestinationConfig {
+            id: id.into(),
+            channel: ChannelKind::Slack,
+            filter: EventFilter::default(),
+            controls: Controls::default(),
+        },
+        Sender::Slack(p),
+    )
+}
+
+fn sns_dest(p: Arc<RecordingPublisher>) -> Destination {
+    Destination::new(
+        DestinationConfig {
+            id: "topic-alerts".into(),
+            channel: ChannelKind::Sns,
+            filter: EventFilter::default(),
+            controls: Controls::default(),
+        },
+        Sender::Sns(p),
+    )
+}
+
+struct World {
+    store: MemorySnapshotStore,
+    clock: ManualClock,
+    config: NotifyConfig,
+}
+
+impl World {
+    fn new() -> Self {
+        World { store: MemorySnapshotStore::new(), clock: ManualClock::new(t0()), config: NotifyConfig::default() }
+    }
+    fn deps<'a>(&'a self, d: &'a [Destination]) -> NotifyDeps<'a> {
+        NotifyDeps { store: &self.store, clock: &self.clock, destinations: d, config: &self.config }
+    }
+}
+
+fn batch() -> Vec<EventItem> {
+    vec![
+        event("MLB", "MLB1055", "MLB100", EventKind::NewNumberOne, t0(), "Smartphone Galaxy A15 128GB"),
+        event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0(), "Fone Bluetooth JBL Tune"),
+        event("MLA", "MLA1051", "MLA200", EventKind::PriceDrop, t0(), "Celular Motorola G54"),
+    ]
+}
+
+#[test]
+fn a_batch_replayed_three_times_sends_each_message_once() {
+    let w = World::new();
+    let slack = Arc::new(RecordingPublisher::new());
+    let sns = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", slack.clone()), sns_dest(sns.clone())];
+    let events = batch();
+    let first = block_on(notify_events(&events, w.deps(&dests))).unwrap();
+    assert_eq!(first.sent, 6, "3 events × 2 destinations");
+    assert_eq!(first.messages, 4, "one coalesced Slack message and three SNS publishes");
+    for _ in 0..2 {
+        let again = block_on(notify_events(&events, w.deps(&dests))).unwrap();
+        assert_eq!((again.sent, again.duplicates, again.messages), (0, 6, 0));
+    }
+    assert_eq!(slack.slack().len(), 1);
+    assert_eq!(sns.sns().len(), 3);
+    let dlv = block_on(w.store.query(&Query::pk(keys::delivery_pk(&events[0].pk, &events[0].sk)))).unwrap();
+    let states: Vec<String> = dlv.iter().map(|i| i.attrs["state"].as_str().unwrap().to_string()).collect();
+    assert_eq!(states, ["sent", "sent"]);
+}
+
+#[test]
+fn a_failing_destination_does_not_stop_the_others_and_is_retried_later() {
+    let w = World::new();
+    let bad = Arc::new(RecordingPublisher::new());
+    let good = Arc::new(RecordingPublisher::new());
+    bad.fail_always(Some(Fault::Transient));
+    let dests = vec![slack_dest("wh-bad", bad.clone()), slack_dest("wh-good", good.clone())];
+    for e in batch() {
+        block_on(w.store.put(e.to_item().unwrap(), crate::store::PutCondition::Always)).unwrap();
+    }
+    let r = block_on(notify_events(&batch(), w.deps(&dests))).unwrap();
+    assert_eq!((r.sent, r.failed), (3, 3));
+    assert_eq!(good.slack().len(), 1);
+    // Not due yet: nothing is retried.
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().sent, 0);
+    // Still failing when due: back in the queue with one more attempt.
+    w.clock.advance(Duration::seconds(61));
+    let r = block_on(retry_failed(w.deps(&dests))).unwrap();
+    assert_eq!(r.failed, 3);
+    bad.fail_always(None);
+    w.clock.advance(Duration::seconds(301));
+    let r = block_on(retry_failed(w.deps(&dests))).unwrap();
+    assert_eq!(r.sent, 3);
+    assert_eq!(bad.slack().len(), 1, "the three retries went out coalesced");
+    let d: DeliveryItem = block_on(w.store.get(&keys::delivery_pk(&batch()[0].pk, &batch()[0].sk), "slack#wh-bad"))
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!((d.state, d.attempts), (DeliveryState::Sent, 3));
+    // The queue is empty and a replay of the batch sends nothing.
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().events, 0);
+    assert_eq!(block_on(notify_events(&batch(), w.deps(&dests))).unwrap().sent, 0);
+}
+
+#[test]
+fn a_crash_between_send_and_mark_is_recovered_after_the_lease() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let e = batch().remove(0);
+    // What a claim leaves behind when the process dies right after it.
+    let mut d = DeliveryItem::new(&e, "wh-a", "slack", DeliveryState::Pending, t0(), 30);
+    let r = outbox::RetryItem::new(&d, t0() + Duration::seconds(600));
+    d.retry_sk = Some(r.sk.clone());
+    block_on(w.store.put(r.to_item().unwrap(), crate::store::PutCondition::Always)).unwrap();
+    block_on(outbox::claim(&w.store, d)).unwrap();
+    block_on(w.store.put(e.to_item().unwrap(), crate::store::PutCondition::Always)).unwrap();
+    // A replay finds the claim and does not send.
+    assert_eq!(block_on(notify_events(std::slice::from_ref(&e), w.deps(&dests))).unwrap().duplicates, 1);
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().sent, 0, "within the lease");
+    w.clock.advance(Duration::seconds(601));
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().sent, 1);
+    assert_eq!(p.slack().len(), 1);
+}
+
+#[test]
+fn gone_webhooks_are_disabled_and_say_so() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    p.fail_always(Some(Fault::Disabled));
+    let dests = vec![slack_dest("wh-gone", p.clone())];
+    let r = block_on(notify_events(&batch(), w.deps(&dests))).unwrap();
+    assert_eq!(r.disabled.len(), 1);
+    assert!(r.disabled[0].1.contains("channel_is_archived"));
+    assert_eq!(r.dead, 3);
+    let later = vec![event("MLB", "MLB1055", "MLB300", EventKind::Climber, t0() + Duration::hours(1), "x")];
+    let r = block_on(notify_events(&later, w.deps(&dests))).unwrap();
+    assert_eq!((r.skipped_disabled, r.sent), (1, 0));
+    assert_eq!(p.attempts(), 1, "nothing more is posted to a disabled webhook");
+}
+
+#[test]
+fn rejected_messages_are_dead_not_retried() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    p.fail_next(&[Fault::Rejected]);
+    let dests = vec![sns_dest(p.clone())];
+    let r = block_on(notify_events(&batch(), w.deps(&dests))).unwrap();
+    assert_eq!((r.dead, r.sent), (1, 2));
+    w.clock.advance(Duration::days(1));
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().events, 0);
+}
+
+#[test]
+fn rearm_per_destination_product_and_kind() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let a = event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0(), "x");
+    let b = event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0() + Duration::hours(2), "x");
+    let other = event("MLB", "MLB1055", "MLB101", EventKind::PriceDrop, t0() + Duration::hours(2), "x");
+    let late = event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0() + Duration::hours(13), "x");
+    assert_eq!(block_on(notify_events(&[a], w.deps(&dests))).unwrap().sent, 1);
+    w.clock.set(t0() + Duration::hours(2));
+    let r = block_on(notify_events(&[b, other], w.deps(&dests))).unwrap();
+    assert_eq!((r.suppressed, r.sent), (1, 1));
+    w.clock.set(t0() + Duration::hours(13));
+    assert_eq!(block_on(notify_events(&[late], w.deps(&dests))).unwrap().sent, 1);
+}
+
+#[test]
+fn quiet_hours_hold_for_the_digest_and_the_cap_holds_the_rest() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let mut d = slack_dest("wh-a", p.clone());
+    // 13:00 UTC is 10:00 in São Paulo; quiet from 09:00 to 11:00 local.
+    d.config.controls.utc_offset_minutes = -180;
+    d.config.controls.quiet_hours = Some(QuietHours {
+        start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        end: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+    });
+    d.config.controls.daily_cap = Some(2);
+    let dests = vec![d];
+    let r = block_on(notify_events(&batch(), w.deps(&dests))).unwrap();
+    assert_eq!((r.held, r.sent), (3, 0));
+    // The digest does not go out during quiet hours either.
+    assert_eq!(block_on(run_digest(DigestKind::Hourly, w.deps(&dests))).unwrap().messages, 0);
+    // After them: live alerts up to the cap, the rest held.
+    w.clock.set(t0() + Duration::hours(2));
+    let more: Vec<EventItem> = (0..3)
+        .map(|i| event("MLB", "MLB1055", &format!("MLB90{i}"), EventKind::Climber, t0() + Duration::hours(2), "y"))
+        .collect();
+    let r = block_on(notify_events(&more, w.deps(&dests))).unwrap();
+    assert_eq!((r.sent, r.held), (2, 1));
+    // The digest sends everything held, once.
+    let r = block_on(run_digest(DigestKind::Hourly, w.deps(&dests))).unwrap();
+    assert_eq!((r.messages, r.digested), (1, 4));
+    assert_eq!(block_on(run_digest(DigestKind::Hourly, w.deps(&dests))).unwrap().messages, 0);
+    let digest = p.slack().pop().unwrap();
+    insta::assert_json_snapshot!("digest_slack_pt", digest.payload());
+}
+
+#[test]
+fn first_run_floods_and_stale_events_wait_for_the_digest() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let flood: Vec<EventItem> =
+        (0..6).map(|i| event("MLB", "MLB1055", &format!("MLB50{i}"), EventKind::NewEntrant, t0(), "n")).collect();
+    let stale = event("MLB", "MLB1055", "MLB600", EventKind::Climber, t0() - Duration::hours(7), "s");
+    let fresh = event("MLB", "MLB1055", "MLB601", EventKind::NewEntrant, t0() - Duration::minutes(15), "f");
+    let mut all = flood;
+    all.push(stale);
+    all.push(fresh);
+    let r = block_on(notify_events(&all, w.deps(&dests))).unwrap();
+    assert_eq!((r.held, r.sent), (7, 1));
+    let reasons: Vec<_> = r.deliveries.iter().filter_map(|d| d.reason.clone()).collect();
+    assert!(reasons.contains(&"new-entrant flood".to_string()) && reasons.contains(&"stale".to_string()));
+}
+
+#[test]
+fn filters_and_digest_mode() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let sns = Arc::new(RecordingPublisher::new());
+    let mut d = slack_dest("wh-mla", p.clone());
+    d.config.filter = EventFilter { sites: vec![SiteId::MLA], ..Default::default() };
+    let mut hourly = sns_dest(sns.clone());
+    hourly.config.controls.mode = DeliveryMode::Hourly;
+    let dests = vec![d, hourly];
+    let r = block_on(notify_events(&batch(), w.deps(&dests))).unwrap();
+    assert_eq!((r.sent, r.held), (1, 3));
+    assert!(p.slack()[0].payload().to_string().contains("Motorola"));
+    let r = block_on(run_digest(DigestKind::Hourly, w.deps(&dests))).unwrap();
+    assert_eq!(r.messages, 2, "one SNS digest per category");
+    let mut subjects: Vec<_> =
+        sns.sns().iter().map(|m| (m.attributes.category.clone(), m.attributes.event.clone())).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [("MLA1051".to_string(), "digest".to_string()), ("MLB1055".to_string(), "digest".to_string())]
+    );
+    insta::assert_snapshot!("digest_email_pt", sns.sns().iter().find(|m| m.attributes.site == "MLB").unwrap().email);
+}
+
+#[test]
+fn stream_records_go_through_the_codec() {
+    use crate::stream::{encode, Change, ChangeKind};
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let mut records = Vec::new();
+    for (i, e) in batch().iter().enumerate() {
+        let item = e.to_item().unwrap();
+        let change = Change {
+            kind: ChangeKind::Insert,
+            pk: item.pk.clone(),
+            sk: item.sk.clone(),
+            new: Some(item),
+            old: None,
+            sequence: format!("{i:06}"),
+        };
+        records.push(encode(&change, "t", "us-east-1", t0()).unwrap());
+    }
+    let snap = crate::store::Item::new("CAT#MLB#MLB1055", "SNAP#2026-11-29T13:00:00Z", Default::default());
+    let change = Change {
+        kind: ChangeKind::Insert,
+        pk: snap.pk.clone(),
+        sk: snap.sk.clone(),
+        new: Some(snap),
+        old: None,
+        sequence: "9".into(),
+    };
+    records.push(encode(&change, "t", "us-east-1", t0()).unwrap());
+    let out = block_on(notify_records(&records, w.deps(&dests)));
+    assert_eq!((out.ignored, out.poison.len(), out.retry_from.clone()), (1, 0, None));
+    assert_eq!(out.report.sent, 3);
+    let again = block_on(notify_records(&records, w.deps(&dests)));
+    assert_eq!(again.report.duplicates, 3);
+    assert_eq!(p.slack().len(), 1);
+}
+
+#[test]
+fn a_store_failure_asks_for_the_batch_again() {
+    struct Down;
+    #[async_trait::async_trait]
+    impl SnapshotStore for Down {
+        async fn put(
+            &self,
+            _: crate::store::Item,
+            _: crate::store::PutCondition,
+        ) -> Result<crate::store::PutOutcome, crate::store::StoreError> {
+            Err(crate::store::StoreError::Throttled(None))
+        }
+        async fn get(&self, _: &str, _: &str) -> Result<Option<crate::store::Item>, crate::store::StoreError> {
+            Ok(None)
+        }
+        async fn query(&self, _: &Query) -> Result<Vec<crate::store::Item>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+        async fn delete(&self, _: &str, _: &str) -> Result<(), crate::store::StoreError> {
+            Ok(())
+        }
+    }
+    use crate::stream::{encode, Change, ChangeKind};
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let e = batch().remove(0);
+    let item = e.to_item().unwrap();
+    let change = Change {
+        kind: ChangeKind::Insert,
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        new: Some(item),
+        old: None,
+        sequence: "42".into(),
+    };
+    let rec = encode(&change, "t", "us-east-1", t0()).unwrap();
+    let clock = ManualClock::new(t0());
+    let cfg = NotifyConfig::default();
+    let deps = NotifyDeps { store: &Down, clock: &clock, destinations: &dests, config: &cfg };
+    let out = block_on(notify_records(&[rec], deps));
+    assert_eq!(out.retry_from.as_deref(), Some("42"));
+    assert_eq!(p.attempts(), 0, "nothing is sent without a claim");
+}
+
+#[test]
+fn slack_messages_coalesce_within_fifty_blocks() {
+    let events: Vec<EventItem> = (0..60)
+        .map(|i| event("MLB", "MLB1055", &format!("MLB7{i:02}"), EventKind::Climber, t0(), &format!("Produto {i}")))
+        .collect();
+    let refs: Vec<&EventItem> = events.iter().collect();
+    let msgs = render::slack_messages(None, &refs);
+    assert_eq!(msgs.len(), 3);
+    let carried: usize = msgs.iter().map(|(_, i)| i.len()).sum();
+    assert_eq!(carried, 60);
+    for (m, _) in &msgs {
+        assert!(m.blocks.len() <= 50, "{}", m.blocks.len());
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// What a person reads: snapshots in the three languages, and the hostile titles.
+
+fn rendered(lang: Lang, e: &EventItem) -> serde_json::Value {
+    let sns = render::sns_message(lang, e, "DLV#k|sns#topic");
+    serde_json::json!({
+        "slack": render::slack_messages(Some(lang), &[e])[0].0.payload(),
+        "sns": {"subject": sns.subject, "sms": sns.sms, "email": sns.email, "default": sns.default, "attributes": sns.attributes},
+        "feed": render::feed_alert(lang, e, "DLV#k|console#c").text,
+    })
+}
+
+#[test]
+fn snapshots_in_three_languages() {
+    let pt =
+        event("MLB", "MLB1055", "MLB100", EventKind::NewNumberOne, t0(), "Smartphone Galaxy A15 128GB Edição Azul");
+    let mut es = event("MLA", "MLA1051", "MLA200", EventKind::PriceDrop, t0(), "Celular Motorola Moto G54 256GB");
+    es.currency = Some("ARS".into());
+    es.price = Some(1_299_999.9);
+    es.reference_price = Some(1_549_000.0);
+    es.price_change_share = Some(1_299_999.9 / 1_549_000.0 - 1.0);
+    let mut en = event("MLM", "MLM1000", "MLM5", EventKind::EnteredTopN, t0(), "Audífonos inalámbricos");
+    en.price = Some(1299.9);
+    insta::assert_json_snapshot!("event_pt_br", rendered(Lang::PtBr, &pt));
+    insta::assert_json_snapshot!("event_es", rendered(Lang::Es, &es));
+    // English for a destination that asks for it (a Mexican list: $ 1,299.90).
+    insta::assert_json_snapshot!("event_en", rendered(Lang::En, &en));
+}
+
+#[test]
+fn snapshots_of_hostile_titles() {
+    let mut long = "Muito longo ".repeat(40);
+    long.push_str(HOSTILE[0]);
+    let mut all: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+    all.push(long);
+    let out: Vec<serde_json::Value> = all
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut e = event("MLB", "MLB1055", &format!("MLB{i}"), EventKind::Climber, t0(), t);
+            e.brand = Some("<@U0123ABCD> *Brand*".into());
+            rendered(Lang::PtBr, &e)
+        })
+        .collect();
+    insta::assert_json_snapshot!("hostile", out);
+}
+
+#[test]
+fn hostile_titles_cannot_escape_their_channel() {
+    let mut long = "Muito longo ".repeat(40);
+    long.push_str(HOSTILE[0]);
+    let titles = HOSTILE.iter().map(|s| s.to_string()).chain([long]);
+    for (i, t) in titles.enumerate() {
+        let mut e = event("MLB", "MLB1055", &format!("MLB{i}"), EventKind::Climber, t0(), &t);
+        e.brand = Some("<@U0123ABCD> *Brand*".into());
+        e.permalink = Some("javascript:alert(1)".into());
+        let slack = render::slack_messages(None, &[&e])[0].0.payload().to_string();
+        for bad in [
+            "<!channel>",
+            "<!here>",
+            "<@U0123ABCD>",
+            "<script>",
+            "<https://evil",
+            "*bold*",
+            "`code`",
+            "\u{202E}",
+            "javascript:",
+        ] {
+            assert!(!slack.contains(bad), "slack payload for {t:?} contains {bad:?}");
+        }
+        let sns = render::sns_message(Lang::PtBr, &e, "k");
+        assert!(sns.sms.chars().count() <= 140, "{}", sns.sms);
+        for bad in ['<', '>', '*', '`', '\u{202E}'] {
+            assert!(!sns.sms.contains(bad), "sms {:?} contains {bad:?}", sns.sms);
+        }
+        assert!(!sns.email.contains('<') && !sns.email.contains('>'), "{}", sns.email);
+        assert!(sns.subject.is_ascii() && sns.subject.chars().count() < 100 && !sns.subject.contains('\n'));
+        assert!(sns.email.contains("https://www.mercadolivre.com.br/p/MLB"), "unsafe permalinks fall back to the site");
+    }
+}
+
+#[test]
+fn prices_and_sparklines() {
+    let e = event("MLB", "MLB1055", "MLB1", EventKind::PriceDrop, t0(), "x");
+    assert!(render::sns_message(Lang::PtBr, &e, "k").email.contains("R$ 1.299,90"));
+    assert_eq!(render::sparkline(&e.recent_positions), "▁▁·▃▃▄▅▆");
+}
