@@ -206,3 +206,82 @@ pub fn truth_of(market: &Market, tick: &TickData, list_idx: usize) -> Vec<TruthE
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Scenario;
+    use std::collections::BTreeSet;
+
+    fn top(tick: &TickData, li: usize) -> Vec<u32> {
+        tick.lists[li].iter().take(LIST_SIZE).copied().collect()
+    }
+
+    #[test]
+    fn lists_churn_like_real_ones_over_48_hours() {
+        let m = Market::generate(42, Scenario::Default, 1);
+        let mut sim = Sim::default();
+        let k0 = WARMUP;
+        let days = 7;
+        sim.extend_to(&m, k0 + days * 96);
+        let mut entered_per_day = Vec::new();
+        let mut new_number_one = 0;
+        for li in 0..m.listed.len() {
+            // Tick to tick: never a reshuffle.
+            for k in k0..k0 + 192 {
+                let a: BTreeSet<u32> = top(&sim.ticks[k], li).into_iter().collect();
+                let b: BTreeSet<u32> = top(&sim.ticks[k + 1], li).into_iter().collect();
+                assert!(a.intersection(&b).count() >= a.len().min(b.len()).saturating_sub(3), "list {li} at tick {k}");
+            }
+            for d in 0..days {
+                let a: BTreeSet<u32> = top(&sim.ticks[k0 + d * 96], li).into_iter().collect();
+                let b: BTreeSet<u32> = top(&sim.ticks[k0 + (d + 1) * 96], li).into_iter().collect();
+                entered_per_day.push(b.difference(&a).count());
+            }
+            let firsts: BTreeSet<u32> = (k0..k0 + days * 96).map(|k| sim.ticks[k].lists[li][0]).collect();
+            if firsts.len() > 1 {
+                new_number_one += 1;
+            }
+        }
+        let mean = entered_per_day.iter().sum::<usize>() as f64 / entered_per_day.len() as f64;
+        // A few entries in and out per day, not a new list every day.
+        assert!((0.5..8.0).contains(&mean), "mean entries per day {mean}");
+        assert!(entered_per_day.iter().all(|&n| n <= 12), "{entered_per_day:?}");
+        // A new #1 now and then.
+        assert!(new_number_one >= 2, "{new_number_one}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_ticks_and_another_seed_does_not() {
+        let run = |seed| {
+            let m = Market::generate(seed, Scenario::Default, 1);
+            let mut sim = Sim::default();
+            sim.extend_to(&m, WARMUP + 10);
+            (m.products.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), sim.ticks[WARMUP + 10].cum.clone())
+        };
+        assert_eq!(run(1), run(1));
+        assert_ne!(run(1), run(2));
+    }
+
+    #[test]
+    fn processes_shape_demand() {
+        let b = crate::market::Process::Breakout { at_h: 10.0, factor: 4.0, rise_h: 5.0 };
+        assert_eq!(b.at(0.0), 1.0);
+        assert!((b.at(20.0) - 4.0).abs() < 1e-9);
+        let n = crate::market::Process::Newcomer { launch_h: 5.0, ramp_h: 10.0 };
+        assert_eq!(n.at(4.0), 0.0);
+        assert!((n.at(10.0) - 0.5).abs() < 1e-9);
+        let f = crate::market::Process::Fading { start_h: 0.0, half_life_h: 24.0, floor: 0.2 };
+        assert!((f.at(24.0) - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tick_arithmetic() {
+        let start = crate::config::default_start();
+        assert_eq!(tick_of(start, start), Some(WARMUP));
+        assert_eq!(tick_of(start, start + Duration::minutes(14)), Some(WARMUP));
+        assert_eq!(tick_of(start, start + Duration::minutes(15)), Some(WARMUP + 1));
+        assert_eq!(tick_of(start, start - Duration::minutes(1)), None);
+        assert_eq!(tick_time(start, WARMUP + 4), start + Duration::hours(1));
+    }
+}
