@@ -1,6 +1,8 @@
 //! Integration tests of meli-local (one test binary).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "local/accuracy.rs"]
+mod accuracy;
 #[path = "local/pipeline.rs"]
 mod pipeline;
 
