@@ -35,7 +35,8 @@ fn tracked() -> Vec<(SiteId, CategoryId)> {
 /// API requests the sandbox saw, the token endpoint excluded.
 fn api_requests(sb: &SandboxHandle) -> u64 {
     let s = sb.state().stats();
-    s.total - s.routes.iter().filter(|(r, _)| r.contains("/oauth/token")).map(|(_, m)| m.values().sum::<u64>()).sum::<u64>()
+    s.total
+        - s.routes.iter().filter(|(r, _)| r.contains("/oauth/token")).map(|(_, m)| m.values().sum::<u64>()).sum::<u64>()
 }
 
 /// Calls per category refresh over `days` simulated days at a 15-minute cadence, after a 6 h warm-up.
