@@ -21,6 +21,7 @@ pub mod decode;
 pub mod limiter;
 pub mod model;
 pub mod retry;
+pub mod slack;
 pub mod wire;
 
 pub use client::{AuthError, BuildError, ClientBuilder, MeliClient, TokenInfo};
