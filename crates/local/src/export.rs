@@ -141,9 +141,15 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Write { path: path.to_path_buf(), source }
 }
 
-/// Writes every item of the store (the whole table, as DynamoDB's export does) under `out`.
+/// Key prefixes that never leave the store: app tokens (`AUTH#`, secrets) and the delivery outbox
+/// (`DLV#`, destinations such as phone numbers and webhook ids). Nothing the Spark job reads.
+pub const NOT_EXPORTED: [&str; 2] = ["AUTH#", "DLV#"];
+
+/// Writes the store's items under `out`, as DynamoDB's export does for a whole table, except the
+/// [`NOT_EXPORTED`] ones.
 pub fn export_ndjson(store: &EmbeddedSnapshotStore, out: &Path) -> Result<ExportSummary, ExportError> {
-    let items = store.scan_prefix("").map_err(ExportError::Store)?;
+    let mut items = store.scan_prefix("").map_err(ExportError::Store)?;
+    items.retain(|i| !NOT_EXPORTED.iter().any(|p| i.pk.starts_with(p)));
     let data = out.join("data");
     fs::create_dir_all(&data).map_err(write_err(&data))?;
     // Replace an earlier export's data files (only ours: items-*.json).
@@ -334,10 +340,14 @@ mod tests {
         .unwrap();
         futures_lite(store.put(snap.clone(), PutCondition::Always)).unwrap();
         futures_lite(store.put(cal.clone(), PutCondition::Always)).unwrap();
+        let token =
+            Item::new("AUTH#app", "TOKEN", serde_json::from_value(json!({"access_token": "APP_USR-secret"})).unwrap());
+        futures_lite(store.put(token, PutCondition::Always)).unwrap();
         let s = export_ndjson(&store, dir.path()).unwrap();
         assert_eq!((s.items, s.snapshots, s.files.len()), (2, 1, 1));
         let text = fs::read_to_string(&s.files[0]).unwrap();
         assert_eq!(text.lines().count(), 2);
+        assert!(!text.contains("APP_USR"), "a token was exported");
         let manifest: Value =
             serde_json::from_slice(&fs::read(dir.path().join("manifest-summary.json")).unwrap()).unwrap();
         assert_eq!(manifest["itemCount"], json!(2));
