@@ -1,0 +1,24 @@
+//! The `trend-scorer` Lambda: reads its configuration and builds the DynamoDB client once per cold
+//! start, then runs [`trend_scorer::handle`] for every batch of stream records.
+
+use std::convert::Infallible;
+
+use aws_lambda_events::dynamodb::Event;
+use lambda_runtime::{service_fn, LambdaEvent};
+use meli_aws::DynamoSnapshotStore;
+use meli_core::signals::SignalConfig;
+use trend_scorer::{handle, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let sdk = meli_aws::sdk::load().await;
+    let store = DynamoSnapshotStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table);
+    let signals = SignalConfig::default();
+    let (store, signals) = (&store, &signals);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        Ok::<_, Infallible>(handle(&event.payload, store, signals).await)
+    }))
+    .await
+}

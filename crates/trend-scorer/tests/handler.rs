@@ -1,0 +1,118 @@
+//! The trend-scorer's handler on the events `cargo lambda invoke` sends (`events/trend-scorer/*.json`),
+//! with the in-memory store (the DynamoDB round trip is in meli-aws's moto tier).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aws_lambda_events::dynamodb::Event;
+use meli_core::signals::{SignalConfig, SnapshotItem};
+use meli_core::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
+use trend_scorer::handle;
+
+fn event(name: &str) -> Event {
+    let path = format!("{}/../../events/trend-scorer/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The table the stream comes from: its items are what the records' new images say.
+async fn table_of(ev: &Event) -> MemorySnapshotStore {
+    let store = MemorySnapshotStore::new();
+    for r in &ev.records {
+        let change = meli_core::stream::decode(r).unwrap();
+        if let Some(new) = change.new {
+            store.put(new, PutCondition::Always).await.unwrap();
+        }
+    }
+    store
+}
+
+fn failures(r: &aws_lambda_events::streams::DynamoDbEventResponse) -> Vec<String> {
+    r.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect()
+}
+
+#[tokio::test]
+async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
+    let ev = event("insert");
+    // The stream image decodes into the same SnapshotItem the fetcher writes.
+    let change = meli_core::stream::decode(&ev.records[0]).unwrap();
+    let snap = SnapshotItem::from_item(change.new.as_ref().unwrap()).unwrap();
+    assert_eq!(snap.snapshot.entries.len(), 4);
+    assert_eq!(snap.to_item().unwrap(), *change.new.as_ref().unwrap());
+
+    let store = table_of(&ev).await;
+    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    assert!(failures(&resp).is_empty());
+    assert!(store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some());
+    let events = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
+    assert!(events.iter().any(|e| e.sk.contains("#new_number_one#MLB23186641")), "{events:?}");
+
+    // A replayed batch writes nothing new.
+    let before = store.len();
+    let again = handle(&ev, &store, &SignalConfig::default()).await;
+    assert!(failures(&again).is_empty());
+    assert_eq!(store.len(), before);
+}
+
+#[tokio::test]
+async fn modify_and_remove_records_are_ignored() {
+    for name in ["modify", "remove"] {
+        let store = MemorySnapshotStore::new();
+        let resp = handle(&event(name), &store, &SignalConfig::default()).await;
+        assert!(failures(&resp).is_empty(), "{name}");
+        assert!(store.is_empty(), "{name} wrote something");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_image_is_skipped_and_the_rest_scored() {
+    let store = MemorySnapshotStore::new();
+    let resp = handle(&event("malformed"), &store, &SignalConfig::default()).await;
+    // Permanent: not reported (a retry would fail the same way and block the shard).
+    assert!(failures(&resp).is_empty());
+    assert!(store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some(), "the good record was scored");
+}
+
+/// A store that throttles every write while `throttle` is set (a state-based fake, not a mock).
+#[derive(Default)]
+struct ThrottlingStore {
+    inner: MemorySnapshotStore,
+    throttle: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl SnapshotStore for ThrottlingStore {
+    async fn put(&self, item: Item, condition: PutCondition) -> Result<PutOutcome, StoreError> {
+        if self.throttle.load(Ordering::SeqCst) {
+            return Err(StoreError::Throttled(None));
+        }
+        self.inner.put(item, condition).await
+    }
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.inner.delete(pk, sk).await
+    }
+}
+
+#[tokio::test]
+async fn a_transient_failure_reports_the_first_failed_record() {
+    let ev = event("insert");
+    let store = ThrottlingStore::default();
+    store.throttle.store(true, Ordering::SeqCst);
+    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    assert_eq!(failures(&resp), ["100000000000000000001"]);
+    // The wire shape Lambda reads.
+    let wire = serde_json::to_value(&resp).unwrap();
+    assert_eq!(wire["batchItemFailures"][0]["itemIdentifier"], "100000000000000000001");
+
+    // Lambda retries from that record; with the store back, the batch goes through.
+    store.throttle.store(false, Ordering::SeqCst);
+    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    assert!(failures(&resp).is_empty());
+    assert!(store.inner.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some());
+}
