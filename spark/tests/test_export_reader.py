@@ -2,8 +2,10 @@
 to manifests), items of every kind in one table, typed attribute values (numbers as strings, NULL),
 and lines that are not items."""
 
+import glob
 import gzip
 import json
+import os
 
 import pytest
 
@@ -98,3 +100,30 @@ def test_the_export_feeds_the_signals(spark, export_dir):
     ev = rows(sig.events)
     assert sorted((e["key_kind"], e["product"]) for e in ev) == [("new_number_one", "MLB2")]
     assert ev[0]["previous_number_one"] == "MLB1"
+
+
+def test_the_job_writes_every_output_and_a_rerun_changes_nothing(spark, export_dir, tmp_path):
+    from meli_radar_spark import job
+
+    out = str(tmp_path / "out")
+    first = job.run(spark, export_dir, out, "2026-11-02")
+    assert first["read"]["snapshots"] == 3 and first["wrote"]["events"] == 1
+    tables = ["history", "signals/products", "signals/categories", "events", "reports/volatility",
+              "reports/breakouts", "reports/diffusion", "reports/time_to_number_one",
+              "reports/time_to_number_one_summary", "calibration/curves"]
+    def count(t):
+        # A table with no rows is an empty folder.
+        assert os.path.isdir(f"{out}/{t}"), t
+        if not glob.glob(f"{out}/{t}/**/*.parquet", recursive=True):
+            return 0
+        return spark.read.parquet(f"{out}/{t}").count()
+
+    counts = {t: count(t) for t in tables}
+    assert counts["history"] == 4 and counts["signals/products"] == 4 and counts["events"] == 1
+    ev = spark.read.parquet(f"{out}/events").first()
+    assert (ev["site"], str(ev["date"]), ev["sk"]) == ("MLB", "2026-11-01", "2026-11-01T01:00:00Z#new_number_one#MLB2")
+    with open(f"{out}/runs/date=2026-11-02/summary.json") as f:
+        assert json.load(f)["wrote"]["events"] == 1
+    # The same run date again: the same partitions, rewritten, nothing added.
+    job.run(spark, export_dir, out, "2026-11-02")
+    assert {t: count(t) for t in tables} == counts

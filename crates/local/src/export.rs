@@ -192,7 +192,8 @@ pub fn export_ndjson(store: &EmbeddedSnapshotStore, out: &Path) -> Result<Export
     Ok(ExportSummary { items: items.len(), snapshots, files })
 }
 
-/// The export files under `path` (a file, or every `*.json` below a directory), sorted.
+/// The export files under `path` (a file, or every `*.json` and `*.txt` below a directory, such as
+/// the `part-*.txt` files Spark writes on S3), sorted.
 fn input_files(path: &Path) -> Result<Vec<PathBuf>, ExportError> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -205,7 +206,7 @@ fn input_files(path: &Path) -> Result<Vec<PathBuf>, ExportError> {
             let p = entry.map_err(|source| ExportError::Read { path: dir.clone(), source })?.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json")
+            } else if p.extension().is_some_and(|x| x == "json" || x == "txt")
                 && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("manifest"))
             {
                 out.push(p);
