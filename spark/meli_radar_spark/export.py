@@ -96,7 +96,9 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
     """The text lines of every ``*.json`` / ``*.json.gz`` file under ``path`` (a file or a folder,
     local or ``s3://``)."""
     reader = spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.json*")
-    return reader.text(path)
+    lines = reader.text(path)
+    # DynamoDB's manifest-summary.json / manifest-files.json describe the export; they hold no items.
+    return lines.where(~F.regexp_extract(F.input_file_name(), r"([^/]*)$", 1).startswith("manifest"))
 
 
 def parse_items(lines: DataFrame) -> DataFrame:

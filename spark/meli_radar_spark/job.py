@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"scored {w['snapshots_scored']} snapshots ({w['product_rows']} product rows): {w['events']} events, "
           f"{w['suppressed']} held back by re-arm; {w['calibrated_categories']} categories calibrated "
           f"in {doc['seconds']} s")
+    if not doc["calibration"]:
+        print("  no category had enough demand evidence (growing review or sales totals at 5 positions or more, "
+              "200 observations or more): the scorer keeps its default curve")
     for c in doc["calibration"]:
         print(f"  {c['site']}/{c['category']}: b = {c['b']:.3f} ± {c['b_stderr']:.3f} ({c['n']} {c['evidence']} observations)")
     out = doc["out"]

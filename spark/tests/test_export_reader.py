@@ -81,10 +81,10 @@ def test_reads_snapshots_and_counts_what_it_skipped(spark, export_dir):
                         "price": 1999.9, "currency": "BRL", "reviews_total": 1200, "rating": 4.7}
     assert first[1] == {"position": 2, "id": "MLB2", "type": "PRODUCT", "brand": "Marca"}  # NULL price: absent
     assert got[0]["entries"] == []
-    # 7 data lines + manifest-files.json's line + manifest-summary.json; the .md5 is not read.
+    # The 7 data lines; the manifests (and the .md5) are not read.
     assert stats["snapshots"] == 3
-    assert stats["lines"] == 9
-    assert stats["not_items"] == 3  # the bad line and the two manifests
+    assert stats["lines"] == 7
+    assert stats["not_items"] == 1  # the line that is not JSON
     assert [(r["site"], r["category"], r["b"], r["b_stderr"], r["n"]) for r in cal.collect()] == [
         ("MLB", "MLB1055", 1.2, 0.1, 4200)
     ]
