@@ -20,7 +20,7 @@ help: ## list the verbs
 demo: ## run the whole pipeline over a simulated 48 h against the built-in sandbox
 	$(CARGO) run --release -q -p meli-local --bin meli-radar -- demo --data-dir $(DATA_DIR)
 
-test: fmt-check lint check-core-deps test-rust test-infra test-spark ## everything CI runs
+test: fmt-check lint check-core-deps test-report test-rust test-infra test-spark ## everything CI runs
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -37,7 +37,7 @@ check-core-deps: ## meli-core stays free of I/O crates (no aws-*, reqwest, tokio
 	@echo "meli-core: no I/O dependencies"
 
 test-rust:
-	scripts/with-moto.sh $(CARGO) test --workspace
+	scripts/with-moto.sh $(CARGO) test --workspace --no-fail-fast
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -102,3 +102,13 @@ spark-package: ## the Spark job's code for EMR Serverless: target/spark/meli_rad
 	@mkdir -p target/spark
 	cd spark && python3 -c "import zipfile, glob; z = zipfile.ZipFile('../target/spark/meli_radar_spark.zip', 'w', zipfile.ZIP_DEFLATED); [z.write(f) for f in sorted(glob.glob('meli_radar_spark/*.py'))]; z.close()"
 	@echo "target/spark/meli_radar_spark.zip"
+
+# ---- The HTML report (docs/report.md) ----
+
+.PHONY: test-report
+
+test-report: ## the HTML report of a hostile sandbox run in headless Chromium (installs Debian's chromium); target/report.png
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "could not install chromium: the report test will be skipped (or fail under CI=true)"
+	$(CARGO) test -p meli-local --test local report::
