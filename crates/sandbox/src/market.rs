@@ -275,7 +275,7 @@ const LISTING: &[&str] = &["gold_pro", "gold_special"];
 impl Market {
     /// Builds the market for a seed and a scenario.
     pub fn generate(seed: u64, scenario: Scenario, user_id: u64) -> Market {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_3A12_7E7);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0005_EED0_F3A1_27E7);
         let mut ids: HashSet<String> = HashSet::new();
         let mut cats: Vec<Cat> = Vec::new();
         let mut cat_index = HashMap::new();

@@ -1,6 +1,9 @@
 //! The sandbox over HTTP: auth, every route, errors, limits, faults, determinism, the clock and
 //! the fixture shapes. One test binary (link time on two cores is real).
 
+// Helpers outside #[test] fns unwrap too: a failed request is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
 
