@@ -131,6 +131,8 @@ pub enum Command {
         kind: String,
         file: PathBuf,
     },
+    /// Write the HTML report (rank histories, movers, prices, volatility, events; docs/report.md).
+    Report(crate::report::ReportArgs),
     /// Score a JSON array of snapshots in time order and print one JSON event per line.
     Score {
         #[arg(long)]
@@ -161,6 +163,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::History { product, data_dir, json } => history(&product, &data_dir, json).await,
         Command::Score { input } => score(&input),
+        Command::Report(args) => crate::report::run(args).await,
         Command::Fetch { once: _, every, categories, data_dir } => {
             crate::commands::fetch(&data_dir, categories.as_deref(), every.as_deref()).await
         }

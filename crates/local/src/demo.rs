@@ -107,6 +107,17 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     print_events(&out.events);
     print_summary(&out, &args, &tracked);
     sandbox.shutdown().await;
+    // The HTML report of the demo period, one site overview (with its category pages) per site.
+    let days = u32::try_from((period.num_hours() + 23) / 24).unwrap_or(u32::MAX).max(1);
+    let sites: std::collections::BTreeSet<SiteId> = tracked.iter().map(|(s, _)| *s).collect();
+    println!("\n== Report ==");
+    for site in sites {
+        let dir = args.data_dir.join("report").join(site.as_str());
+        match crate::report::write_site(&store, site, days, &dir).await {
+            Ok(index) => println!("  {site}  {}", index.display()),
+            Err(e) => println!("  {site}  no report: {e:#}"),
+        }
+    }
     Ok(())
 }
 
