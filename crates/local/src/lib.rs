@@ -14,7 +14,6 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod export;
-pub mod notify;
 pub mod render;
 pub mod report;
 pub mod runner;
