@@ -90,7 +90,21 @@ pub(crate) fn category_signals(
         None => (0, 0),
     };
     let first = w.first_col_since(DAY_SECS);
-    let pairs: Vec<f64> = (first..w.s_col()).map(|c| volatility(w.cols[c], w.cols[c + 1])).collect();
+    let widest = w.cols[first..].iter().map(|c| c.entries.len()).max().unwrap_or(0);
+    let occ: Vec<Vec<Option<&EntryId>>> = (first..=w.s_col()).map(|c| occupants(w.cols[c], widest)).collect();
+    let pairs: Vec<f64> = occ
+        .windows(2)
+        .zip(first..w.s_col())
+        .map(|(o, c)| {
+            let m = w.cols[c].entries.len().max(w.cols[c + 1].entries.len());
+            let changed = (1..=m).filter(|p| o[0][*p] != o[1][*p]).count();
+            if m == 0 {
+                0.0
+            } else {
+                changed as f64 / m as f64
+            }
+        })
+        .collect();
     let volatility_24h = if pairs.is_empty() { None } else { Some(pairs.iter().sum::<f64>() / pairs.len() as f64) };
     let started = merged_seen.list_started_at.unwrap_or(t);
     let day_ago = t - Duration::seconds(DAY_SECS);

@@ -81,7 +81,8 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         }
         _ => None,
     };
-    let pctx = product::ProductContext { seen: ctx.seen, curve: &curve, carry, r24 };
+    let (momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let pctx = product::ProductContext { seen: ctx.seen, curve: &curve, carry, r24, momentum_weights, momentum_den };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();
     let ectx = events::EventContext { seen: ctx.seen, recent: ctx.recent_events, baseline };

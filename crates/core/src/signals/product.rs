@@ -95,6 +95,20 @@ pub(crate) struct ProductContext<'a> {
     /// The `LATEST` item's products, when `LATEST` is exactly the previous list.
     pub carry: Option<IdMap<&'a EntryId, &'a ProductSignals>>,
     pub r24: Option<usize>,
+    /// `(column, exp(−age/τ))` of the momentum window, and the sum of the weights.
+    pub momentum_weights: Vec<(usize, f64)>,
+    pub momentum_den: f64,
+}
+
+impl ProductContext<'_> {
+    pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (Vec<(usize, f64)>, f64) {
+        let tau = cfg.momentum_tau_secs.max(1) as f64;
+        let weights: Vec<(usize, f64)> = (w.first_col_since(cfg.momentum_window_secs)..=w.s_col())
+            .map(|c| (c, (-((w.t - w.time(c)).num_seconds() as f64) / tau).exp()))
+            .collect();
+        let den = weights.iter().map(|(_, x)| x).sum();
+        (weights, den)
+    }
 }
 
 fn valid_price(p: Option<f64>) -> Option<f64> {
@@ -145,16 +159,13 @@ pub(crate) fn product_signals(
     let top_since = run_since(w, row, cfg.dwell_top, top_carry);
     let number_one_since = run_since(w, row, 1, one_carry);
 
-    // Momentum: a decayed average of rank points.
-    let tau = cfg.momentum_tau_secs.max(1) as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for c in w.first_col_since(cfg.momentum_window_secs)..=s {
-        let age = (t - w.time(c)).num_seconds() as f64;
-        let weight = (-age / tau).exp();
-        let pts = w.pos(row, c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
+    // Momentum: a decayed average of rank points (weights computed once per snapshot).
+    let mut num = 0.0;
+    for (c, weight) in &ctx.momentum_weights {
+        let pts = w.pos(row, *c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
         num += weight * pts;
-        den += weight;
     }
+    let den = ctx.momentum_den;
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
     // Trend class.
