@@ -13,9 +13,10 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use chrono::{Duration, TimeZone, Utc};
 use meli_aws::dynamo::{create_table, stream_arn};
-use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SecretsManagerTokenStore};
+use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SecretsManagerTokenStore, SnsAlertPublisher};
 use meli_core::auth::{Swapped, TokenSet, TokenStore};
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::notify::{MessageAttributes, Protocol, SnsMessage, SnsPublisher, SubscriptionAdmin, SubscriptionFilter};
 use meli_core::pipeline::score_records;
 use meli_core::signals::{SignalConfig, SnapshotItem};
 use meli_core::snapshot::{FetchMeta, Snapshot, SnapshotEntry};
@@ -307,4 +308,146 @@ async fn app_credentials_come_from_their_secret() {
     assert_eq!((app.client_id.as_str(), app.client_secret.expose_secret()), ("123456", "s3cr3t"));
     let missing = source.get("meli-no-such-secret").await.unwrap_err();
     assert!(matches!(missing, meli_aws::secrets::SecretError::NotFound(_)), "{missing:?}");
+}
+
+/// A loopback HTTP receiver standing in for an SNS HTTP subscriber: records each POST body.
+async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sns", listener.local_addr().unwrap());
+    let got: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let body = &buf[end + 4..end + 4 + len];
+                            if let Ok(v) = serde_json::from_slice(body) {
+                                sink.lock().unwrap().push(v);
+                            }
+                            let _ = sock
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                                .await;
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, got)
+}
+
+fn alert(site: &str, category: &str, event: &str, product: &str, severity: &str) -> SnsMessage {
+    SnsMessage {
+        subject: format!("Novo nº 1 em {category}"),
+        default: format!("{event} {product} em {category}"),
+        email: format!("{event}: {product}\nhttps://www.mercadolivre.com.br/p/{product}"),
+        sms: format!("{event} {product}"),
+        attributes: MessageAttributes {
+            site: site.into(),
+            category: category.into(),
+            event: event.into(),
+            product: product.into(),
+            severity: severity.into(),
+        },
+        dedup_id: format!("DLV#{product}"),
+    }
+}
+
+#[tokio::test]
+async fn sns_publishes_reach_only_the_subscriptions_whose_filter_matches() {
+    let Some(config) = sdk().await else { return };
+    let client = aws_sdk_sns::Client::new(&config);
+    let topic = client.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
+    let publisher = SnsAlertPublisher::new(client.clone(), &topic);
+
+    // A seller who wants major MLB events in MLB1055 (an HTTP endpoint here, e-mail in real life).
+    let filter = SubscriptionFilter {
+        sites: vec!["MLB".into()],
+        categories: vec!["MLB1055".into()],
+        min_severity: Some("major".into()),
+        ..SubscriptionFilter::default()
+    };
+    let (url, got) = receiver().await;
+    client
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("http")
+        .endpoint(&url)
+        .attributes("FilterPolicy", filter.filter_policy().to_string())
+        .attributes("FilterPolicyScope", "MessageAttributes")
+        .send()
+        .await
+        .unwrap();
+
+    let hit = alert("MLB", "MLB1055", "new_number_one", "MLB19615337", "major");
+    let receipt = publisher.publish(&hit).await.unwrap();
+    assert!(!receipt.message_id.is_empty());
+    publisher.publish(&alert("MLB", "MLB1055", "climber", "MLB2", "info")).await.unwrap();
+    publisher.publish(&alert("MLA", "MLA1055", "new_number_one", "MLA3", "major")).await.unwrap();
+    // PublishBatch: 12 messages go in two requests; two of them match.
+    let mut batch: Vec<SnsMessage> =
+        (0..12).map(|i| alert("MLB", "MLB1002", "climber", &format!("MLB{i}"), "major")).collect();
+    batch[3] = alert("MLB", "MLB1055", "entered_top_10", "MLB33", "major");
+    batch[11] = alert("MLB", "MLB1055", "entered_top_10", "MLB44", "major");
+    let results = publisher.publish_batch(&batch).await;
+    assert_eq!(results.len(), 12);
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+
+    let got = got.lock().unwrap().clone();
+    // Only the three matching messages arrived, each with the HTTP protocol's body (`default`) and the
+    // cleaned subject. (moto's HTTP delivery leaves the attributes out of the envelope; the filter
+    // policy that read them is what this checks.)
+    let bodies: Vec<&str> = got.iter().map(|n| n["Message"].as_str().unwrap_or("")).collect();
+    assert_eq!(
+        bodies,
+        [hit.default.as_str(), "entered_top_10 MLB33 em MLB1055", "entered_top_10 MLB44 em MLB1055"],
+        "{got:#?}"
+    );
+    assert_eq!(got[0]["Subject"], json!("Novo n? 1 em MLB1055"));
+}
+
+#[tokio::test]
+async fn subscriptions_are_created_listed_and_removed_with_their_filter() {
+    let Some(config) = sdk().await else { return };
+    let client = aws_sdk_sns::Client::new(&config);
+    let topic = client.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
+    let admin = SnsAlertPublisher::new(client, &topic);
+    let filter = SubscriptionFilter {
+        sites: vec!["MLB".into()],
+        events: vec!["new_number_one".into(), "price_drop".into()],
+        ..SubscriptionFilter::default()
+    };
+    let sub = admin.subscribe(Protocol::Email, "vendedor@example.com", &filter).await.unwrap();
+    admin.subscribe(Protocol::Sms, "+5511999990000", &SubscriptionFilter::default()).await.unwrap();
+    let listed = admin.subscriptions().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let email = listed.iter().find(|s| s.protocol == "email").unwrap();
+    assert_eq!(email.endpoint, "vendedor@example.com");
+    assert_eq!(email.filter_policy.as_ref(), Some(&filter.filter_policy()));
+    assert!(sub.arn.starts_with("arn:"), "{}", sub.arn);
+    admin.unsubscribe(&sub.arn).await.unwrap();
+    let left = admin.subscriptions().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].protocol, "sms");
 }
