@@ -112,3 +112,14 @@ test-report: ## the HTML report of a hostile sandbox run in headless Chromium (i
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "could not install chromium: the report test will be skipped (or fail under CI=true)"
 	$(CARGO) test -p meli-local --test local report::
+
+# The three bootstrap.zip files Terraform deploys (infra/, lambda_zip_dir), glibc-checked for provided.al2023.
+package: venv-lambda ## build the Lambda zips (cargo lambda; ARCH=x86_64 default, ARCH=arm64 where installed)
+	PATH="$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --output-format zip \
+		$(if $(filter arm64,$(ARCH)),--arm64,--x86-64) --lambda-dir $(LAMBDA_DIR) \
+		$(foreach f,$(LAMBDA_FUNCTIONS),--bin $(f))
+	scripts/check-glibc.sh $(LAMBDA_DIR) $(LAMBDA_FUNCTIONS)
+
+# The fetcher once, under `cargo lambda watch` + `cargo lambda invoke`, against the sandbox and moto.
+invoke-fetcher: venv-lambda venv-moto ## run the fetcher Lambda locally once (sandbox + moto + cargo lambda)
+	PATH="$(VENV)/bin:$$PATH" scripts/with-moto.sh scripts/invoke-fetcher.sh
