@@ -5,6 +5,8 @@
 mod accuracy;
 #[path = "local/pipeline.rs"]
 mod pipeline;
+#[path = "local/report.rs"]
+mod report;
 
 use meli_core::store::{contract, Item, PutCondition, SnapshotStore};
 use meli_core::stream::{self, ChangeKind};

@@ -85,11 +85,7 @@ pub fn rank_points(
     times: &[DateTime<Utc>],
     positions: &[Option<u8>],
 ) -> Vec<Option<(f64, f64)>> {
-    times
-        .iter()
-        .zip(positions)
-        .map(|(t, p)| p.map(|p| (time_x(f, from, to, *t), rank_y(f, rows, p))))
-        .collect()
+    times.iter().zip(positions).map(|(t, p)| p.map(|p| (time_x(f, from, to, *t), rank_y(f, rows, p)))).collect()
 }
 
 fn num(v: f64) -> String {
@@ -186,12 +182,8 @@ fn time_axis(svg: &mut String, f: &Frame, axis: &Axis<'_>) {
 /// The bump chart: one `<path class="bump-line">` per product (gaps where it was out of the list),
 /// #1 at the top, movers in color and drawn last, a label with the current position on the right.
 pub fn bump_chart(times: &[DateTime<Utc>], lines: &[BumpLine<'_>], axis: &Axis<'_>, aria: &str) -> String {
-    let rows = lines
-        .iter()
-        .flat_map(|l| l.positions.iter().flatten().copied().chain([l.current]))
-        .max()
-        .unwrap_or(1)
-        .max(2);
+    let rows =
+        lines.iter().flat_map(|l| l.positions.iter().flatten().copied().chain([l.current])).max().unwrap_or(1).max(2);
     let row_h = 26.0;
     let f = Frame { left: 44.0, top: 20.0, width: 640.0, height: f64::from(rows - 1) * row_h };
     let (w, h) = (f.right() + 300.0, f.bottom() + 40.0);
@@ -314,10 +306,8 @@ pub fn volatility_chart(points: &[(DateTime<Utc>, f64)], axis: &Axis<'_>, aria: 
         );
     }
     time_axis(&mut svg, &f, axis);
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .map(|(t, v)| (time_x(&f, axis.from, axis.to, *t), value_y(&f, 0.0, 1.0, *v)))
-        .collect();
+    let pts: Vec<(f64, f64)> =
+        points.iter().map(|(t, v)| (time_x(&f, axis.from, axis.to, *t), value_y(&f, 0.0, 1.0, *v))).collect();
     if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
         let line = path_d(std::slice::from_ref(&pts));
         let base = num(f.bottom());

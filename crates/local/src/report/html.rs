@@ -146,7 +146,7 @@ fn period_text(r: &CategoryReport, l: &Labels) -> String {
     format!(
         "{}: {} – {} UTC · {} {}",
         l.period,
-        r.from.format(l.datetime_format),
+        r.times.first().map_or(r.from, |t| r.from.max(*t)).format(l.datetime_format),
         r.to.format(l.datetime_format),
         r.times.len(),
         l.snapshots
@@ -195,17 +195,17 @@ pub fn category_page(r: &CategoryReport, in_site: bool) -> String {
             highlight: colors.get(p.id.as_str()).copied(),
         })
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         page,
-        r#"<section id="bump"><h2>{}</h2><p class="note">{}</p>{}</section>
-"#,
+        r#"<section id="bump"><h2>{}</h2><p class="note">{}</p>{}</section>"#,
         esc(l.bump_title),
         esc(l.bump_note),
         chart::bump_chart(&r.times, &lines, &axis, &esc(l.bump_title))
     );
 
     // Movers and new entrants.
-    let _ = write!(page, r#"<section id="movers"><h2>{}</h2><p class="note">{}</p>"#, esc(l.movers), esc(l.movers_note));
+    let _ =
+        write!(page, r#"<section id="movers"><h2>{}</h2><p class="note">{}</p>"#, esc(l.movers), esc(l.movers_note));
     let movers = r.movers();
     if movers.is_empty() {
         let _ = write!(page, "<p>{}</p>", esc(l.none));
@@ -213,8 +213,12 @@ pub fn category_page(r: &CategoryReport, in_site: bool) -> String {
         page.push_str(&product_table(r, &movers.into_iter().take(MOVERS * 2).collect::<Vec<_>>(), &colors, &l));
     }
     page.push_str("</section>\n");
-    let _ =
-        write!(page, r#"<section id="entrants"><h2>{}</h2><p class="note">{}</p>"#, esc(l.entrants), esc(l.entrants_note));
+    let _ = write!(
+        page,
+        r#"<section id="entrants"><h2>{}</h2><p class="note">{}</p>"#,
+        esc(l.entrants),
+        esc(l.entrants_note)
+    );
     let entrants = r.new_entrants();
     if entrants.is_empty() {
         let _ = write!(page, "<p>{}</p>", esc(l.none));
@@ -263,10 +267,9 @@ pub fn category_page(r: &CategoryReport, in_site: bool) -> String {
 
     // Volatility.
     let mean = r.mean_volatility();
-    let _ = write!(
+    let _ = writeln!(
         page,
-        r#"<section id="volatility"><h2>{}</h2><p class="note">{}</p><p><span class="big">{}</span> {}</p>{}</section>
-"#,
+        r#"<section id="volatility"><h2>{}</h2><p class="note">{}</p><p><span class="big">{}</span> {}</p>{}</section>"#,
         esc(l.volatility),
         esc(l.volatility_note),
         esc(&mean.map_or_else(|| "—".to_string(), |m| percent(lang, m))),
@@ -315,7 +318,7 @@ fn product_table(r: &CategoryReport, list: &[&ProductSeries], colors: &BTreeMap<
 fn events_section(r: &CategoryReport, lang: Lang, l: &Labels) -> String {
     let mut s = format!(r#"<section id="events"><h2>{}</h2>"#, esc(l.events));
     if r.events.is_empty() {
-        let _ = write!(s, "<p>{}</p></section>\n", esc(l.no_events));
+        let _ = writeln!(s, "<p>{}</p></section>", esc(l.no_events));
         return s;
     }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();

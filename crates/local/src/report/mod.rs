@@ -115,8 +115,7 @@ impl CategoryReport {
     /// The movers of the period: products in the list at both ends that changed position, biggest
     /// move first (ties: the better current position first).
     pub fn movers(&self) -> Vec<&ProductSeries> {
-        let mut m: Vec<&ProductSeries> =
-            self.products.iter().filter(|p| p.change().is_some_and(|c| c != 0)).collect();
+        let mut m: Vec<&ProductSeries> = self.products.iter().filter(|p| p.change().is_some_and(|c| c != 0)).collect();
         m.sort_by_key(|p| (std::cmp::Reverse(p.change().map_or(0, i32::unsigned_abs)), p.current));
         m
     }
@@ -253,12 +252,7 @@ pub fn tracked_categories(store: &crate::EmbeddedSnapshotStore, site: SiteId) ->
 
 /// Writes a site's overview (`index.html`) and one page per category (`{category}.html`) into
 /// `dir`; the period ends at the newest list of the site's categories. Returns the index's path.
-pub async fn write_site(
-    store: &crate::EmbeddedSnapshotStore,
-    site: SiteId,
-    days: u32,
-    dir: &Path,
-) -> Result<PathBuf> {
+pub async fn write_site(store: &crate::EmbeddedSnapshotStore, site: SiteId, days: u32, dir: &Path) -> Result<PathBuf> {
     let cats = tracked_categories(store, site)?;
     if cats.is_empty() {
         bail!("no tracked category of {site} in the store; run `meli-radar demo` or `meli-radar fetch --once` first");
@@ -360,7 +354,8 @@ mod tests {
 
     #[test]
     fn series_follow_the_newest_list_with_gaps() {
-        let snaps = [snap(0, &["MLB1", "MLB2", "MLB3"]), snap(1, &["MLB2", "MLB1"]), snap(2, &["MLB3", "MLB4", "MLB2"])];
+        let snaps =
+            [snap(0, &["MLB1", "MLB2", "MLB3"]), snap(1, &["MLB2", "MLB1"]), snap(2, &["MLB3", "MLB4", "MLB2"])];
         let (from, to) = (snaps[0].taken_at, snaps[2].taken_at);
         let r = build(SiteId::MLB, snaps[0].category.clone(), from, to, &snaps, Vec::new());
         assert_eq!(r.times.len(), 3);
