@@ -376,6 +376,84 @@ fn invalid_snapshots_are_rejected() {
     assert!(store.is_empty());
 }
 
+/// A store where another scorer writes the same list's `SEEN` and `LATEST` just before our first
+/// conditional put of each (a race the compare-and-swap must survive).
+struct RacingStore {
+    inner: MemorySnapshotStore,
+    rival_seen: std::sync::Mutex<Option<Snapshot>>,
+    rival_latest: std::sync::Mutex<Option<Snapshot>>,
+}
+
+#[async_trait::async_trait]
+impl SnapshotStore for RacingStore {
+    async fn put(
+        &self,
+        item: Item,
+        condition: PutCondition,
+    ) -> Result<meli_core::store::PutOutcome, meli_core::store::StoreError> {
+        let rival = match item.sk.as_str() {
+            signals::SEEN_SK => self.rival_seen.lock().unwrap().take(),
+            keys::LATEST => self.rival_latest.lock().unwrap().take(),
+            _ => None,
+        };
+        if let Some(r) = rival {
+            // The rival scores its own snapshot completely first.
+            self.inner.put(SnapshotItem::new(r.clone(), 30).to_item().unwrap(), PutCondition::Always).await?;
+            score_snapshot(&self.inner, &r, &SignalConfig::default()).await.unwrap();
+        }
+        self.inner.put(item, condition).await
+    }
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, meli_core::store::StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(&self, q: &Query) -> Result<Vec<Item>, meli_core::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), meli_core::store::StoreError> {
+        self.inner.delete(pk, sk).await
+    }
+}
+
+#[test]
+fn seen_and_latest_survive_a_concurrent_scorer() {
+    let racing = RacingStore {
+        inner: MemorySnapshotStore::new(),
+        rival_seen: std::sync::Mutex::new(None),
+        rival_latest: std::sync::Mutex::new(None),
+    };
+    let a = snap_at(hours(0), &[1, 2, 3]);
+    store_snapshot(&racing.inner, &a);
+    block_on(score_snapshot(&racing, &a, &SignalConfig::default())).unwrap();
+    // Ours is 1 h, the rival's 2 h (with a product ours has never seen) lands in between.
+    let ours = snap_at(hours(1), &[1, 2, 4]);
+    let rival = snap_at(hours(2), &[1, 2, 5]);
+    *racing.rival_seen.lock().unwrap() = Some(rival.clone());
+    store_snapshot(&racing.inner, &ours);
+    let r = block_on(score_snapshot(&racing, &ours, &SignalConfig::default())).unwrap();
+    assert!(r.seen_written);
+    // The merge kept both: 4 from ours, 5 from the rival; list start from the first snapshot.
+    let seen: signals::SeenItem = block_on(racing.inner.get(&keys::category_pk(SiteId::MLB, &cat()), signals::SEEN_SK))
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let ids: Vec<&str> = seen.state.products.keys().map(|k| k.as_str()).collect();
+    assert_eq!(ids, ["MLB1", "MLB2", "MLB3", "MLB4", "MLB5"]);
+    assert_eq!(seen.state.list_started_at, Some(hours(0)));
+    // The rival's newer ranking stays in LATEST.
+    assert_eq!(r.latest, LatestOutcome::Newer(hours(2)));
+    assert_eq!(latest(&racing.inner).taken_at, hours(2));
+
+    // A rival that writes an older LATEST between our read and our put: we retry and win.
+    let older = snap_at(hours(3), &[2, 1, 5]);
+    let newer = snap_at(hours(4), &[5, 1, 2]);
+    *racing.rival_latest.lock().unwrap() = Some(older);
+    store_snapshot(&racing.inner, &newer);
+    let r = block_on(score_snapshot(&racing, &newer, &SignalConfig::default())).unwrap();
+    assert_eq!(r.latest, LatestOutcome::Written);
+    assert_eq!(latest(&racing.inner).taken_at, hours(4));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties
 
