@@ -110,6 +110,10 @@ fn ok(v: Value) -> ApiResult {
     Ok(Json(v).into_response())
 }
 
+fn json_bytes(status: StatusCode, body: Bytes) -> Response {
+    (status, [(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 fn site_idx(site: &str) -> Result<usize, ApiError> {
     Market::site_index(site).ok_or_else(|| ApiError::BadRequest(format!("Error site: {site}")))
 }
@@ -316,7 +320,10 @@ async fn product(State(st): State<SandboxState>, _a: Authed, Path(id): Path<Stri
     match m.product_index.get(&id) {
         Some(ProductRef::Sim(p)) => {
             let tick = st.current_tick();
-            ok(render::product(m, &m.products[*p], &tick, st.config().start))
+            let body = st.cached_body(tick.k, &format!("p:{id}"), || {
+                render::product(m, &m.products[*p], &tick, st.config().start)
+            });
+            Ok(json_bytes(StatusCode::OK, body))
         }
         Some(ProductRef::Parent(f)) => ok(render::parent_product(m, &m.families[*f], st.config().start)),
         None => Err(product_not_found(&id)),
@@ -345,24 +352,29 @@ async fn product_items(State(st): State<SandboxState>, _a: Authed, Path(id): Pat
     };
     let (limit, offset) = paging(&q, 100, 100)?;
     let tick = st.current_tick();
-    let results: Vec<Value> =
-        (0..p.offers.len()).skip(offset).take(limit).map(|o| render::product_offer(m, p, o, &tick)).collect();
-    ok(json!({
-        "paging": {"total": p.offers.len(), "offset": offset, "limit": limit},
-        "results": results,
-        "experiments": null
-    }))
+    let body = st.cached_body(tick.k, &format!("pi:{id}:{offset}:{limit}"), || {
+        let results: Vec<Value> =
+            (0..p.offers.len()).skip(offset).take(limit).map(|o| render::product_offer(m, p, o, &tick)).collect();
+        json!({
+            "paging": {"total": p.offers.len(), "offset": offset, "limit": limit},
+            "results": results,
+            "experiments": null
+        })
+    });
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 // ---------------------------------------------------------------- items
 
-/// One item answer: status and body.
-fn item_answer(st: &SandboxState, who: &TokenInfo, id: &str) -> (StatusCode, Value) {
+/// Whether the caller may read an item: the product, the offer (for catalog listings) and how
+/// the caller sees it.
+fn item_access<'m>(
+    st: &'m SandboxState,
+    who: &TokenInfo,
+    id: &str,
+) -> Result<(&'m crate::market::Product, Option<usize>, Viewer), ApiError> {
     let m = st.market();
-    let Some(r) = m.item_index.get(id) else {
-        let e = ApiError::NotFound(format!("Item with id {id} not found"));
-        return (e.status(), e.body());
-    };
+    let r = m.item_index.get(id).ok_or_else(|| ApiError::NotFound(format!("Item with id {id} not found")))?;
     let (p, offer) = match *r {
         ItemRef::Listing(p) => (&m.products[p], None),
         ItemRef::Offer(p, o) => (&m.products[p], Some(o)),
@@ -370,16 +382,28 @@ fn item_answer(st: &SandboxState, who: &TokenInfo, id: &str) -> (StatusCode, Val
     let seller = offer.map_or(p.seller_id, |o| p.offers[o].seller_id);
     let viewer = if seller == who.user_id { Viewer::Owner } else { Viewer::Other };
     if viewer == Viewer::Other && st.config().items_access == ItemsAccess::OwnerOnly {
-        let e = ApiError::AccessDenied;
-        return (e.status(), e.body());
+        return Err(ApiError::AccessDenied);
     }
-    let tick = st.current_tick();
-    (StatusCode::OK, render::item(m, p, offer, &tick, st.config().start, viewer))
+    Ok((p, offer, viewer))
+}
+
+/// One item answer: status and body.
+fn item_answer(st: &SandboxState, who: &TokenInfo, id: &str) -> (StatusCode, Value) {
+    match item_access(st, who, id) {
+        Ok((p, offer, viewer)) => {
+            let tick = st.current_tick();
+            (StatusCode::OK, render::item(st.market(), p, offer, &tick, st.config().start, viewer))
+        }
+        Err(e) => (e.status(), e.body()),
+    }
 }
 
 async fn item(State(st): State<SandboxState>, Authed(who): Authed, Path(id): Path<String>) -> ApiResult {
-    let (status, body) = item_answer(&st, &who, &id);
-    Ok((status, Json(body)).into_response())
+    let (p, offer, viewer) = item_access(&st, &who, &id)?;
+    let tick = st.current_tick();
+    let key = format!("i:{id}:{}", viewer == Viewer::Owner);
+    let body = st.cached_body(tick.k, &key, || render::item(st.market(), p, offer, &tick, st.config().start, viewer));
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 fn ids_param(q: &BTreeMap<String, String>) -> Result<Vec<String>, ApiError> {
@@ -454,7 +478,11 @@ async fn reviews(State(st): State<SandboxState>, _a: Authed, Path(id): Path<Stri
         },
     };
     let tick = st.current_tick();
-    ok(render::reviews(p, &id, share, &tick, st.config().start, limit, offset, st.config().seed))
+    let key = format!("r:{id}:{}:{limit}:{offset}", q.get("catalog_product_id").map_or("", String::as_str));
+    let body = st.cached_body(tick.k, &key, || {
+        render::reviews(p, &id, share, &tick, st.config().start, limit, offset, st.config().seed)
+    });
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 fn current_week(st: &SandboxState) -> i64 {

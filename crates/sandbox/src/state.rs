@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -54,6 +55,16 @@ impl Stats {
     }
 }
 
+/// Serialized bodies of one tick.
+#[derive(Debug, Default)]
+struct BodyCache {
+    k: usize,
+    map: HashMap<String, Bytes>,
+}
+
+/// At most this many bodies are kept per tick.
+const BODY_CACHE_MAX: usize = 20_000;
+
 /// A token bucket.
 #[derive(Debug)]
 struct Bucket {
@@ -70,6 +81,8 @@ pub(crate) struct Inner {
     buckets: Mutex<HashMap<String, Bucket>>,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) requests: AtomicU64,
+    /// Rendered bodies of the current tick (responses are pure functions of tick and request).
+    bodies: Mutex<BodyCache>,
     #[allow(clippy::type_complexity)]
     trends: Mutex<HashMap<(usize, Option<usize>, i64), Arc<Vec<(String, String)>>>>,
 }
@@ -102,6 +115,7 @@ impl SandboxState {
                 stats: Mutex::new(Stats::default()),
                 requests: AtomicU64::new(0),
                 trends: Mutex::new(HashMap::new()),
+                bodies: Mutex::new(BodyCache::default()),
                 config,
             }),
         };
@@ -227,6 +241,33 @@ impl SandboxState {
 
     pub(crate) fn record_fault(&self, kind: &str) {
         *self.inner.stats.lock().faults.entry(kind.to_string()).or_insert(0) += 1;
+    }
+
+    /// The serialized body for `key` at tick `k`, rendered by `make` on a miss.
+    pub(crate) fn cached_body(&self, k: usize, key: &str, make: impl FnOnce() -> serde_json::Value) -> Bytes {
+        {
+            // Short lock: a lookup and a cheap `Bytes` clone; no await while held.
+            let cache = self.inner.bodies.lock();
+            if cache.k == k {
+                if let Some(b) = cache.map.get(key) {
+                    return b.clone();
+                }
+            }
+        }
+        // Rendered without the lock; a racing request renders the same bytes.
+        let body = Bytes::from(serde_json::to_vec(&make()).unwrap_or_default());
+        let mut cache = self.inner.bodies.lock();
+        if cache.k != k {
+            if k < cache.k {
+                return body; // a request for an older tick: do not evict the current one
+            }
+            cache.k = k;
+            cache.map.clear();
+        }
+        if cache.map.len() < BODY_CACHE_MAX {
+            cache.map.insert(key.to_string(), body.clone());
+        }
+        body
     }
 
     /// Weekly trends, cached per (site, category, week).
