@@ -117,6 +117,62 @@ async fn drive(load: Arc<Load>, paths: Arc<Vec<String>>, token: Option<String>) 
     }
 }
 
+/// Like `drive`, but fetches a new token whenever the old one expired (the clock is racing).
+async fn drive_refreshing(load: Arc<Load>, paths: Arc<Vec<String>>, addr: SocketAddr) -> Outcome {
+    let issued = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (load, paths, issued, errors) = (load.clone(), paths.clone(), issued.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut token = fetch_token(addr).await;
+            loop {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= REQUESTS / 4 || start.elapsed() > TIME_BUDGET {
+                    break;
+                }
+                let path = &paths[(n as usize) % paths.len()];
+                let t0 = Instant::now();
+                let (status, _) = load.get(path, Some(&token)).await;
+                lat.push(t0.elapsed().as_micros() as u64);
+                if status == 401 {
+                    token = fetch_token(addr).await;
+                } else if status != 200 {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    Outcome {
+        requests: lat.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        secs,
+        p50_us: pct(0.5),
+        p99_us: pct(0.99),
+    }
+}
+
+async fn fetch_token(addr: SocketAddr) -> String {
+    let form = "grant_type=client_credentials&client_id=sandbox-app&client_secret=sandbox-secret";
+    let post = hyper::Request::post(format!("http://{addr}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(form)))
+        .unwrap();
+    let c = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let body = c.request(post).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice::<Value>(&body).unwrap()["access_token"].as_str().unwrap().to_string()
+}
+
 fn load_for(addr: SocketAddr) -> Arc<Load> {
     let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(CONNECTIONS).build_http();
     Arc::new(Load { client, base: format!("http://{addr}") })
@@ -200,8 +256,41 @@ fn main() {
     let _ = stop.send(());
     th.join().unwrap();
 
+    // The same mix while the clock moves one tick (15 simulated minutes) every 10 ms of real time:
+    // every tick is simulated and its bodies rendered afresh (the worst case for the caches).
+    let state2 = SandboxState::new(SandboxConfig { items_access: ItemsAccess::Open, ..SandboxConfig::default() });
+    let s3 = state2.clone();
+    let (addr, stop, th) = serve_on_one_core(move || meli_sandbox::app(s3));
+    let moving = rt.block_on(async {
+        let load = load_for(addr);
+        let form = "grant_type=client_credentials&client_id=sandbox-app&client_secret=sandbox-secret";
+        let post = hyper::Request::post(format!("http://{addr}/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(form)))
+            .unwrap();
+        let c = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let body = c.request(post).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+        let token = serde_json::from_slice::<Value>(&body).unwrap()["access_token"].as_str().unwrap().to_string();
+        let paths = mix(&load, &token).await;
+        let clock = state2.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                clock.advance(chrono::Duration::minutes(15));
+            }
+        });
+        // Tokens live 6 simulated hours: with the clock racing, use a long-lived one per batch.
+        let out = drive_refreshing(load, Arc::new(paths), addr).await;
+        ticker.abort();
+        out
+    });
+    let _ = stop.send(());
+    th.join().unwrap();
+
     let b = report("baseline (bare axum JSON)", &base);
     let s = report("meli-sandbox (API mix)", &sandbox);
+    let _ = report("meli-sandbox (tick every 10ms)", &moving);
+    println!("  (with the clock racing, non-200s are 404s of /highlights/../product/{{id}} for entries that left their list)");
     println!(
         "  ratio sandbox/baseline: {:.3}   target: >= 2000 req/s on one core -> {}",
         s / b,
