@@ -321,15 +321,20 @@ impl MeliClient {
             (Some(rt), _) => match self.refresh_grant(&rt).await {
                 Ok(t) => t,
                 Err(e) if e.oauth_kind() == Some(OAuthErrorKind::InvalidGrant) => {
-                    // Another process may have used this refresh token first: take its token.
-                    if let Some(w) = self.inner.store.load().await.map_err(AuthError::Store)? {
-                        if w.version != expected && self.usable(&w) {
-                            tracing::info!(
-                                version = w.version,
-                                "refresh token already used elsewhere; using the stored token"
-                            );
-                            self.set_cached(&w);
-                            return Ok(w);
+                    // Another process may have used this refresh token first: take its token. It
+                    // may still be between its refresh and its store write, so look a few times
+                    // (waiting at most 0.1 + 0.2 + 0.4 + 0.8 s in all).
+                    for wait_ms in [0u64, 100, 200, 400, 800] {
+                        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+                        if let Some(w) = self.inner.store.load().await.map_err(AuthError::Store)? {
+                            if w.version != expected && self.usable(&w) {
+                                tracing::info!(
+                                    version = w.version,
+                                    "refresh token already used elsewhere; using the stored token"
+                                );
+                                self.set_cached(&w);
+                                return Ok(w);
+                            }
                         }
                     }
                     return Err(e);
@@ -764,7 +769,11 @@ impl MeliClient {
                 });
             }
             let (top_level_keys, array_len) = match &parsed {
-                Some(Value::Object(m)) => (m.keys().cloned().collect(), None),
+                Some(Value::Object(m)) => {
+                    let mut keys: Vec<String> = m.keys().cloned().collect();
+                    keys.sort();
+                    (keys, None)
+                }
                 Some(Value::Array(a)) => (Vec::new(), Some(a.len())),
                 _ => (Vec::new(), None),
             };
