@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::ids::{CategoryId, SiteId};
@@ -54,7 +55,8 @@ impl From<StoreError> for ScoreError {
 }
 
 /// What happened to the `LATEST` item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "at")]
 pub enum LatestOutcome {
     Written,
     /// `LATEST` already holds this snapshot (a replay): left as it is.
@@ -65,8 +67,8 @@ pub enum LatestOutcome {
     NotScored,
 }
 
-/// What scoring one snapshot did.
-#[derive(Debug, Clone, PartialEq)]
+/// What scoring one snapshot did (serializable, for command output and logs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoreReport {
     pub site: SiteId,
     pub category: CategoryId,

@@ -284,6 +284,8 @@ fn an_older_snapshot_scored_late_does_not_replace_latest() {
     assert_eq!(r2.latest, LatestOutcome::Written);
     let r1 = score(&store, &s[1]);
     assert_eq!(r1.latest, LatestOutcome::Newer(s[2].taken_at));
+    let shown = serde_json::to_value(&r1).unwrap();
+    assert_eq!(shown["latest"], json!({"outcome": "newer", "at": "2026-11-01T02:00:00Z"}));
     let l = latest(&store);
     assert_eq!(l.taken_at, s[2].taken_at);
     let ids: Vec<&str> = l.products.iter().map(|p| p.id.as_str()).collect();
