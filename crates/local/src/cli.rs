@@ -33,6 +33,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole pipeline over a simulated period against the built-in sandbox marketplace.
     Demo(crate::demo::DemoArgs),
+    /// Subscribe an e-mail address or phone number to the SNS alerts topic, with a filter policy.
+    Subscribe(crate::subscribe::SubscribeArgs),
+    /// List the alerts topic's subscriptions and their filter policies.
+    Subscriptions(crate::subscribe::SubscriptionsArgs),
+    /// Remove a subscription from the alerts topic.
+    Unsubscribe(crate::subscribe::UnsubscribeArgs),
     /// Write the store's items in DynamoDB's export format (for the Spark job; spark/README.md).
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
@@ -155,6 +161,9 @@ pub fn init_tracing(verbose: u8) {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Subscribe(args) => crate::subscribe::run_subscribe(args).await,
+        Command::Subscriptions(args) => crate::subscribe::run_subscriptions(args).await,
+        Command::Unsubscribe(args) => crate::subscribe::run_unsubscribe(args).await,
         Command::Export { format, out, data_dir } => crate::export::run_export(format, &out, &data_dir),
         Command::Import { input, data_dir } => crate::export::run_import(&input, &data_dir).await,
         Command::Top { site, category, data_dir, json } => top(&site, &category, &data_dir, json).await,

@@ -14,10 +14,12 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod notify;
 pub mod render;
 pub mod report;
 pub mod runner;
 pub mod secrets;
 pub mod store;
+pub mod subscribe;
 
 pub use store::EmbeddedSnapshotStore;
