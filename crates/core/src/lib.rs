@@ -13,6 +13,11 @@
 //! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
 //! - [`stream`]: the DynamoDB Streams record codec shared by the change feed and the Lambdas.
 //! - [`fetch`]: the fetch step (highlights → resolved snapshot items, within the API budget).
+//! - [`signals`]: trend signals and events, pure functions (spec: `docs/signals.md`), and the stored
+//!   item types; [`score_step`]: the scoring step over a `SnapshotStore`.
+//! - [`notify`]: alert rules, per-channel escaping, localized rendering, the outbox and the notify step
+//!   (spec: `docs/alerts.md`), with the publisher ports.
+//! - [`auth`]: the `TokenStore` port (compare-and-swap: refresh tokens are single use).
 //! - [`pipeline`]: stream batches through the steps (partial batch failures), for Lambdas and runner.
 //! - [`clock`]: the `Clock` port (system and manual clocks).
 
