@@ -210,6 +210,10 @@ async fn truth(State(st): State<SandboxState>, Query(q): Q) -> ApiResult {
             .map_err(|_| ApiError::BadRequest(format!("at must be RFC 3339: {s}")))?,
         None => st.now(),
     };
+    // Every tick up to `at` is simulated and kept: bound how far ahead a query may reach.
+    if at > st.now() + Duration::days(31) {
+        return Err(ApiError::BadRequest("at is more than 31 days ahead of the simulated clock".to_string()));
+    }
     match st.truth(&site, &category, at) {
         Ok(t) => ok(serde_json::to_value(t).unwrap_or(Value::Null)),
         Err(e @ crate::state::TruthError::BeforeStart(_)) => Err(ApiError::BadRequest(e.to_string())),

@@ -236,6 +236,7 @@ async fn highlights_match_the_truth_and_mix_entry_types() {
     assert_eq!(t["ranking"], serde_json::to_value(&again.ranking).unwrap());
     assert_eq!(sb.get("/_sandbox/truth?site=MLB&category=MLB1055&at=2020-01-01T00:00:00Z", None).await.0, 400);
     assert_eq!(sb.get("/_sandbox/truth?site=MLB&category=MLB1051", None).await.0, 404);
+    assert_eq!(sb.get("/_sandbox/truth?site=MLB&category=MLB1055&at=2027-06-01T00:00:00Z", None).await.0, 400);
 }
 
 #[tokio::test]
@@ -667,7 +668,8 @@ async fn hostile_scenario_has_hostile_titles_in_lists() {
 async fn shutdown_stops_the_server() {
     let h = spawn(SandboxConfig::default()).await.unwrap();
     let url = format!("{}/_sandbox/clock", h.base_url());
-    let c = reqwest::Client::builder().timeout(StdDuration::from_secs(5)).pool_max_idle_per_host(0).build().unwrap();
+    // A pooled client keeps an idle keep-alive connection open across the shutdown.
+    let c = reqwest::Client::builder().timeout(StdDuration::from_secs(5)).build().unwrap();
     assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 200);
     h.shutdown().await;
     assert!(c.get(&url).send().await.is_err());
