@@ -219,13 +219,14 @@ pub fn decode(kind: &str, body: &[u8]) -> Result<Value, DecodeError> {
             let user_id = w.user_id;
             let scope = w.scope.clone();
             let expires_in = w.expires_in;
-            let set = convert::token_set(w, Utc::now()).map_err(|e| fail(malformed(Endpoint::OAuthToken, e)))?;
+            // Validated as the client would (expires_in > 0, bearer); the expiry instant depends on
+            // when the token was issued, so the output states only `expires_in`.
+            convert::token_set(w, Utc::now()).map_err(|e| fail(malformed(Endpoint::OAuthToken, e)))?;
             json!({
                 "access_token": "[REDACTED]",
                 "refresh_token": if has_refresh { Value::from("[REDACTED]") } else { Value::Null },
                 "token_type": "bearer",
                 "expires_in": expires_in,
-                "expires_at": set.expires_at,
                 "scope": scope,
                 "user_id": user_id,
             })

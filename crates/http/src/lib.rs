@@ -11,6 +11,7 @@
 //! - [`limiter`]: the process-wide token bucket; [`retry`]: backoff, jitter and deadline arithmetic.
 //! - [`counters`]: calls, requests, retries and errors per endpoint ([`ApiCounters`]).
 //! - [`model`]: domain types of the endpoints the core port does not cover (categories, trends, probe).
+//! - [`slack`]: the Slack incoming-webhook publisher.
 
 pub mod classify;
 pub mod client;
