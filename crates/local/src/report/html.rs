@@ -70,10 +70,15 @@ fn product_href(site: SiteId, id: &str, permalink: Option<&str>) -> String {
 
 fn product_cell(site: SiteId, p: &ProductSeries) -> String {
     let (short, full) = names(p);
+    // The id beside the title; a product without a title is already shown by its id.
+    let id = if p.title.as_deref().is_some_and(|t| !escape::clean(t).is_empty()) {
+        format!(r#" <span class="id">{}</span>"#, esc(p.id.as_str()))
+    } else {
+        String::new()
+    };
     format!(
-        r#"<a class="product" href="{}" title="{full}" rel="noreferrer noopener">{short}</a> <span class="id">{}</span>"#,
+        r#"<a class="product" href="{}" title="{full}" rel="noreferrer noopener">{short}</a>{id}"#,
         product_href(site, p.id.as_str(), p.permalink.as_deref()),
-        esc(p.id.as_str())
     )
 }
 
@@ -382,10 +387,9 @@ pub fn overview_page(site: SiteId, reports: &[CategoryReport]) -> String {
     let mut page = open_page(lang, &title, &esc(&span), None);
     let _ = write!(
         page,
-        r#"<section id="overview"><table><tr><th>{}</th><th class="num">{}</th><th>{}</th><th>{}</th><th class="num">{}</th></tr>"#,
+        r#"<section id="overview"><table><tr><th>{}</th><th class="num">{}</th><th></th><th>{}</th><th class="num">{}</th></tr>"#,
         esc(l.col_category),
         esc(l.col_volatility),
-        esc(l.col_history),
         esc(l.col_biggest_mover),
         esc(l.col_events)
     );
