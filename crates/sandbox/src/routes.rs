@@ -186,8 +186,9 @@ async fn advance(State(st): State<SandboxState>, Query(q): Q) -> ApiResult {
         (None, None) => return Err(ApiError::BadRequest("minutes is required".to_string())),
         _ => return Err(ApiError::BadRequest("minutes must be a number".to_string())),
     };
-    if !(0.0..=1_000_000.0).contains(&minutes) {
-        return Err(ApiError::BadRequest("minutes must be between 0 and 1000000".to_string()));
+    // Every tick passed is simulated and kept (about 16 KB each): at most 60 days per call.
+    if !(0.0..=86_400.0).contains(&minutes) {
+        return Err(ApiError::BadRequest("minutes must be between 0 and 86400 (60 days)".to_string()));
     }
     st.advance(Duration::milliseconds((minutes * 60_000.0) as i64));
     ok(clock_body(&st))
