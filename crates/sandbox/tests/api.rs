@@ -945,3 +945,33 @@ fn the_shape_check_can_fail() {
     same_shape(&fix, &json!({"a": {"b": "2", "c": [{"e": 5}]}}), "$", &mut errs);
     assert_eq!(errs, vec!["$.a.b: expected number, got string", "$.a.c[0].d: missing", "$.n: missing"]);
 }
+
+#[tokio::test]
+async fn stats_route_counts_requests_by_route_and_status() {
+    let sb = Sb::new(SandboxConfig::default()).await;
+    let token = sb.app_token().await;
+    sb.ok("/highlights/MLB/category/MLB1055", &token).await;
+    sb.ok("/highlights/MLA/category/MLA1055", &token).await;
+    assert_eq!(sb.get("/highlights/MLB/category/MLB1051", Some(&token)).await.0, 404);
+    let (s, v) = sb.get("/_sandbox/stats", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["routes"]["GET /highlights/{site}/category/{cat}"], json!({"200": 2, "404": 1}));
+    assert_eq!(v["routes"]["POST /oauth/token"], json!({"200": 1}));
+    assert_eq!(v["grants"], json!({"client_credentials": 1}));
+    assert_eq!(v["total"], 4);
+}
+
+#[test]
+fn the_binary_rejects_a_bad_flag_with_one_line() {
+    for args in [&["--bogus"][..], &["--scenario", "nope"][..], &["--speed", "fast"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_meli-sandbox")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("meli-sandbox: "), "{err}");
+    }
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_meli-sandbox")).args(["--fault-rate", "2"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fault-rate must be between 0 and 1"));
+}
