@@ -274,3 +274,92 @@ fn the_report_of_a_hostile_run_renders_as_text_with_one_line_per_product_and_no_
     assert!(odom.contains("data-category=\"MLB1055\""));
     eprintln!("report: {} · screenshot: {}", page.display(), shot.display());
 }
+
+/// The command line: one category from a store on disk, and the mistakes a user can make.
+#[test]
+fn the_report_command_writes_a_file_and_explains_mistakes() {
+    use meli_core::ids::{EntryId, EntryType, Position};
+    use meli_core::snapshot::{Snapshot, SnapshotEntry};
+    use meli_core::store::PutCondition;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store = EmbeddedSnapshotStore::open(&data.join("radar.db")).unwrap();
+    let cat = CategoryId::parse("MLB1055").unwrap();
+    let t0 = keys::parse_ts("2026-11-02T00:00:00Z").unwrap();
+    for (h, ids) in [(0, ["MLB1", "MLB2", "MLB3"]), (1, ["MLB3", "MLB1", "MLB2"])] {
+        let entries = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut e = SnapshotEntry::bare(
+                    Position::new(i as i64 + 1).unwrap(),
+                    EntryId::parse(id).unwrap(),
+                    EntryType::Product,
+                );
+                e.title = Some(format!("<i>{id}</i>"));
+                e.price = Some(1299.9);
+                e
+            })
+            .collect();
+        let s = Snapshot {
+            site: SiteId::MLB,
+            category: cat.clone(),
+            taken_at: t0 + Duration::hours(h),
+            entries,
+            fetch: Default::default(),
+        };
+        let item = SnapshotItem::new(s, 30).to_item().unwrap();
+        runtime().block_on(store.put(item, PutCondition::Always)).unwrap();
+    }
+    drop(store);
+
+    let radar = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_meli-radar")).args(args).env_remove("MELI_DATA_DIR").output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let d = data.to_str().unwrap();
+    let out = dir.path().join("r.html");
+    let (code, stdout, stderr) = radar(&[
+        "report",
+        "--site",
+        "MLB",
+        "--category",
+        "MLB1055",
+        "--days",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), out.display().to_string());
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("&lt;i&gt;MLB3&lt;/i&gt;") && !html.contains("<i>MLB"), "titles escaped");
+    assert!(html.contains("R$ 1.299,90"), "prices in the site's format");
+    assert_eq!(attr_values(&html, "class=\"bump-line", "data-product").len(), 3);
+    assert!(html.contains("↑2 (#3 → #1)"), "MLB3 climbed two places over the period");
+
+    for (args, expect) in [
+        (
+            vec!["report", "--site", "MLB", "--category", "MLB1055", "--data-dir", "/nonexistent/x"],
+            "run `meli-radar demo`",
+        ),
+        (vec!["report", "--site", "MLA", "--category", "MLB1055", "--data-dir", d], "belongs to site MLB"),
+        (vec!["report", "--site", "MLB", "--category", "MLB1002", "--data-dir", d], "no list stored for MLB/MLB1002"),
+        (vec!["report", "--site", "MLB", "--days", "0", "--data-dir", d], "--days must be at least 1"),
+        (vec!["report", "--site", "MLB", "--data-dir", d], "no tracked category of MLB"),
+    ] {
+        let (code, _, stderr) = radar(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}
