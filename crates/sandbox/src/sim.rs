@@ -251,6 +251,29 @@ mod tests {
         assert!(new_number_one >= 2, "{new_number_one}");
     }
 
+    /// Mean number of entries that enter a top 20 per simulated day over three days.
+    fn daily_entries(scenario: Scenario) -> f64 {
+        let m = Market::generate(5, scenario, 1);
+        let mut sim = Sim::default();
+        sim.extend_to(&m, WARMUP + 3 * 96);
+        let mut n = 0usize;
+        for li in 0..m.listed.len() {
+            for d in 0..3 {
+                let a: BTreeSet<u32> = top(&sim.ticks[WARMUP + d * 96], li).into_iter().collect();
+                let b: BTreeSet<u32> = top(&sim.ticks[WARMUP + (d + 1) * 96], li).into_iter().collect();
+                n += b.difference(&a).count();
+            }
+        }
+        n as f64 / (3 * m.listed.len()) as f64
+    }
+
+    #[test]
+    fn the_volatile_scenario_churns_more() {
+        let calm = daily_entries(Scenario::Default);
+        let volatile = daily_entries(Scenario::Volatile);
+        assert!(volatile > calm, "volatile {volatile} <= default {calm}");
+    }
+
     #[test]
     fn the_same_seed_gives_the_same_ticks_and_another_seed_does_not() {
         let run = |seed| {
