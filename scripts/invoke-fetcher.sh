@@ -26,6 +26,15 @@ except urllib.error.HTTPError: pass" 2>/dev/null; then return 0; fi
     return 1
 }
 
+wait_port() { # PORT: until something listens on 127.0.0.1:PORT, ~60 s (a GET would be an invocation)
+    for _ in $(seq 1 600); do
+        if "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $1), timeout=1).close()" 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+
 pids=()
 tmp="$(mktemp -d)"
 cleanup() {
@@ -34,6 +43,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 # 1. The sandbox marketplace.
 $CARGO build -q -p meli-sandbox --bin meli-sandbox
@@ -55,9 +65,13 @@ sed 's/^/  /' "$tmp/fetcher.env" >&2
 
 # 3. The Lambda emulator with the function, then one invocation with the scheduled event.
 invoke_port="$(free_port)"
-cargo-lambda lambda watch --quiet -A 127.0.0.1 -P "$invoke_port" --env-file "$tmp/fetcher.env" -p fetcher --bin fetcher >"$tmp/watch.log" 2>&1 &
+# --ignore-changes: other edits in the tree must not restart the function mid-run. Its stdin is a FIFO
+# opened read-write, which never reaches end-of-file (watchexec stops when stdin closes).
+mkfifo "$tmp/stdin"
+cargo-lambda lambda watch --ignore-changes --timeout 600 -A 127.0.0.1 -P "$invoke_port" --env-file "$tmp/fetcher.env" \
+    -p fetcher --bin fetcher <>"$tmp/stdin" >"$tmp/watch.log" 2>&1 &
 pids+=($!)
-wait_for "http://127.0.0.1:$invoke_port/"
+wait_port "$invoke_port"
 echo "invoking fetcher with $EVENT" >&2
 if ! cargo-lambda lambda invoke fetcher -A 127.0.0.1 -P "$invoke_port" --data-file "$EVENT" | tee "$tmp/response.json"; then
     echo "--- cargo lambda watch log ---" >&2
@@ -70,4 +84,26 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"fetcher: {r['ok']} of {r['tracked']} categories ok, {r['snapshots_written']} snapshots written, {r['api_calls']} API calls, {r['duration_ms']} ms")
 sys.exit(0 if r["snapshots_written"] > 0 else 1)
+PY
+# What the run stored, by item kind, with the DynamoDB item size (names + values, as billed), for docs/costs.md.
+"$VENV/bin/python" - <<'PY'
+import os, boto3
+from collections import defaultdict
+ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+def size(v):
+    (t, x), = v.items()
+    if t in ("S", "N"): return len(str(x).encode())
+    if t in ("BOOL", "NULL"): return 1
+    if t == "L": return 3 + sum(1 + size(e) for e in x)
+    if t == "M": return 3 + sum(1 + len(k.encode()) + size(e) for k, e in x.items())
+    return len(str(x))
+kinds = defaultdict(list)
+for page in ddb.get_paginator("scan").paginate(TableName="meli-radar"):
+    for it in page["Items"]:
+        sk = it["sk"]["S"]
+        kind = "snapshot" if sk.startswith("SNAP#") else sk.split("#")[0].lower() if "#" in sk else sk.lower()
+        if it["pk"]["S"].startswith("PROD#") and sk == "META": kind = "product"
+        kinds[kind].append(sum(len(k.encode()) + size(v) for k, v in it.items()))
+for k, v in sorted(kinds.items()):
+    print(f"stored {k:9} items: {len(v):4}  mean {sum(v) / len(v) / 1024:5.1f} KB  max {max(v) / 1024:5.1f} KB")
 PY
