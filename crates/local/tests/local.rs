@@ -130,6 +130,52 @@ mod cli {
     }
 
     #[test]
+    fn decode_prints_every_fixture_normalized_and_refuses_what_it_cannot_decode() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/meli-fixtures");
+        let mut n = 0;
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().path();
+            if !dir.is_dir() {
+                continue;
+            }
+            let d = dir.file_name().unwrap().to_string_lossy().into_owned();
+            for f in std::fs::read_dir(&dir).unwrap() {
+                let f = f.unwrap().path();
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                let kind = match d.as_str() {
+                    "highlights" if name.starts_with("category-") => "highlights",
+                    "highlights" => "highlight-position",
+                    "products" => "product",
+                    "products_items" => "product-items",
+                    "items" => "item",
+                    "reviews" => "reviews",
+                    "categories" if name.starts_with("sites-") => "site-categories",
+                    "categories" => "category",
+                    "trends" => "trends",
+                    "oauth" if name.starts_with("token-") => "token",
+                    _ => "error",
+                };
+                let (code, stdout, stderr) = radar(&["decode", kind, f.to_str().unwrap()]);
+                assert_eq!(code, 0, "{d}/{name} as {kind}: {stderr}");
+                let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                assert!(!v.is_null(), "{d}/{name}");
+                assert!(!stdout.contains("APP_USR-"), "a token was printed for {d}/{name}");
+                n += 1;
+            }
+        }
+        assert!(n >= 30, "only {n} fixtures found under {}", root.display());
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"query_data":{},"content":[{"id":"MLB1","position":0,"type":"ITEM"}]}"#).unwrap();
+        let (code, _, stderr) = radar(&["decode", "highlights", bad.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("does not decode as highlights"), "{stderr}");
+        let (code, _, stderr) = radar(&["decode", "nonsense", bad.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("unknown kind"), "{stderr}");
+    }
+
+    #[test]
     fn user_mistakes_get_one_line_and_a_non_zero_exit() {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.json");
