@@ -53,6 +53,7 @@ bench: ## benchmarks with figures against a baseline measured in the same run
 	$(CARGO) bench -q -p meli-sandbox --bench throughput
 	$(CARGO) bench -q -p meli-core --bench scorer
 	$(CARGO) bench -q -p meli-local --bench fetch
+	$(CARGO) bench -q -p meli-local --bench notify_latency
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
