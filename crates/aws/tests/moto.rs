@@ -278,12 +278,16 @@ async fn of_eight_concurrent_refreshes_exactly_one_wins() {
     let (client, name) = secret(&config, None).await;
     let store = Arc::new(SecretsManagerTokenStore::new(client, &name));
     store.compare_and_swap(0, token("A1", "R1")).await.unwrap();
+    // Eight fetchers that all loaded version 1 and refreshed with its refresh token. (A fetcher that
+    // loads after the winner wrote sees version 2 and may rightly win the next round, so they all
+    // start from the same load here.)
+    let loaded = store.load().await.unwrap().unwrap().version;
+    assert_eq!(loaded, 1);
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let current = store.load().await.unwrap().unwrap();
-                store.compare_and_swap(current.version, token(&format!("A2-{i}"), &format!("R2-{i}"))).await.unwrap()
+                store.compare_and_swap(loaded, token(&format!("A2-{i}"), &format!("R2-{i}"))).await.unwrap()
             })
         })
         .collect();
