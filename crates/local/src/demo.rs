@@ -49,6 +49,9 @@ pub struct DemoArgs {
     /// Requests per second the client may send to the local sandbox (the real API's default is 4.5).
     #[arg(long, default_value_t = 500.0)]
     pub rate_limit: f64,
+    /// Also post the demo's alerts to this Slack incoming webhook.
+    #[arg(long)]
+    pub slack_webhook: Option<String>,
 }
 
 /// What a demo run produced, for tests and the summary.
@@ -60,6 +63,9 @@ pub struct DemoOutcome {
     pub api_calls: u64,
     pub errors: BTreeMap<String, u64>,
     pub events: Vec<EventItem>,
+    /// Alerts delivered to the demo's sinks (messages out, and deliveries held for digests).
+    pub alerts_sent: usize,
+    pub alerts_held: usize,
 }
 
 impl DemoOutcome {
@@ -92,7 +98,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let sandbox = meli_sandbox::spawn(SandboxConfig { seed: args.seed, speed: 0.0, scenario, ..Default::default() })
         .await
         .context("cannot start the sandbox on a loopback port")?;
-    let out = run_pipeline(&sandbox, store.clone(), &tracked, period, every, args.rate_limit, true).await?;
+    let alerts_file = args.data_dir.join("alerts.jsonl");
+    let slack = match &args.slack_webhook {
+        Some(url) => meli_core::notify::destination::parse_slack_webhooks(url)
+            .map_err(|e| anyhow::anyhow!("--slack-webhook: {e}"))?,
+        None => Vec::new(),
+    };
+    let destinations = crate::notify::local_destinations(crate::notify::LocalSinks {
+        jsonl: Some(alerts_file.clone()),
+        slack,
+        ..Default::default()
+    })?;
+    let out =
+        run_pipeline(&sandbox, store.clone(), &tracked, period, every, args.rate_limit, &destinations, true).await?;
 
     // Rankings, with category names from the API.
     let client = demo_client(&sandbox, store.clone(), args.rate_limit)?;
@@ -105,6 +123,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }
     }
     print_events(&out.events);
+    print_alerts(&alerts_file, &out);
     print_summary(&out, &args, &tracked);
     sandbox.shutdown().await;
     // The HTML report of the demo period, one site overview (with its category pages) per site.
@@ -164,6 +183,7 @@ fn demo_client(sandbox: &SandboxHandle, store: Arc<crate::EmbeddedSnapshotStore>
 }
 
 /// Runs the pipeline tick by tick while the sandbox's clock steps through the period.
+#[allow(clippy::too_many_arguments)] // the demo and the report test share it; a struct would only rename them
 pub async fn run_pipeline(
     sandbox: &SandboxHandle,
     store: Arc<crate::EmbeddedSnapshotStore>,
@@ -171,6 +191,7 @@ pub async fn run_pipeline(
     period: Duration,
     every: Duration,
     rps: f64,
+    destinations: &[meli_core::notify::Destination],
     progress: bool,
 ) -> Result<DemoOutcome> {
     let client = demo_client(sandbox, store.clone(), rps)?;
@@ -207,6 +228,16 @@ pub async fn run_pipeline(
             *out.errors.entry(format!("entry_{kind}")).or_default() += u64::from(*n);
         }
         out.events.extend(tick.drain.events);
+        let notify_cfg = meli_core::notify::NotifyConfig::default();
+        let deps = meli_core::notify::NotifyDeps {
+            store: store.as_ref(),
+            clock: clock.as_ref(),
+            destinations,
+            config: &notify_cfg,
+        };
+        let n = crate::notify::drain_notifier(store.as_ref(), deps).await?;
+        out.alerts_sent += n.report.messages;
+        out.alerts_held += n.report.held;
         let hours = (every * i32::try_from(step).unwrap_or(i32::MAX)).num_hours();
         if progress
             && (step == steps || (step > 0 && (every * i32::try_from(step).unwrap_or(0)).num_minutes() % 360 == 0))
@@ -246,6 +277,24 @@ fn print_events(events: &[EventItem]) {
     println!("\n== Latest events ==");
     for e in events.iter().rev().take(15).collect::<Vec<_>>().into_iter().rev() {
         println!("  {}", render::event_line(e));
+    }
+}
+
+/// The alerts the demo sent to its file sink, in the site's language: a count and the latest few.
+fn print_alerts(file: &std::path::Path, out: &DemoOutcome) {
+    let alerts: Vec<meli_core::notify::FeedAlert> = std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    println!(
+        "\n== Alerts sent: {} (held for digests: {}), written to {} ==",
+        alerts.len(),
+        out.alerts_held,
+        file.display()
+    );
+    for a in alerts.iter().rev().take(8).collect::<Vec<_>>().into_iter().rev() {
+        println!("{}", crate::notify::ConsoleSink::line(a));
     }
 }
 

@@ -49,6 +49,7 @@ fn hostile_run() -> (Arc<EmbeddedSnapshotStore>, Vec<(String, Option<String>)>) 
             Duration::hours(24),
             Duration::minutes(15),
             1000.0,
+            &[],
             false,
         )
         .await
