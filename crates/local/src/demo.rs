@@ -159,8 +159,10 @@ fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
             dir.display()
         );
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let f = PathBuf::from(format!("{}{suffix}", db.display()));
+    let alerts = dir.join("alerts.jsonl");
+    for f in
+        ["", "-wal", "-shm"].iter().map(|suffix| PathBuf::from(format!("{}{suffix}", db.display()))).chain([alerts])
+    {
         if f.exists() {
             std::fs::remove_file(&f)
                 .with_context(|| format!("cannot remove the previous demo data {}", f.display()))?;
