@@ -20,7 +20,7 @@ help: ## list the verbs
 demo: ## run the whole pipeline over a simulated 48 h against the built-in sandbox
 	$(CARGO) run --release -q -p meli-local --bin meli-radar -- demo --data-dir $(DATA_DIR)
 
-test: fmt-check lint check-core-deps test-report test-rust test-infra test-spark ## everything CI runs
+test: fmt-check lint check-core-deps chromium test-rust test-infra test-spark ## everything CI runs (the report's Chromium test runs inside test-rust)
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -106,12 +106,14 @@ spark-package: ## the Spark job's code for EMR Serverless: target/spark/meli_rad
 
 # ---- The HTML report (docs/report.md) ----
 
-.PHONY: test-report
+.PHONY: test-report chromium
 
-test-report: ## the HTML report of a hostile sandbox run in headless Chromium (installs Debian's chromium); target/report.png
+chromium: # Debian's chromium, for the report test (which runs in test-rust and in test-report)
 	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "could not install chromium: the report test will be skipped (or fail under CI=true)"
+
+test-report: chromium ## the HTML report of a hostile sandbox run in headless Chromium; target/report.png
 	$(CARGO) test -p meli-local --test local report::
 
 # The three bootstrap.zip files Terraform deploys (infra/, lambda_zip_dir), glibc-checked for provided.al2023.
