@@ -6,13 +6,16 @@ evidence the history holds:
 - **review-count growth**: buyers review a roughly constant share of what they buy, so the rate at
   which a product gains reviews while it sits at position p is proportional to its sales there.
 
-For each (site, category) and each evidence kind: every product seen in two consecutive snapshots
-with a total on both sides gives one observation, its growth per hour, attributed to its position in
-the later snapshot. The mean growth per position is regressed on the position in log-log space
-(ordinary least squares over the positions with a positive mean): the slope is `-b`, and `b_stderr`
-is the slope's standard error. Sales evidence wins when a category has enough of it (at least
-`min_positions` positions and `min_observations` observations); otherwise reviews. Categories with too little evidence get no item (the
-scorer keeps its default, and says so).
+Totals are read now and then (reviews every couple of days, FetchConfig.reviews_ttl), and the
+snapshots in between repeat the last reading. For each (site, category) and each evidence kind, the
+unit of evidence is a reading interval: a product's stay in the list between two consecutive changes
+of its total, with the growth over it and the (time-weighted geometric) mean position it held. Per
+position, the growth per hour over all the time spent there (growth summed over hours summed) is
+regressed on the position in log-log space (ordinary least squares over the positions with a
+positive rate): the slope is `-b`, `b_stderr` the slope's standard error, and `n` the product-snapshot
+steps the intervals cover. Sales evidence wins when a category has enough of it (at least
+`min_positions` positions and `min_observations` steps); otherwise reviews. Categories with too
+little evidence get no item (the scorer keeps its default, and says so).
 """
 
 from __future__ import annotations
@@ -27,45 +30,73 @@ MIN_POSITIONS = 5
 MIN_OBSERVATIONS = 200
 
 
+EVIDENCE = (("sales", "sold_quantity"), ("reviews", "reviews_total"))
+
+
+def _intervals(entries: DataFrame, evidence: str, column: str) -> DataFrame:
+    """The reading intervals of one total (`reviews_total` or `sold_quantity`).
+
+    A total is read when the fetcher refreshes it, which for reviews is every couple of days
+    (FetchConfig.reviews_ttl), not at every snapshot: between two readings the snapshots repeat the
+    last value. So the unit of evidence is the interval between two consecutive *changes* of a
+    product's total while it stays in the list (in every snapshot of it, in order): it starts at a
+    snapshot that shows a new value (a reading) and ends at the next one, and its growth happened
+    while the product held the positions of the snapshots in between. Before the first change of a
+    stay, when the value was read is unknown, so that stretch gives nothing. Every consecutive pair
+    of snapshots of the interval is one piece: its hours, and the position in the later snapshot.
+    """
+    e = entries.where(F.col(column).isNotNull()).select(*LIST, "t", "k", "id", "position", F.col(column).alias("v"))
+    wp = W.partitionBy(*LIST, "id").orderBy("t")
+    step = (F.lag("k").over(wp) == F.col("k") - 1) & (F.lag("t").over(wp) < F.col("t"))
+    e = e.select(
+        "*",
+        F.coalesce(step, F.lit(False)).alias("step"),
+        ((F.col("t") - F.lag("t").over(wp)).cast("double") / 3600.0).alias("hours"),
+        (F.col("v") - F.lag("v").over(wp)).alias("dv"),
+    )
+    # A stay: a run of consecutive snapshots of the list holding the product.
+    e = e.select("*", F.sum(F.when(F.col("step"), 0).otherwise(1)).over(wp).alias("stay"))
+    chg = (F.col("step") & (F.col("dv") != 0)).cast("int")
+    ws = W.partitionBy(*LIST, "id", "stay").orderBy("t")
+    # The interval a piece belongs to: the number of changes before it (a change closes an interval).
+    e = e.where(F.col("step")).select("*", chg.alias("chg"), (F.sum(chg).over(ws) - chg).alias("j"))
+    per = (
+        e.where(F.col("j") >= 1)
+        .groupBy(*LIST, "id", "stay", "j")
+        .agg(
+            F.sum("dv").alias("growth"),
+            F.sum("hours").alias("hours"),
+            F.sum(F.col("hours") * F.log(F.col("position").cast("double"))).alias("hlogp"),
+            F.count(F.lit(1)).alias("steps"),
+            F.sum("chg").alias("closed"),
+        )
+    )
+    # Only closed intervals (the next reading was seen), positive time, no shrinking totals.
+    per = per.where((F.col("closed") == 1) & (F.col("hours") > 0) & (F.col("growth") >= 0))
+    return per.select(
+        *LIST,
+        F.lit(evidence).alias("evidence"),
+        # The interval's (time-weighted geometric) mean position.
+        F.greatest(F.round(F.exp(F.col("hlogp") / F.col("hours"))), F.lit(1.0)).cast("int").alias("position"),
+        F.col("growth").cast("double").alias("growth"),
+        "hours",
+        "steps",
+    )
+
+
 def observations(prepared: DataFrame) -> DataFrame:
-    """(site, category, evidence, position, growth per hour) for consecutive appearances of a product
-    in consecutive snapshots of its list (`prepared` is `signals.prepare`'s output)."""
+    """(site, category, evidence, position, growth, hours, steps): one row per reading interval
+    (`_intervals`) of each evidence kind; `prepared` is `signals.prepare`'s output."""
     wl = W.partitionBy(*LIST).orderBy("t")
     s = prepared.select(*LIST, "t", "entries", F.row_number().over(wl).alias("k"))
     e = s.select(*LIST, "t", "k", F.explode("entries").alias("e")).select(
         *LIST, "t", "k", "e.id", "e.position", "e.reviews_total", "e.sold_quantity"
-    )
-    wp = W.partitionBy(*LIST, "id").orderBy("t")
-    e = e.select(
-        "*",
-        F.lag("k").over(wp).alias("lag_k"),
-        F.lag("t").over(wp).alias("lag_t"),
-        F.lag("reviews_total").over(wp).alias("lag_reviews"),
-        F.lag("sold_quantity").over(wp).alias("lag_sold"),
-    ).where((F.col("lag_k") == F.col("k") - 1) & (F.col("t") > F.col("lag_t")))
-    hours = (F.col("t") - F.col("lag_t")).cast("double") / 3600.0
-    ev = F.explode(
-        F.filter(
-            F.array(
-                F.when(
-                    F.col("reviews_total").isNotNull() & F.col("lag_reviews").isNotNull(),
-                    F.struct(
-                        F.lit("reviews").alias("evidence"),
-                        ((F.col("reviews_total") - F.col("lag_reviews")) / hours).alias("growth"),
-                    ),
-                ),
-                F.when(
-                    F.col("sold_quantity").isNotNull() & F.col("lag_sold").isNotNull(),
-                    F.struct(
-                        F.lit("sales").alias("evidence"),
-                        ((F.col("sold_quantity") - F.col("lag_sold")) / hours).alias("growth"),
-                    ),
-                ),
-            ),
-            lambda x: x.isNotNull(),
-        )
-    )
-    return e.select(*LIST, "position", ev.alias("o")).select(*LIST, "position", "o.evidence", "o.growth")
+    ).where(F.col("position") >= 1)
+    out = None
+    for evidence, column in EVIDENCE:
+        part = _intervals(e, evidence, column)
+        out = part if out is None else out.unionByName(part)
+    return out
 
 
 def fit(prepared: DataFrame, min_positions: int = MIN_POSITIONS, min_observations: int = MIN_OBSERVATIONS) -> DataFrame:
@@ -73,11 +104,13 @@ def fit(prepared: DataFrame, min_positions: int = MIN_POSITIONS, min_observation
     evidence."""
     obs = observations(prepared)
     keys = [*LIST, "evidence"]
+    # Per position: the growth per hour over all the time spent there (a ratio of sums, so long
+    # intervals weigh by their length); `n` counts product-snapshot steps.
     per_pos = (
         obs.groupBy(*keys, "position")
-        .agg(F.avg("growth").alias("mean_growth"), F.count(F.lit(1)).alias("n"))
-        .where((F.col("mean_growth") > 0) & (F.col("position") >= 1))
-        .select(*keys, F.log(F.col("position").cast("double")).alias("x"), F.log("mean_growth").alias("y"), "n")
+        .agg((F.sum("growth") / F.sum("hours")).alias("rate"), F.sum("steps").alias("n"))
+        .where(F.col("rate") > 0)
+        .select(*keys, F.log(F.col("position").cast("double")).alias("x"), F.log("rate").alias("y"), "n")
     )
     sums = per_pos.groupBy(*keys).agg(
         F.count(F.lit(1)).alias("m"),

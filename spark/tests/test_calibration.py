@@ -24,12 +24,15 @@ def poisson(rng, lam):
         k += 1
 
 
-def history(site, cat, b, hours, seed, rate=30.0, n=20, sales=False):
-    """Hourly snapshots of one list: neighbours swap at random, reviews grow at rate·p^-b per hour."""
+def history(site, cat, b, hours, seed, rate=30.0, n=20, sales=False, read_every=1):
+    """Hourly snapshots of one list: neighbours swap at random, reviews grow at rate·p^-b per hour.
+    With `read_every` > 1 the snapshots show a product's total as last read, every `read_every` hours
+    (staggered across products), as the fetcher's reviews TTL does."""
     rng = random.Random(seed)
     order = [f"{site}{seed}{i:03d}" for i in range(n)]
     reviews = {x: rng.randint(0, 500) for x in order}
     sold = {x: 0 for x in order}
+    shown = dict(reviews)
     snaps = []
     for h in range(hours):
         for _ in range(3):
@@ -38,7 +41,9 @@ def history(site, cat, b, hours, seed, rate=30.0, n=20, sales=False):
         entries = []
         for p, x in enumerate(order, start=1):
             reviews[x] += poisson(rng, rate * p ** -b)
-            e = {"position": p, "id": x, "type": "PRODUCT", "reviews_total": reviews[x]}
+            if (h + int(x[-3:])) % read_every == 0:
+                shown[x] = reviews[x]
+            e = {"position": p, "id": x, "type": "PRODUCT", "reviews_total": shown[x]}
             if sales:
                 sold[x] += poisson(rng, 4 * rate * p ** -b)
                 e["sold_quantity"] = sold[x]
@@ -55,6 +60,7 @@ def fitted(spark):
         + history("MLA", "MLA1051", 0.6, 300, seed=2)
         + history("MLM", "MLM1000", 0.9, 300, seed=3, sales=True)
         + history("MLC", "MLC9", 1.0, 2, seed=4)  # too little evidence: no item
+        + history("MLB", "MLB1000", 0.8, 400, seed=5, rate=3.0, read_every=24)
     )
     df = signals.prepare(export.snapshots_from_json(spark, snaps))
     return {(r["site"], r["category"]): r for r in calibration.fit(df).collect()}
@@ -67,7 +73,35 @@ def test_recovers_the_known_exponent(fitted):
     for r in (mlb, mla):
         assert r["evidence"] == "reviews"
         assert 0 < r["b_stderr"] < 0.1
-        assert r["positions"] == 20 and r["n"] == 299 * 20
+        # Every step between a product's first and last change of its total: nearly all of them.
+        assert r["positions"] == 20 and 299 * 20 - 100 < r["n"] <= 299 * 20
+
+
+def test_recovers_the_exponent_from_totals_read_once_a_day(fitted):
+    # Reviews read every 24 h (the snapshots in between repeat the reading), at 3·p^-b per hour:
+    # growth per snapshot is mostly zero, the reading intervals carry the evidence.
+    r = fitted[("MLB", "MLB1000")]
+    assert r["evidence"] == "reviews"
+    assert abs(r["b"] - 0.8) <= 0.05, r
+    assert 0 < r["b_stderr"] < 0.1
+
+
+def test_reading_intervals_stay_within_a_stay_in_the_list(spark):
+    # One product: read (total changes) at h2, h4 and h9; absent from the list at h6, so the
+    # interval h4→h9 spans an absence and gives nothing; h2→h4 is the only closed one.
+    pos = {0: 3, 1: 3, 2: 3, 3: 4, 4: 2, 5: 2, 7: 1, 8: 1, 9: 1}
+    tot = {0: 10, 1: 10, 2: 14, 3: 14, 4: 20, 5: 20, 7: 20, 8: 20, 9: 31}
+    snaps = []
+    for h in range(10):
+        entries = [{"position": 9, "id": "OTHER", "type": "PRODUCT"}]
+        if h in pos:
+            entries.append({"position": pos[h], "id": "P", "type": "PRODUCT", "reviews_total": tot[h]})
+        snaps.append({"site": "MLB", "category": "MLB1", "entries": entries,
+                      "taken_at": (T0 + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    obs = calibration.observations(signals.prepare(export.snapshots_from_json(spark, snaps))).collect()
+    assert [(o["evidence"], o["growth"], o["hours"], o["steps"]) for o in obs] == [("reviews", 6.0, 2.0, 2)]
+    # Positions 4 then 2 for an hour each: geometric mean √8 ≈ 2.8 → 3.
+    assert obs[0]["position"] == 3
 
 
 def test_sales_evidence_wins_when_present(fitted):
