@@ -268,6 +268,50 @@ mod tests {
     }
 
     #[test]
+    fn reviews_grow_with_sales_so_faster_at_the_top() {
+        use crate::render::review_counts;
+        let m = Market::generate(42, Scenario::Default, 1);
+        let mut sim = Sim::default();
+        let (k0, k1) = (WARMUP, WARMUP + 2 * 96);
+        sim.extend_to(&m, k1);
+        let (a, b) = (&sim.ticks[k0], &sim.ticks[k1]);
+        // Per listed category: mean review growth over 48 h of the products at #1–#5 and at #16–#20.
+        let (mut head, mut tail) = (Vec::new(), Vec::new());
+        for li in 0..m.listed.len() {
+            let list = top(a, li);
+            if list.len() < LIST_SIZE {
+                continue;
+            }
+            let growth = |ids: &[u32]| -> f64 {
+                let g: u64 = ids
+                    .iter()
+                    .map(|&p| {
+                        let p = &m.products[p as usize];
+                        let sold = u64::from(b.cum[p.idx] - a.cum[p.idx]);
+                        let grew = review_counts(p, b).0 - review_counts(p, a).0;
+                        // In proportion to the units sold in between (the product's review rate), up to rounding.
+                        assert!(
+                            (grew as f64 - sold as f64 * p.review_rate).abs() <= 1.0,
+                            "{}: {grew} for {sold}",
+                            p.id
+                        );
+                        grew
+                    })
+                    .sum();
+                g as f64 / ids.len() as f64
+            };
+            head.push(growth(&list[..5]));
+            tail.push(growth(&list[15..]));
+        }
+        assert!(head.len() >= 5, "{} full lists", head.len());
+        assert!(tail.iter().all(|&g| g > 0.0), "every tail grows: {tail:?}");
+        let (t, l) = (head.iter().sum::<f64>(), tail.iter().sum::<f64>());
+        assert!(t > 2.0 * l, "top five {head:?} vs #16–#20 {tail:?}");
+        let faster = head.iter().zip(&tail).filter(|(t, l)| t > l).count();
+        assert!(faster * 10 >= head.len() * 9, "top five grew faster in {faster} of {} lists", head.len());
+    }
+
+    #[test]
     fn the_volatile_scenario_churns_more() {
         let calm = daily_entries(Scenario::Default);
         let volatile = daily_entries(Scenario::Volatile);
