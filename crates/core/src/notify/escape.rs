@@ -165,10 +165,17 @@ pub fn truncate_with(s: &str, max: usize, ellipsis: &str) -> String {
 /// A link that is safe to put in a Slack `<url|label>` and in a message: http(s), no characters that
 /// end a Slack link or an HTML attribute. `None` for anything else.
 pub fn safe_link(url: &str) -> Option<String> {
+    safe_link_max(url, 2000)
+}
+
+/// [`safe_link`] with another length limit: a presigned report URL carries a signature and, with a
+/// role's credentials, a session token (often 1,500 characters or more); Slack takes 3,000 in a
+/// button's `url`.
+pub fn safe_link_max(url: &str, max_len: usize) -> Option<String> {
     let u = url.trim();
     let ok_scheme = u.starts_with("https://") || u.starts_with("http://");
     let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '|' | '"' | '\'' | '`' | '\\');
-    if !ok_scheme || u.chars().any(bad) || u.len() > 2000 {
+    if !ok_scheme || u.chars().any(bad) || u.len() > max_len {
         return None;
     }
     let host = u.split("://").nth(1)?.split(['/', '?', '#']).next()?;
@@ -249,5 +256,9 @@ mod tests {
         ] {
             assert_eq!(safe_link(bad), None, "{bad}");
         }
+        let long = format!("https://b.s3.amazonaws.com/r.html?X-Amz-Security-Token={}", "a".repeat(2100));
+        assert_eq!(safe_link(&long), None);
+        assert_eq!(safe_link_max(&long, 3000), Some(long.clone()));
+        assert_eq!(safe_link_max("https://x/a b", 3000), None);
     }
 }

@@ -2,12 +2,13 @@
 //!
 //! Layout:
 //! - [`port`]: the publisher ports ([`SnsPublisher`], [`SlackPublisher`], [`FeedSink`],
-//!   [`SubscriptionAdmin`]), [`NotifyError`] and the [`RecordingPublisher`] fake.
+//!   [`SubscriptionAdmin`]), the digest's report ports ([`ReportSink`], [`ReportLinks`]), [`NotifyError`] and the [`RecordingPublisher`] fake.
 //! - [`escape`]: untrusted text per channel (Slack mrkdwn, SMS, e-mail, subjects, links).
 //! - [`render`]: events and digests → Slack Block Kit, SNS bodies, feed lines; localized.
 //! - [`destination`]: destinations, their filters and controls, webhook configuration.
 //! - [`outbox`]: the delivery items (claim, mark), the retry queue, held events, re-arm, daily cap.
-//! - [`step`]: the notify step ([`notify_records`], [`notify_events`]), [`retry_failed`], [`run_digest`].
+//! - [`step`]: the notify step ([`notify_records`], [`notify_events`]), [`retry_failed`], [`run_digest`]
+//!   (and [`run_digest_with_reports`], whose messages link to each category's HTML report).
 
 pub mod destination;
 pub mod escape;
@@ -22,13 +23,14 @@ pub use destination::{
 };
 pub use outbox::{DeliveryItem, DeliveryState};
 pub use step::{
-    notify_events, notify_records, retry_failed, run_digest, DeliveryRecord, DigestKind, NotifyConfig, NotifyDeps,
-    NotifyReport, RecordsOutcome,
+    notify_events, notify_records, retry_failed, run_digest, run_digest_with_reports, DeliveryRecord, DigestKind,
+    NotifyConfig, NotifyDeps, NotifyReport, RecordsOutcome,
 };
 
 pub use port::{
-    Fault, FeedAlert, FeedSink, MessageAttributes, NotifyError, Protocol, PublishReceipt, RecordingPublisher, Sent,
-    SlackMessage, SlackPublisher, SnsMessage, SnsPublisher, Subscription, SubscriptionAdmin, SubscriptionFilter,
+    Fault, FeedAlert, FeedSink, MessageAttributes, NotifyError, Protocol, PublishReceipt, RecordingPublisher,
+    ReportLinks, ReportSink, Sent, SlackMessage, SlackPublisher, SnsMessage, SnsPublisher, Subscription,
+    SubscriptionAdmin, SubscriptionFilter,
 };
 
 #[cfg(test)]

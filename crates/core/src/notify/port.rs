@@ -8,6 +8,8 @@
 //!   Adapter: `SlackWebhookPublisher` in `meli-http` (rate limit, `Retry-After`, 404/410 → disabled).
 //! - [`FeedSink`]: console and JSON-lines file, for the demo and people without AWS (`meli-local`).
 //! - [`SubscriptionAdmin`]: `meli-radar subscribe / subscriptions / unsubscribe` (SNS, `meli-aws`).
+//! - [`ReportSink`], [`ReportLinks`]: the digest's HTML reports and the links to them (S3 with
+//!   presigned URLs in `meli-aws`; rendering and the glue in `meli-report`).
 //!
 //! Every failure is a [`NotifyError`], which says whether a retry may help
 //! ([`NotifyError::is_transient`]) and whether the destination is gone for good
@@ -196,6 +198,30 @@ pub struct FeedAlert {
 #[async_trait::async_trait]
 pub trait FeedSink: Send + Sync {
     async fn emit(&self, alert: &FeedAlert) -> Result<(), NotifyError>;
+}
+
+/// Where the digest's HTML reports are kept: stores a page under a deterministic key (replacing what
+/// was there) and answers a link that opens it without credentials (in AWS: a private S3 bucket and a
+/// presigned GET URL). The link is a bearer token for that one page until it expires: it goes into
+/// the digest messages and nowhere else (never into a log line or an error).
+/// Adapter: `S3ReportSink` in `meli-aws`; fake: `MemoryReportSink` in `meli-report`.
+#[async_trait::async_trait]
+pub trait ReportSink: Send + Sync {
+    async fn publish(&self, key: &str, html: &str) -> Result<String, NotifyError>;
+}
+
+/// The link to a category's report as of a digest's time, for the digest messages (`None`: no report
+/// for that category). Implemented in `meli-report` (`StoreReportLinks`: read the store, render the
+/// page, publish it to a [`ReportSink`]); [`super::run_digest_with_reports`] asks it once per
+/// category and run.
+#[async_trait::async_trait]
+pub trait ReportLinks: Send + Sync {
+    async fn report_link(
+        &self,
+        site: crate::ids::SiteId,
+        category: &crate::ids::CategoryId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, NotifyError>;
 }
 
 /// The protocols `meli-radar subscribe` offers.

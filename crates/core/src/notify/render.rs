@@ -418,6 +418,38 @@ pub struct CategoryDigest<'a> {
     /// New #1s of the period, in time order.
     pub number_ones: Vec<&'a EventItem>,
     pub total: usize,
+    /// The link to the category's HTML report (a presigned URL in AWS), when the digest has one;
+    /// [`summarize`] leaves it empty and the digest step fills it in.
+    pub report: Option<String>,
+}
+
+/// Longest report link a digest carries (Slack's limit for a button's `url`).
+pub const REPORT_LINK_MAX: usize = 3000;
+
+impl CategoryDigest<'_> {
+    /// The report link if it is a safe http(s) URL ([`escape::safe_link_max`]); anything else is
+    /// left out of the message.
+    pub fn report_link(&self) -> Option<String> {
+        self.report.as_deref().and_then(|u| escape::safe_link_max(u, REPORT_LINK_MAX))
+    }
+}
+
+/// "Full report: <url>" in the language (plain text: e-mail and feed).
+fn report_line(lang: Lang, url: &str) -> String {
+    match lang {
+        Lang::PtBr => format!("Relatório completo: {url}"),
+        Lang::Es => format!("Informe completo: {url}"),
+        Lang::En => format!("Full report: {url}"),
+    }
+}
+
+/// The label of the report button in Slack.
+fn report_button(lang: Lang) -> &'static str {
+    match lang {
+        Lang::PtBr => "Ver relatório",
+        Lang::Es => "Ver informe",
+        Lang::En => "View report",
+    }
 }
 
 /// Movers listed per category in a digest.
@@ -456,6 +488,7 @@ pub fn summarize<'a>(events: &[&'a EventItem]) -> Vec<CategoryDigest<'a>> {
                 top_movers: movers,
                 number_ones,
                 total: list.len(),
+                report: None,
             })
         })
         .collect()
@@ -470,10 +503,21 @@ pub struct DigestPeriod {
 
 fn digest_title(lang: Lang, n: usize, p: &DigestPeriod) -> String {
     let span = format!("{} – {} UTC", p.from.format("%d/%m %H:%M"), p.to.format("%d/%m %H:%M"));
+    let alerts = alerts_word(lang, n);
     match lang {
-        Lang::PtBr => format!("Resumo meli-radar · {n} alertas · {span}"),
-        Lang::Es => format!("Resumen meli-radar · {n} alertas · {span}"),
-        Lang::En => format!("meli-radar digest · {n} alerts · {span}"),
+        Lang::PtBr => format!("Resumo meli-radar · {alerts} · {span}"),
+        Lang::Es => format!("Resumen meli-radar · {alerts} · {span}"),
+        Lang::En => format!("meli-radar digest · {alerts} · {span}"),
+    }
+}
+
+/// `1 alert`, `3 alerts` / `1 alerta`, `3 alertas`.
+fn alerts_word(lang: Lang, n: usize) -> String {
+    match (lang, n) {
+        (Lang::En, 1) => "1 alert".to_string(),
+        (Lang::En, n) => format!("{n} alerts"),
+        (_, 1) => "1 alerta".to_string(),
+        (_, n) => format!("{n} alertas"),
     }
 }
 
@@ -509,12 +553,7 @@ fn digest_category_text(lang: Lang, c: &CategoryDigest<'_>, esc: fn(&str) -> Str
         Lang::Es => ("Más vendidos", "Mayores cambios", "Nuevo n.º 1"),
         Lang::En => ("Best sellers", "Top movers", "New #1"),
     };
-    let alerts = match (lang, c.total) {
-        (Lang::En, 1) => "1 alert".to_string(),
-        (Lang::En, n) => format!("{n} alerts"),
-        (_, 1) => "1 alerta".to_string(),
-        (_, n) => format!("{n} alertas"),
-    };
+    let alerts = alerts_word(lang, c.total);
     let mut lines = vec![format!("{word} · {} ({}) — {alerts}", c.category, info.name), counts_line(lang, c)];
     for e in &c.number_ones {
         lines.push(format!("{bullet}{ones_label}: {}", esc(&raw_title(e))));
@@ -546,7 +585,21 @@ pub fn digest_slack(lang: Lang, period: &DigestPeriod, cats: &[CategoryDigest<'_
             *second = escape::slack(second);
         }
         let text = escape::truncate(&lines.join("\n"), 2900);
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+        let mut section = json!({"type": "section", "text": {"type": "mrkdwn", "text": text}});
+        // The link goes in a button's `url` (a JSON string, not mrkdwn): nothing to escape, and a
+        // long presigned URL is never cut by the text's truncation.
+        if let (Some(url), Some(obj)) = (c.report_link(), section.as_object_mut()) {
+            obj.insert(
+                "accessory".into(),
+                json!({
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": report_button(lang), "emoji": true},
+                    "url": url,
+                    "action_id": format!("report-{}", c.category),
+                }),
+            );
+        }
+        blocks.push(section);
     }
     if cats.len() > room {
         let more = cats.len() - room;
@@ -564,12 +617,17 @@ pub fn digest_slack(lang: Lang, period: &DigestPeriod, cats: &[CategoryDigest<'_
 /// `category` apply to digests too; `event` is `digest`).
 pub fn digest_sns(lang: Lang, period: &DigestPeriod, c: &CategoryDigest<'_>, dedup_id: &str) -> SnsMessage {
     let title = digest_title(lang, c.total, period);
-    let body = digest_category_text(lang, c, escape::email, "  - ");
+    let mut body = digest_category_text(lang, c, escape::email, "  - ");
+    if let Some(url) = c.report_link() {
+        body.push(String::new());
+        body.push(report_line(lang, &url));
+    }
     let email = format!("{title}\n\n{}\n", body.join("\n"));
+    let alerts = alerts_word(lang, c.total);
     let sms_head = match lang {
-        Lang::PtBr => format!("Resumo {}: {} alertas", c.category, c.total),
-        Lang::Es => format!("Resumen {}: {} alertas", c.category, c.total),
-        Lang::En => format!("Digest {}: {} alerts", c.category, c.total),
+        Lang::PtBr => format!("Resumo {}: {alerts}", c.category),
+        Lang::Es => format!("Resumen {}: {alerts}", c.category),
+        Lang::En => format!("Digest {}: {alerts}", c.category),
     };
     let top = c.top_movers.first().map(|e| format!("; {}", mover_line(lang, e, &escape::sms(&raw_title(e)))));
     let sms = escape::truncate(&format!("{sms_head}{}", top.unwrap_or_default()), SMS_MAX);
@@ -603,7 +661,8 @@ pub fn digest_feed(lang: Lang, period: &DigestPeriod, c: &CategoryDigest<'_>, de
         severity: Severity::Info.as_str().into(),
         lang: lang.tag().into(),
         text: format!("{title}\n{}", body.join("\n")),
-        link: None,
+        // The report, when there is one (the console prints the link under the text).
+        link: c.report_link(),
         at: keys::ts(period.to),
     }
 }

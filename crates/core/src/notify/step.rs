@@ -8,9 +8,10 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 
 use super::destination::{DeliveryMode, Destination, Sender};
 use super::outbox::{self, Claim, DeliveryItem, DeliveryState, HoldItem, RetryItem};
-use super::port::NotifyError;
+use super::port::{NotifyError, ReportLinks};
 use super::render::{self, DigestPeriod};
 use crate::clock::Clock;
+use crate::ids::{CategoryId, SiteId};
 use crate::pipeline::Poison;
 use crate::signals::{EventItem, EventKind};
 use crate::site::{Lang, SiteInfo};
@@ -598,6 +599,45 @@ impl std::str::FromStr for DigestKind {
 /// The scheduled digest: for each destination outside its quiet hours, the held events (still
 /// `held` in the outbox) summarized per category, sent once per hour and destination.
 pub async fn run_digest(kind: DigestKind, deps: NotifyDeps<'_>) -> Result<NotifyReport, StoreError> {
+    run_digest_with_reports(kind, deps, None).await
+}
+
+/// Report links asked for during one digest run, per category: each category's report is made once
+/// per run, however many destinations carry it. A failure leaves that category without a link (the
+/// digest still goes out).
+struct RunLinks<'a> {
+    source: Option<&'a dyn ReportLinks>,
+    links: BTreeMap<(SiteId, CategoryId), Option<String>>,
+}
+
+impl RunLinks<'_> {
+    async fn get(&mut self, site: SiteId, category: &CategoryId, at: DateTime<Utc>) -> Option<String> {
+        let source = self.source?;
+        if let Some(l) = self.links.get(&(site, category.clone())) {
+            return l.clone();
+        }
+        let link = match source.report_link(site, category, at).await {
+            Ok(l) => l,
+            Err(e) => {
+                // The error never carries the link (a bearer URL), only why there is none.
+                tracing::warn!(%site, %category, error = %e, "no report link for this digest; sending it without");
+                None
+            }
+        };
+        self.links.insert((site, category.clone()), link.clone());
+        link
+    }
+}
+
+/// [`run_digest`] whose messages link to each category's HTML report (`reports`: `None` is exactly
+/// [`run_digest`]): the Slack digest has a button per category, the SNS e-mail and default bodies a
+/// "full report" line, the feed line its `link`. The SMS stays without (a presigned URL does not fit).
+pub async fn run_digest_with_reports(
+    kind: DigestKind,
+    deps: NotifyDeps<'_>,
+    reports: Option<&dyn ReportLinks>,
+) -> Result<NotifyReport, StoreError> {
+    let mut links = RunLinks { source: reports, links: BTreeMap::new() };
     let mut report = NotifyReport::default();
     let store = deps.store;
     let cfg = deps.config;
@@ -630,7 +670,7 @@ pub async fn run_digest(kind: DigestKind, deps: NotifyDeps<'_>) -> Result<Notify
             continue;
         }
         report.events += valid.len();
-        digest_destination(dest, valid, deps, &mut report).await?;
+        digest_destination(dest, valid, deps, &mut links, &mut report).await?;
     }
     Ok(report)
 }
@@ -639,6 +679,7 @@ async fn digest_destination(
     dest: &Destination,
     valid: Vec<(HoldItem, DeliveryItem)>,
     deps: NotifyDeps<'_>,
+    links: &mut RunLinks<'_>,
     report: &mut NotifyReport,
 ) -> Result<(), StoreError> {
     let store = deps.store;
@@ -647,7 +688,7 @@ async fn digest_destination(
     let events: Vec<&EventItem> = valid.iter().map(|(h, _)| &h.event).collect();
     let from = events.iter().map(|e| e.taken_at).min().unwrap_or(now);
     let period = DigestPeriod { from, to: now };
-    let cats = render::summarize(&events);
+    let mut cats = render::summarize(&events);
     let over = dest.config.controls.lang();
     let lang = over.unwrap_or_else(|| cats.first().map_or(Lang::En, |c| SiteInfo::of(c.site).lang));
     // Units: one Slack message for everything; one SNS / feed message per category.
@@ -679,7 +720,13 @@ async fn digest_destination(
             continue;
         };
         let unit_events: Vec<&EventItem> = idxs.iter().filter_map(|i| events.get(*i).copied()).collect();
-        let unit_cats = render::summarize(&unit_events);
+        let mut unit_cats = render::summarize(&unit_events);
+        // Links only for what goes out now (claimed above): the whole message's categories for Slack,
+        // this unit's category otherwise.
+        let linked = if matches!(dest.sender, Sender::Slack(_)) { &mut cats } else { &mut unit_cats };
+        for c in linked.iter_mut() {
+            c.report = links.get(c.site, &c.category, now).await;
+        }
         let result: Result<Option<String>, NotifyError> = match (&dest.sender, &disabled) {
             (_, Some(reason)) => Err(NotifyError::Disabled { reason: reason.clone() }),
             (Sender::Slack(p), None) => p.post(&render::digest_slack(lang, &period, &cats)).await.map(|_| None),

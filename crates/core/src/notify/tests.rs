@@ -521,3 +521,124 @@ fn prices_and_sparklines() {
     assert!(render::sns_message(Lang::PtBr, &e, "k").email.contains("R$ 1.299,90"));
     assert_eq!(render::sparkline(&e.recent_positions), "▁▁·▃▃▄▅▆");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Digests that link to the HTML report
+
+/// A presigned-URL-shaped link (with `&`, `%` and `=`, as S3's are).
+fn report_url(site: SiteId, cat: &CategoryId, at: DateTime<Utc>) -> String {
+    format!(
+        "https://meli-radar-reports.s3.us-east-1.amazonaws.com/reports/{site}/{}/{cat}.html?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T130000Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=0a1b2c",
+        at.format("%Y-%m-%d")
+    )
+}
+
+/// The report port's fake: a link per category, a scripted failure or hostile link for some, and a
+/// record of what was asked.
+#[derive(Default)]
+struct FakeLinks {
+    asked: std::sync::Mutex<Vec<String>>,
+    fail: Option<&'static str>,
+    hostile: Option<&'static str>,
+}
+
+#[async_trait::async_trait]
+impl ReportLinks for FakeLinks {
+    async fn report_link(
+        &self,
+        site: SiteId,
+        category: &CategoryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<String>, NotifyError> {
+        self.asked.lock().unwrap().push(category.to_string());
+        if self.fail == Some(category.as_str()) {
+            return Err(NotifyError::transient("S3 is slow today"));
+        }
+        if self.hostile == Some(category.as_str()) {
+            return Ok(Some("javascript:alert(1)//|<!channel>".into()));
+        }
+        Ok(Some(report_url(site, category, at)))
+    }
+}
+
+fn digest_forms(lang: Lang, events: &[EventItem], link: bool) -> serde_json::Value {
+    let refs: Vec<&EventItem> = events.iter().collect();
+    let mut cats = render::summarize(&refs);
+    for c in cats.iter_mut().filter(|_| link) {
+        c.report = Some(report_url(c.site, &c.category, t0()));
+    }
+    let period = render::DigestPeriod { from: t0() - Duration::hours(1), to: t0() };
+    let sns = render::digest_sns(lang, &period, &cats[0], "DIGEST#k");
+    let feed = render::digest_feed(lang, &period, &cats[0], "DIGEST#k");
+    serde_json::json!({
+        "slack": render::digest_slack(lang, &period, &cats).payload(),
+        "sns": {"subject": sns.subject, "email": sns.email, "default": sns.default, "sms": sns.sms},
+        "feed": {"text": feed.text, "link": feed.link},
+    })
+}
+
+#[test]
+fn digest_snapshots_with_the_report_link_in_three_languages() {
+    let pt = vec![
+        event("MLB", "MLB1055", "MLB100", EventKind::NewNumberOne, t0(), "Smartphone Galaxy A15 128GB"),
+        event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0(), "Fone Bluetooth JBL Tune"),
+    ];
+    let es = vec![event("MLA", "MLA1051", "MLA200", EventKind::Climber, t0(), "Celular Motorola G54")];
+    let en = vec![event("MLM", "MLM1000", "MLM5", EventKind::Faller, t0(), "Audífonos inalámbricos")];
+    insta::assert_json_snapshot!("digest_link_pt_br", digest_forms(Lang::PtBr, &pt, true));
+    insta::assert_json_snapshot!("digest_link_es", digest_forms(Lang::Es, &es, true));
+    insta::assert_json_snapshot!("digest_link_en", digest_forms(Lang::En, &en, true));
+    // Without a link, the forms are exactly the old ones: no button, no report line, no feed link.
+    let plain = digest_forms(Lang::PtBr, &pt, false);
+    let text = plain.to_string();
+    assert!(!text.contains("accessory") && !text.contains("Relatório") && plain["feed"]["link"].is_null(), "{text}");
+}
+
+#[test]
+fn the_digest_links_each_category_once_per_run_and_survives_a_missing_report() {
+    let w = World::new();
+    let slack = Arc::new(RecordingPublisher::new());
+    let sns = Arc::new(RecordingPublisher::new());
+    let mut s = slack_dest("wh-a", slack.clone());
+    s.config.controls.mode = DeliveryMode::Hourly;
+    let mut t = sns_dest(sns.clone());
+    t.config.controls.mode = DeliveryMode::Hourly;
+    let dests = vec![s, t];
+    let mut events = batch();
+    events.push(event("MLM", "MLM1000", "MLM5", EventKind::Climber, t0(), "Audífonos"));
+    assert_eq!(block_on(notify_events(&events, w.deps(&dests))).unwrap().held, 8);
+    let links = FakeLinks { fail: Some("MLA1051"), hostile: Some("MLM1000"), ..Default::default() };
+    let r = block_on(run_digest_with_reports(DigestKind::Hourly, w.deps(&dests), Some(&links))).unwrap();
+    assert_eq!((r.messages, r.digested), (4, 8), "one Slack digest and three SNS digests");
+    let mut asked = links.asked.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(asked, ["MLA1051", "MLB1055", "MLM1000"], "once per category, for two destinations");
+
+    // SNS: MLB's e-mail and default body carry the link; MLA (no report) and MLM (unsafe link) go without.
+    let mlb = sns.sns().into_iter().find(|m| m.attributes.category == "MLB1055").unwrap();
+    let url = report_url(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), t0());
+    assert!(mlb.email.contains(&format!("Relatório completo: {url}")), "{}", mlb.email);
+    assert!(mlb.default.contains(&url) && !mlb.sms.contains("https://"));
+    for cat in ["MLA1051", "MLM1000"] {
+        let m = sns.sns().into_iter().find(|m| m.attributes.category == cat).unwrap();
+        assert!(!m.email.contains("https://") && !m.email.contains("javascript"), "{}", m.email);
+    }
+    // Slack: one button, on MLB's section, with the URL as given (a JSON string, not mrkdwn).
+    let payload = slack.slack()[0].payload();
+    let buttons: Vec<&serde_json::Value> =
+        payload["blocks"].as_array().unwrap().iter().filter_map(|b| b.get("accessory")).collect();
+    assert_eq!(buttons.len(), 1, "{payload}");
+    assert_eq!(buttons[0]["url"], serde_json::json!(url));
+    assert_eq!(buttons[0]["text"]["text"], "Ver informe", "the message's language: its first category's (MLA)");
+    let text = payload.to_string();
+    assert!(!text.contains("javascript") && !text.contains("<!channel>"), "{text}");
+
+    // A digest without the port is the plain digest.
+    let more = vec![event("MLB", "MLB1055", "MLB102", EventKind::Climber, t0() + Duration::hours(1), "z")];
+    w.clock.set(t0() + Duration::hours(1));
+    block_on(notify_events(&more, w.deps(&dests))).unwrap();
+    let r = block_on(run_digest(DigestKind::Hourly, w.deps(&dests))).unwrap();
+    assert_eq!(r.messages, 2);
+    assert!(!slack.slack()[1].payload().to_string().contains("accessory"));
+    assert!(!sns.sns().last().unwrap().email.contains("https://"));
+}
