@@ -54,6 +54,7 @@ bench: ## benchmarks with figures against a baseline measured in the same run
 	$(CARGO) bench -q -p meli-core --bench scorer
 	$(CARGO) bench -q -p meli-local --bench fetch
 	$(CARGO) bench -q -p meli-local --bench notify_latency
+	$(MAKE) --no-print-directory bench-spark
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
@@ -79,7 +80,11 @@ venv-checkov: requirements/checkov.txt
 
 .PHONY: test-spark spark-demo bench-spark spark-package
 
-SPARK_OUT ?= $(DATA_DIR)/spark
+# The Spark demo has its own demo store: 7 simulated days, since the fetcher reads review totals every
+# 48 h (FetchConfig.reviews_ttl) and the calibration needs two readings after the first.
+SPARK_DEMO_DIR ?= $(DATA_DIR)/spark-demo
+SPARK_DEMO_PERIOD ?= 7d
+SPARK_OUT ?= $(SPARK_DEMO_DIR)/spark
 RUN_DATE ?= $(shell date -u +%Y-%m-%d)
 BENCH_ENTRIES ?= 10000000
 MELI_RADAR_BIN := $(CARGO_TARGET_DIR)/release/meli-radar
@@ -87,13 +92,19 @@ MELI_RADAR_BIN := $(CARGO_TARGET_DIR)/release/meli-radar
 test-spark: venv-spark ## the Spark job's tests (PySpark local mode): parity vectors, calibration, export reader
 	$(PY) -m pytest -q spark/tests
 
-spark-demo: venv-spark ## the Spark job over the demo's data: export, signals, reports, calibration
-	@if [ ! -f $(DATA_DIR)/radar.db ]; then $(MAKE) demo; fi
+spark-demo: venv-spark ## the Spark job over a 7-day demo's data: export, signals, reports, calibration
 	$(CARGO) build --release -q -p meli-local --bin meli-radar
-	$(MELI_RADAR_BIN) export --format ndjson --out $(DATA_DIR)/export --data-dir $(DATA_DIR)
-	PYTHONPATH=spark $(PY) -m meli_radar_spark.job --master 'local[2]' --input $(DATA_DIR)/export \
-		--out $(SPARK_OUT) --run-date $(RUN_DATE)
-	$(MELI_RADAR_BIN) import --input $(SPARK_OUT)/calibration/items.json --data-dir $(DATA_DIR)
+	@if [ ! -f $(SPARK_DEMO_DIR)/radar.db ]; then \
+		echo "meli-radar demo --period $(SPARK_DEMO_PERIOD) (log: $(SPARK_DEMO_DIR).log) …"; mkdir -p $(SPARK_DEMO_DIR); \
+		$(MELI_RADAR_BIN) demo --period $(SPARK_DEMO_PERIOD) --data-dir $(SPARK_DEMO_DIR) > $(SPARK_DEMO_DIR).log 2>&1 \
+			|| { tail -n 30 $(SPARK_DEMO_DIR).log; exit 1; }; \
+		sed -n '/^== Summary ==/,/^$$/p' $(SPARK_DEMO_DIR).log; \
+	else echo "reusing the demo store $(SPARK_DEMO_DIR) (remove it for a fresh demo)"; fi
+	$(MELI_RADAR_BIN) export --format ndjson --out $(SPARK_DEMO_DIR)/export --data-dir $(SPARK_DEMO_DIR)
+	PYTHONPATH=spark $(PY) -m meli_radar_spark.job --master 'local[2]' --input $(SPARK_DEMO_DIR)/export \
+		--out $(SPARK_OUT) --run-date $(RUN_DATE) 2> $(SPARK_DEMO_DIR)/spark-job.log \
+		|| { tail -n 40 $(SPARK_DEMO_DIR)/spark-job.log; exit 1; }
+	$(MELI_RADAR_BIN) import --input $(SPARK_OUT)/calibration/items.json --data-dir $(SPARK_DEMO_DIR)
 
 bench-spark: venv-spark ## the Spark job on a generated history (BENCH_ENTRIES, default 10 M), next to the Rust scorer
 	$(CARGO) build --release -q -p meli-local --bin meli-radar
