@@ -156,7 +156,8 @@ def main():
             rust_secs, rust_keys = run_rust(args.meli_radar, history, work)
             print(f"rust scorer (2 processes):  {rust_secs:8.1f} s  {n_entries / rust_secs:12,.0f} entries/s  "
                   f"{len(rust_keys)} events")
-            print(f"spark / rust throughput: {rust_secs / spark_secs:.2f}x")
+            print(f"ratio: Spark {n_entries / spark_secs:,.0f} ÷ Rust {n_entries / rust_secs:,.0f} entries/s = "
+                  f"{rust_secs / spark_secs:.2f} (above 1: Spark is faster)")
             if spark_keys != rust_keys:
                 only_s, only_r = sorted(spark_keys - rust_keys), sorted(rust_keys - spark_keys)
                 print(f"EVENTS DIFFER: {len(only_s)} only in Spark (e.g. {only_s[:3]}), "
