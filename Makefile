@@ -66,6 +66,9 @@ sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 CHECKOV_VENV := $(VENV)-checkov
 ARCH ?= x86_64
 LAMBDA_DIR ?= $(CURDIR)/target/lambda
+# The zips build in their own target dir: a cross build (zig linker, haswell) shares no artefacts with
+# the host builds, and in the shared dir it queued behind every other build's lock.
+LAMBDA_TARGET_DIR ?= /var/tmp/meli-radar-lambda-target
 LAMBDA_FUNCTIONS := fetcher trend-scorer notifier
 
 test-infra: venv-infra venv-checkov ## Terraform checks: every .tf parses, the wiring matches the code, checkov
@@ -128,8 +131,11 @@ test-report: chromium ## the HTML report of a hostile sandbox run in headless Ch
 	$(CARGO) test -p meli-local --test local report::
 
 # The three bootstrap.zip files Terraform deploys (infra/, lambda_zip_dir), glibc-checked for provided.al2023.
+# Dependencies (the AWS SDK is most of each binary) are optimized for size, our own crates for speed:
+# the zips stay under 6 MB and the scorer's code keeps opt-level 3 (docs/deploy.md has the figures).
 package: venv-lambda ## build the Lambda zips (cargo lambda; ARCH=x86_64 default, ARCH=arm64 where installed)
-	PATH="$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --output-format zip \
+	PATH="$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) $(CARGO) lambda build --release --output-format zip \
+		--config 'profile.release.package."*".opt-level="s"' \
 		$(if $(filter arm64,$(ARCH)),--arm64,--x86-64) --lambda-dir $(LAMBDA_DIR) \
 		$(foreach f,$(LAMBDA_FUNCTIONS),--bin $(f))
 	scripts/check-glibc.sh $(LAMBDA_DIR) $(LAMBDA_FUNCTIONS)

@@ -12,6 +12,7 @@
 
 pub mod config;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -42,6 +43,10 @@ pub struct Summary {
     /// Not started because the deadline was near; they are due again on the next run.
     pub skipped: usize,
     pub api_calls: u32,
+    /// API calls by endpoint family (`highlights`, `products`, `product_items`, `items`, `reviews`).
+    pub calls_by_endpoint: BTreeMap<String, u32>,
+    /// Entry resolutions that failed, by error kind.
+    pub entry_errors: BTreeMap<String, u32>,
     pub duration_ms: u64,
 }
 
@@ -105,8 +110,9 @@ pub enum ConnectError {
 }
 
 impl Deps {
-    /// Builds everything once per cold start: the store, the token store, the credentials (read from
-    /// Secrets Manager now, so a missing secret fails the init, not the first event) and the client.
+    /// Builds everything once per cold start: the store (with one read, so its connection is up), the
+    /// token store, the credentials (read from Secrets Manager now, so a missing secret fails the init,
+    /// not the first event) and the client.
     pub async fn connect(config: &Config, sdk: &aws_config::SdkConfig) -> Result<(Deps, MeliClient), ConnectError> {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
@@ -123,8 +129,14 @@ impl Deps {
         http.rate_limit_rps = config.rate_limit_rps;
         let tokens = Arc::new(SecretsManagerTokenStore::new(secrets, &config.token_secret_id));
         let client = MeliClient::builder(http).token_store(tokens).build().map_err(ConnectError::Client)?;
+        let store = DynamoSnapshotStore::new(dynamodb, &config.table);
+        // One read now, so the DynamoDB client's connector and a pooled connection are ready before
+        // the first event (a miss costs half a read unit). A failure here is the first run's to report.
+        if let Err(error) = store.get("WARMUP", "WARMUP").await {
+            tracing::warn!(%error, "the cold-start read of the table failed");
+        }
         let deps = Deps {
-            store: Arc::new(DynamoSnapshotStore::new(dynamodb, &config.table)),
+            store: Arc::new(store),
             clock: Arc::new(SystemClock),
             tracked: config.tracked.clone(),
             fetch: fetch_config(config),
@@ -133,25 +145,72 @@ impl Deps {
     }
 }
 
-/// The Lambda deadline (epoch milliseconds, from the invocation context) as an `Instant`; `None` when
-/// the context has none (0).
-pub fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Option<Instant> {
-    if deadline_ms == 0 {
-        return None;
-    }
-    let now_ms = u64::try_from(now.duration_since(UNIX_EPOCH).ok()?.as_millis()).ok()?;
-    Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+/// Below this, a `Lambda-Runtime-Deadline-Ms` value cannot be Unix epoch milliseconds (it would be
+/// before 2001-09-09, years before Lambda existed).
+const EPOCH_FLOOR_MS: u64 = 1_000_000_000_000;
+
+/// The smallest margin the fetch step keeps before a deadline (one category's first call).
+pub const MIN_MARGIN: Duration = Duration::from_secs(1);
+
+/// The time an invocation may use, read from the runtime's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// When the invocation is killed.
+    pub deadline: Instant,
+    /// How long the invocation had when it started (the function timeout, less the init time on a
+    /// cold start).
+    pub total: Duration,
+    /// Whether the deadline came from an emulator's relative timeout rather than an epoch time.
+    pub relative: bool,
 }
 
-/// One scheduled run: fetch what is due, within the deadline.
+impl Budget {
+    /// Reads the invocation context's deadline (`Lambda-Runtime-Deadline-Ms`) at `now` (wall clock)
+    /// and `started` (monotonic), the same moment.
+    ///
+    /// - Lambda sends the Unix time in milliseconds at which the invocation times out. A deadline
+    ///   already past leaves no time at all (nothing is started).
+    /// - `cargo lambda watch` (1.9) sends a fixed `600000` in that header: its invocation timeout of
+    ///   600 s, not a time. A value too small to be an epoch time is read that way, as a timeout from
+    ///   the start of the invocation, so a local run gets the emulator's 10 minutes instead of a
+    ///   deadline in 1970 that skips every category.
+    /// - `0` (no deadline in the context) gives `None`: the run is bounded by the API client's
+    ///   timeouts only.
+    pub fn from_context(deadline_ms: u64, now: SystemTime, started: Instant) -> Option<Budget> {
+        if deadline_ms == 0 {
+            return None;
+        }
+        if deadline_ms < EPOCH_FLOOR_MS {
+            let total = Duration::from_millis(deadline_ms);
+            return Some(Budget { deadline: started + total, total, relative: true });
+        }
+        let now_ms = u64::try_from(now.duration_since(UNIX_EPOCH).ok()?.as_millis()).ok()?;
+        let total = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        Some(Budget { deadline: started + total, total, relative: false })
+    }
+
+    /// The fetch step's margin for this budget: the configured one (10 s), but never more than a fifth
+    /// of the budget, so a short function timeout (say 20 s) still fetches for most of its time; and
+    /// never under [`MIN_MARGIN`], so a budget already spent starts nothing.
+    pub fn margin(&self, configured: Duration) -> Duration {
+        configured.min(self.total / 5).max(MIN_MARGIN)
+    }
+}
+
+/// One scheduled run: fetch what is due within the budget (none: no deadline), keeping the margin
+/// [`Budget::margin`] derives from it.
 pub async fn handle(
     event: &EventBridgeEvent<serde_json::Value>,
     source: &dyn MarketplaceSource,
     deps: &Deps,
-    deadline: Option<Instant>,
+    budget: Option<Budget>,
 ) -> Result<Summary, HandlerError> {
-    let report =
-        fetch_due(source, deps.store.as_ref(), deps.clock.as_ref(), &deps.tracked, &deps.fetch, deadline).await?;
+    let mut fetch = deps.fetch.clone();
+    if let Some(b) = &budget {
+        fetch.deadline_margin = b.margin(deps.fetch.deadline_margin);
+    }
+    let deadline = budget.map(|b| b.deadline);
+    let report = fetch_due(source, deps.store.as_ref(), deps.clock.as_ref(), &deps.tracked, &fetch, deadline).await?;
     for (site, cat, outcome) in &report.categories {
         match outcome {
             CategoryOutcome::Failed { error } => tracing::warn!(%site, %cat, %error, "category fetch failed"),
@@ -170,6 +229,8 @@ pub async fn handle(
         failed: report.failed,
         skipped: report.skipped,
         api_calls: report.total_calls(),
+        calls_by_endpoint: report.api_calls.clone(),
+        entry_errors: report.entry_errors.clone(),
         duration_ms: report.duration_ms,
     };
     tracing::info!(
@@ -179,7 +240,8 @@ pub async fn handle(
         failed = summary.failed,
         skipped = summary.skipped,
         api_calls = summary.api_calls,
-        entry_errors = ?report.entry_errors,
+        calls = ?summary.calls_by_endpoint,
+        entry_errors = ?summary.entry_errors,
         "fetch run done"
     );
     Ok(summary)
@@ -189,16 +251,43 @@ pub async fn handle(
 mod tests {
     use super::*;
 
+    fn epoch_ms(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    }
+
     #[test]
-    fn the_deadline_comes_from_epoch_milliseconds() {
-        let now = SystemTime::now();
-        let now_ms = now.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        let d = deadline_instant(now_ms + 30_000, now).unwrap();
-        let left = d.saturating_duration_since(Instant::now());
-        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
-        assert!(deadline_instant(0, now).is_none());
+    fn an_epoch_deadline_is_the_time_left() {
+        let (now, started) = (SystemTime::now(), Instant::now());
+        let b = Budget::from_context(epoch_ms(now) + 30_000, now, started).unwrap();
+        assert_eq!(
+            (b.total, b.deadline, b.relative),
+            (Duration::from_secs(30), started + Duration::from_secs(30), false)
+        );
         // A deadline already past leaves no time at all.
-        let past = deadline_instant(now_ms - 5_000, now).unwrap();
-        assert_eq!(past.saturating_duration_since(Instant::now()), Duration::ZERO);
+        let past = Budget::from_context(epoch_ms(now) - 5_000, now, started).unwrap();
+        assert_eq!((past.total, past.deadline), (Duration::ZERO, started));
+        assert!(Budget::from_context(0, now, started).is_none());
+    }
+
+    #[test]
+    fn the_emulators_fixed_timeout_is_a_duration_not_1970() {
+        // `cargo lambda watch` answers `lambda-runtime-deadline-ms: 600000`.
+        let (now, started) = (SystemTime::now(), Instant::now());
+        let b = Budget::from_context(600_000, now, started).unwrap();
+        assert_eq!(
+            (b.total, b.deadline, b.relative),
+            (Duration::from_secs(600), started + Duration::from_secs(600), true)
+        );
+    }
+
+    #[test]
+    fn the_margin_is_at_most_a_fifth_of_the_budget() {
+        let started = Instant::now();
+        let budget = |secs| Budget { deadline: started, total: Duration::from_secs(secs), relative: false };
+        let configured = Duration::from_secs(10);
+        assert_eq!(budget(600).margin(configured), configured);
+        assert_eq!(budget(20).margin(configured), Duration::from_secs(4));
+        assert_eq!(budget(2).margin(configured), MIN_MARGIN);
+        assert_eq!(budget(0).margin(configured), MIN_MARGIN);
     }
 }

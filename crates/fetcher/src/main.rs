@@ -1,10 +1,10 @@
 //! The `fetcher` Lambda: reads its configuration and builds its clients once per cold start, then
-//! runs [`fetcher::handle`] for every scheduled event, within the invocation's deadline.
+//! runs [`fetcher::handle`] for every scheduled event, within the invocation's time budget.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use fetcher::{deadline_instant, handle, Config, Deps};
+use fetcher::{handle, Budget, Config, Deps};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
@@ -15,12 +15,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (deps, client) = Deps::connect(&config, &sdk).await?;
     let (deps, client) = (&deps, &client);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-        let deadline = deadline_instant(event.context.deadline, SystemTime::now());
-        let source = match deadline {
-            Some(d) => client.with_deadline(d),
+        let budget = Budget::from_context(event.context.deadline, SystemTime::now(), Instant::now());
+        match &budget {
+            Some(b) if b.relative => tracing::info!(
+                budget_s = b.total.as_secs(),
+                "the runtime's deadline is a timeout, not an epoch time (a local emulator): using it from now"
+            ),
+            Some(_) => {}
+            None => tracing::warn!("the invocation context has no deadline: the run is bounded by API timeouts only"),
+        }
+        let source = match &budget {
+            Some(b) => client.with_deadline(b.deadline),
             None => client.without_deadline(),
         };
-        handle(&event.payload, &source, deps, deadline).await
+        handle(&event.payload, &source, deps, budget).await
     }))
     .await
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use fetcher::{handle, Deps};
+use fetcher::{handle, Budget, Deps};
 use meli_core::clock::ManualClock;
 use meli_core::fetch::FetchConfig;
 use meli_core::ids::{CategoryId, SiteId};
@@ -61,7 +61,8 @@ async fn a_scheduled_run_stores_one_snapshot_per_due_category() {
     let event = scheduled();
     assert_eq!(event.detail_type, "Scheduled Event");
     let source = client(&sandbox);
-    let deadline = Some(Instant::now() + Duration::from_secs(120));
+    let total = Duration::from_secs(120);
+    let deadline = Some(Budget { deadline: Instant::now() + total, total, relative: false });
 
     let first = handle(&event, &source, &deps, deadline).await.unwrap();
     assert_eq!(first.event_id.as_deref(), Some("5c4f2a9e-6d1b-4d6e-9a0f-2b8a0e6f3c11"));
@@ -79,7 +80,7 @@ async fn a_scheduled_run_stores_one_snapshot_per_due_category() {
 }
 
 #[tokio::test]
-async fn a_deadline_already_near_starts_nothing() {
+async fn a_spent_budget_starts_nothing() {
     let sandbox = meli_sandbox::spawn(SandboxConfig { speed: 0.0, ..SandboxConfig::default() }).await.unwrap();
     let store = Arc::new(MemorySnapshotStore::new());
     let cat = CategoryId::parse("MLB1055").unwrap();
@@ -89,9 +90,31 @@ async fn a_deadline_already_near_starts_nothing() {
         tracked: vec![(cat.site(), cat)],
         fetch: FetchConfig::default(),
     };
-    let out =
-        handle(&scheduled(), &client(&sandbox), &deps, Some(Instant::now() + Duration::from_secs(1))).await.unwrap();
+    // A 60 s budget whose deadline is already here (an invocation that waited out its time).
+    let spent = Budget { deadline: Instant::now(), total: Duration::from_secs(60), relative: false };
+    let out = handle(&scheduled(), &client(&sandbox), &deps, Some(spent)).await.unwrap();
     assert_eq!((out.skipped, out.snapshots_written, out.api_calls), (1, 0, 0), "{out:?}");
     assert!(store.is_empty());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_emulators_deadline_header_leaves_time_to_fetch() {
+    // What `cargo lambda watch` sends (`lambda-runtime-deadline-ms: 600000`): read as its 600 s
+    // timeout, every due category is fetched (read as an epoch time, all were skipped).
+    let sandbox = meli_sandbox::spawn(SandboxConfig { speed: 0.0, ..SandboxConfig::default() }).await.unwrap();
+    let store = Arc::new(MemorySnapshotStore::new());
+    let cat = CategoryId::parse("MLB1055").unwrap();
+    let deps = Deps {
+        store: store.clone(),
+        clock: Arc::new(ManualClock::new(sandbox.state().now())),
+        tracked: vec![(cat.site(), cat)],
+        fetch: FetchConfig::default(),
+    };
+    let budget = Budget::from_context(600_000, std::time::SystemTime::now(), Instant::now());
+    let out = handle(&scheduled(), &client(&sandbox), &deps, budget).await.unwrap();
+    assert_eq!((out.skipped, out.ok, out.snapshots_written), (0, 1, 1), "{out:?}");
+    assert_eq!(out.calls_by_endpoint.values().sum::<u32>(), out.api_calls);
+    assert!(out.calls_by_endpoint.get("highlights").is_some_and(|n| *n >= 1), "{out:?}");
     sandbox.shutdown().await;
 }
