@@ -166,11 +166,11 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
         let scored = signals::score(&snap, &ctx, cfg);
         totals.score += t_score.elapsed();
         let t_plan = Instant::now();
-        let plan = plan_writes(&scored, cfg).unwrap();
+        let plan = plan_writes(&scored).unwrap();
         totals.plan += t_plan.elapsed();
         totals.events += scored.events.len();
         totals.suppressed += scored.suppressed;
-        totals.items += plan.history.len() + plan.events.len() + 1;
+        totals.items += plan.events.len() + 1;
         totals.momentum += scored.products.iter().map(|p| p.momentum).sum::<f64>();
         black_box(&plan);
 
@@ -182,7 +182,7 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
             product: e.product.clone(),
         }));
         st.latest = Some(scored.latest_item());
-        st.seen = scored.seen;
+        st.seen.merge(&snap);
         st.history.push(snap);
         if let Strategy::Windowed = strategy {
             let from = t - cfg.lookback();

@@ -6,21 +6,20 @@
 //! | latest ranking | `CAT#{site}#{cat}` | `LATEST` |
 //! | category state | `CAT#{site}#{cat}` | `STATE` |
 //! | product | `PROD#{site}#{id}` | `META` |
-//! | product history | `PROD#{site}#{id}` | `HIST#{rfc3339}` |
 //! | event | `EVT#{site}#{cat}` | `{rfc3339}#{kind}#{product}` |
 //! | delivery | `DLV#{event key}` | `{channel}#{target}` |
 //! | calibration | `CAL#{site}#{cat}` | `RANKCURVE` |
 //! | app token | `AUTH#{client id}` | `TOKEN` |
 //!
 //! Times in keys are UTC RFC 3339 with whole seconds and a `Z` (`2026-11-29T13:00:00Z`), so that the
-//! lexicographic order of keys is the time order.
+//! lexicographic order of keys is the time order. (DESIGN's per-product `HIST#` points are not
+//! written: a product's history is read from the snapshot items; docs/decisions.md.)
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::ids::{CategoryId, EntryId, SiteId};
 
 pub const SNAP_PREFIX: &str = "SNAP#";
-pub const HIST_PREFIX: &str = "HIST#";
 pub const LATEST: &str = "LATEST";
 pub const STATE: &str = "STATE";
 pub const META: &str = "META";
@@ -50,10 +49,6 @@ pub fn snapshot_sk(t: DateTime<Utc>) -> String {
 
 pub fn product_pk(site: SiteId, id: &EntryId) -> String {
     format!("PROD#{site}#{id}")
-}
-
-pub fn history_sk(t: DateTime<Utc>) -> String {
-    format!("{HIST_PREFIX}{}", ts(t))
 }
 
 pub fn event_pk(site: SiteId, cat: &CategoryId) -> String {

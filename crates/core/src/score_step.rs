@@ -21,8 +21,6 @@ use crate::signals::{
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::store::{MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 
-pub use crate::signals::items::HistoryItem;
-
 /// How many times a compare-and-swap is retried against concurrent writers.
 const CAS_ATTEMPTS: usize = 5;
 
@@ -85,7 +83,6 @@ pub struct ScoreReport {
     pub events_existing: usize,
     /// Events held back by re-arm.
     pub events_suppressed: usize,
-    pub history_points: usize,
     pub seen_written: bool,
     pub latest: LatestOutcome,
     /// Why the calibration item was not used, when there was one that could not be.
@@ -114,7 +111,6 @@ pub async fn score_snapshot(
         events_written: Vec::new(),
         events_existing: 0,
         events_suppressed: 0,
-        history_points: 0,
         seen_written: false,
         latest: LatestOutcome::NotScored,
         calibration_note: None,
@@ -162,16 +158,15 @@ pub async fn score_snapshot(
         calibration: calibration.as_ref(),
     };
     let scored = signals::score(&s, &ctx, cfg);
-    let plan = signals::plan_writes(&scored, cfg)?;
+    let plan = signals::plan_writes(&scored)?;
     report.baseline = scored.signals.baseline;
     report.events_suppressed = scored.suppressed;
     if scored.signals.demand.source == CurveSource::Default {
         report.calibration_note = scored.signals.demand.note.clone();
     }
 
-    // 3. Write: history points, events, seen state, latest ranking.
-    report.history_points = plan.history.len();
-    store.put_batch(plan.history).await?;
+    // 3. Write: events, seen state, latest ranking. (A product's history is read from the snapshot
+    // items; per-product history points were 20 writes per refresh: docs/decisions.md.)
     for (item, typed) in plan.events.into_iter().zip(&scored.events) {
         match store.put(item, PutCondition::IfAbsent).await? {
             PutOutcome::Written => report.events_written.push(typed.clone()),

@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use meli_core::ids::{CategoryId, EntryId, SiteId};
 use meli_core::keys;
-use meli_core::signals::{EventItem, HistoryItem, LatestItem, SignalConfig};
+use meli_core::signals::{EventItem, LatestItem, SignalConfig, SnapshotItem};
 use meli_core::snapshot::Snapshot;
-use meli_core::store::{Query, SnapshotStore};
+use meli_core::store::SnapshotStore;
 
 use crate::config;
 use crate::render;
@@ -289,21 +289,68 @@ async fn events(since: &str, category: Option<&str>, data_dir: &Path, json: bool
     Ok(())
 }
 
+/// One point of a product's rank history, as `history --json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct HistoryPoint<'a> {
+    taken_at: chrono::DateTime<chrono::Utc>,
+    site: SiteId,
+    category: &'a CategoryId,
+    product: &'a EntryId,
+    position: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reviews_total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rating: Option<f64>,
+}
+
+/// A product's history is its entries in the snapshot items of the site's lists (there are no
+/// per-product history items: docs/decisions.md), in time order, across every list it was in.
 async fn history(product: &str, data_dir: &Path, json: bool) -> Result<()> {
     let id = EntryId::parse(product).map_err(|e| anyhow::anyhow!("--product: {e}"))?;
     let store = open_existing(data_dir)?;
-    let items = store.query(&Query::pk(keys::product_pk(id.site(), &id)).begins_with(keys::HIST_PREFIX)).await?;
-    if items.is_empty() {
+    let mut snapshots = Vec::new();
+    for item in store.scan_prefix(&format!("CAT#{}#", id.site()))? {
+        if item.sk.starts_with(keys::SNAP_PREFIX) {
+            // A snapshot that does not decode is reported, not skipped silently.
+            let s = SnapshotItem::from_item(&item).with_context(|| format!("{}/{} is unreadable", item.pk, item.sk))?;
+            if s.snapshot.entries.iter().any(|e| e.id == id) {
+                snapshots.push(s.snapshot);
+            }
+        }
+    }
+    if snapshots.is_empty() {
         bail!("no history for {id}; it has not been seen in a tracked list");
     }
-    for item in items {
-        let h: HistoryItem = item.decode()?;
+    snapshots.sort_by(|a, b| (a.taken_at, &a.category).cmp(&(b.taken_at, &b.category)));
+    for s in &snapshots {
+        let Some(e) = s.entries.iter().find(|e| e.id == id) else { continue };
+        let point = HistoryPoint {
+            taken_at: s.taken_at,
+            site: s.site,
+            category: &s.category,
+            product: &e.id,
+            position: e.position.get(),
+            price: e.price,
+            currency: e.currency.as_deref(),
+            reviews_total: e.reviews_total,
+            rating: e.rating,
+        };
         if json {
-            println!("{}", serde_json::to_string(&h)?);
+            println!("{}", serde_json::to_string(&point)?);
         } else {
-            let info = meli_core::site::SiteInfo::of(h.site);
-            let price = h.price.map(|p| info.format_price(p)).unwrap_or_else(|| "—".into());
-            println!("{}  {:<10} #{:<3} {:>16}", h.taken_at.format("%Y-%m-%d %H:%M"), h.category, h.position, price);
+            let info = meli_core::site::SiteInfo::of(s.site);
+            let price = e.price.map(|p| info.format_price(p)).unwrap_or_else(|| "—".into());
+            println!(
+                "{}  {:<10} #{:<3} {:>16}",
+                s.taken_at.format("%Y-%m-%d %H:%M"),
+                s.category,
+                point.position,
+                price
+            );
         }
     }
     Ok(())

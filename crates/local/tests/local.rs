@@ -81,6 +81,8 @@ fn a_file_that_is_not_a_store_gets_a_clear_error() {
 mod cli {
     use std::process::Command;
 
+    use super::{block_on, json, EmbeddedSnapshotStore, PutCondition, SnapshotStore};
+
     fn radar(args: &[&str]) -> (i32, String, String) {
         let out =
             Command::new(env!("CARGO_BIN_EXE_meli-radar")).args(args).env_remove("MELI_DATA_DIR").output().unwrap();
@@ -127,6 +129,52 @@ mod cli {
         assert_eq!(one["product"], "MLB20");
         assert_eq!(one["from_position"], 20);
         assert_eq!(one["to_position"], 1);
+    }
+
+    #[test]
+    fn history_reads_a_product_across_snapshots_and_lists() {
+        use meli_core::signals::SnapshotItem;
+        use meli_core::snapshot::Snapshot;
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedSnapshotStore::open(&dir.path().join("radar.db")).unwrap();
+            let put = |v: serde_json::Value| {
+                let s: Snapshot = serde_json::from_value(v).unwrap();
+                block_on(store.put(SnapshotItem::new(s, 30).to_item().unwrap(), PutCondition::Always)).unwrap();
+            };
+            put(list("2026-11-02T01:00:00Z", &["MLB2", "MLB7"]));
+            put(list("2026-11-02T00:00:00Z", &["MLB7", "MLB2"]));
+            put(list("2026-11-02T02:00:00Z", &["MLB2"]));
+            let mut other = list("2026-11-02T00:30:00Z", &["MLB9", "MLB8", "MLB7"]);
+            other["category"] = json!("MLB1051");
+            put(other);
+        }
+        let d = dir.path().to_str().unwrap();
+        let (code, stdout, stderr) = radar(&["history", "--product", "MLB7", "--data-dir", d, "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        let points: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let got: Vec<(&str, &str, u64)> = points
+            .iter()
+            .map(|p| {
+                (p["taken_at"].as_str().unwrap(), p["category"].as_str().unwrap(), p["position"].as_u64().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2026-11-02T00:00:00Z", "MLB1055", 1),
+                ("2026-11-02T00:30:00Z", "MLB1051", 3),
+                ("2026-11-02T01:00:00Z", "MLB1055", 2),
+            ]
+        );
+        assert_eq!(points[0]["price"], 100.0);
+        let (code, stdout, _) = radar(&["history", "--product", "MLB7", "--data-dir", d]);
+        assert_eq!(code, 0);
+        assert_eq!(stdout.lines().count(), 3);
+        assert!(stdout.contains("R$"), "{stdout}");
+        let (code, _, stderr) = radar(&["history", "--product", "MLB404", "--data-dir", d]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains("no history for MLB404"), "{stderr}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::ids::EntryId;
 use crate::signals::config::DAY_SECS;
 use crate::signals::demand::DemandCurve;
 use crate::signals::items::SeenState;
-use crate::signals::window::Window;
+use crate::signals::window::{IdMap, Window};
 use crate::snapshot::Snapshot;
 
 /// The signals of a whole list at one time.
@@ -72,9 +72,11 @@ pub fn churn(a: &Snapshot, b: &Snapshot) -> f64 {
     sym as f64 / total as f64
 }
 
+/// `seen` is the stored seen state (it may or may not include the scored snapshot already): the
+/// entrant count reads it as if the scored snapshot were merged in, without copying it.
 pub(crate) fn category_signals(
     w: &Window<'_>,
-    merged_seen: &SeenState,
+    seen: &SeenState,
     baseline: bool,
     curve: &DemandCurve,
 ) -> CategorySignals {
@@ -106,13 +108,19 @@ pub(crate) fn category_signals(
         })
         .collect();
     let volatility_24h = if pairs.is_empty() { None } else { Some(pairs.iter().sum::<f64>() / pairs.len() as f64) };
-    let started = merged_seen.list_started_at.unwrap_or(t);
+    let started = seen.list_started_at.map_or(t, |x| x.min(t));
     let day_ago = t - Duration::seconds(DAY_SECS);
-    let new_entrants_24h = merged_seen
+    let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;
+    // Products of the stored state, with their first sighting as merging `S` would make it.
+    let in_s: IdMap<&EntryId, ()> = s.entries.iter().map(|e| (&e.id, ())).collect();
+    let known = seen
         .products
-        .values()
-        .filter(|r| r.first_seen > day_ago && r.first_seen <= t && r.first_seen > started)
+        .iter()
+        .filter(|(id, r)| counts(if in_s.contains_key(id) { r.first_seen.min(t) } else { r.first_seen }))
         .count();
+    // Products of `S` the state has never seen: first seen now.
+    let unknown = s.entries.iter().filter(|e| !seen.products.contains_key(&e.id)).count();
+    let new_entrants_24h = known + if counts(t) { unknown } else { 0 };
     CategorySignals {
         baseline,
         has_previous: p.is_some(),

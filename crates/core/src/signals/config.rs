@@ -37,7 +37,6 @@ pub struct SignalConfig {
     pub demand_b_stderr: f64,
     pub sparkline_points: usize,
     pub event_ttl_days: i64,
-    pub history_ttl_days: i64,
     /// `expires_at` of the snapshot items that `score_series` stores.
     pub snapshot_ttl_days: i64,
 }
@@ -67,7 +66,6 @@ impl Default for SignalConfig {
             demand_b_stderr: 0.15,
             sparkline_points: 12,
             event_ttl_days: 90,
-            history_ttl_days: 400,
             snapshot_ttl_days: 400,
         }
     }

@@ -24,7 +24,11 @@ pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
 }
 
 /// The snapshot item `CAT#{site}#{cat}` / `SNAP#{ts}`: a snapshot with its keys and TTL.
+///
+/// It decodes through [`SnapshotItemFields`], the same attributes spelled out: serde's `flatten`
+/// buffers the whole item before decoding it again, which doubled the cost of every stream record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SnapshotItemFields")]
 pub struct SnapshotItem {
     pub pk: String,
     pub sk: String,
@@ -32,6 +36,37 @@ pub struct SnapshotItem {
     pub snapshot: Snapshot,
     /// Epoch seconds (DynamoDB TTL).
     pub expires_at: i64,
+}
+
+/// The attributes of a [`SnapshotItem`], flat (its decoding form).
+#[derive(Deserialize)]
+struct SnapshotItemFields {
+    pk: String,
+    sk: String,
+    site: crate::ids::SiteId,
+    category: CategoryId,
+    taken_at: DateTime<Utc>,
+    entries: Vec<crate::snapshot::SnapshotEntry>,
+    #[serde(default)]
+    fetch: crate::snapshot::FetchMeta,
+    expires_at: i64,
+}
+
+impl From<SnapshotItemFields> for SnapshotItem {
+    fn from(f: SnapshotItemFields) -> Self {
+        SnapshotItem {
+            pk: f.pk,
+            sk: f.sk,
+            snapshot: Snapshot {
+                site: f.site,
+                category: f.category,
+                taken_at: f.taken_at,
+                entries: f.entries,
+                fetch: f.fetch,
+            },
+            expires_at: f.expires_at,
+        }
+    }
 }
 
 impl SnapshotItem {
@@ -51,27 +86,6 @@ impl SnapshotItem {
     pub fn from_item(item: &Item) -> Result<Self, StoreError> {
         item.decode()
     }
-}
-
-/// A product history point `PROD#{site}#{id}` / `HIST#{ts}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryItem {
-    pub pk: String,
-    pub sk: String,
-    pub site: SiteId,
-    pub category: CategoryId,
-    pub product: EntryId,
-    pub taken_at: DateTime<Utc>,
-    pub position: Position,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reviews_total: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rating: Option<f64>,
-    pub expires_at: i64,
 }
 
 /// An event item `EVT#{site}#{cat}` / `{ts}#{key_kind}#{product}`: everything a notification needs.

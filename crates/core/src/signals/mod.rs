@@ -6,7 +6,7 @@
 //!
 //! Layout:
 //! - [`config`]: [`SignalConfig`], every threshold with its default.
-//! - [`items`]: the stored items (snapshot, latest ranking, history point, event, seen state,
+//! - [`items`]: the stored items (snapshot, latest ranking, event, seen state,
 //!   calibration).
 //! - [`product`], [`category`], [`demand`], [`events`]: the signals and events themselves.
 
@@ -30,8 +30,7 @@ pub use config::SignalConfig;
 pub use demand::{CurveSource, DemandBand, DemandCurve};
 pub use events::{EventKind, PositionPoint, Severity};
 pub use items::{
-    CalibrationItem, EventItem, FiredEvent, HistoryItem, LatestItem, SeenItem, SeenRange, SeenState, SnapshotItem,
-    SEEN_SK,
+    CalibrationItem, EventItem, FiredEvent, LatestItem, SeenItem, SeenRange, SeenState, SnapshotItem, SEEN_SK,
 };
 pub use product::{ProductSignals, Trend};
 
@@ -64,8 +63,6 @@ pub struct Scored {
     pub events: Vec<EventItem>,
     /// Events that re-arm held back.
     pub suppressed: usize,
-    /// The seen state with this snapshot merged in.
-    pub seen: SeenState,
 }
 
 /// Scores a non-empty snapshot against its history (docs/signals.md §3–§6). Pure and deterministic.
@@ -87,9 +84,7 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();
     let ectx = events::EventContext { seen: ctx.seen, recent: ctx.recent_events, baseline };
     let (events, suppressed) = events::detect(&w, &products, &ectx, cfg);
-    let mut seen = ctx.seen.clone();
-    seen.merge(current);
-    let signals = category::category_signals(&w, &seen, baseline, &curve);
+    let signals = category::category_signals(&w, ctx.seen, baseline, &curve);
     Scored {
         site: current.site,
         category: current.category.clone(),
@@ -98,7 +93,6 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         signals,
         events,
         suppressed,
-        seen,
     }
 }
 
@@ -116,36 +110,11 @@ impl Scored {
             signals: self.signals.clone(),
         }
     }
-
-    /// The product history points of this snapshot.
-    pub fn history_items(&self, cfg: &SignalConfig) -> Vec<HistoryItem> {
-        self.products
-            .iter()
-            .filter_map(|p| {
-                Some(HistoryItem {
-                    pk: keys::product_pk(self.site, &p.id),
-                    sk: keys::history_sk(self.taken_at),
-                    site: self.site,
-                    category: self.category.clone(),
-                    product: p.id.clone(),
-                    taken_at: self.taken_at,
-                    position: crate::ids::Position::new(i64::from(p.position)).ok()?,
-                    price: p.price,
-                    currency: p.currency.clone(),
-                    reviews_total: p.reviews_total,
-                    rating: p.rating,
-                    expires_at: items::expiry(self.taken_at, cfg.history_ttl_days),
-                })
-            })
-            .collect()
-    }
 }
 
 /// The writes of a scored snapshot, as store items.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritePlan {
-    /// Unconditional (their content is a function of the snapshot alone).
-    pub history: Vec<Item>,
     /// Conditional inserts.
     pub events: Vec<Item>,
     /// Written only over an older `LATEST`.
@@ -153,10 +122,8 @@ pub struct WritePlan {
 }
 
 /// Plans the writes of a scored snapshot (the seen state is merged separately, by compare-and-swap).
-pub fn plan_writes(scored: &Scored, cfg: &SignalConfig) -> Result<WritePlan, StoreError> {
-    let history =
-        scored.history_items(cfg).iter().map(|h| Item::from_typed(&h.pk, &h.sk, h)).collect::<Result<Vec<_>, _>>()?;
+pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
     let events = scored.events.iter().map(EventItem::to_item).collect::<Result<Vec<_>, _>>()?;
     let latest = scored.latest_item().to_item()?;
-    Ok(WritePlan { history, events, latest })
+    Ok(WritePlan { events, latest })
 }
