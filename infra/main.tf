@@ -267,7 +267,7 @@ resource "aws_secretsmanager_secret" "token" {
 resource "aws_secretsmanager_secret" "slack" {
   #checkov:skip=CKV2_AWS_57:Slack incoming-webhook URLs cannot be rotated through an API; they are replaced by hand in Slack and here.
   name        = "${var.name}/slack"
-  description = "Slack incoming webhooks of the notifier"
+  description = "Slack incoming webhooks of the notifier: [{\"url\": \"https://hooks.slack.com/services/...\", \"name\": \"#channel\"}] or comma-separated URLs (docs/alerts.md); no value or [] = no Slack"
   kms_key_id  = aws_kms_key.this.arn
   tags        = local.tags
 }

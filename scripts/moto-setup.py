@@ -51,7 +51,8 @@ def main():
         ),
     )
     token = sm.create_secret(Name=f"{args.name}/token")
-    slack = sm.create_secret(Name=f"{args.name}/slack", SecretString=json.dumps({"webhooks": []}))
+    # The notifier's format (docs/alerts.md): a JSON list of webhooks; [] is "no Slack".
+    slack = sm.create_secret(Name=f"{args.name}/slack", SecretString="[]")
     sns = boto3.client("sns", endpoint_url=endpoint)
     topic = sns.create_topic(Name=f"{args.name}-alerts")
 

@@ -9,8 +9,20 @@
 //! | `MELI_SNS_CONTROLS` | `{}` | JSON controls of the SNS destination (quiet hours, daily cap, mode…) |
 //!
 //! At least one of `MELI_SNS_TOPIC_ARN` and `MELI_SLACK_SECRET_ID` must be set.
+//!
+//! The Slack secret (Terraform creates it without a value) holds the webhook list in the format of
+//! [`meli_core::notify::parse_slack_webhooks`]: a JSON array `[{"url": "https://hooks.slack.com/...",
+//! "name": "#ofertas", "filter": {...}, "controls": {...}}]` (or `{"slack_webhooks": [...]}`), or
+//! comma-separated URLs. [`slack_webhooks`] reads what the secret holds at a cold start: a secret with
+//! no value yet, an empty one, an empty list or a placeholder without any URL means Slack is off (one
+//! log line says so, the function runs); a list with URLs that does not parse fails the cold start
+//! (someone meant to configure Slack) with a message that names the secret and the problem, never
+//! the URLs.
 
-use meli_core::notify::Controls;
+use meli_aws::secrets::SecretError;
+use meli_core::notify::destination::WebhookConfigError;
+use meli_core::notify::{parse_slack_webhooks, Controls, SlackWebhookConfig};
+use secrecy::{ExposeSecret, SecretString};
 
 /// Every variable this function reads.
 pub const VARIABLES: &[&str] = &["MELI_TABLE_NAME", "MELI_SNS_TOPIC_ARN", "MELI_SLACK_SECRET_ID", "MELI_SNS_CONTROLS"];
@@ -76,6 +88,56 @@ impl Config {
     }
 }
 
+/// What the Slack secret gave at a cold start.
+#[derive(Debug)]
+pub enum SlackSetup {
+    /// The webhooks to post to (at least one).
+    Webhooks(Vec<SlackWebhookConfig>),
+    /// Slack is off; the reason is safe to log (it never quotes the secret).
+    Off(String),
+}
+
+/// Why the Slack secret stops a cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackSecretError {
+    #[error("cannot read the Slack webhooks secret {id}")]
+    Read {
+        id: String,
+        #[source]
+        source: SecretError,
+    },
+    #[error("the Slack webhooks secret {id} does not hold a webhook list; put [{{\"url\": \"https://hooks.slack.com/services/...\"}}] or comma-separated URLs into it (docs/alerts.md), or [] for no Slack")]
+    Format {
+        id: String,
+        #[source]
+        source: WebhookConfigError,
+    },
+}
+
+/// Reads the outcome of `GetSecretValue` on the Slack secret `id` (see the module docs).
+pub fn slack_webhooks(id: &str, read: Result<SecretString, SecretError>) -> Result<SlackSetup, SlackSecretError> {
+    let text = match read {
+        Ok(text) => text,
+        Err(SecretError::NotFound(_)) => {
+            return Ok(SlackSetup::Off(format!(
+                "the Slack webhooks secret {id} has no value yet: Slack alerts are off until a webhook list is put into it (docs/deploy.md, step 3c)"
+            )))
+        }
+        Err(source) => return Err(SlackSecretError::Read { id: id.to_string(), source }),
+    };
+    match parse_slack_webhooks(text.expose_secret()) {
+        Ok(list) if list.is_empty() => Ok(SlackSetup::Off(format!(
+            "the Slack webhooks secret {id} lists no webhook: Slack alerts are off (docs/deploy.md, step 3c)"
+        ))),
+        Ok(list) => Ok(SlackSetup::Webhooks(list)),
+        // No URL anywhere in it: a placeholder (`REPLACE_ME`, `{"webhooks": []}`), not a broken list.
+        Err(_) if !text.expose_secret().contains("://") => Ok(SlackSetup::Off(format!(
+            "the Slack webhooks secret {id} holds no webhook URL (a placeholder?): Slack alerts are off until a webhook list is put into it (docs/deploy.md, step 3c)"
+        ))),
+        Err(source) => Err(SlackSecretError::Format { id: id.to_string(), source }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +170,51 @@ mod tests {
         .unwrap();
         assert_eq!(c.sns_controls.daily_cap, Some(50));
         assert_eq!(c.slack_secret_id, None);
+    }
+
+    const ID: &str = "arn:aws:secretsmanager:us-east-1:1:secret:meli-radar/slack";
+
+    fn secret(text: &str) -> Result<SecretString, SecretError> {
+        Ok(SecretString::from(text.to_string()))
+    }
+
+    #[test]
+    fn a_secret_without_a_value_or_with_an_empty_list_turns_slack_off() {
+        let placeholders = ["", "  \n", "[]", r#"{"slack_webhooks": []}"#, "REPLACE_ME", r#"{"webhooks": []}"#];
+        let reads = placeholders.into_iter().map(secret).chain([Err(SecretError::NotFound(ID.into()))]);
+        for read in reads {
+            match slack_webhooks(ID, read) {
+                Ok(SlackSetup::Off(why)) => assert!(why.contains(ID) && why.contains("Slack alerts are off"), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_formats_terraform_documents_parse() {
+        let list = r##"[{"url": "https://hooks.slack.com/services/T/B/x", "name": "#ofertas", "filter": {"sites": ["MLB"]}}]"##;
+        let urls = "https://hooks.slack.com/services/T/B/x, https://hooks.slack.com/services/T/B/y";
+        let wrapped = r#"{"slack_webhooks": [{"url": "https://hooks.slack.com/services/T/B/x"}]}"#;
+        for (text, n) in [(list, 1), (urls, 2), (wrapped, 1)] {
+            match slack_webhooks(ID, secret(text)) {
+                Ok(SlackSetup::Webhooks(hooks)) => assert_eq!(hooks.len(), n),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_malformed_list_fails_without_quoting_the_secret() {
+        for text in
+            [r#"{"webhooks": ["https://hooks.slack.com/services/T/B/SECRET"]}"#, "ftp://hooks.slack.com/T/B/SECRET"]
+        {
+            let e = slack_webhooks(ID, secret(text)).unwrap_err();
+            let full = format!("{e}: {}", std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default());
+            assert!(full.contains(ID) && !full.contains("SECRET"), "{full}");
+            assert!(!format!("{e:?}").contains("SECRET"), "{e:?}");
+        }
+        // A Secrets Manager failure other than "no value" is not mistaken for an empty list.
+        let e = slack_webhooks(ID, Err(SecretError::Rejected("AccessDenied".into()))).unwrap_err();
+        assert!(matches!(e, SlackSecretError::Read { .. }), "{e:?}");
     }
 }

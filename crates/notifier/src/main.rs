@@ -6,10 +6,11 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SnsAlertPublisher};
 use meli_core::clock::SystemClock;
-use meli_core::notify::{parse_slack_webhooks, NotifyConfig, NotifyDeps, SlackPublisher, SnsPublisher};
+use meli_core::notify::{NotifyConfig, NotifyDeps, SlackPublisher, SnsPublisher};
+use meli_core::store::SnapshotStore;
 use meli_http::slack::SlackWebhookPublisher;
+use notifier::config::{slack_webhooks, SlackSetup};
 use notifier::{destinations, handle, Config};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 #[tokio::main]
@@ -24,11 +25,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .map(|arn| (arn, Arc::new(SnsAlertPublisher::new(clients.sns.clone(), arn)) as Arc<dyn SnsPublisher>));
     let mut webhooks = Vec::new();
     if let Some(id) = &config.slack_secret_id {
-        let list = SecretsManagerSource::new(clients.secrets.clone()).get(id).await?;
-        for hook in parse_slack_webhooks(list.expose_secret())? {
-            let publisher = SlackWebhookPublisher::new(hook.url.clone())?;
-            webhooks.push((hook, Arc::new(publisher) as Arc<dyn SlackPublisher>));
+        let read = SecretsManagerSource::new(clients.secrets.clone()).get(id).await;
+        match slack_webhooks(id, read)? {
+            SlackSetup::Off(why) => tracing::warn!("{why}"),
+            SlackSetup::Webhooks(hooks) => {
+                tracing::info!(webhooks = hooks.len(), "Slack webhooks loaded");
+                for hook in hooks {
+                    let publisher = SlackWebhookPublisher::new(hook.url.clone())?;
+                    webhooks.push((hook, Arc::new(publisher) as Arc<dyn SlackPublisher>));
+                }
+            }
         }
+    }
+    if sns.is_none() && webhooks.is_empty() {
+        tracing::warn!("no SNS topic and no Slack webhook: events are recorded but no alert goes anywhere");
+    }
+    // One read now, so the SDK's connector, TLS roots, credentials and a pooled connection are ready
+    // before the first batch (a miss costs half a read unit). A failure here is the first batch's to report.
+    if let Err(error) = store.get("WARMUP", "WARMUP").await {
+        tracing::warn!(%error, "the cold-start read of the table failed");
     }
     let dests = destinations(sns, &config.sns_controls, webhooks);
     let (clock, notify) = (SystemClock, NotifyConfig::default());

@@ -7,6 +7,7 @@ use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{service_fn, LambdaEvent};
 use meli_aws::DynamoSnapshotStore;
 use meli_core::signals::SignalConfig;
+use meli_core::store::SnapshotStore;
 use trend_scorer::{handle, Config};
 
 #[tokio::main]
@@ -15,6 +16,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     let sdk = meli_aws::sdk::load().await;
     let store = DynamoSnapshotStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table);
+    // One read now, so the SDK's connector, TLS roots, credentials and a pooled connection are ready
+    // before the first batch (a miss costs half a read unit). A failure here is the first batch's to report.
+    if let Err(error) = store.get("WARMUP", "WARMUP").await {
+        tracing::warn!(%error, "the cold-start read of the table failed");
+    }
     let signals = SignalConfig::default();
     let (store, signals) = (&store, &signals);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
