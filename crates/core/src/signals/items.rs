@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
 use crate::signals::events::{EventKind, PositionPoint, Severity};
@@ -297,6 +297,7 @@ impl FiredEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::Position;
     use crate::snapshot::SnapshotEntry;
 
     fn snap(t: &str, ids: &[&str]) -> Snapshot {
