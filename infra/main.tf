@@ -52,10 +52,14 @@ locals {
     MELI_TABLE_NAME = aws_dynamodb_table.this.name
   }
   notifier_environment = {
-    MELI_TABLE_NAME      = aws_dynamodb_table.this.name
-    MELI_SNS_TOPIC_ARN   = aws_sns_topic.this.arn
-    MELI_SLACK_SECRET_ID = aws_secretsmanager_secret.slack.arn
-    MELI_SNS_CONTROLS    = jsonencode(var.sns_controls)
+    MELI_TABLE_NAME               = aws_dynamodb_table.this.name
+    MELI_SNS_TOPIC_ARN            = aws_sns_topic.this.arn
+    MELI_SLACK_SECRET_ID          = aws_secretsmanager_secret.slack.arn
+    MELI_SNS_CONTROLS             = jsonencode(var.sns_controls)
+    MELI_REPORTS_BUCKET           = local.notifier_reports_environment.MELI_REPORTS_BUCKET # "" without create_reports
+    MELI_REPORTS_KMS_KEY_ARN      = local.notifier_reports_environment.MELI_REPORTS_KMS_KEY_ARN
+    MELI_REPORT_LINK_EXPIRY_HOURS = local.notifier_reports_environment.MELI_REPORT_LINK_EXPIRY_HOURS
+    MELI_REPORT_DAYS              = local.notifier_reports_environment.MELI_REPORT_DAYS
   }
 
   egress_az = coalesce(var.egress_availability_zone, "${local.region}a")

@@ -70,6 +70,6 @@ output "reports_bucket" {
 }
 
 output "reports_prefix" {
-  description = "Key prefix of the reports in the bucket (<prefix>/<site>/<run date>/index.html), or null."
+  description = "Key prefix of the reports in the bucket (<prefix>/<site>/<YYYY-MM-DD>/<category>.html), or null."
   value       = var.create_reports ? local.reports_prefix : null
 }

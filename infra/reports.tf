@@ -1,16 +1,25 @@
 # The HTML reports (docs/report.md), behind var.create_reports: a private bucket, encrypted with the
-# module's KMS key, that the notifier's digest writes each period's report into
-# (s3://<bucket>/reports/<site>/<run date>/index.html and one page per category). Digest messages
-# link to a report with a presigned GET URL, so the bucket stays private: no public access, no
-# bucket policy that opens it, TLS only. (The notifier's side, writing and signing, is still to be
-# wired: docs/report.md, "In AWS".)
+# module's KMS key, that the notifier's digest writes each category's report into
+# (s3://<bucket>/reports/<site>/<YYYY-MM-DD>/<category>.html, meli_report::publish::report_key).
+# Digest messages link to a report with a presigned GET URL, so the bucket stays private: no public
+# access, no bucket policy that opens it, TLS only.
 #
 # The variables are in variables.tf and the outputs in outputs.tf, each in a block marked "reports".
 
 locals {
   reports_enabled = var.create_reports ? 1 : 0
   reports_bucket  = "${var.name}-reports-${local.account}-${local.region}"
-  reports_prefix  = "reports"
+  # meli_report::publish::REPORTS_PREFIX (the infra tests check they agree).
+  reports_prefix = "reports"
+
+  # The notifier's report variables (crates/notifier/src/lib.rs, REPORT_VARIABLES), part of
+  # local.notifier_environment; an empty bucket turns the reports off (the digest is as before).
+  notifier_reports_environment = {
+    MELI_REPORTS_BUCKET           = var.create_reports ? aws_s3_bucket.reports[0].id : ""
+    MELI_REPORTS_KMS_KEY_ARN      = var.create_reports ? aws_kms_key.this.arn : ""
+    MELI_REPORT_LINK_EXPIRY_HOURS = tostring(var.report_link_expiry_hours)
+    MELI_REPORT_DAYS              = tostring(var.report_days)
+  }
 }
 
 resource "aws_s3_bucket" "reports" {

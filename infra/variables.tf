@@ -195,3 +195,23 @@ variable "report_retention_days" {
   type        = number
   default     = 30
 }
+
+variable "report_link_expiry_hours" {
+  description = "Lifetime of the presigned report links in the digest messages, in hours (1-168; SigV4 allows at most 7 days, and a link signed with the notifier role's temporary credentials stops working when they expire, docs/report.md)."
+  type        = number
+  default     = 168
+  validation {
+    condition     = var.report_link_expiry_hours >= 1 && var.report_link_expiry_hours <= 168
+    error_message = "report_link_expiry_hours must be 1 to 168 (7 days, the SigV4 maximum)."
+  }
+}
+
+variable "report_days" {
+  description = "Days a digest's report covers, counted back from the digest (1-90)."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.report_days >= 1 && var.report_days <= 90
+    error_message = "report_days must be 1 to 90."
+  }
+}

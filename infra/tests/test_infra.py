@@ -247,3 +247,63 @@ def test_checkov_reports_no_failed_check():
     for c in skipped:
         reason = (c.get("check_result") or {}).get("suppress_comment") or ""
         assert len(reason.strip()) > 20, f"{c['check_id']} on {c['resource']} is skipped without a reason"
+
+
+def rust_str_list(path, name):
+    m = re.search(rf"pub const {name}: &\[&str\] =\s*&\[([^\]]*)\]", rust(path), re.S)
+    assert m, f"{name} not found in {path}"
+    return re.findall(r'"([^"]*)"', m.group(1))
+
+
+def test_reports_bucket_is_private_encrypted_and_optional(module):
+    res = module["resource"]
+    reports = {k: v for k, v in res.items() if k[1] in ("reports", "notifier_reports")}
+    assert ("aws_s3_bucket", "reports") in reports
+    for (typ, name), body in reports.items():
+        assert body.get("count") == "${local.reports_enabled}", f"{typ}.{name} is not behind create_reports"
+    assert module["locals"]["reports_enabled"] == "${var.create_reports ? 1 : 0}"
+    assert module["variable"]["create_reports"]["default"] is False
+    pab = res[("aws_s3_bucket_public_access_block", "reports")]
+    for flag in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]:
+        assert pab[flag] is True, flag
+    sse = res[("aws_s3_bucket_server_side_encryption_configuration", "reports")]["rule"][0]
+    default = sse["apply_server_side_encryption_by_default"][0]
+    assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key.this.arn" in default["kms_master_key_id"]
+    # No statement of the bucket policy allows anything: it only denies plain HTTP.
+    policy = module["data"][("aws_iam_policy_document", "reports_bucket")]
+    for st in policy["statement"]:
+        assert st["effect"] == "Deny" and st["condition"][0]["variable"] == "aws:SecureTransport"
+
+
+def test_notifier_can_write_and_sign_reports_under_the_prefix_the_code_uses(module):
+    prefix = rust_const("crates/report/src/publish.rs", "REPORTS_PREFIX")
+    assert module["locals"]["reports_prefix"] == prefix
+    # The key layout the outputs describe is the code's.
+    assert re.search(r'format!\("\{REPORTS_PREFIX\}/\{site\}/\{\}/\{\}"', rust("crates/report/src/publish.rs"))
+    doc = module["data"][("aws_iam_policy_document", "notifier_reports")]
+    by_sid = {st["sid"]: st for st in doc["statement"]}
+    assert sorted(by_sid["Reports"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
+    assert by_sid["Reports"]["resources"] == ["${aws_s3_bucket.reports[0].arn}/${local.reports_prefix}/*"]
+    # PutObject with aws:kms under the module's key, and GETs through presigned URLs, need the key.
+    assert sorted(by_sid["ReportsKey"]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert by_sid["ReportsKey"]["resources"] == ["${aws_kms_key.this.arn}"]
+    attach = module["resource"][("aws_iam_role_policy", "notifier_reports")]
+    assert attach["role"] == "${aws_iam_role.notifier.id}"
+    assert attach["policy"] == "${data.aws_iam_policy_document.notifier_reports[0].json}"
+    # The S3 adapter sends the headers the bucket expects: SSE with the configured key, HTML in UTF-8.
+    s3 = rust("crates/aws/src/s3.rs")
+    assert "ServerSideEncryption::AwsKms" in s3 and ".ssekms_key_id(" in s3
+    assert 'HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8"' in s3
+
+
+def test_notifier_gets_the_report_variables_it_reads(module):
+    wanted = rust_str_list("crates/notifier/src/lib.rs", "REPORT_VARIABLES")
+    env = module["locals"]["notifier_reports_environment"]
+    assert sorted(env) == sorted(wanted)
+    assert env["MELI_REPORTS_BUCKET"] == '${var.create_reports ? aws_s3_bucket.reports[0].id : ""}'
+    assert env["MELI_REPORTS_KMS_KEY_ARN"] == '${var.create_reports ? aws_kms_key.this.arn : ""}'
+    notifier_env = module["locals"]["notifier_environment"]
+    for name in wanted:
+        assert notifier_env.get(name) == f"${{local.notifier_reports_environment.{name}}}", (
+            f"{name} is not passed to the notifier (infra/main.tf, local.notifier_environment)"
+        )

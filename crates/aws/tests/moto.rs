@@ -452,3 +452,58 @@ async fn subscriptions_are_created_listed_and_removed_with_their_filter() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].protocol, "sms");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The reports bucket (S3ReportSink)
+
+#[tokio::test]
+async fn reports_are_stored_encrypted_and_open_through_their_presigned_url() {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    use meli_aws::s3::{HTML_CONTENT_TYPE, MAX_LINK_EXPIRY};
+    use meli_aws::S3ReportSink;
+    use meli_core::notify::ReportSink;
+
+    let Some(config) = sdk().await else { return };
+    let client = meli_aws::s3::client(&config);
+    let bucket = unique("reports");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/0b6f1a52-9e1c-4c8e-a7a4-3a1d2c5e6f70";
+    let sink = S3ReportSink::new(client.clone(), &bucket, Some(kms.into()), MAX_LINK_EXPIRY).unwrap();
+    let key = "reports/MLB/2026-11-29/MLB1055.html";
+    let html = "<!DOCTYPE html>\n<html lang=\"pt-BR\"><body><h1>Mais vendidos · MLB1055</h1>\
+                <p>R$ 1.299,90 · &lt;script&gt;alert(1)&lt;/script&gt; · Ñandú ✅</p></body></html>\n";
+    let url = sink.publish(key, html).await.unwrap();
+    assert!(url.starts_with(&format!("{}/{bucket}/{key}?", config.endpoint_url().unwrap())), "path-style: {url}");
+    assert!(url.contains("X-Amz-Expires=604800") && url.contains("X-Amz-Signature="), "{url}");
+
+    // Anyone with the link gets the page over plain HTTP, byte for byte, as HTML in UTF-8.
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+    let resp = http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], HTML_CONTENT_TYPE);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), html.as_bytes());
+
+    // Stored with server-side encryption under the configured key.
+    let head = client.head_object().bucket(&bucket).key(key).send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    assert_eq!(head.ssekms_key_id(), Some(kms));
+    assert_eq!(head.content_type(), Some(HTML_CONTENT_TYPE));
+
+    // The same key again (a digest replayed the same day) replaces the page; the old link shows it.
+    let newer = html.replace("1.299,90", "1.199,90");
+    sink.publish(key, &newer).await.unwrap();
+    assert_eq!(http.get(&url).send().await.unwrap().text().await.unwrap(), newer);
+
+    // Without a KMS key: S3-managed encryption, still never unencrypted.
+    let plain = S3ReportSink::new(client.clone(), &bucket, None, std::time::Duration::from_secs(3600)).unwrap();
+    let url = plain.publish("reports/MLA/2026-11-29/MLA1055.html", "<p>hola</p>").await.unwrap();
+    assert!(url.contains("X-Amz-Expires=3600"), "{url}");
+    let head = client.head_object().bucket(&bucket).key("reports/MLA/2026-11-29/MLA1055.html").send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+
+    // A bucket that does not exist is a configuration problem, said without the URL.
+    let missing = S3ReportSink::new(client, unique("missing"), None, MAX_LINK_EXPIRY).unwrap();
+    let err = missing.publish(key, html).await.unwrap_err();
+    assert!(matches!(err, meli_core::notify::NotifyError::Config { .. }), "{err:?}");
+    assert!(!err.to_string().contains("X-Amz"), "{err}");
+}

@@ -7,6 +7,7 @@
 //! | `MELI_SNS_TOPIC_ARN` | unset | the alerts topic; unset: no SNS alerts |
 //! | `MELI_SLACK_SECRET_ID` | unset | Secrets Manager secret with the Slack webhook list; unset: no Slack |
 //! | `MELI_SNS_CONTROLS` | `{}` | JSON controls of the SNS destination (quiet hours, daily cap, mode…) |
+//! | `MELI_REPORTS_BUCKET`, `MELI_REPORTS_KMS_KEY_ARN`, `MELI_REPORT_LINK_EXPIRY_HOURS`, `MELI_REPORT_DAYS` | unset | the digest's HTML reports and their links ([`crate::ReportsConfig`], docs/report.md); no bucket: no links |
 //!
 //! At least one of `MELI_SNS_TOPIC_ARN` and `MELI_SLACK_SECRET_ID` must be set.
 //!
@@ -25,7 +26,17 @@ use meli_core::notify::{parse_slack_webhooks, Controls, SlackWebhookConfig};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Every variable this function reads.
-pub const VARIABLES: &[&str] = &["MELI_TABLE_NAME", "MELI_SNS_TOPIC_ARN", "MELI_SLACK_SECRET_ID", "MELI_SNS_CONTROLS"];
+pub const VARIABLES: &[&str] = &[
+    "MELI_TABLE_NAME",
+    "MELI_SNS_TOPIC_ARN",
+    "MELI_SLACK_SECRET_ID",
+    "MELI_SNS_CONTROLS",
+    // crate::REPORT_VARIABLES, read by crate::ReportsConfig::from_lookup below.
+    "MELI_REPORTS_BUCKET",
+    "MELI_REPORTS_KMS_KEY_ARN",
+    "MELI_REPORT_LINK_EXPIRY_HOURS",
+    "MELI_REPORT_DAYS",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -33,6 +44,8 @@ pub struct Config {
     pub sns_topic_arn: Option<String>,
     pub slack_secret_id: Option<String>,
     pub sns_controls: Controls,
+    /// The digest's reports bucket and links; `None` (no `MELI_REPORTS_BUCKET`): digests without links.
+    pub reports: Option<crate::ReportsConfig>,
 }
 
 /// Every bad or missing variable, each with what to set it to.
@@ -81,8 +94,12 @@ impl Config {
                 Controls::default()
             }),
         };
+        let reports = crate::ReportsConfig::from_lookup(&lookup).unwrap_or_else(|p| {
+            problems.extend(p);
+            None
+        });
         match (table, problems.is_empty()) {
-            (Some(table), true) => Ok(Config { table, sns_topic_arn, slack_secret_id, sns_controls }),
+            (Some(table), true) => Ok(Config { table, sns_topic_arn, slack_secret_id, sns_controls, reports }),
             _ => Err(ConfigError { problems }),
         }
     }

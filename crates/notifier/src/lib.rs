@@ -11,16 +11,22 @@
 //! - [`config`]: `Config::from_env()`, the only place that reads the environment.
 //! - [`parse_input`]: a stream batch or a digest schedule; [`handle`]: one invocation.
 //! - [`destinations`]: the SNS topic and the Slack webhooks as notify destinations.
+//! - [`ReportsConfig`], [`report_sink`], [`handle_with_reports`]: the digest's HTML reports in the
+//!   reports bucket (Terraform `create_reports`), linked from the digest messages with presigned
+//!   URLs; without a bucket the digest is as before.
 
 pub mod config;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use meli_aws::S3ReportSink;
 use meli_core::notify::{
-    notify_records, retry_failed, run_digest, ChannelKind, Controls, Destination, DestinationConfig, DigestKind,
-    EventFilter, NotifyDeps, NotifyReport, RecordsOutcome, Sender, SlackPublisher, SlackWebhookConfig, SnsPublisher,
+    notify_records, retry_failed, run_digest_with_reports, ChannelKind, Controls, Destination, DestinationConfig,
+    DigestKind, EventFilter, NotifyDeps, NotifyError, NotifyReport, RecordsOutcome, ReportLinks, Sender,
+    SlackPublisher, SlackWebhookConfig, SnsPublisher,
 };
 use meli_core::store::StoreError;
 use serde_json::{json, Value};
@@ -108,6 +114,17 @@ fn log_report(what: &str, r: &NotifyReport) {
 /// One invocation. Returns the JSON the runtime sends back: the partial batch response for a
 /// stream batch, a summary for a digest.
 pub async fn handle(payload: Value, deps: NotifyDeps<'_>) -> Result<Value, HandlerError> {
+    handle_with_reports(payload, deps, None).await
+}
+
+/// [`handle`] whose digests link to each category's HTML report (`reports`: a
+/// `meli_report::publish::StoreReportLinks` over the table and the [`report_sink`]; `None` is
+/// exactly [`handle`]). Stream batches are the same either way.
+pub async fn handle_with_reports(
+    payload: Value,
+    deps: NotifyDeps<'_>,
+    reports: Option<&dyn ReportLinks>,
+) -> Result<Value, HandlerError> {
     match parse_input(payload)? {
         Input::Stream(event) => {
             let out = notify_records(&event.records, deps).await;
@@ -124,7 +141,7 @@ pub async fn handle(payload: Value, deps: NotifyDeps<'_>) -> Result<Value, Handl
             serde_json::to_value(response(&out)).map_err(|e| HandlerError::InvalidInput(e.to_string()))
         }
         Input::Digest(kind) => {
-            let digest = run_digest(kind, deps).await.map_err(HandlerError::Store)?;
+            let digest = run_digest_with_reports(kind, deps, reports).await.map_err(HandlerError::Store)?;
             log_report("digest", &digest);
             let retry = retry_failed(deps).await.map_err(HandlerError::Store)?;
             log_report("retry pass", &retry);
@@ -138,6 +155,79 @@ pub async fn handle(payload: Value, deps: NotifyDeps<'_>) -> Result<Value, Handl
             }))
         }
     }
+}
+
+/// The variables of the digest's reports (Terraform sets them from the reports bucket when
+/// `create_reports` is on; empty or unset: no reports).
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `MELI_REPORTS_BUCKET` | unset | the private reports bucket; unset or empty: digests without report links |
+/// | `MELI_REPORTS_KMS_KEY_ARN` | unset | the KMS key objects are encrypted with (`aws:kms`); unset: `AES256` |
+/// | `MELI_REPORT_LINK_EXPIRY_HOURS` | `168` | lifetime of the presigned links, 1–168 hours (SigV4's 7 days) |
+/// | `MELI_REPORT_DAYS` | `7` | days a report covers, counted back from the digest |
+pub const REPORT_VARIABLES: &[&str] =
+    &["MELI_REPORTS_BUCKET", "MELI_REPORTS_KMS_KEY_ARN", "MELI_REPORT_LINK_EXPIRY_HOURS", "MELI_REPORT_DAYS"];
+
+/// Where and how the digest publishes its reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportsConfig {
+    pub bucket: String,
+    pub kms_key_arn: Option<String>,
+    pub link_expiry: Duration,
+    pub days: u32,
+}
+
+impl ReportsConfig {
+    /// Reads [`REPORT_VARIABLES`] through `lookup` (the caller's environment reader): `Ok(None)` when
+    /// no bucket is set, else the settings, or every bad value with what to set it to.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, Vec<String>> {
+        let get = |k: &str| lookup(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let Some(bucket) = get("MELI_REPORTS_BUCKET") else { return Ok(None) };
+        let mut problems = Vec::new();
+        let hours = match get("MELI_REPORT_LINK_EXPIRY_HOURS") {
+            None => 168,
+            Some(v) => match v.parse::<u64>() {
+                Ok(h) if (1..=168).contains(&h) => h,
+                _ => {
+                    problems.push(format!(
+                        "MELI_REPORT_LINK_EXPIRY_HOURS {v:?} is not 1 to 168; set it to the report links' lifetime in hours (168 = 7 days, SigV4's maximum)"
+                    ));
+                    168
+                }
+            },
+        };
+        let days = match get("MELI_REPORT_DAYS") {
+            None => meli_report::publish::DEFAULT_REPORT_DAYS,
+            Some(v) => match v.parse::<u32>() {
+                Ok(d) if (1..=90).contains(&d) => d,
+                _ => {
+                    problems.push(format!(
+                        "MELI_REPORT_DAYS {v:?} is not 1 to 90; set it to the days a digest's report covers (default 7)"
+                    ));
+                    meli_report::publish::DEFAULT_REPORT_DAYS
+                }
+            },
+        };
+        let kms_key_arn = get("MELI_REPORTS_KMS_KEY_ARN");
+        if let Some(k) = &kms_key_arn {
+            if !k.starts_with("arn:") {
+                problems.push(format!(
+                    "MELI_REPORTS_KMS_KEY_ARN {k:?} is not an ARN; set it to the module's KMS key (Terraform aws_kms_key.this.arn)"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Some(ReportsConfig { bucket, kms_key_arn, link_expiry: Duration::from_secs(hours * 3600), days }))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// The S3 sink of the reports, built once at cold start from the shared SDK configuration.
+pub fn report_sink(sdk: &aws_config::SdkConfig, cfg: &ReportsConfig) -> Result<S3ReportSink, NotifyError> {
+    S3ReportSink::new(meli_aws::s3::client(sdk), &cfg.bucket, cfg.kms_key_arn.clone(), cfg.link_expiry)
 }
 
 /// The topic's non-secret destination id (`topic-{name}`).
@@ -262,6 +352,115 @@ mod tests {
         let out = handle(read("digest.json"), w.deps()).await.unwrap();
         assert_eq!(out["retry_sent"], json!(3));
         assert_eq!(w.sns.sns().len(), 3);
+    }
+
+    /// A list of MLB1055 as the fetcher writes it, with hostile titles and prices.
+    async fn put_snapshot(store: &MemorySnapshotStore, at: chrono::DateTime<Utc>, ids: &[&str]) {
+        use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+        use meli_core::snapshot::{Snapshot, SnapshotEntry};
+        let entries = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut e = SnapshotEntry::bare(
+                    Position::new(i as i64 + 1).unwrap(),
+                    EntryId::parse(id).unwrap(),
+                    EntryType::Product,
+                );
+                e.title = Some(format!("<script>alert(1)</script> {id}"));
+                e.price = Some(1299.9 + i as f64);
+                e
+            })
+            .collect();
+        let snap = Snapshot {
+            site: SiteId::MLB,
+            category: CategoryId::parse("MLB1055").unwrap(),
+            taken_at: at,
+            entries,
+            fetch: Default::default(),
+        };
+        let item = meli_core::signals::SnapshotItem::new(snap, 30).to_item().unwrap();
+        store.put(item, meli_core::store::PutCondition::Always).await.unwrap();
+    }
+
+    #[test]
+    fn the_digest_publishes_the_report_and_its_messages_link_to_it() {
+        use meli_core::notify::DeliveryMode;
+        use meli_report::publish::{MemoryReportSink, StoreReportLinks};
+        let mut w = world();
+        let hourly = Controls { mode: DeliveryMode::Hourly, ..Controls::default() };
+        w.dests = destinations(
+            Some(("arn:aws:sns:us-east-1:000000000000:meli-radar-alerts", w.sns.clone())),
+            &hourly,
+            Vec::new(),
+        );
+        let t = Utc.with_ymd_and_hms(2026, 11, 29, 11, 0, 0).unwrap();
+        let sink = MemoryReportSink::new("https://reports.example.com/");
+        let links = StoreReportLinks::new(&w.store, &sink);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            put_snapshot(&w.store, t, &["MLB1", "MLB23031524", "MLB2"]).await;
+            put_snapshot(&w.store, t + chrono::Duration::hours(1), &["MLB23031524", "MLB1", "MLB2"]).await;
+            // The stream batch: held for the hourly digest, nothing published, no report yet.
+            let out = handle_with_reports(read("insert.json"), w.deps(), Some(&links)).await.unwrap();
+            assert_eq!(out, json!({"batchItemFailures": []}));
+            assert!(w.sns.sns().is_empty() && sink.keys().is_empty());
+            let out = handle_with_reports(read("digest.json"), w.deps(), Some(&links)).await.unwrap();
+            assert_eq!(out["messages"], json!(2), "{out}");
+        });
+        // MLB1055 has lists: its page is published under the day's key and the digest links to it.
+        let key = "reports/MLB/2026-11-29/MLB1055.html";
+        assert_eq!(sink.keys(), [key], "MLA1055 has no stored list, so no report");
+        let page = sink.page(key).unwrap();
+        assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"), "titles escaped in the page");
+        let sns = w.sns.sns();
+        let mlb = sns.iter().find(|m| m.attributes.category == "MLB1055").unwrap();
+        let url = format!("https://reports.example.com/{key}");
+        assert!(mlb.email.contains(&format!("Relatório completo: {url}")), "{}", mlb.email);
+        assert!(mlb.default.contains(&url) && !mlb.sms.contains(&url));
+        let mla = sns.iter().find(|m| m.attributes.category == "MLA1055").unwrap();
+        assert!(!mla.email.contains("reports.example.com"), "{}", mla.email);
+    }
+
+    #[test]
+    fn the_reports_configuration_says_what_to_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(ReportsConfig::from_lookup(env(&[])), Ok(None));
+        assert_eq!(ReportsConfig::from_lookup(env(&[("MELI_REPORTS_BUCKET", " ")])), Ok(None), "empty: no reports");
+        let c = ReportsConfig::from_lookup(env(&[("MELI_REPORTS_BUCKET", "b")])).unwrap().unwrap();
+        assert_eq!((c.link_expiry, c.days, c.kms_key_arn), (Duration::from_secs(7 * 24 * 3600), 7, None));
+        let c = ReportsConfig::from_lookup(env(&[
+            ("MELI_REPORTS_BUCKET", "b"),
+            ("MELI_REPORTS_KMS_KEY_ARN", "arn:aws:kms:us-east-1:1:key/k"),
+            ("MELI_REPORT_LINK_EXPIRY_HOURS", "24"),
+            ("MELI_REPORT_DAYS", "3"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((c.link_expiry.as_secs(), c.days), (24 * 3600, 3));
+        let e = ReportsConfig::from_lookup(env(&[
+            ("MELI_REPORTS_BUCKET", "b"),
+            ("MELI_REPORTS_KMS_KEY_ARN", "alias/x"),
+            ("MELI_REPORT_LINK_EXPIRY_HOURS", "169"),
+            ("MELI_REPORT_DAYS", "0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("MELI_REPORT_LINK_EXPIRY_HOURS") && e[0].contains("set it to"));
+        // Through the function's configuration: a bucket turns the reports on; a bad value is one
+        // more problem of the cold start.
+        let base = [("MELI_TABLE_NAME", "t"), ("MELI_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:alerts")];
+        let with = |extra: &'static [(&'static str, &'static str)]| {
+            let all: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+            move |k: &str| all.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(Config::from_lookup(with(&[])).unwrap().reports, None);
+        let c = Config::from_lookup(with(&[("MELI_REPORTS_BUCKET", "meli-radar-reports")])).unwrap();
+        assert_eq!(c.reports.map(|r| r.bucket), Some("meli-radar-reports".to_string()));
+        let e = Config::from_lookup(with(&[("MELI_REPORTS_BUCKET", "b"), ("MELI_REPORT_DAYS", "x")])).unwrap_err();
+        assert!(e.to_string().contains("MELI_REPORT_DAYS"), "{e}");
     }
 
     #[test]

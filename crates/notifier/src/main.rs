@@ -6,18 +6,21 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SnsAlertPublisher};
 use meli_core::clock::SystemClock;
+use meli_core::notify::ReportLinks;
 use meli_core::notify::{NotifyConfig, NotifyDeps, SlackPublisher, SnsPublisher};
 use meli_core::store::SnapshotStore;
 use meli_http::slack::SlackWebhookPublisher;
+use meli_report::publish::StoreReportLinks;
 use notifier::config::{slack_webhooks, SlackSetup};
-use notifier::{destinations, handle, Config};
+use notifier::{destinations, handle_with_reports, report_sink, Config};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let clients = meli_aws::sdk::Clients::new(&meli_aws::sdk::load().await);
+    let sdk = meli_aws::sdk::load().await;
+    let clients = meli_aws::sdk::Clients::new(&sdk);
     let store = DynamoSnapshotStore::new(clients.dynamodb.clone(), config.table.clone());
     let sns = config
         .sns_topic_arn
@@ -48,6 +51,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dests = destinations(sns, &config.sns_controls, webhooks);
     let (clock, notify) = (SystemClock, NotifyConfig::default());
     let deps = NotifyDeps { store: &store, clock: &clock, destinations: &dests, config: &notify };
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event.payload, deps).await }))
-        .await
+    // The digest's reports (Terraform create_reports): rendered from the table, put in the bucket, linked.
+    let sink = config.reports.as_ref().map(|r| report_sink(&sdk, r)).transpose()?;
+    let links = sink.as_ref().zip(config.reports.as_ref()).map(|(sink, r)| StoreReportLinks {
+        store: &store,
+        sink,
+        days: r.days,
+    });
+    let reports = links.as_ref().map(|l| l as &dyn ReportLinks);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_with_reports(event.payload, deps, reports).await
+    }))
+    .await
 }
