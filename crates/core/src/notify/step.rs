@@ -602,12 +602,20 @@ pub async fn run_digest(kind: DigestKind, deps: NotifyDeps<'_>) -> Result<Notify
     run_digest_with_reports(kind, deps, None).await
 }
 
+/// Seconds of a digest run that may go into making reports (reading a category's week, rendering,
+/// writing it): a third of the notifier's default 60 s timeout. Categories reached after that go out
+/// without a link rather than the digest timing out.
+pub const REPORT_LINKS_BUDGET_SECS: i64 = 20;
+
 /// Report links asked for during one digest run, per category: each category's report is made once
 /// per run, however many destinations carry it. A failure leaves that category without a link (the
-/// digest still goes out).
+/// digest still goes out), and so does running out of [`REPORT_LINKS_BUDGET_SECS`].
 struct RunLinks<'a> {
     source: Option<&'a dyn ReportLinks>,
     links: BTreeMap<(SiteId, CategoryId), Option<String>>,
+    clock: &'a dyn Clock,
+    started: DateTime<Utc>,
+    out_of_time: bool,
 }
 
 impl RunLinks<'_> {
@@ -615,6 +623,16 @@ impl RunLinks<'_> {
         let source = self.source?;
         if let Some(l) = self.links.get(&(site, category.clone())) {
             return l.clone();
+        }
+        if self.clock.now() - self.started > Duration::seconds(REPORT_LINKS_BUDGET_SECS) {
+            if !self.out_of_time {
+                tracing::warn!(
+                    budget_secs = REPORT_LINKS_BUDGET_SECS,
+                    "report budget spent; the rest of this digest goes without report links"
+                );
+                self.out_of_time = true;
+            }
+            return None;
         }
         let link = match source.report_link(site, category, at).await {
             Ok(l) => l,
@@ -637,11 +655,12 @@ pub async fn run_digest_with_reports(
     deps: NotifyDeps<'_>,
     reports: Option<&dyn ReportLinks>,
 ) -> Result<NotifyReport, StoreError> {
-    let mut links = RunLinks { source: reports, links: BTreeMap::new() };
     let mut report = NotifyReport::default();
     let store = deps.store;
     let cfg = deps.config;
     let now = deps.clock.now();
+    let mut links =
+        RunLinks { source: reports, links: BTreeMap::new(), clock: deps.clock, started: now, out_of_time: false };
     for dest in deps.destinations {
         let c = &dest.config.controls;
         if c.is_quiet(now) {

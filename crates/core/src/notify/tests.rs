@@ -540,6 +540,8 @@ struct FakeLinks {
     asked: std::sync::Mutex<Vec<String>>,
     fail: Option<&'static str>,
     hostile: Option<&'static str>,
+    /// Each report takes this long on this clock.
+    slow: Option<(Arc<ManualClock>, Duration)>,
 }
 
 #[async_trait::async_trait]
@@ -551,6 +553,9 @@ impl ReportLinks for FakeLinks {
         at: DateTime<Utc>,
     ) -> Result<Option<String>, NotifyError> {
         self.asked.lock().unwrap().push(category.to_string());
+        if let Some((clock, took)) = &self.slow {
+            clock.advance(*took);
+        }
         if self.fail == Some(category.as_str()) {
             return Err(NotifyError::transient("S3 is slow today"));
         }
@@ -641,4 +646,28 @@ fn the_digest_links_each_category_once_per_run_and_survives_a_missing_report() {
     assert_eq!(r.messages, 2);
     assert!(!slack.slack()[1].payload().to_string().contains("accessory"));
     assert!(!sns.sns().last().unwrap().email.contains("https://"));
+}
+
+#[test]
+fn reports_stop_when_their_time_budget_is_spent_and_the_digest_still_goes_out() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let (store, config) = (MemorySnapshotStore::new(), NotifyConfig::default());
+    let sns = Arc::new(RecordingPublisher::new());
+    let mut t = sns_dest(sns.clone());
+    t.config.controls.mode = DeliveryMode::Hourly;
+    let dests = vec![t];
+    let deps = NotifyDeps { store: &store, clock: clock.as_ref(), destinations: &dests, config: &config };
+    let events: Vec<EventItem> = ["MLB1000", "MLB1055", "MLB1144", "MLB1051"]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| event("MLB", c, &format!("MLB9{i}"), EventKind::Climber, t0(), "x"))
+        .collect();
+    assert_eq!(block_on(notify_events(&events, deps)).unwrap().held, 4);
+    // 12 s per report: the first two fit in the 20 s budget, the third starts after it.
+    let links = FakeLinks { slow: Some((clock.clone(), Duration::seconds(12))), ..Default::default() };
+    let r = block_on(run_digest_with_reports(DigestKind::Hourly, deps, Some(&links))).unwrap();
+    assert_eq!(r.messages, 4, "every category's digest goes out");
+    assert_eq!(links.asked.lock().unwrap().len(), 2, "no report started after the budget");
+    let linked = sns.sns().iter().filter(|m| m.email.contains("Relatório completo: https://")).count();
+    assert_eq!(linked, 2);
 }
