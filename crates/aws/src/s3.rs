@@ -186,4 +186,34 @@ mod tests {
         // Safe for the digest's links (http(s), no characters that end a link or an attribute).
         assert_eq!(meli_core::notify::escape::safe_link_max(&url, 3000).as_deref(), Some(url.as_str()));
     }
+
+    #[tokio::test]
+    async fn a_link_signed_with_a_role_session_fits_the_digest() {
+        // A Lambda role's session token is about 1,100 base64 characters ('/', '+' and '=' included),
+        // which the URL percent-encodes; the link must stay under the digest's 3,000 (Slack's limit).
+        let token: String = "IQoJb3JpZ2luX2VjE/+=".chars().cycle().take(1100).collect();
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("sa-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "ASIAEXAMPLEEXAMPLE00",
+                "secret",
+                Some(token),
+                None,
+                "test",
+            ))
+            .build();
+        let sink = S3ReportSink::new(
+            Client::from_conf(conf),
+            "meli-radar-reports-123456789012-sa-east-1",
+            None,
+            MAX_LINK_EXPIRY,
+        )
+        .unwrap();
+        let url = sink.presign("reports/MLB/2026-11-29/MLB1055.html").await.unwrap();
+        assert!(url.contains("X-Amz-Security-Token="), "{url}");
+        eprintln!("a presigned report link with a 1,100-character session token: {} characters", url.len());
+        assert!(url.len() < 3000, "{} characters", url.len());
+        assert!(meli_core::notify::escape::safe_link_max(&url, 3000).is_some());
+    }
 }
