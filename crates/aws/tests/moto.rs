@@ -428,6 +428,73 @@ async fn sns_publishes_reach_only_the_subscriptions_whose_filter_matches() {
     assert_eq!(got[0]["Subject"], json!("Novo n? 1 em MLB1055"));
 }
 
+/// An SQS subscription sees what HTTP delivery in moto leaves out: the message attributes (the
+/// envelope of a non-raw delivery carries them) that sellers' filter policies match on.
+#[tokio::test]
+async fn sns_messages_carry_their_attributes_and_each_protocol_gets_its_body() {
+    let Some(config) = sdk().await else { return };
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let topic = sns.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
+    let queue_url = sqs.create_queue().queue_name(unique("alerts")).send().await.unwrap().queue_url.unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let filter = SubscriptionFilter {
+        sites: vec!["MLB".into()],
+        events: vec!["new_number_one".into(), "price_drop".into()],
+        ..SubscriptionFilter::default()
+    };
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("FilterPolicy", filter.filter_policy().to_string())
+        .send()
+        .await
+        .unwrap();
+    let publisher = SnsAlertPublisher::new(sns.clone(), &topic);
+    let hit = alert("MLB", "MLB1055", "new_number_one", "MLB19615337", "major");
+    publisher.publish(&hit).await.unwrap();
+    publisher.publish(&alert("MLB", "MLB1055", "climber", "MLB2", "info")).await.unwrap();
+    let batch = vec![
+        alert("MLA", "MLA1055", "price_drop", "MLA3", "notable"),
+        alert("MLB", "MLB1002", "price_drop", "MLB4", "notable"),
+    ];
+    assert!(publisher.publish_batch(&batch).await.iter().all(|r| r.is_ok()));
+
+    let got = sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    let envelopes: Vec<serde_json::Value> = got
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap())
+        .collect();
+    // The two MLB messages of the wanted kinds, in order; the SQS body is the `default` one (the
+    // e-mail and SMS bodies go to their own protocols through MessageStructure=json).
+    let bodies: Vec<&str> = envelopes.iter().map(|e| e["Message"].as_str().unwrap()).collect();
+    assert_eq!(bodies, [hit.default.as_str(), "price_drop MLB4 em MLB1002"], "{envelopes:#?}");
+    let attrs = &envelopes[0]["MessageAttributes"];
+    for (name, value) in [
+        ("site", "MLB"),
+        ("category", "MLB1055"),
+        ("event", "new_number_one"),
+        ("product", "MLB19615337"),
+        ("severity", "major"),
+    ] {
+        assert_eq!(attrs[name]["Value"], json!(value), "{name}: {attrs:#}");
+        assert_eq!(attrs[name]["Type"], json!("String"), "{name}: {attrs:#}");
+    }
+    assert_eq!(envelopes[1]["MessageAttributes"]["event"]["Value"], json!("price_drop"));
+}
+
 #[tokio::test]
 async fn subscriptions_are_created_listed_and_removed_with_their_filter() {
     let Some(config) = sdk().await else { return };
