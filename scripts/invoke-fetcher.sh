@@ -65,7 +65,10 @@ sed 's/^/  /' "$tmp/fetcher.env" >&2
 
 # 3. The Lambda emulator with the function, then one invocation with the scheduled event.
 invoke_port="$(free_port)"
-# --ignore-changes: other edits in the tree must not restart the function mid-run. Its stdin is a FIFO
+# The emulator answers every GET next with `lambda-runtime-deadline-ms: 600000` (its 600 s timeout, not
+# an epoch time); the fetcher reads such a value as a timeout from the start of the invocation
+# (fetcher::Budget) and keeps a margin of min(10 s, a fifth of it). --timeout 600 makes the invoke
+# request wait as long. --ignore-changes: other edits in the tree must not restart the function mid-run. Its stdin is a FIFO
 # opened read-write, which never reaches end-of-file (watchexec stops when stdin closes).
 mkfifo "$tmp/stdin"
 cargo-lambda lambda watch --ignore-changes --timeout 600 -A 127.0.0.1 -P "$invoke_port" --env-file "$tmp/fetcher.env" \
@@ -82,28 +85,50 @@ echo
 "$VENV/bin/python" - "$tmp/response.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(f"fetcher: {r['ok']} of {r['tracked']} categories ok, {r['snapshots_written']} snapshots written, {r['api_calls']} API calls, {r['duration_ms']} ms")
-sys.exit(0 if r["snapshots_written"] > 0 else 1)
+print(f"fetcher: {r['tracked']} categories tracked: {r['ok']} fetched, {r['not_due']} not due, {r['skipped']} skipped (deadline), "
+      f"{r['forbidden']} forbidden, {r['no_list']} without a list, {r['failed']} failed; {r['snapshots_written']} snapshots written in {r['duration_ms']} ms")
+calls = ", ".join(f"{k} {v}" for k, v in sorted(r.get("calls_by_endpoint", {}).items()))
+print(f"API calls: {r['api_calls']} ({calls or 'none'})")
+if r.get("entry_errors"):
+    print("entry errors: " + ", ".join(f"{k} {v}" for k, v in sorted(r["entry_errors"].items())))
+sys.exit(0 if r["snapshots_written"] > 0 and r["skipped"] == 0 else 1)
 PY
-# What the run stored, by item kind, with the DynamoDB item size (names + values, as billed), for docs/costs.md.
+# What the run stored, by item kind, sized as DynamoDB bills it (docs: "Item size calculations"):
+# attribute names + values; a number takes 1 byte per two significant digits + 1; a list or map 3 bytes
+# + 1 per element; writes cost one unit per started KB, eventually consistent reads half a unit per
+# started 4 KB, storage the item + 100 bytes.
 "$VENV/bin/python" - <<'PY'
-import os, boto3
+import math, os, boto3
 from collections import defaultdict
 ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+def number(x):
+    digits = str(x).lstrip("-").replace(".", "").lstrip("0").split("e")[0].split("E")[0].rstrip("0")
+    return (len(digits) + 1) // 2 + 1
 def size(v):
     (t, x), = v.items()
-    if t in ("S", "N"): return len(str(x).encode())
+    if t == "S": return len(x.encode())
+    if t == "N": return number(x)
+    if t == "B": return len(x)
     if t in ("BOOL", "NULL"): return 1
+    if t == "SS": return sum(len(e.encode()) for e in x)
+    if t == "NS": return sum(number(e) for e in x)
+    if t == "BS": return sum(len(e) for e in x)
     if t == "L": return 3 + sum(1 + size(e) for e in x)
     if t == "M": return 3 + sum(1 + len(k.encode()) + size(e) for k, e in x.items())
-    return len(str(x))
+    raise ValueError(t)
 kinds = defaultdict(list)
-for page in ddb.get_paginator("scan").paginate(TableName="meli-radar"):
+for page in ddb.get_paginator("scan").paginate(TableName=os.environ.get("MELI_TABLE_NAME", "meli-radar")):
     for it in page["Items"]:
-        sk = it["sk"]["S"]
-        kind = "snapshot" if sk.startswith("SNAP#") else sk.split("#")[0].lower() if "#" in sk else sk.lower()
-        if it["pk"]["S"].startswith("PROD#") and sk == "META": kind = "product"
+        pk, sk = it["pk"]["S"], it["sk"]["S"]
+        if sk.startswith("SNAP#"): kind = "snapshot"
+        elif pk.startswith("PROD#") and sk == "META": kind = "product"
+        elif pk.startswith("PROD#"): kind = sk.split("#")[0].lower()
+        else: kind = sk.split("#")[0].lower()
         kinds[kind].append(sum(len(k.encode()) + size(v) for k, v in it.items()))
+print(f"{'stored':8} {'items':>6} {'mean':>9} {'max':>9} {'WRU/write':>10} {'RRU/read':>9} {'storage':>9}")
 for k, v in sorted(kinds.items()):
-    print(f"stored {k:9} items: {len(v):4}  mean {sum(v) / len(v) / 1024:5.1f} KB  max {max(v) / 1024:5.1f} KB")
+    wru = sum(math.ceil(s / 1024) for s in v) / len(v)
+    rru = sum(math.ceil(s / 4096) / 2 for s in v) / len(v)
+    stored = sum(s + 100 for s in v)
+    print(f"{k:8} {len(v):6} {sum(v) / len(v):7.0f} B {max(v):7.0f} B {wru:10.2f} {rru:9.2f} {stored / 1024:6.1f} KB")
 PY
