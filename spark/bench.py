@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import json
 import os
 import shutil
@@ -83,42 +84,52 @@ def generate(spark, entries: int, lists: int):
 
 
 def run_rust(binary: str, lines_dir: str, work: str, workers: int = 2):
-    """Scores each list's snapshots with `meli-radar score`; returns (seconds, events)."""
-    files = sorted(glob.glob(os.path.join(lines_dir, "site=*", "category=*", "*.json")))
+    """Scores each list's snapshots with `meli-radar score`; returns (seconds, events).
+
+    A list's input (a JSON array of its snapshots) is written just before it is scored and removed
+    after, so at most `workers` of them are on disk at a time. Timed: each `meli-radar score` process
+    (start, parse, score, print), summed over the lists and divided by the workers."""
+    files = sorted(glob.glob(os.path.join(lines_dir, "site=*", "category=*", "*.json*")))
     by_list = {}
     for f in files:
         by_list.setdefault(os.path.dirname(f), []).append(f)
-    inputs = []
-    for d, fs in sorted(by_list.items()):
+
+    def write_input(d, fs):
         # The partition folders hold the list's keys: put them back into each snapshot.
         site = os.path.basename(os.path.dirname(d)).split("=", 1)[1]
         cat = os.path.basename(d).split("=", 1)[1]
         head = '{"site":"%s","category":"%s",' % (site, cat)
-        arr = os.path.join(work, os.path.basename(d) + ".json")
+        arr = os.path.join(work, f"{site}-{cat}.json")
         with open(arr, "w") as out:
             out.write("[")
             first = True
             for f in fs:
-                with open(f) as src:
+                with (gzip.open(f, "rt") if f.endswith(".gz") else open(f)) as src:
                     for line in src:
                         if not first:
                             out.write(",")
                         out.write(head + line.rstrip("\n")[1:])
                         first = False
             out.write("]")
-        inputs.append(arr)
+        return arr
 
-    def one(path):
-        r = subprocess.run([binary, "score", "--input", path], capture_output=True, text=True)
+    def one(item):
+        d, fs = item
+        path = write_input(d, fs)
+        try:
+            t0 = time.time()
+            r = subprocess.run([binary, "score", "--input", path], capture_output=True, text=True)
+            secs = time.time() - t0
+        finally:
+            os.remove(path)
         if r.returncode != 0:
             raise RuntimeError(f"meli-radar score {path}: {r.stderr.strip()}")
-        return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+        return secs, [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
-    t0 = time.time()
     with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(one, inputs))
-    secs = time.time() - t0
-    keys = {(e["pk"], e["sk"]) for rs in results for e in rs}
+        results = list(pool.map(one, sorted(by_list.items())))
+    secs = sum(s for s, _ in results) / workers
+    keys = {(e["pk"], e["sk"]) for _, rs in results for e in rs}
     return secs, keys
 
 
@@ -138,7 +149,10 @@ def main():
     try:
         t0 = time.time()
         history = os.path.join(work, "history")
-        generate(spark, args.entries, args.lists).write.mode("overwrite").partitionBy("site", "category").json(history)
+        # gzip'd JSON lines (the shape of an export's data files), a list per folder.
+        generate(spark, args.entries, args.lists).write.mode("overwrite").partitionBy("site", "category").option(
+            "compression", "gzip"
+        ).json(history)
         snaps = spark.read.schema(export.SNAPSHOT_SCHEMA).json(history)
         n_entries = snaps.select(F.sum(F.size("entries"))).first()[0]
         n_snaps = snaps.count()
