@@ -55,6 +55,7 @@ bench: ## benchmarks with figures against a baseline measured in the same run
 	$(CARGO) bench -q -p meli-local --bench fetch
 	$(CARGO) bench -q -p meli-local --bench notify_latency
 	$(MAKE) --no-print-directory bench-spark
+	$(MAKE) --no-print-directory package LAMBDA_FUNCTIONS="$(LAMBDA_FUNCTIONS) lambda-hello" && LAMBDA_DIR=$(LAMBDA_DIR) PATH="$(VENV)/bin:$$PATH" scripts/with-moto.sh $(CARGO) bench -q -p lambda-bench --bench lambda
 
 sandbox: ## run the simulated marketplace on 127.0.0.1:8089
 	$(CARGO) run --release -q -p meli-sandbox --bin meli-sandbox -- --addr 127.0.0.1:8089 --seed 42 --speed 60
