@@ -105,7 +105,7 @@ spark-demo: venv-spark ## the Spark job over a 7-day demo's data: export, signal
 		sed -n '/^== Summary ==/,/^$$/p' $(SPARK_DEMO_DIR).log; \
 	else echo "reusing the demo store $(SPARK_DEMO_DIR) (remove it for a fresh demo)"; fi
 	$(MELI_RADAR_BIN) export --format ndjson --out $(SPARK_DEMO_DIR)/export --data-dir $(SPARK_DEMO_DIR)
-	PYTHONPATH=spark $(PY) -m meli_radar_spark.job --master 'local[2]' --input $(SPARK_DEMO_DIR)/export \
+	PYTHONPATH=spark SPARK_LOCAL_DIRS=$(SPARK_DEMO_DIR)/spark-tmp $(PY) -m meli_radar_spark.job --master 'local[2]' --input $(SPARK_DEMO_DIR)/export \
 		--out $(SPARK_OUT) --run-date $(RUN_DATE) 2> $(SPARK_DEMO_DIR)/spark-job.log \
 		|| { tail -n 40 $(SPARK_DEMO_DIR)/spark-job.log; exit 1; }
 	$(MELI_RADAR_BIN) import --input $(SPARK_OUT)/calibration/items.json --data-dir $(SPARK_DEMO_DIR)
