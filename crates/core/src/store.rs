@@ -45,11 +45,78 @@ impl Item {
 
     /// Decodes the attributes (and keys) into a typed value.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        let mut m = self.attrs.clone();
-        m.insert("pk".into(), Value::String(self.pk.clone()));
-        m.insert("sk".into(), Value::String(self.sk.clone()));
-        serde_json::from_value(Value::Object(m))
-            .map_err(|e| StoreError::Corrupt(format!("item {}/{} does not decode: {e}", self.pk, self.sk)))
+        // Read in place: the keys first, then the attributes (no copy of the attribute tree).
+        let keys = [("pk", self.pk.as_str()), ("sk", self.sk.as_str())];
+        let fields = keys.into_iter().map(|(k, v)| (k, ItemValue::Key(v))).chain(
+            self.attrs.iter().filter(|(k, _)| *k != "pk" && *k != "sk").map(|(k, v)| (k.as_str(), ItemValue::Attr(v))),
+        );
+        let de = serde::de::value::MapDeserializer::new(fields);
+        T::deserialize(de).map_err(|e: serde_json::Error| {
+            StoreError::Corrupt(format!("item {}/{} does not decode: {e}", self.pk, self.sk))
+        })
+    }
+}
+
+/// A value of [`Item::decode`]'s map: a key string or an attribute, both read by reference.
+enum ItemValue<'a> {
+    Key(&'a str),
+    Attr(&'a Value),
+}
+
+impl<'de> serde::de::IntoDeserializer<'de, serde_json::Error> for ItemValue<'de> {
+    type Deserializer = ItemValueDeserializer<'de>;
+
+    fn into_deserializer(self) -> Self::Deserializer {
+        ItemValueDeserializer(self)
+    }
+}
+
+struct ItemValueDeserializer<'a>(ItemValue<'a>);
+
+impl<'de> serde::Deserializer<'de> for ItemValueDeserializer<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            ItemValue::Key(s) => visitor.visit_borrowed_str(s),
+            ItemValue::Attr(v) => serde::Deserializer::deserialize_any(v, visitor),
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            ItemValue::Key(s) => visitor.visit_some(serde::de::value::BorrowedStrDeserializer::new(s)),
+            ItemValue::Attr(v) => serde::Deserializer::deserialize_option(v, visitor),
+        }
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            ItemValue::Key(s) => visitor.visit_enum(serde::de::value::BorrowedStrDeserializer::new(s)),
+            ItemValue::Attr(v) => serde::Deserializer::deserialize_enum(v, name, variants, visitor),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            ItemValue::Key(_) => visitor.visit_newtype_struct(self),
+            ItemValue::Attr(v) => serde::Deserializer::deserialize_newtype_struct(v, name, visitor),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct identifier ignored_any
     }
 }
 
