@@ -9,7 +9,7 @@ use crate::ids::EntryId;
 use crate::signals::config::DAY_SECS;
 use crate::signals::demand::DemandCurve;
 use crate::signals::items::SeenState;
-use crate::signals::window::{IdMap, Window};
+use crate::signals::window::Window;
 use crate::snapshot::Snapshot;
 
 /// The signals of a whole list at one time.
@@ -111,16 +111,14 @@ pub(crate) fn category_signals(
     let started = seen.list_started_at.map_or(t, |x| x.min(t));
     let day_ago = t - Duration::seconds(DAY_SECS);
     let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;
-    // Products of the stored state, with their first sighting as merging `S` would make it.
-    let in_s: IdMap<&EntryId, ()> = s.entries.iter().map(|e| (&e.id, ())).collect();
-    let known = seen
-        .products
-        .iter()
-        .filter(|(id, r)| counts(if in_s.contains_key(id) { r.first_seen.min(t) } else { r.first_seen }))
-        .count();
-    // Products of `S` the state has never seen: first seen now.
-    let unknown = s.entries.iter().filter(|e| !seen.products.contains_key(&e.id)).count();
-    let new_entrants_24h = known + if counts(t) { unknown } else { 0 };
+    // The stored state's products, then each product of `S` moved to the first sighting merging `S`
+    // would give it (`min(first_seen, t)`, or `t` for a product the state has never seen).
+    let mut new_entrants_24h = seen.products.values().filter(|r| counts(r.first_seen)).count();
+    for e in &s.entries {
+        let before = seen.products.get(&e.id).map(|r| r.first_seen);
+        new_entrants_24h -= usize::from(before.is_some_and(counts));
+        new_entrants_24h += usize::from(counts(before.map_or(t, |f| f.min(t))));
+    }
     CategorySignals {
         baseline,
         has_previous: p.is_some(),
