@@ -8,8 +8,8 @@
 //!   the token store whose compare-and-swap rides on Secrets Manager's one-time version ids.
 //! - [`sns`]: [`SnsAlertPublisher`], the notifier's SNS ports (publish with attributes and per-protocol
 //!   bodies, `PublishBatch` in chunks of 10, subscriptions with filter policies).
-//! - [`s3`]: [`S3ReportSink`], the digest's HTML reports in a private bucket (encrypted `PutObject`,
-//!   presigned GET links).
+//! - [`s3`] (feature `reports`): [`S3ReportSink`], the digest's HTML reports in a private bucket
+//!   (encrypted `PutObject`, presigned GET links).
 //! - [`sdk`]: the shared SDK configuration, loaded once per cold start (`AWS_ENDPOINT_URL` points every
 //!   client at a local server such as moto).
 //!
@@ -18,6 +18,7 @@
 
 pub mod dynamo;
 pub mod error;
+#[cfg(feature = "reports")]
 pub mod s3;
 pub mod sdk;
 pub mod secrets;
@@ -27,6 +28,7 @@ pub mod sns;
 mod replay_tests;
 
 pub use dynamo::DynamoSnapshotStore;
+#[cfg(feature = "reports")]
 pub use s3::S3ReportSink;
 pub use secrets::{AppCredentials, SecretsManagerSource, SecretsManagerTokenStore};
 pub use sns::SnsAlertPublisher;

@@ -293,7 +293,7 @@ async fn slack_receiver(State(posts): State<Arc<Mutex<u64>>>, _body: Bytes) -> &
 
 async fn world(settings: &Settings, sandbox: &meli_sandbox::SandboxHandle) -> World {
     let endpoint = settings.endpoint.as_str();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = meli_aws::sdk::load().await; // with the SDK's HTTP client (the SDK crates build none themselves)
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let unique = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
     let table = format!("meli-bench-{unique}");
