@@ -1,12 +1,14 @@
-//! Cost per record of the trend scorer: decode the snapshot item (JSON), score it, plan its writes.
+//! Cost per record of the trend scorer: decode the snapshot item (JSON) and the list's scorer state,
+//! score, plan the writes (event items, `LATEST`, the merged state).
 //!
 //! A generated stream of 20,000 hourly snapshots across 100 categories (200 per category, lists of
 //! 20 drifting a little every hour, with prices and reviews) is scored twice in the same run:
 //!
-//! - **windowed** (what the step does): the history passed to the scorer is the lookback window
-//!   (27 h), and the seen state is carried from one snapshot to the next (the `SEEN` item);
-//! - **naive**: every record recomputes from the whole category history: all earlier snapshots are
-//!   passed to the scorer and the seen state is rebuilt by folding all of them.
+//! - **windowed** (what the step does): each record reads the list's `SCORE` item as stored (JSON
+//!   with the state's bytes in base64), decodes it, scores against it, and plans the writes,
+//!   including the merged state item serialized again;
+//! - **naive**: every record recomputes from the whole category history: the state is rebuilt from
+//!   all earlier snapshots and events before scoring.
 //!
 //! Both give the same events (checked). Printed: µs/record and records/s for each, and the ratio.
 //! No store is involved: this measures the pure work a record costs (the step adds the store's I/O).
@@ -22,7 +24,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, TimeZone, Utc};
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use meli_core::signals::{
-    self, plan_writes, FiredEvent, LatestItem, ScoreContext, SeenState, SignalConfig, SnapshotItem,
+    self, plan_writes, FiredEvent, ListState, ScoreContext, ScoreStateItem, SignalConfig, SnapshotItem,
 };
 use meli_core::snapshot::{Snapshot, SnapshotEntry};
 
@@ -109,10 +111,12 @@ fn generate() -> Vec<String> {
 
 #[derive(Default)]
 struct CategoryState {
+    /// The `SCORE` item as stored (windowed).
+    stored: Option<String>,
+    /// Everything so far (naive).
     history: Vec<Snapshot>,
-    seen: SeenState,
-    recent: Vec<FiredEvent>,
-    latest: Option<LatestItem>,
+    fired: Vec<FiredEvent>,
+    previous: Option<Snapshot>,
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -124,6 +128,7 @@ struct Totals {
     suppressed: usize,
     items: usize,
     momentum: f64,
+    state_bytes: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -139,56 +144,59 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
     for json in stream {
         let t_decode = Instant::now();
         let item: SnapshotItem = serde_json::from_str(json).unwrap();
-        totals.decode += t_decode.elapsed();
-        let snap = item.snapshot;
         let st = states.entry(item.pk).or_default();
+        let snap = item.snapshot;
         let t = snap.taken_at;
-        let rebuilt;
-        let seen = match strategy {
-            Strategy::Windowed => &st.seen,
-            Strategy::Naive => {
-                let mut s = SeenState::default();
-                for h in &st.history {
-                    s.merge(h);
+        let mut state = match strategy {
+            Strategy::Windowed => match &st.stored {
+                Some(stored) => serde_json::from_str::<ScoreStateItem>(stored).unwrap().state().unwrap(),
+                None => {
+                    let mut s = ListState::default();
+                    s.rebuild_from(t, &[], &[], cfg);
+                    s
                 }
-                rebuilt = s;
-                &rebuilt
+            },
+            Strategy::Naive => {
+                let mut s = ListState::default();
+                s.rebuild_from(t, &st.history, &st.fired, cfg);
+                s
             }
         };
-        let ctx = ScoreContext {
-            history: &st.history,
-            seen,
-            recent_events: &st.recent,
-            latest: st.latest.as_ref(),
-            calibration: None,
-        };
+        totals.decode += t_decode.elapsed();
+
         let t_score = Instant::now();
-        let scored = signals::score(&snap, &ctx, cfg);
+        let mut scored = signals::score(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
         totals.score += t_score.elapsed();
+
         let t_plan = Instant::now();
+        if let Some(prev) = &st.previous {
+            signals::fill_from_previous(&mut scored.events, prev);
+        }
         let plan = plan_writes(&scored).unwrap();
+        state.absorb(&snap, &scored.products, &scored.events, cfg);
+        let state_json = serde_json::to_string(&ScoreStateItem::new(snap.site, &snap.category, &state)).unwrap();
         totals.plan += t_plan.elapsed();
+
         totals.events += scored.events.len();
         totals.suppressed += scored.suppressed;
-        totals.items += plan.events.len() + 1;
+        totals.items += plan.events.len() + 2;
         totals.momentum += scored.products.iter().map(|p| p.momentum).sum::<f64>();
+        totals.state_bytes += state_json.len();
         black_box(&plan);
 
-        // State for the next record of this category.
-        st.recent.retain(|e| e.at >= t - cfg.rearm());
-        st.recent.extend(scored.events.iter().map(|e| FiredEvent {
-            at: e.taken_at,
-            key_kind: e.key_kind.clone(),
-            product: e.product.clone(),
-        }));
-        st.latest = Some(scored.latest_item());
-        st.seen.merge(&snap);
-        st.history.push(snap);
-        if let Strategy::Windowed = strategy {
-            let from = t - cfg.lookback();
-            let keep = st.history.iter().position(|h| h.taken_at >= from).unwrap_or(0);
-            st.history.drain(..keep);
+        // What the next record of this category finds.
+        match strategy {
+            Strategy::Windowed => st.stored = Some(state_json),
+            Strategy::Naive => {
+                st.fired.extend(scored.events.iter().map(|e| FiredEvent {
+                    at: e.taken_at,
+                    key_kind: e.key_kind.clone(),
+                    product: e.product.clone(),
+                }));
+                st.history.push(snap.clone());
+            }
         }
+        st.previous = Some(snap);
     }
     (start.elapsed(), totals)
 }
@@ -218,10 +226,11 @@ fn main() {
     let n = stream.len() as f64;
     let per = |d: StdDuration| d.as_secs_f64() * 1e6 / n;
     println!(
-        "  windowed breakdown: decode {:.2} + score {:.2} + plan {:.2} µs/record (the rest: state upkeep)",
+        "  windowed breakdown: decode {:.2} (record and state) + score {:.2} + plan {:.2} (events, LATEST, state) µs/record; state item {:.0} bytes/record",
         per(a.decode),
         per(a.score),
-        per(a.plan)
+        per(a.plan),
+        a.state_bytes as f64 / n
     );
     if std::env::args().any(|a| a == "--windowed-only") {
         println!("  windowed (decode+score+plan):     {:8.2} µs/record", per(windowed));

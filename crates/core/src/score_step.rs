@@ -1,7 +1,9 @@
-//! The scoring step: loads a snapshot's history and state from the store, scores it with the pure
-//! functions of [`crate::signals`], and writes the latest ranking, the product history points and the
-//! event items (docs/signals.md §7). Replaying a snapshot leaves the store as it was; scoring an older
-//! snapshot after a newer one never replaces the newer `LATEST`.
+//! The scoring step: loads the list's scorer state (`SCORE`) from the store, scores the snapshot with
+//! the pure functions of [`crate::signals`], and writes the event items, the state and the latest
+//! ranking (docs/signals.md §7). When the state is missing, unreadable or does not reach back far
+//! enough (a late record), the part it needs is rebuilt from the snapshot and event items. Replaying
+//! a snapshot leaves the store as it was; scoring an older snapshot after a newer one never replaces
+//! the newer `LATEST`.
 
 use std::future::Future;
 use std::pin::pin;
@@ -15,8 +17,8 @@ use crate::ids::{CategoryId, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
 use crate::signals::{
-    self, CalibrationItem, CurveSource, EventItem, FiredEvent, LatestItem, ProductSignals, SeenItem, SeenState,
-    SignalConfig, SnapshotItem, SEEN_SK,
+    self, CalibrationItem, CurveSource, EventItem, FiredEvent, ListState, ProductSignals, ScoreStateItem, Scored,
+    SignalConfig, SnapshotItem, SCORE_SK,
 };
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::store::{MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
@@ -74,7 +76,12 @@ pub struct ScoreReport {
     /// An empty snapshot is not scored (docs/signals.md §1).
     pub empty: bool,
     pub baseline: bool,
-    /// Snapshot items of the lookback that were read, and how many did not decode (skipped).
+    /// Whether the scorer state had to be rebuilt from the snapshot and event items (missing,
+    /// unreadable, or not reaching back far enough), and why when it was unreadable.
+    pub state_rebuilt: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_note: Option<String>,
+    /// Snapshot items read for a rebuild, and how many did not decode (skipped).
     pub history_read: usize,
     pub history_corrupt: usize,
     /// Event items inserted by this call (a replay inserts none).
@@ -83,7 +90,8 @@ pub struct ScoreReport {
     pub events_existing: usize,
     /// Events held back by re-arm.
     pub events_suppressed: usize,
-    pub seen_written: bool,
+    /// Whether the scorer state changed (a replay leaves it as it was).
+    pub state_written: bool,
     pub latest: LatestOutcome,
     /// Why the calibration item was not used, when there was one that could not be.
     pub calibration_note: Option<String>,
@@ -106,12 +114,14 @@ pub async fn score_snapshot(
         taken_at: t,
         empty: s.entries.is_empty(),
         baseline: false,
+        state_rebuilt: false,
+        state_note: None,
         history_read: 0,
         history_corrupt: 0,
         events_written: Vec::new(),
         events_existing: 0,
         events_suppressed: 0,
-        seen_written: false,
+        state_written: false,
         latest: LatestOutcome::NotScored,
         calibration_note: None,
         products: Vec::new(),
@@ -121,43 +131,58 @@ pub async fn score_snapshot(
         return Ok(report);
     }
 
-    // 1. Load.
-    let own_sk = keys::snapshot_sk(t);
-    let q = Query::pk(&pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone());
-    let mut history = Vec::new();
-    for item in store.query(&q).await? {
-        if item.sk == own_sk {
-            continue;
+    // 1. Load the state; rebuild what it lacks from the items.
+    let raw = store.get(&pk, SCORE_SK).await?;
+    let stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
+    let mut state = match raw.as_ref().map(|i| i.decode::<ScoreStateItem>()) {
+        None => ListState::default(),
+        Some(Ok(item)) => item.state().unwrap_or_else(|e| {
+            report.state_note = Some(e.to_string());
+            ListState { version: item.version, ..ListState::default() }
+        }),
+        Some(Err(e)) => {
+            report.state_note = Some(e.to_string());
+            ListState::default()
         }
-        match SnapshotItem::from_item(&item) {
-            Ok(si) => history.push(si.snapshot),
-            Err(_) => report.history_corrupt += 1,
-        }
-    }
-    report.history_read = history.len();
-    let seen_item: Option<SeenItem> = match store.get(&pk, SEEN_SK).await? {
-        Some(item) => Some(item.decode()?),
-        None => None,
     };
-    let empty_seen = SeenState::default();
-    let seen = seen_item.as_ref().map_or(&empty_seen, |x| &x.state);
-    let latest_raw = store.get(&pk, keys::LATEST).await?;
-    let latest: Option<LatestItem> = latest_raw.as_ref().and_then(|i| i.decode().ok());
+    if !state.covers(t, cfg) {
+        report.state_rebuilt = true;
+        let own_sk = keys::snapshot_sk(t);
+        let mut history = Vec::new();
+        let q = Query::pk(&pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone());
+        for item in store.query(&q).await? {
+            if item.sk == own_sk {
+                continue;
+            }
+            match SnapshotItem::from_item(&item) {
+                Ok(si) => history.push(si.snapshot),
+                Err(_) => report.history_corrupt += 1,
+            }
+        }
+        report.history_read = history.len();
+        let epk = keys::event_pk(s.site, &s.category);
+        let eq = Query::pk(&epk).between(keys::ts(t - cfg.rearm()), keys::ts(t));
+        let fired: Vec<FiredEvent> =
+            store.query(&eq).await?.iter().filter_map(|i| FiredEvent::from_sk(&i.sk)).collect();
+        state.rebuild_from(t, &history, &fired, cfg);
+    }
     let calibration: Option<CalibrationItem> =
         store.get(&keys::calibration_pk(s.site, &s.category), keys::RANKCURVE).await?.and_then(|i| i.decode().ok());
-    let epk = keys::event_pk(s.site, &s.category);
-    let eq = Query::pk(&epk).between(keys::ts(t - cfg.rearm()), keys::ts(t));
-    let recent: Vec<FiredEvent> = store.query(&eq).await?.iter().filter_map(|i| FiredEvent::from_sk(&i.sk)).collect();
 
     // 2. Score.
-    let ctx = signals::ScoreContext {
-        history: &history,
-        seen,
-        recent_events: &recent,
-        latest: latest.as_ref(),
-        calibration: calibration.as_ref(),
-    };
-    let scored = signals::score(&s, &ctx, cfg);
+    let ctx = signals::ScoreContext { state: &state, calibration: calibration.as_ref() };
+    let mut scored = signals::score(&s, &ctx, cfg);
+    let left = |e: &EventItem| e.title.is_none() && !s.entries.iter().any(|x| x.id == e.product);
+    if scored.events.iter().any(left) {
+        // Products that left the list: their title, brand and link are in the previous snapshot.
+        if let Some(prev) = state.cols.iter().rev().find(|c| c.at < t) {
+            if let Some(item) = store.get(&pk, &keys::snapshot_sk(prev.at)).await? {
+                if let Ok(si) = SnapshotItem::from_item(&item) {
+                    signals::fill_from_previous(&mut scored.events, &si.snapshot);
+                }
+            }
+        }
+    }
     let plan = signals::plan_writes(&scored)?;
     report.baseline = scored.signals.baseline;
     report.events_suppressed = scored.suppressed;
@@ -165,62 +190,61 @@ pub async fn score_snapshot(
         report.calibration_note = scored.signals.demand.note.clone();
     }
 
-    // 3. Write: events, seen state, latest ranking. (A product's history is read from the snapshot
-    // items; per-product history points were 20 writes per refresh: docs/decisions.md.)
+    // 3. Write: events, the state, the latest ranking.
     for (item, typed) in plan.events.into_iter().zip(&scored.events) {
         match store.put(item, PutCondition::IfAbsent).await? {
             PutOutcome::Written => report.events_written.push(typed.clone()),
             PutOutcome::ConditionFailed => report.events_existing += 1,
         }
     }
-    report.seen_written = merge_seen(store, &pk, &s, seen_item).await?;
+    report.state_written = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
+    let latest_raw = store.get(&pk, keys::LATEST).await?;
     report.latest = write_latest(store, &pk, t, plan.latest, latest_raw).await?;
     report.products = scored.products;
     report.signals = Some(scored.signals);
     Ok(report)
 }
 
-/// Merges the snapshot into the stored seen state (compare-and-swap on `version`); no write when the
-/// merge changes nothing.
-async fn merge_seen(
+/// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
+/// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
+/// attributes as read.
+async fn write_state(
     store: &dyn SnapshotStore,
     pk: &str,
-    s: &Snapshot,
-    mut current: Option<SeenItem>,
+    s: &crate::snapshot::Snapshot,
+    scored: &Scored,
+    mut state: ListState,
+    mut stored: Option<(Option<Value>, Option<Value>)>,
+    cfg: &SignalConfig,
 ) -> Result<bool, ScoreError> {
     for _ in 0..CAS_ATTEMPTS {
-        let (mut next, condition) = match &current {
-            Some(c) => {
-                (c.clone(), PutCondition::IfAttrEquals { name: "version".into(), value: Value::from(c.version) })
+        state.absorb(s, &scored.products, &scored.events, cfg);
+        let mut next = ScoreStateItem::new(s.site, &s.category, &state);
+        let condition = match &stored {
+            None => PutCondition::IfAbsent,
+            Some((Some(v), old)) => {
+                if old.as_ref().and_then(Value::as_str) == Some(next.state.as_str()) {
+                    return Ok(false);
+                }
+                PutCondition::IfAttrEquals { name: "version".into(), value: v.clone() }
             }
-            None => (
-                SeenItem {
-                    pk: pk.to_string(),
-                    sk: SEEN_SK.to_string(),
-                    site: s.site,
-                    category: s.category.clone(),
-                    version: 0,
-                    state: SeenState::default(),
-                },
-                PutCondition::IfAbsent,
-            ),
+            // An item without a version (not ours, or damaged): replaced.
+            Some((None, _)) => PutCondition::Always,
         };
-        next.state.merge(s);
-        if current.as_ref().is_some_and(|c| c.state == next.state) {
-            return Ok(false);
-        }
-        next.version += 1;
+        next.version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64).map_or(1, |v| v + 1);
         match store.put(next.to_item()?, condition).await? {
             PutOutcome::Written => return Ok(true),
             PutOutcome::ConditionFailed => {
-                current = match store.get(pk, SEEN_SK).await? {
-                    Some(item) => Some(item.decode()?),
-                    None => None,
-                };
+                let raw = store.get(pk, SCORE_SK).await?;
+                stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
+                state = raw
+                    .and_then(|i| i.decode::<ScoreStateItem>().ok())
+                    .and_then(|i| i.state().ok())
+                    .unwrap_or_default();
             }
         }
     }
-    Err(ScoreError::Contended { pk: pk.to_string(), item: SEEN_SK, attempts: CAS_ATTEMPTS })
+    Err(ScoreError::Contended { pk: pk.to_string(), item: SCORE_SK, attempts: CAS_ATTEMPTS })
 }
 
 /// Writes `LATEST` only over nothing or an older ranking (compare-and-swap on `taken_at`).
@@ -289,4 +313,23 @@ pub fn score_series(snapshots: Vec<Snapshot>, cfg: &SignalConfig) -> Result<Vec<
     let store = MemorySnapshotStore::new();
     let reports = score_series_in(&store, snapshots, cfg)?;
     Ok(reports.into_iter().flat_map(|r| r.events_written).collect())
+}
+
+/// Reads a list's `LATEST` item and adds the snapshot's fields (titles, prices, …) from the
+/// snapshot item of the same time, which `LATEST` does not repeat.
+pub async fn read_latest(
+    store: &dyn SnapshotStore,
+    site: SiteId,
+    category: &CategoryId,
+) -> Result<Option<signals::LatestItem>, StoreError> {
+    let pk = keys::category_pk(site, category);
+    let Some(item) = store.get(&pk, keys::LATEST).await? else { return Ok(None) };
+    let mut latest: signals::LatestItem = item.decode()?;
+    if let Some(snap) = store.get(&pk, &keys::snapshot_sk(latest.taken_at)).await? {
+        // An unreadable snapshot leaves the ranking without titles rather than failing it.
+        if let Ok(si) = SnapshotItem::from_item(&snap) {
+            latest.fill_from(&si.snapshot);
+        }
+    }
+    Ok(Some(latest))
 }

@@ -11,9 +11,7 @@ use futures::executor::block_on;
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use meli_core::keys;
 use meli_core::score_step::{score_series, score_series_in, score_snapshot, LatestOutcome, ScoreReport};
-use meli_core::signals::{
-    self, CalibrationItem, EventItem, EventKind, LatestItem, SeenState, SignalConfig, SnapshotItem,
-};
+use meli_core::signals::{self, CalibrationItem, EventItem, EventKind, LatestItem, SignalConfig, SnapshotItem};
 use meli_core::snapshot::{Snapshot, SnapshotEntry};
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, Query, SnapshotStore};
 use proptest::prelude::*;
@@ -240,7 +238,7 @@ fn score(store: &MemorySnapshotStore, s: &Snapshot) -> ScoreReport {
 }
 
 fn latest(store: &MemorySnapshotStore) -> LatestItem {
-    block_on(store.get(&keys::category_pk(SiteId::MLB, &cat()), keys::LATEST)).unwrap().unwrap().decode().unwrap()
+    block_on(meli_core::score_step::read_latest(store, SiteId::MLB, &cat())).unwrap().unwrap()
 }
 
 fn series() -> Vec<Snapshot> {
@@ -266,7 +264,7 @@ fn replaying_any_snapshot_writes_nothing_new() {
     for x in s.iter().rev() {
         let r = score(&store, x);
         assert!(r.events_written.is_empty(), "replay of {} wrote {:?}", x.taken_at, r.events_written);
-        assert!(!r.seen_written);
+        assert!(!r.state_written);
         assert!(matches!(r.latest, LatestOutcome::AlreadyCurrent | LatestOutcome::Newer(_)));
     }
     assert_eq!(dump(&store, &products), before);
@@ -295,14 +293,10 @@ fn an_older_snapshot_scored_late_does_not_replace_latest() {
     let kinds: BTreeSet<String> = r1.events_written.iter().map(|e| format!("{}#{}", e.key_kind, e.product)).collect();
     assert!(kinds.contains("new_number_one#MLB2"), "{kinds:?}");
     assert!(kinds.contains("dropped_out#MLB20"), "{kinds:?}");
-    // And the seen state is what in-order scoring gives.
-    let seen_of = |st: &MemorySnapshotStore| -> SeenState {
-        let item: signals::SeenItem = block_on(st.get(&keys::category_pk(SiteId::MLB, &cat()), signals::SEEN_SK))
-            .unwrap()
-            .unwrap()
-            .decode()
-            .unwrap();
-        item.state
+    // And the state (seen ranges, snapshots held) is what in-order scoring gives.
+    let seen_of = |st: &MemorySnapshotStore| {
+        let s = state_of(st);
+        (s.ids, s.seen, s.list_started_at, s.cols.iter().map(|c| c.at).collect::<Vec<_>>())
     };
     let in_order = MemorySnapshotStore::new();
     for x in &s {
@@ -374,7 +368,16 @@ fn invalid_snapshots_are_rejected() {
     assert!(store.is_empty());
 }
 
-/// A store where another scorer writes the same list's `SEEN` and `LATEST` just before our first
+fn state_of(st: &MemorySnapshotStore) -> signals::ListState {
+    let item: signals::ScoreStateItem = block_on(st.get(&keys::category_pk(SiteId::MLB, &cat()), signals::SCORE_SK))
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    item.state().unwrap()
+}
+
+/// A store where another scorer writes the same list's `SCORE` and `LATEST` just before our first
 /// conditional put of each (a race the compare-and-swap must survive).
 struct RacingStore {
     inner: MemorySnapshotStore,
@@ -390,7 +393,7 @@ impl SnapshotStore for RacingStore {
         condition: PutCondition,
     ) -> Result<meli_core::store::PutOutcome, meli_core::store::StoreError> {
         let rival = match item.sk.as_str() {
-            signals::SEEN_SK => self.rival_seen.lock().unwrap().take(),
+            signals::SCORE_SK => self.rival_seen.lock().unwrap().take(),
             keys::LATEST => self.rival_latest.lock().unwrap().take(),
             _ => None,
         };
@@ -413,7 +416,7 @@ impl SnapshotStore for RacingStore {
 }
 
 #[test]
-fn seen_and_latest_survive_a_concurrent_scorer() {
+fn state_and_latest_survive_a_concurrent_scorer() {
     let racing = RacingStore {
         inner: MemorySnapshotStore::new(),
         rival_seen: std::sync::Mutex::new(None),
@@ -428,16 +431,15 @@ fn seen_and_latest_survive_a_concurrent_scorer() {
     *racing.rival_seen.lock().unwrap() = Some(rival.clone());
     store_snapshot(&racing.inner, &ours);
     let r = block_on(score_snapshot(&racing, &ours, &SignalConfig::default())).unwrap();
-    assert!(r.seen_written);
-    // The merge kept both: 4 from ours, 5 from the rival; list start from the first snapshot.
-    let seen: signals::SeenItem = block_on(racing.inner.get(&keys::category_pk(SiteId::MLB, &cat()), signals::SEEN_SK))
-        .unwrap()
-        .unwrap()
-        .decode()
-        .unwrap();
-    let ids: Vec<&str> = seen.state.products.keys().map(|k| k.as_str()).collect();
+    assert!(r.state_written);
+    // The merge kept both: 4 from ours, 5 from the rival; list start from the first snapshot; the
+    // three snapshots in time order.
+    let st = state_of(&racing.inner);
+    let ids: Vec<&str> = st.ids.iter().map(|k| k.as_str()).collect();
     assert_eq!(ids, ["MLB1", "MLB2", "MLB3", "MLB4", "MLB5"]);
-    assert_eq!(seen.state.list_started_at, Some(hours(0)));
+    assert_eq!(st.list_started_at, Some(hours(0)));
+    assert_eq!(st.cols.iter().map(|c| c.at).collect::<Vec<_>>(), [hours(0), hours(1), hours(2)]);
+    assert_eq!(st.version, 3);
     // The rival's newer ranking stays in LATEST.
     assert_eq!(r.latest, LatestOutcome::Newer(hours(2)));
     assert_eq!(latest(&racing.inner).taken_at, hours(2));
@@ -570,4 +572,36 @@ proptest! {
         let expected_in: BTreeSet<String> = b.iter().filter(|x| !a.contains(x)).map(|n| format!("MLB{n}")).collect();
         prop_assert_eq!(in_ab, expected_in);
     }
+}
+
+#[test]
+fn a_missing_or_damaged_state_is_rebuilt_from_the_items_with_the_same_results() {
+    let s = series();
+    let pk = keys::category_pk(SiteId::MLB, &cat());
+    let normal = MemorySnapshotStore::new();
+    let reports: Vec<ScoreReport> = s.iter().map(|x| score(&normal, x)).collect();
+    assert!(reports[0].state_rebuilt, "the first record has no state yet");
+    assert!(reports[1..].iter().all(|r| !r.state_rebuilt), "later records read the state");
+
+    // The same series with the state damaged (then deleted) before every record after the first.
+    let damaged = MemorySnapshotStore::new();
+    for (i, x) in s.iter().enumerate() {
+        if i == 1 {
+            let mut item = block_on(damaged.get(&pk, signals::SCORE_SK)).unwrap().unwrap();
+            item.attrs.insert("state".into(), json!("AAAA"));
+            block_on(damaged.put(item, PutCondition::Always)).unwrap();
+        } else if i > 1 {
+            block_on(damaged.delete(&pk, signals::SCORE_SK)).unwrap();
+        }
+        let r = score(&damaged, x);
+        assert!(r.state_rebuilt);
+        assert_eq!(r.state_note.is_some(), i == 1, "{:?}", r.state_note);
+        let key = |e: &EventItem| e.sk.clone();
+        assert_eq!(
+            r.events_written.iter().map(key).collect::<Vec<_>>(),
+            reports[i].events_written.iter().map(key).collect::<Vec<_>>()
+        );
+        assert_eq!(r.products, reports[i].products, "snapshot {i}");
+    }
+    assert_eq!(latest(&damaged), latest(&normal));
 }

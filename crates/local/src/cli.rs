@@ -226,10 +226,7 @@ fn parse_category(site: &str, category: &str) -> Result<(SiteId, CategoryId)> {
 
 /// Reads the `LATEST` item of a category.
 pub async fn latest(store: &dyn SnapshotStore, site: SiteId, cat: &CategoryId) -> Result<Option<LatestItem>> {
-    match store.get(&keys::category_pk(site, cat), keys::LATEST).await? {
-        Some(item) => Ok(Some(item.decode()?)),
-        None => Ok(None),
-    }
+    Ok(meli_core::score_step::read_latest(store, site, cat).await?)
 }
 
 async fn top(site: &str, category: &str, data_dir: &Path, json: bool) -> Result<()> {

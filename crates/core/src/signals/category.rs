@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::EntryId;
 use crate::signals::config::DAY_SECS;
 use crate::signals::demand::DemandCurve;
-use crate::signals::items::SeenState;
+use crate::signals::state::Column;
 use crate::signals::window::Window;
 use crate::snapshot::Snapshot;
 
@@ -72,33 +72,50 @@ pub fn churn(a: &Snapshot, b: &Snapshot) -> f64 {
     sym as f64 / total as f64
 }
 
-/// `seen` is the stored seen state (it may or may not include the scored snapshot already): the
-/// entrant count reads it as if the scored snapshot were merged in, without copying it.
-pub(crate) fn category_signals(
-    w: &Window<'_>,
-    seen: &SeenState,
-    baseline: bool,
-    curve: &DemandCurve,
-) -> CategorySignals {
+/// Share of positions whose occupant differs between two columns.
+fn volatility_cols(a: &Column, b: &Column) -> f64 {
+    let m = a.cells.len().max(b.cells.len());
+    if m == 0 {
+        return 0.0;
+    }
+    let (oa, ob) = (occupant_ids(a, m), occupant_ids(b, m));
+    let changed = (1..=m).filter(|p| oa[*p] != ob[*p]).count();
+    changed as f64 / m as f64
+}
+
+fn occupant_ids(c: &Column, m: usize) -> Vec<Option<u32>> {
+    let mut v: Vec<Option<u32>> = vec![None; m + 1];
+    for cell in &c.cells {
+        if let Some(slot) = v.get_mut(usize::from(cell.pos)) {
+            *slot = Some(cell.id);
+        }
+    }
+    v
+}
+
+/// How many products of `a` are not in `b`.
+fn missing_from(a: &Column, b: &Column) -> usize {
+    a.cells.iter().filter(|x| !b.cells.iter().any(|y| y.id == x.id)).count()
+}
+
+/// The category signals of the grid. The state's seen ranges may or may not include the scored
+/// snapshot already: the entrant count reads them as if it were merged in, without copying them.
+pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCurve) -> CategorySignals {
     let s = w.cols[w.s_col()];
     let p = w.p_col().map(|c| w.cols[c]);
     let t = w.t;
     let (entrants, exits) = match p {
-        Some(p) => {
-            let sp: HashSet<&EntryId> = p.entries.iter().map(|e| &e.id).collect();
-            let ss: HashSet<&EntryId> = s.entries.iter().map(|e| &e.id).collect();
-            (ss.difference(&sp).count(), sp.difference(&ss).count())
-        }
+        Some(p) => (missing_from(s, p), missing_from(p, s)),
         None => (0, 0),
     };
     let first = w.first_col_since(DAY_SECS);
-    let widest = w.cols[first..].iter().map(|c| c.entries.len()).max().unwrap_or(0);
-    let occ: Vec<Vec<Option<&EntryId>>> = (first..=w.s_col()).map(|c| occupants(w.cols[c], widest)).collect();
+    let widest = w.cols[first..].iter().map(|c| c.cells.len()).max().unwrap_or(0);
+    let occ: Vec<Vec<Option<u32>>> = (first..=w.s_col()).map(|c| occupant_ids(w.cols[c], widest)).collect();
     let pairs: Vec<f64> = occ
         .windows(2)
         .zip(first..w.s_col())
         .map(|(o, c)| {
-            let m = w.cols[c].entries.len().max(w.cols[c + 1].entries.len());
+            let m = w.len(c).max(w.len(c + 1));
             let changed = (1..=m).filter(|p| o[0][*p] != o[1][*p]).count();
             if m == 0 {
                 0.0
@@ -108,30 +125,37 @@ pub(crate) fn category_signals(
         })
         .collect();
     let volatility_24h = if pairs.is_empty() { None } else { Some(pairs.iter().sum::<f64>() / pairs.len() as f64) };
-    let started = seen.list_started_at.map_or(t, |x| x.min(t));
+    let started = w.state.list_started_at.map_or(t, |x| x.min(t));
     let day_ago = t - Duration::seconds(DAY_SECS);
     let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;
     // The stored state's products, then each product of `S` moved to the first sighting merging `S`
     // would give it (`min(first_seen, t)`, or `t` for a product the state has never seen).
-    let mut new_entrants_24h = seen.products.values().filter(|r| counts(r.first_seen)).count();
-    for e in &s.entries {
-        let before = seen.products.get(&e.id).map(|r| r.first_seen);
+    let mut new_entrants_24h = w.state.seen.iter().filter(|r| counts(r.first_seen)).count();
+    for cell in &s.cells {
+        let before = w.state.seen_of(cell.id).map(|r| r.first_seen);
         new_entrants_24h -= usize::from(before.is_some_and(counts));
         new_entrants_24h += usize::from(counts(before.map_or(t, |f| f.min(t))));
     }
     CategorySignals {
         baseline,
         has_previous: p.is_some(),
-        list_length: s.entries.len(),
-        previous_length: p.map(|p| p.entries.len()),
-        previous_at: p.map(|p| p.taken_at),
-        volatility: p.map(|p| volatility(s, p)),
-        churn: p.map(|p| churn(s, p)),
+        list_length: s.cells.len(),
+        previous_length: p.map(|p| p.cells.len()),
+        previous_at: p.map(|p| p.at),
+        volatility: p.map(|p| volatility_cols(s, p)),
+        churn: p.map(|p| {
+            let total = s.cells.len() + p.cells.len();
+            if total == 0 {
+                0.0
+            } else {
+                (entrants + exits) as f64 / total as f64
+            }
+        }),
         entrants,
         exits,
         volatility_24h,
         new_entrants_24h,
-        new_entrant_rate: if s.entries.is_empty() { 0.0 } else { new_entrants_24h as f64 / s.entries.len() as f64 },
+        new_entrant_rate: if s.cells.is_empty() { 0.0 } else { new_entrants_24h as f64 / s.cells.len() as f64 },
         history_snapshots: w.s_col(),
         demand: curve.clone(),
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::EntryId;
 use crate::keys;
 use crate::signals::config::SignalConfig;
-use crate::signals::items::{expiry, EventItem, FiredEvent, SeenState};
+use crate::signals::items::{expiry, EventItem};
 use crate::signals::product::ProductSignals;
 use crate::signals::window::Window;
 use crate::snapshot::SnapshotEntry;
@@ -107,9 +107,7 @@ struct Facts {
     last_seen_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) struct EventContext<'a> {
-    pub seen: &'a SeenState,
-    pub recent: &'a [FiredEvent],
+pub(crate) struct EventContext {
     pub baseline: bool,
 }
 
@@ -117,11 +115,11 @@ pub(crate) struct EventContext<'a> {
 pub(crate) fn detect(
     w: &Window<'_>,
     products: &[ProductSignals],
-    ctx: &EventContext<'_>,
+    ctx: &EventContext,
     cfg: &SignalConfig,
 ) -> (Vec<EventItem>, usize) {
     let mut out: Vec<EventItem> = Vec::new();
-    if ctx.baseline || w.cols[w.s_col()].entries.is_empty() {
+    if ctx.baseline || w.len(w.s_col()) == 0 {
         return (out, 0);
     }
     let s = w.s_col();
@@ -130,9 +128,9 @@ pub(crate) fn detect(
     let rearm_from = t - cfg.rearm();
     let mut suppressed = 0usize;
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
-        let id = w.rows[row];
+        let id = w.id(row);
         let key_kind = kind.key_kind(f.n);
-        if ctx.recent.iter().any(|e| e.at >= rearm_from && e.at < t && e.key_kind == key_kind && &e.product == id) {
+        if w.state.fired.iter().any(|e| e.at >= rearm_from && e.at < t && e.key_kind == key_kind && &e.product == id) {
             suppressed += 1;
             return;
         }
@@ -144,7 +142,7 @@ pub(crate) fn detect(
         let prev = sig.prev_position;
         // Entrants and re-entries.
         if prev.is_none() {
-            if !ctx.seen.seen_before(&sig.id, t) {
+            if w.seen(row).is_none_or(|r| r.first_seen >= t) {
                 let sev = if pos <= cfg.smallest_top() { Severity::Notable } else { Severity::Info };
                 emit(EventKind::NewEntrant, row, Some(sig), Facts { to: Some(pos), ..Facts::default() }, sev);
             } else if p.is_some() {
@@ -157,7 +155,7 @@ pub(crate) fn detect(
         top_n_events(w, row, Some(sig), pc, cfg, &mut emit);
         // New #1.
         if pos == 1 {
-            let old = w.cols[pc].entries.iter().find(|e| e.position.get() == 1).map(|e| &e.id);
+            let old = w.cols[pc].cells.iter().find(|c| c.pos == 1).map(|c| w.id_of(c.id));
             if let Some(old) = old.filter(|o| *o != &sig.id) {
                 let f = Facts { from: prev, to: Some(1), previous_number_one: Some(old.clone()), ..Facts::default() };
                 emit(EventKind::NewNumberOne, row, Some(sig), f, Severity::Major);
@@ -217,7 +215,7 @@ pub(crate) fn detect(
     }
     // Products of the previous list that are not in the scored one.
     if let Some(pc) = p {
-        for row in w.n_current..w.rows.len() {
+        for row in w.n_current..w.n_rows() {
             let from = w.pos(row, pc);
             emit(EventKind::DroppedOut, row, None, Facts { from, ..Facts::default() }, Severity::Info);
             top_n_events(w, row, None, pc, cfg, &mut emit);
@@ -279,11 +277,13 @@ fn event_item(
     severity: Severity,
     cfg: &SignalConfig,
 ) -> EventItem {
-    let s = w.cols[w.s_col()];
+    let s = w.current;
     let t = w.t;
-    // The entry in the scored list, or (for a product that left) the latest one in the window.
-    let entry: Option<&SnapshotEntry> = (0..=w.s_col()).rev().find_map(|c| w.cell(row, c));
-    let id = w.rows[row];
+    // The entry in the scored list; for a product that left, its cell in the latest list it was in
+    // (its title, brand and link are not in the state: the step adds them from that snapshot).
+    let entry: Option<&SnapshotEntry> = s.entries.get(row).filter(|_| row < w.n_current);
+    let cell = (0..=w.s_col()).rev().find_map(|c| w.cell(row, c));
+    let id = w.id(row);
     let first = w.cols.len().saturating_sub(cfg.sparkline_points.max(1));
     let recent_positions =
         (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: w.pos(row, c) }).collect();
@@ -301,14 +301,15 @@ fn event_item(
         site: s.site,
         category: s.category.clone(),
         product: id.clone(),
-        product_type: entry.map_or(crate::ids::EntryType::Item, |e| e.kind),
+        product_type: entry.map_or_else(|| w.kind(row), |e| e.kind),
         taken_at: t,
         day: t.format("%Y-%m-%d").to_string(),
         title: entry.and_then(|e| e.title.clone()),
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),
-        price: entry.and_then(|e| e.price),
-        currency: entry.and_then(|e| e.currency.clone()),
+        price: entry.map_or_else(|| cell.and_then(|c| c.price), |e| e.price),
+        currency: entry
+            .map_or_else(|| cell.and_then(|c| w.currency(c.cur)).map(str::to_string), |e| e.currency.clone()),
         from_position: f.from,
         to_position: f.to,
         places,

@@ -2,21 +2,17 @@
 //! out of a [`SnapshotStore`](crate::store::SnapshotStore) through [`Item::from_typed`] and
 //! [`Item::decode`], so the stores, the stream decoder and the notifier share one definition.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
+use crate::signals::demand::DemandBand;
 use crate::signals::events::{EventKind, PositionPoint, Severity};
 use crate::signals::product::{ProductSignals, Trend};
 use crate::snapshot::Snapshot;
 use crate::store::{Item, StoreError};
-
-/// The sort key of the scorer's seen state (`CAT#{site}#{cat}` / `SEEN`).
-pub const SEEN_SK: &str = "SEEN";
 
 /// Epoch seconds of a time plus a number of days, for `expires_at`.
 pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
@@ -158,7 +154,13 @@ impl EventItem {
 }
 
 /// The latest ranking `CAT#{site}#{cat}` / `LATEST`, with its signals, for fast reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Stored slim and by column (docs/signals.md §7): one array per signal instead of one map per
+/// product, and without what the snapshot item of the same time already has (title, brand, link,
+/// price, currency, reviews, rating): a reader that shows those calls [`LatestItem::fill_from`]
+/// with that snapshot. Times are stored as seconds before `taken_at` (all list times are whole
+/// seconds).
+#[derive(Debug, Clone, PartialEq)]
 pub struct LatestItem {
     pub pk: String,
     pub sk: String,
@@ -174,6 +176,172 @@ impl LatestItem {
     pub fn to_item(&self) -> Result<Item, StoreError> {
         Item::from_typed(&self.pk, &self.sk, self)
     }
+
+    /// Adds the snapshot's fields (title, brand, link, price, currency, reviews, rating) to the
+    /// products; `s` should be the snapshot taken at `taken_at`.
+    pub fn fill_from(&mut self, s: &Snapshot) {
+        for p in &mut self.products {
+            if let Some(e) = s.entries.iter().find(|e| e.id == p.id) {
+                p.title.clone_from(&e.title);
+                p.brand.clone_from(&e.brand);
+                p.permalink.clone_from(&e.permalink);
+                p.price = e.price;
+                p.currency.clone_from(&e.currency);
+                p.reviews_total = e.reviews_total;
+                p.rating = e.rating;
+            }
+        }
+    }
+}
+
+/// The stored form of [`LatestItem`].
+#[derive(Serialize, Deserialize)]
+struct LatestWire {
+    pk: String,
+    sk: String,
+    site: SiteId,
+    category: CategoryId,
+    taken_at: DateTime<Utc>,
+    baseline: bool,
+    ranking: Ranking,
+    signals: CategorySignals,
+}
+
+/// The products' signals, one array per signal, in list order.
+#[derive(Serialize, Deserialize, Default)]
+struct Ranking {
+    id: Vec<EntryId>,
+    #[serde(rename = "type")]
+    kind: Vec<EntryType>,
+    position: Vec<u8>,
+    prev_position: Vec<Option<u8>>,
+    position_24h: Vec<Option<u8>>,
+    /// Seconds before `taken_at`.
+    first_seen_secs: Vec<i64>,
+    top_dwell_secs: Vec<Option<i64>>,
+    number_one_dwell_secs: Vec<Option<i64>>,
+    momentum: Vec<f64>,
+    trend: Vec<Trend>,
+    price_min_window: Vec<Option<f64>>,
+    price_vs_min: Vec<Option<f64>>,
+    reviews_delta: Vec<Option<i64>>,
+    reviews_delta_24h: Vec<Option<i64>>,
+    reviews_ref: Vec<Option<u64>>,
+    demand_share: Vec<f64>,
+    demand_low: Vec<f64>,
+    demand_high: Vec<f64>,
+}
+
+impl Serialize for LatestItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let t = self.taken_at;
+        let ps = &self.products;
+        let col = |f: &dyn Fn(&ProductSignals) -> Option<i64>| ps.iter().map(f).collect::<Vec<_>>();
+        let ranking = Ranking {
+            id: ps.iter().map(|p| p.id.clone()).collect(),
+            kind: ps.iter().map(|p| p.kind).collect(),
+            position: ps.iter().map(|p| p.position).collect(),
+            prev_position: ps.iter().map(|p| p.prev_position).collect(),
+            position_24h: ps.iter().map(|p| p.position_24h).collect(),
+            first_seen_secs: ps.iter().map(|p| (t - p.first_seen).num_seconds()).collect(),
+            top_dwell_secs: col(&|p| p.top_since.map(|x| (t - x).num_seconds())),
+            number_one_dwell_secs: col(&|p| p.number_one_since.map(|x| (t - x).num_seconds())),
+            momentum: ps.iter().map(|p| p.momentum).collect(),
+            trend: ps.iter().map(|p| p.trend).collect(),
+            price_min_window: ps.iter().map(|p| p.price_min_window).collect(),
+            price_vs_min: ps.iter().map(|p| p.price_vs_min).collect(),
+            reviews_delta: col(&|p| p.reviews_delta),
+            reviews_delta_24h: col(&|p| p.reviews_delta_24h),
+            reviews_ref: ps.iter().map(|p| p.reviews_ref).collect(),
+            demand_share: ps.iter().map(|p| p.demand.share).collect(),
+            demand_low: ps.iter().map(|p| p.demand.low).collect(),
+            demand_high: ps.iter().map(|p| p.demand.high).collect(),
+        };
+        LatestWire {
+            pk: self.pk.clone(),
+            sk: self.sk.clone(),
+            site: self.site,
+            category: self.category.clone(),
+            taken_at: t,
+            baseline: self.baseline,
+            ranking,
+            signals: self.signals.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatestItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let w = LatestWire::deserialize(deserializer)?;
+        let r = w.ranking;
+        let n = r.id.len();
+        let lens = [
+            r.kind.len(),
+            r.position.len(),
+            r.prev_position.len(),
+            r.position_24h.len(),
+            r.first_seen_secs.len(),
+            r.top_dwell_secs.len(),
+            r.number_one_dwell_secs.len(),
+            r.momentum.len(),
+            r.trend.len(),
+            r.price_min_window.len(),
+            r.price_vs_min.len(),
+            r.reviews_delta.len(),
+            r.reviews_delta_24h.len(),
+            r.reviews_ref.len(),
+            r.demand_share.len(),
+            r.demand_low.len(),
+            r.demand_high.len(),
+        ];
+        if lens.iter().any(|l| *l != n) {
+            return Err(serde::de::Error::custom("the ranking's columns differ in length"));
+        }
+        let t = w.taken_at;
+        let ago = |s: i64| t - chrono::Duration::seconds(s);
+        let products = (0..n)
+            .map(|i| ProductSignals {
+                id: r.id[i].clone(),
+                kind: r.kind[i],
+                position: r.position[i],
+                title: None,
+                brand: None,
+                permalink: None,
+                price: None,
+                currency: None,
+                reviews_total: None,
+                rating: None,
+                prev_position: r.prev_position[i],
+                change_prev: r.prev_position[i].map(|p| i32::from(p) - i32::from(r.position[i])),
+                position_24h: r.position_24h[i],
+                change_24h: r.position_24h[i].map(|p| i32::from(p) - i32::from(r.position[i])),
+                first_seen: ago(r.first_seen_secs[i]),
+                top_since: r.top_dwell_secs[i].map(ago),
+                top_dwell_secs: r.top_dwell_secs[i],
+                number_one_since: r.number_one_dwell_secs[i].map(ago),
+                number_one_dwell_secs: r.number_one_dwell_secs[i],
+                momentum: r.momentum[i],
+                trend: r.trend[i],
+                price_min_window: r.price_min_window[i],
+                price_vs_min: r.price_vs_min[i],
+                reviews_delta: r.reviews_delta[i],
+                reviews_delta_24h: r.reviews_delta_24h[i],
+                reviews_ref: r.reviews_ref[i],
+                demand: DemandBand { share: r.demand_share[i], low: r.demand_low[i], high: r.demand_high[i] },
+            })
+            .collect();
+        Ok(LatestItem {
+            pk: w.pk,
+            sk: w.sk,
+            site: w.site,
+            category: w.category,
+            taken_at: t,
+            baseline: w.baseline,
+            products,
+            signals: w.signals,
+        })
+    }
 }
 
 /// When a product was first and last in a list.
@@ -181,67 +349,6 @@ impl LatestItem {
 pub struct SeenRange {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
-}
-
-/// What the scorer knows about a list beyond the lookback: min/max merges only, so it does not depend
-/// on the order snapshots are scored in (derivable from the snapshots, replay-safe).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SeenState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list_started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub products: BTreeMap<EntryId, SeenRange>,
-}
-
-impl SeenState {
-    /// Whether any snapshot before `t` has been merged.
-    pub fn any_before(&self, t: DateTime<Utc>) -> bool {
-        self.list_started_at.is_some_and(|s| s < t)
-    }
-
-    /// Whether the product was in the list before `t`.
-    pub fn seen_before(&self, id: &EntryId, t: DateTime<Utc>) -> bool {
-        self.products.get(id).is_some_and(|r| r.first_seen < t)
-    }
-
-    /// Merges a (non-empty) snapshot in.
-    pub fn merge(&mut self, s: &Snapshot) {
-        if s.entries.is_empty() {
-            return;
-        }
-        let t = s.taken_at;
-        self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
-        for e in &s.entries {
-            // Look up before inserting: the id is cloned only for a product not seen yet.
-            match self.products.get_mut(&e.id) {
-                Some(r) => {
-                    r.first_seen = r.first_seen.min(t);
-                    r.last_seen = r.last_seen.max(t);
-                }
-                None => {
-                    self.products.insert(e.id.clone(), SeenRange { first_seen: t, last_seen: t });
-                }
-            }
-        }
-    }
-}
-
-/// The seen state as stored: `CAT#{site}#{cat}` / `SEEN`, with a version for compare-and-swap.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeenItem {
-    pub pk: String,
-    pub sk: String,
-    pub site: SiteId,
-    pub category: CategoryId,
-    pub version: u64,
-    #[serde(flatten)]
-    pub state: SeenState,
-}
-
-impl SeenItem {
-    pub fn to_item(&self) -> Result<Item, StoreError> {
-        Item::from_typed(&self.pk, &self.sk, self)
-    }
 }
 
 /// The per-category rank→demand curve `CAL#{site}#{cat}` / `RANKCURVE`, fitted by the Spark job.
@@ -330,23 +437,6 @@ mod tests {
         assert_eq!(item.attrs["expires_at"], serde_json::json!(s.taken_at.timestamp() + 864_000));
         assert_eq!(item.attrs["entries"][1]["id"], "MLB2");
         assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
-    }
-
-    #[test]
-    fn seen_merge_is_order_independent() {
-        let a = snap("2026-11-01T10:00:00Z", &["MLB1", "MLB2"]);
-        let b = snap("2026-11-01T11:00:00Z", &["MLB2", "MLB3"]);
-        let mut x = SeenState::default();
-        x.merge(&a);
-        x.merge(&b);
-        let mut y = SeenState::default();
-        y.merge(&b);
-        y.merge(&a);
-        y.merge(&b);
-        assert_eq!(x, y);
-        assert_eq!(x.list_started_at, Some(a.taken_at));
-        assert!(x.seen_before(&EntryId::parse("MLB2").unwrap(), b.taken_at));
-        assert!(!x.seen_before(&EntryId::parse("MLB3").unwrap(), b.taken_at));
     }
 
     #[test]

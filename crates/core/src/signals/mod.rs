@@ -11,11 +11,13 @@
 //! - [`product`], [`category`], [`demand`], [`events`]: the signals and events themselves.
 
 pub mod category;
+mod codec;
 pub mod config;
 pub mod demand;
 pub mod events;
 pub mod items;
 pub mod product;
+pub mod state;
 mod window;
 
 use chrono::{DateTime, Utc};
@@ -26,28 +28,23 @@ use crate::snapshot::Snapshot;
 use crate::store::{Item, StoreError};
 
 pub use category::CategorySignals;
+pub use codec::CodecError;
 pub use config::SignalConfig;
 pub use demand::{CurveSource, DemandBand, DemandCurve};
 pub use events::{EventKind, PositionPoint, Severity};
-pub use items::{
-    CalibrationItem, EventItem, FiredEvent, LatestItem, SeenItem, SeenRange, SeenState, SnapshotItem, SEEN_SK,
-};
+pub use items::{CalibrationItem, EventItem, FiredEvent, LatestItem, SeenRange, SnapshotItem};
 pub use product::{ProductSignals, Trend};
+pub use state::{ListState, ScoreStateItem, SCORE_SK};
 
 use window::Window;
 
 /// What scoring a snapshot needs besides the snapshot itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ScoreContext<'a> {
-    /// Earlier snapshots of the list. Anything outside `[t − lookback, t)`, empty, or of another list
-    /// is ignored, so passing more is correct (only slower).
-    pub history: &'a [Snapshot],
-    /// The seen state as stored (it may already include this snapshot or later ones).
-    pub seen: &'a SeenState,
-    /// Events already stored for this list; only those in `[t − rearm, t)` matter.
-    pub recent_events: &'a [FiredEvent],
-    /// The `LATEST` item; used to carry dwell runs only when it is exactly the previous list.
-    pub latest: Option<&'a LatestItem>,
+    /// The list's scorer state: its snapshots before the scored one (only those within
+    /// `[t − lookback, t)` are read), its seen ranges (which may already include this snapshot or
+    /// later ones), the events fired before it and the dwell runs of the newest list.
+    pub state: &'a ListState,
     pub calibration: Option<&'a CalibrationItem>,
 }
 
@@ -67,24 +64,21 @@ pub struct Scored {
 
 /// Scores a non-empty snapshot against its history (docs/signals.md §3–§6). Pure and deterministic.
 pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> Scored {
-    let w = Window::build(current, ctx.history, cfg);
+    let prepared = ctx.state.prepare(current);
+    let w = Window::build(current, &prepared, ctx.state, cfg);
     let t = current.taken_at;
-    let baseline = w.p_col().is_none() && !ctx.seen.any_before(t);
+    let baseline = w.p_col().is_none() && !ctx.state.any_before(t);
     let curve = DemandCurve::choose(ctx.calibration, cfg);
     let r24 = w.r24(cfg);
-    let carry = match (ctx.latest, w.p_col()) {
-        (Some(l), Some(p)) if l.taken_at == w.time(p) && l.site == current.site && l.category == current.category => {
-            Some(l.products.iter().map(|x| (&x.id, x)).collect::<window::IdMap<_, _>>())
-        }
-        _ => None,
-    };
+    // The dwell runs continue from the previous list when the state has them for it.
+    let carry = w.p_col().is_some_and(|p| w.cols[p].runs);
     let (momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
-    let pctx = product::ProductContext { seen: ctx.seen, curve: &curve, carry, r24, momentum_weights, momentum_den };
+    let pctx = product::ProductContext { curve: &curve, carry, r24, momentum_weights, momentum_den };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();
-    let ectx = events::EventContext { seen: ctx.seen, recent: ctx.recent_events, baseline };
+    let ectx = events::EventContext { baseline };
     let (events, suppressed) = events::detect(&w, &products, &ectx, cfg);
-    let signals = category::category_signals(&w, ctx.seen, baseline, &curve);
+    let signals = category::category_signals(&w, baseline, &curve);
     Scored {
         site: current.site,
         category: current.category.clone(),
@@ -93,6 +87,18 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         signals,
         events,
         suppressed,
+    }
+}
+
+/// Adds the title, brand and link of the products that left the list to their events, from the
+/// previous snapshot (the state does not keep them).
+pub fn fill_from_previous(events: &mut [EventItem], previous: &Snapshot) {
+    for e in events.iter_mut().filter(|e| e.title.is_none() && e.brand.is_none() && e.permalink.is_none()) {
+        if let Some(p) = previous.entries.iter().find(|p| p.id == e.product) {
+            e.title.clone_from(&p.title);
+            e.brand.clone_from(&p.brand);
+            e.permalink.clone_from(&p.permalink);
+        }
     }
 }
 
@@ -121,7 +127,7 @@ pub struct WritePlan {
     pub latest: Item,
 }
 
-/// Plans the writes of a scored snapshot (the seen state is merged separately, by compare-and-swap).
+/// Plans the writes of a scored snapshot (the scorer state is merged separately, by compare-and-swap).
 pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
     let events = scored.events.iter().map(EventItem::to_item).collect::<Result<Vec<_>, _>>()?;
     let latest = scored.latest_item().to_item()?;

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
-use crate::signals::items::SeenState;
-use crate::signals::window::{IdMap, Window};
+use crate::signals::window::Window;
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -90,10 +89,9 @@ pub struct ProductSignals {
 
 /// What the product signals need besides the grid.
 pub(crate) struct ProductContext<'a> {
-    pub seen: &'a SeenState,
     pub curve: &'a DemandCurve,
-    /// The `LATEST` item's products, when `LATEST` is exactly the previous list.
-    pub carry: Option<IdMap<&'a EntryId, &'a ProductSignals>>,
+    /// Whether the previous list's column carries its dwell runs (it was the newest list scored).
+    pub carry: bool,
     pub r24: Option<usize>,
     /// `(column, exp(−age/τ))` of the momentum window, and the sum of the weights.
     pub momentum_weights: Vec<(usize, f64)>,
@@ -151,11 +149,14 @@ pub(crate) fn product_signals(
 
     let prev_position = w.p_col().and_then(|p| w.pos(row, p));
     let position_24h = ctx.r24.and_then(|c| w.pos(row, c));
-    let first_seen = ctx.seen.products.get(&id).map_or(t, |r| r.first_seen.min(t));
+    let first_seen = w.seen(row).map_or(t, |r| r.first_seen.min(t));
 
-    let carried = ctx.carry.as_ref().map(|m| m.get(&id).copied());
+    let carried = match (ctx.carry, w.p_col()) {
+        (true, Some(p)) => Some(w.cell(row, p)),
+        _ => None,
+    };
     let top_carry = carried.map(|c| c.and_then(|p| p.top_since));
-    let one_carry = carried.map(|c| c.and_then(|p| p.number_one_since));
+    let one_carry = carried.map(|c| c.and_then(|p| p.one_since));
     let top_since = run_since(w, row, cfg.dwell_top, top_carry);
     let number_one_since = run_since(w, row, 1, one_carry);
 
@@ -169,7 +170,7 @@ pub(crate) fn product_signals(
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
     // Trend class.
-    let started = ctx.seen.list_started_at.map_or(t, |x| x.min(t));
+    let started = w.state.list_started_at.map_or(t, |x| x.min(t));
     let is_new = first_seen > started && (t - first_seen) < Duration::seconds(cfg.new_window_secs);
     let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
     let trend = if is_new {
@@ -192,10 +193,11 @@ pub(crate) fn product_signals(
 
     // Price against the rolling minimum (same currency, current snapshot excluded).
     let price = valid_price(e.price);
+    let currency = w.cell(row, s).map(|c| c.cur);
     let mut price_min_window: Option<f64> = None;
     for c in w.first_col_since(cfg.price_window_secs)..s {
         if let Some(h) = w.cell(row, c) {
-            if h.currency == e.currency {
+            if Some(h.cur) == currency {
                 if let Some(p) = valid_price(h.price) {
                     price_min_window = Some(price_min_window.map_or(p, |m: f64| m.min(p)));
                 }
@@ -209,7 +211,7 @@ pub(crate) fn product_signals(
 
     // Reviews deltas.
     let reviews_total = e.reviews_total;
-    let reviews_at = |c: usize| w.cell(row, c).and_then(|h| h.reviews_total);
+    let reviews_at = |c: usize| w.cell(row, c).and_then(|h| h.reviews);
     let reviews_delta = match (reviews_total, w.p_col().and_then(reviews_at)) {
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,

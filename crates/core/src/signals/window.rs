@@ -1,96 +1,71 @@
 //! The scored snapshot and its history laid out as a grid: one column per snapshot (history first,
 //! the scored snapshot last), one row per product of interest (the scored list, then the products of
-//! the previous list that left it). Every signal reads this grid; building it is one pass over the
-//! entries.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! the previous list that left it). Every signal reads this grid. The history comes from the
+//! scorer state ([`ListState`]), whose products are interned, so building the grid indexes arrays
+//! and hashes nothing.
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::ids::EntryId;
+use crate::ids::{EntryId, EntryType};
 use crate::signals::config::{SignalConfig, DAY_SECS};
-use crate::snapshot::{Snapshot, SnapshotEntry};
+use crate::signals::items::SeenRange;
+use crate::signals::state::{Cell, Column, ListState, Prepared};
+use crate::snapshot::Snapshot;
 
 pub(crate) struct Window<'a> {
     pub t: DateTime<Utc>,
+    pub current: &'a Snapshot,
     /// `H` (ascending) followed by `S`.
-    pub cols: Vec<&'a Snapshot>,
-    /// Products of `S` (in list order), then products of `P` that are not in `S`.
-    pub rows: Vec<&'a EntryId>,
+    pub cols: Vec<&'a Column>,
+    /// Product indices: products of `S` (in list order), then products of `P` that are not in `S`.
+    rows: Vec<u32>,
     /// How many of `rows` are in `S`.
     pub n_current: usize,
     /// `cells[row * cols.len() + col]`: the product's entry in that snapshot.
-    cells: Vec<Option<&'a SnapshotEntry>>,
+    cells: Vec<Option<&'a Cell>>,
+    pub state: &'a ListState,
+    prepared: &'a Prepared<'a>,
 }
 
-/// FNV-1a: ids are short strings and the maps are tiny, so a simple hash beats SipHash here (the
-/// keys come from our own snapshots; there is no untrusted flooding to resist).
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// A hash map keyed by short ids.
-pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+const NO_ROW: u32 = u32::MAX;
 
 impl<'a> Window<'a> {
-    /// Keeps the non-empty history of the same list within `[t − lookback, t)`, sorted, one snapshot
-    /// per time.
-    pub fn build(current: &'a Snapshot, history: &'a [Snapshot], cfg: &SignalConfig) -> Self {
+    /// The state's snapshots within `[t − lookback, t)`, then the scored one.
+    pub fn build(current: &'a Snapshot, prepared: &'a Prepared<'a>, state: &'a ListState, cfg: &SignalConfig) -> Self {
         let t = current.taken_at;
         let from = t - cfg.lookback();
-        let mut cols: Vec<&Snapshot> = history
-            .iter()
-            .filter(|h| {
-                h.taken_at >= from
-                    && h.taken_at < t
-                    && !h.entries.is_empty()
-                    && h.site == current.site
-                    && h.category == current.category
-            })
-            .collect();
-        cols.sort_by_key(|h| h.taken_at);
-        cols.dedup_by_key(|h| h.taken_at);
-        cols.push(current);
+        let lo = state.cols.partition_point(|c| c.at < from);
+        let hi = state.cols.partition_point(|c| c.at < t);
+        let mut cols: Vec<&Column> = state.cols[lo..hi].iter().filter(|c| !c.cells.is_empty()).collect();
+        cols.push(&prepared.col);
 
-        let mut rows: Vec<&EntryId> = current.entries.iter().map(|e| &e.id).collect();
+        let n_ids = state.ids.len() + prepared.new_ids.len();
+        let mut row_of = vec![NO_ROW; n_ids];
+        let mut rows: Vec<u32> = Vec::with_capacity(prepared.col.cells.len() + 4);
+        for c in &prepared.col.cells {
+            row_of[c.id as usize] = rows.len() as u32;
+            rows.push(c.id);
+        }
         let n_current = rows.len();
-        let mut index: IdMap<&EntryId, usize> = rows.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         if cols.len() >= 2 {
-            for e in &cols[cols.len() - 2].entries {
-                if !index.contains_key(&e.id) {
-                    index.insert(&e.id, rows.len());
-                    rows.push(&e.id);
+            for c in &cols[cols.len() - 2].cells {
+                if row_of[c.id as usize] == NO_ROW {
+                    row_of[c.id as usize] = rows.len() as u32;
+                    rows.push(c.id);
                 }
             }
         }
         let width = cols.len();
         let mut cells = vec![None; width * rows.len()];
-        for (c, snap) in cols.iter().enumerate() {
-            for e in &snap.entries {
-                if let Some(&r) = index.get(&e.id) {
-                    cells[r * width + c] = Some(e);
+        for (k, col) in cols.iter().enumerate() {
+            for cell in &col.cells {
+                let r = row_of[cell.id as usize];
+                if r != NO_ROW {
+                    cells[r as usize * width + k] = Some(cell);
                 }
             }
         }
-        Window { t, cols, rows, n_current, cells }
+        Window { t, current, cols, rows, n_current, cells, state, prepared }
     }
 
     pub fn s_col(&self) -> usize {
@@ -103,21 +78,66 @@ impl<'a> Window<'a> {
     }
 
     pub fn time(&self, col: usize) -> DateTime<Utc> {
-        self.cols[col].taken_at
+        self.cols[col].at
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The product of a row.
+    pub fn id(&self, row: usize) -> &'a EntryId {
+        self.id_of(self.rows[row])
+    }
+
+    /// The product of an index of the state (or of the scored snapshot's new products).
+    pub fn id_of(&self, idx: u32) -> &'a EntryId {
+        let i = idx as usize;
+        match self.state.ids.get(i) {
+            Some(id) => id,
+            None => self.prepared.new_ids[i - self.state.ids.len()].0,
+        }
+    }
+
+    pub fn kind(&self, row: usize) -> EntryType {
+        let i = self.rows[row] as usize;
+        match self.state.kinds.get(i) {
+            Some(k) => *k,
+            None => self.prepared.new_ids[i - self.state.ids.len()].1,
+        }
+    }
+
+    /// A currency of a cell, by index.
+    pub fn currency(&self, cur: u16) -> Option<&'a str> {
+        let i = usize::from(cur);
+        match self.state.currencies.get(i) {
+            Some(c) => Some(c.as_str()),
+            None => self.prepared.new_currencies.get(i - self.state.currencies.len()).copied(),
+        }
+    }
+
+    /// The stored seen range of a row's product (None for a product the state has never seen).
+    pub fn seen(&self, row: usize) -> Option<&'a SeenRange> {
+        self.state.seen_of(self.rows[row])
     }
 
     /// The product's entry in a snapshot.
-    pub fn cell(&self, row: usize, col: usize) -> Option<&'a SnapshotEntry> {
+    pub fn cell(&self, row: usize, col: usize) -> Option<&'a Cell> {
         self.cells[row * self.cols.len() + col]
     }
 
     pub fn pos(&self, row: usize, col: usize) -> Option<u8> {
-        self.cell(row, col).map(|e| e.position.get())
+        self.cell(row, col).map(|e| e.pos)
+    }
+
+    /// How many entries a snapshot has.
+    pub fn len(&self, col: usize) -> usize {
+        self.cols[col].cells.len()
     }
 
     /// `len(X) + 1`: the position of "not in the list".
     pub fn outside(&self, col: usize) -> u8 {
-        u8::try_from(self.cols[col].entries.len() + 1).unwrap_or(u8::MAX)
+        u8::try_from(self.len(col) + 1).unwrap_or(u8::MAX)
     }
 
     /// The history column closest to `t − 24 h`, within the tolerance (ties: the earlier one).
@@ -136,6 +156,6 @@ impl<'a> Window<'a> {
     /// The first column at or after `t − secs`.
     pub fn first_col_since(&self, secs: i64) -> usize {
         let from = self.t - Duration::seconds(secs);
-        self.cols.iter().position(|c| c.taken_at >= from).unwrap_or(self.s_col())
+        self.cols.iter().position(|c| c.at >= from).unwrap_or(self.s_col())
     }
 }

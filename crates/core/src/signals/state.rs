@@ -1,0 +1,733 @@
+//! The scorer's state of one list, `CAT#{site}#{cat}` / `SCORE` (docs/signals.md §7): the snapshots
+//! of the lookback window in compact form (interned ids; position, price, currency and review total
+//! per entry), the seen state, the events fired within the re-arm window and the dwell runs of the newest
+//! list. Scoring a record reads and writes this one item instead of reading the window's snapshot
+//! items, the `SEEN` item and the recent event keys (docs/decisions.md, "One scorer state item").
+//!
+//! Everything in it is derivable from the snapshot and event items: when it is missing, unreadable or
+//! does not reach back far enough for the snapshot being scored (a late, out-of-order record), the step
+//! rebuilds the part it needs from them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
+use crate::keys;
+use crate::signals::codec::{base64_decode, base64_encode, CodecError, Reader, Writer};
+use crate::signals::config::SignalConfig;
+use crate::signals::items::{EventItem, FiredEvent, SeenRange};
+use crate::signals::product::ProductSignals;
+use crate::snapshot::Snapshot;
+use crate::store::{Item, StoreError};
+
+/// The sort key of the scorer state.
+pub const SCORE_SK: &str = "SCORE";
+
+/// "No currency" in [`Cell::cur`].
+pub const NO_CURRENCY: u16 = u16::MAX;
+
+/// The blob's format version (first two bytes: `b'S'`, version).
+const FORMAT: u8 = 1;
+
+/// One entry of a stored snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Index into [`ListState::ids`] (or, for the scored snapshot, past its end for a product the
+    /// state does not know yet).
+    pub id: u32,
+    pub pos: u8,
+    /// Index into [`ListState::currencies`], or [`NO_CURRENCY`].
+    pub cur: u16,
+    pub price: Option<f64>,
+    pub reviews: Option<u64>,
+    /// The start of the product's runs in the top N and at #1, kept for the newest column only.
+    pub top_since: Option<DateTime<Utc>>,
+    pub one_since: Option<DateTime<Utc>>,
+}
+
+/// One snapshot of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub at: DateTime<Utc>,
+    /// In position order.
+    pub cells: Vec<Cell>,
+    /// Whether `top_since`/`one_since` of the cells are set (the newest column only).
+    pub runs: bool,
+}
+
+/// An event already emitted for the list (for re-arm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    pub at: DateTime<Utc>,
+    pub key_kind: String,
+    pub product: EntryId,
+}
+
+/// See the module docs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListState {
+    /// Incremented by every write (compare-and-swap); stored next to the bytes, not in them.
+    pub version: u64,
+    /// Every product the list has had, sorted.
+    pub ids: Vec<EntryId>,
+    /// Parallel to `ids`.
+    pub kinds: Vec<EntryType>,
+    /// Parallel to `ids`: first and last time in the list (min/max merges: order-independent).
+    pub seen: Vec<SeenRange>,
+    pub list_started_at: Option<DateTime<Utc>>,
+    /// Every snapshot scored at or after this time is in `cols` (None: nothing is known to be complete).
+    pub complete_from: Option<DateTime<Utc>>,
+    /// Every event fired at or after this time is in `fired`.
+    pub fired_from: Option<DateTime<Utc>>,
+    pub currencies: Vec<String>,
+    /// Ascending by time, one per time.
+    pub cols: Vec<Column>,
+    /// Sorted by time.
+    pub fired: Vec<Fired>,
+}
+
+/// The scored snapshot laid out against a state: its column (ids and currencies the state does not
+/// know yet get indices past the ends of its tables, in order of appearance).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared<'a> {
+    pub col: Column,
+    pub new_ids: Vec<(&'a EntryId, EntryType)>,
+    pub new_currencies: Vec<&'a str>,
+}
+
+impl ListState {
+    /// The index of a product in `ids`.
+    pub fn index_of(&self, id: &EntryId) -> Option<u32> {
+        self.ids.binary_search(id).ok().map(|i| i as u32)
+    }
+
+    /// When the product was first and last in the list, as far as the state knows.
+    pub fn seen_of(&self, idx: u32) -> Option<&SeenRange> {
+        self.seen.get(idx as usize)
+    }
+
+    /// Whether any snapshot before `t` has been merged.
+    pub fn any_before(&self, t: DateTime<Utc>) -> bool {
+        self.list_started_at.is_some_and(|s| s < t)
+    }
+
+    /// Whether the state holds every snapshot and event that scoring a snapshot taken at `t` reads:
+    /// the snapshots of `[t − lookback, t)` and the events of `[t − rearm, t)`.
+    pub fn covers(&self, t: DateTime<Utc>, cfg: &SignalConfig) -> bool {
+        self.complete_from.is_some_and(|f| f <= t - cfg.lookback())
+            && self.fired_from.is_some_and(|f| f <= t - cfg.rearm())
+    }
+
+    /// The time of the newest snapshot held.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.cols.last().map(|c| c.at)
+    }
+
+    /// Lays a snapshot out against the state's tables.
+    pub fn prepare<'a>(&self, s: &'a Snapshot) -> Prepared<'a> {
+        let mut new_ids: Vec<(&EntryId, EntryType)> = Vec::new();
+        let mut new_currencies: Vec<&str> = Vec::new();
+        let mut cells = Vec::with_capacity(s.entries.len());
+        for e in &s.entries {
+            let id = match self.index_of(&e.id) {
+                Some(i) => i,
+                None => {
+                    new_ids.push((&e.id, e.kind));
+                    (self.ids.len() + new_ids.len() - 1) as u32
+                }
+            };
+            let cur = match e.currency.as_deref() {
+                None => NO_CURRENCY,
+                Some(c) => match self.currencies.iter().position(|x| x == c) {
+                    Some(i) => i as u16,
+                    None => match new_currencies.iter().position(|x| *x == c) {
+                        Some(i) => (self.currencies.len() + i) as u16,
+                        None => {
+                            new_currencies.push(c);
+                            (self.currencies.len() + new_currencies.len() - 1) as u16
+                        }
+                    },
+                },
+            };
+            cells.push(Cell {
+                id,
+                pos: e.position.get(),
+                cur,
+                price: e.price,
+                reviews: e.reviews_total,
+                top_since: None,
+                one_since: None,
+            });
+        }
+        Prepared { col: Column { at: s.taken_at, cells, runs: false }, new_ids, new_currencies }
+    }
+
+    /// Merges a scored snapshot in: its products and currencies, its column (with the dwell runs of
+    /// `products` when it is the newest), its seen ranges and the `events` emitted for it; drops what
+    /// fell out of the windows. Merging the same snapshot again changes nothing.
+    pub fn absorb(&mut self, s: &Snapshot, products: &[ProductSignals], events: &[EventItem], cfg: &SignalConfig) {
+        if s.entries.is_empty() {
+            return;
+        }
+        let prepared = self.prepare(s);
+        let col = self.intern(prepared);
+        let t = s.taken_at;
+        // Seen ranges.
+        self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
+        for c in &col.cells {
+            let r = &mut self.seen[c.id as usize];
+            r.first_seen = r.first_seen.min(t);
+            r.last_seen = r.last_seen.max(t);
+        }
+        // The column, in time order.
+        match self.cols.binary_search_by_key(&t, |c| c.at) {
+            Ok(_) => {}
+            Err(i) => self.cols.insert(i, col),
+        }
+        // Dwell runs: on the newest column only.
+        let last = self.cols.len() - 1;
+        for (i, c) in self.cols.iter_mut().enumerate() {
+            if i != last && c.runs {
+                c.runs = false;
+                for cell in &mut c.cells {
+                    cell.top_since = None;
+                    cell.one_since = None;
+                }
+            }
+        }
+        if self.cols[last].at == t && !self.cols[last].runs && products.len() == self.cols[last].cells.len() {
+            let newest = &mut self.cols[last];
+            for (cell, p) in newest.cells.iter_mut().zip(products) {
+                cell.top_since = p.top_since;
+                cell.one_since = p.number_one_since;
+            }
+            newest.runs = true;
+        }
+        // Fired events.
+        for e in events {
+            self.remember(Fired { at: e.taken_at, key_kind: e.key_kind.clone(), product: e.product.clone() });
+        }
+        self.trim(cfg);
+    }
+
+    /// Records a fired event (no duplicates), in time order.
+    pub fn remember(&mut self, f: Fired) {
+        if self.fired.iter().any(|x| x == &f) {
+            return;
+        }
+        let i = self.fired.partition_point(|x| x.at <= f.at);
+        self.fired.insert(i, f);
+    }
+
+    /// Drops the snapshots older than the lookback and the events older than the re-arm window
+    /// before the newest snapshot (an older snapshot scored late rebuilds what it needs).
+    fn trim(&mut self, cfg: &SignalConfig) {
+        let Some(newest) = self.newest() else { return };
+        let from = newest - cfg.lookback();
+        let keep = self.cols.partition_point(|c| c.at < from);
+        self.cols.drain(..keep);
+        self.complete_from = self.complete_from.map(|c| c.max(from));
+        let from = newest - cfg.rearm();
+        let keep = self.fired.partition_point(|f| f.at < from);
+        self.fired.drain(..keep);
+        self.fired_from = self.fired_from.map(|c| c.max(from));
+    }
+
+    /// Adds the new ids and currencies of a prepared column to the tables (ids stay sorted: the
+    /// indices of every column are remapped when one is inserted before others) and returns the
+    /// column with its final indices.
+    fn intern(&mut self, p: Prepared<'_>) -> Column {
+        let Prepared { mut col, new_ids, new_currencies } = p;
+        self.currencies.extend(new_currencies.iter().map(|c| c.to_string()));
+        if new_ids.is_empty() {
+            return col;
+        }
+        let old = self.ids.len();
+        let t = col.at;
+        // Merge the sorted old table with the new ids; map old and provisional indices to final ones.
+        let mut order: Vec<(usize, &EntryId)> = new_ids.iter().enumerate().map(|(k, (id, _))| (old + k, *id)).collect();
+        order.sort_by(|a, b| a.1.cmp(b.1));
+        let mut remap = vec![0u32; old + new_ids.len()];
+        let mut ids = Vec::with_capacity(remap.len());
+        let mut kinds = Vec::with_capacity(remap.len());
+        let mut seen = Vec::with_capacity(remap.len());
+        let mut old_ids = std::mem::take(&mut self.ids).into_iter().zip(self.kinds.drain(..)).zip(self.seen.drain(..));
+        let mut next_old = old_ids.next();
+        let mut i_old = 0usize;
+        let mut new_it = order.into_iter().peekable();
+        loop {
+            let take_new = match (&next_old, new_it.peek()) {
+                (None, None) => break,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(((o, _), _)), Some((_, n))) => *n < o,
+            };
+            let at = ids.len() as u32;
+            if take_new {
+                if let Some((prov, id)) = new_it.next() {
+                    remap[prov] = at;
+                    ids.push(id.clone());
+                    kinds.push(new_ids[prov - old].1);
+                    seen.push(SeenRange { first_seen: t, last_seen: t });
+                }
+            } else if let Some(((id, kind), range)) = next_old.take() {
+                remap[i_old] = at;
+                i_old += 1;
+                ids.push(id);
+                kinds.push(kind);
+                seen.push(range);
+                next_old = old_ids.next();
+            }
+        }
+        drop(old_ids);
+        self.ids = ids;
+        self.kinds = kinds;
+        self.seen = seen;
+        for c in &mut self.cols {
+            for cell in &mut c.cells {
+                cell.id = remap[cell.id as usize];
+            }
+        }
+        for cell in &mut col.cells {
+            cell.id = remap[cell.id as usize];
+        }
+        col
+    }
+
+    /// Builds the part of the state a snapshot at `t` needs from the store's items: the snapshots
+    /// of `[t − lookback, t)` and the events fired in `[t − rearm, t)` (the fallback of the step),
+    /// merged into what the state already has.
+    pub fn rebuild_from(&mut self, t: DateTime<Utc>, history: &[Snapshot], fired: &[FiredEvent], cfg: &SignalConfig) {
+        let mut hist: Vec<&Snapshot> = history.iter().filter(|h| h.taken_at < t && !h.entries.is_empty()).collect();
+        hist.sort_by_key(|h| h.taken_at);
+        for h in hist {
+            // Older columns carry no dwell runs; `absorb` keeps them on the newest only.
+            self.absorb(h, &[], &[], cfg);
+        }
+        for f in fired {
+            if f.at < t {
+                self.remember(Fired { at: f.at, key_kind: f.key_kind.clone(), product: f.product.clone() });
+            }
+        }
+        // Complete from `t − window` on when nothing is missing between `t` and what was complete.
+        if self.complete_from.is_none_or(|c| c <= t) {
+            self.complete_from = Some(t - cfg.lookback());
+        }
+        if self.fired_from.is_none_or(|c| c <= t) {
+            self.fired_from = Some(t - cfg.rearm());
+        }
+        self.trim(cfg);
+    }
+
+    /// The state as bytes (see [`ListState::decode`]).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(64 + self.ids.len() * 20 + self.cols.len() * (4 + 4 * 24));
+        w.u8(b'S');
+        w.u8(FORMAT);
+        let base = self.list_started_at.map_or(0, |t| t.timestamp());
+        match self.list_started_at {
+            Some(t) => {
+                w.u8(1);
+                w.time(t, 0);
+            }
+            None => w.u8(0),
+        }
+        for from in [self.complete_from, self.fired_from] {
+            match from {
+                Some(t) => {
+                    w.u8(1);
+                    w.time(t, base);
+                }
+                None => w.u8(0),
+            }
+        }
+        w.varint(self.ids.len() as u64);
+        for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
+            w.bytes(id.as_str().as_bytes());
+            w.u8(kind_code(*kind));
+            w.time(r.first_seen, base);
+            w.time(r.last_seen, r.first_seen.timestamp());
+        }
+        w.varint(self.currencies.len() as u64);
+        for c in &self.currencies {
+            w.bytes(c.as_bytes());
+        }
+        // Columns: a value equal to the product's value in its previous appearance is a flag only.
+        let mut last = vec![(None::<f64>, None::<u64>, NO_CURRENCY); self.ids.len()];
+        w.varint(self.cols.len() as u64);
+        let mut prev_at = base;
+        for (k, c) in self.cols.iter().enumerate() {
+            w.time(c.at, prev_at);
+            prev_at = c.at.timestamp();
+            w.varint(c.cells.len() as u64);
+            for cell in &c.cells {
+                w.varint(u64::from(cell.id));
+                w.u8(cell.pos);
+                let (lp, lr, lc) = last.get(cell.id as usize).copied().unwrap_or((None, None, NO_CURRENCY));
+                let price = flag(cell.price.map(f64::to_bits), lp.map(f64::to_bits));
+                let reviews = flag(cell.reviews, lr);
+                let cur = flag(Some(cell.cur).filter(|c| *c != NO_CURRENCY), Some(lc).filter(|c| *c != NO_CURRENCY));
+                w.u8(price | (reviews << 2) | (cur << 4));
+                if let (LITERAL, Some(p)) = (price, cell.price) {
+                    w.f64(p);
+                }
+                if let (LITERAL, Some(r)) = (reviews, cell.reviews) {
+                    w.varint(r);
+                }
+                if cur == LITERAL {
+                    w.varint(u64::from(cell.cur));
+                }
+                if let Some(l) = last.get_mut(cell.id as usize) {
+                    *l = (cell.price, cell.reviews, cell.cur);
+                }
+            }
+            if k + 1 == self.cols.len() {
+                w.u8(u8::from(c.runs));
+                if c.runs {
+                    for cell in &c.cells {
+                        w.u8(u8::from(cell.top_since.is_some()) | (u8::from(cell.one_since.is_some()) << 1));
+                        for since in [cell.top_since, cell.one_since].into_iter().flatten() {
+                            w.time(since, c.at.timestamp());
+                        }
+                    }
+                }
+            }
+        }
+        // Events: kinds from a table, products by index when the state knows them.
+        let mut kinds: Vec<&str> = Vec::new();
+        for f in &self.fired {
+            if !kinds.contains(&f.key_kind.as_str()) {
+                kinds.push(&f.key_kind);
+            }
+        }
+        w.varint(kinds.len() as u64);
+        for k in &kinds {
+            w.bytes(k.as_bytes());
+        }
+        w.varint(self.fired.len() as u64);
+        let mut prev_at = base;
+        for f in &self.fired {
+            w.time(f.at, prev_at);
+            prev_at = f.at.timestamp();
+            w.varint(kinds.iter().position(|k| *k == f.key_kind).unwrap_or(0) as u64);
+            match self.index_of(&f.product) {
+                Some(i) => w.varint(u64::from(i) + 1),
+                None => {
+                    w.varint(0);
+                    w.bytes(f.product.as_str().as_bytes());
+                }
+            }
+        }
+        w.buf
+    }
+
+    /// Reads what [`ListState::encode`] wrote; anything else is an error (never a panic).
+    pub fn decode(b: &[u8]) -> Result<Self, CodecError> {
+        let mut r = Reader::new(b);
+        if r.u8()? != b'S' || r.u8()? != FORMAT {
+            return Err(CodecError("not a scorer state of a known format"));
+        }
+        let list_started_at = if r.u8()? == 1 { Some(r.time(0)?) } else { None };
+        let base = list_started_at.map_or(0, |t| t.timestamp());
+        let complete_from = if r.u8()? == 1 { Some(r.time(base)?) } else { None };
+        let fired_from = if r.u8()? == 1 { Some(r.time(base)?) } else { None };
+        let n = r.len(b.len())?;
+        let (mut ids, mut kinds, mut seen) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let id = EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?;
+            if ids.last().is_some_and(|l| l >= &id) {
+                return Err(CodecError("product ids out of order"));
+            }
+            ids.push(id);
+            kinds.push(kind_of(r.u8()?)?);
+            let first_seen = r.time(base)?;
+            let last_seen = r.time(first_seen.timestamp())?;
+            seen.push(SeenRange { first_seen, last_seen });
+        }
+        let nc = r.len(b.len())?;
+        let mut currencies = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            currencies.push(r.str()?.to_string());
+        }
+        let mut last = vec![(None::<f64>, None::<u64>, NO_CURRENCY); n];
+        let ncols = r.len(b.len())?;
+        let mut cols: Vec<Column> = Vec::with_capacity(ncols);
+        let mut prev_at = base;
+        for k in 0..ncols {
+            let at = r.time(prev_at)?;
+            if cols.last().is_some_and(|c| c.at >= at) {
+                return Err(CodecError("columns out of order"));
+            }
+            prev_at = at.timestamp();
+            let m = r.len(usize::from(crate::ids::Position::MAX))?;
+            let mut cells = Vec::with_capacity(m);
+            for _ in 0..m {
+                let id = r.len(n.saturating_sub(1))?;
+                if n == 0 {
+                    return Err(CodecError("a cell without products"));
+                }
+                let pos = r.u8()?;
+                let flags = r.u8()?;
+                let (lp, lr, lc) = last[id];
+                let price = match flags & 3 {
+                    LITERAL => Some(r.f64()?),
+                    SAME => lp,
+                    _ => None,
+                };
+                let reviews = match (flags >> 2) & 3 {
+                    LITERAL => Some(r.varint()?),
+                    SAME => lr,
+                    _ => None,
+                };
+                let cur = match (flags >> 4) & 3 {
+                    LITERAL => u16::try_from(r.len(nc.saturating_sub(1))?).map_err(|_| CodecError("currency"))?,
+                    SAME => lc,
+                    _ => NO_CURRENCY,
+                };
+                last[id] = (price, reviews, cur);
+                cells.push(Cell { id: id as u32, pos, cur, price, reviews, top_since: None, one_since: None });
+            }
+            let mut runs = false;
+            if k + 1 == ncols && r.u8()? == 1 {
+                runs = true;
+                for cell in &mut cells {
+                    let f = r.u8()?;
+                    if f & 1 != 0 {
+                        cell.top_since = Some(r.time(at.timestamp())?);
+                    }
+                    if f & 2 != 0 {
+                        cell.one_since = Some(r.time(at.timestamp())?);
+                    }
+                }
+            }
+            cols.push(Column { at, cells, runs });
+        }
+        let nk = r.len(b.len())?;
+        let mut kinds_table = Vec::with_capacity(nk);
+        for _ in 0..nk {
+            kinds_table.push(r.str()?);
+        }
+        let nf = r.len(b.len())?;
+        let mut fired = Vec::with_capacity(nf);
+        let mut prev_at = base;
+        for _ in 0..nf {
+            let at = r.time(prev_at)?;
+            prev_at = at.timestamp();
+            let key_kind = kinds_table.get(r.len(nk)?).ok_or(CodecError("a bad event kind"))?.to_string();
+            let product = match r.len(n)? {
+                0 => EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?,
+                i => ids[i - 1].clone(),
+            };
+            fired.push(Fired { at, key_kind, product });
+        }
+        if !r.done() {
+            return Err(CodecError("trailing bytes"));
+        }
+        Ok(ListState {
+            version: 0,
+            ids,
+            kinds,
+            seen,
+            list_started_at,
+            complete_from,
+            fired_from,
+            currencies,
+            cols,
+            fired,
+        })
+    }
+}
+
+const NONE: u8 = 0;
+const SAME: u8 = 1;
+const LITERAL: u8 = 2;
+
+fn flag<T: PartialEq>(v: Option<T>, last: Option<T>) -> u8 {
+    match v {
+        None => NONE,
+        Some(_) if v == last => SAME,
+        Some(_) => LITERAL,
+    }
+}
+
+fn kind_code(k: EntryType) -> u8 {
+    match k {
+        EntryType::Item => 0,
+        EntryType::Product => 1,
+        EntryType::UserProduct => 2,
+    }
+}
+
+fn kind_of(b: u8) -> Result<EntryType, CodecError> {
+    match b {
+        0 => Ok(EntryType::Item),
+        1 => Ok(EntryType::Product),
+        2 => Ok(EntryType::UserProduct),
+        _ => Err(CodecError("a bad entry type")),
+    }
+}
+
+/// The stored form: the keys, the list, the version (for compare-and-swap) and the state's bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreStateItem {
+    pub pk: String,
+    pub sk: String,
+    pub site: SiteId,
+    pub category: CategoryId,
+    pub version: u64,
+    /// The newest snapshot merged (for people reading the table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<DateTime<Utc>>,
+    /// [`ListState::encode`], base64.
+    pub state: String,
+}
+
+impl ScoreStateItem {
+    pub fn new(site: SiteId, category: &CategoryId, state: &ListState) -> Self {
+        ScoreStateItem {
+            pk: keys::category_pk(site, category),
+            sk: SCORE_SK.to_string(),
+            site,
+            category: category.clone(),
+            version: state.version,
+            newest: state.newest(),
+            state: base64_encode(&state.encode()),
+        }
+    }
+
+    pub fn to_item(&self) -> Result<Item, StoreError> {
+        Item::from_typed(&self.pk, &self.sk, self)
+    }
+
+    /// The state; its version is the item's.
+    pub fn state(&self) -> Result<ListState, CodecError> {
+        let mut s = ListState::decode(&base64_decode(&self.state)?)?;
+        s.version = self.version;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Position;
+    use crate::snapshot::SnapshotEntry;
+    use proptest::prelude::*;
+
+    fn snap(h: i64, ids: &[u32], price: f64) -> Snapshot {
+        let t = DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap();
+        Snapshot {
+            site: SiteId::MLB,
+            category: CategoryId::parse("MLB1055").unwrap(),
+            taken_at: t,
+            entries: ids
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut e = SnapshotEntry::bare(
+                        Position::new(i as i64 + 1).unwrap(),
+                        EntryId::parse(&format!("MLB{n}")).unwrap(),
+                        if n % 3 == 0 { EntryType::UserProduct } else { EntryType::Product },
+                    );
+                    if n % 4 != 0 {
+                        e.price = Some(price + f64::from(*n));
+                        e.currency = Some(if n % 5 == 0 { "USD" } else { "BRL" }.into());
+                        e.reviews_total = Some(u64::from(*n) * 10 + h as u64);
+                    }
+                    e
+                })
+                .collect(),
+            fetch: Default::default(),
+        }
+    }
+
+    fn lists() -> impl Strategy<Value = Vec<Vec<u32>>> {
+        prop::collection::vec(prop::sample::subsequence((1u32..=30).collect::<Vec<_>>(), 1..=20).prop_shuffle(), 1..12)
+    }
+
+    fn built(lists: &[Vec<u32>], order: impl Iterator<Item = usize>) -> ListState {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        for i in order {
+            st.absorb(&snap(i as i64, &lists[i], 100.0 + i as f64), &[], &[], &cfg);
+        }
+        st
+    }
+
+    proptest! {
+        #[test]
+        fn encode_then_decode_gives_the_same_state(lists in lists()) {
+            let st = built(&lists, 0..lists.len());
+            let back = ListState::decode(&st.encode()).unwrap();
+            prop_assert_eq!(&back, &st);
+            let item = ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &st);
+            prop_assert_eq!(item.state().unwrap(), st);
+        }
+
+        #[test]
+        fn the_merge_does_not_depend_on_the_order(lists in lists()) {
+            let forward = built(&lists, 0..lists.len());
+            let backward = built(&lists, (0..lists.len()).rev());
+            let twice = built(&lists, (0..lists.len()).chain(0..lists.len()));
+            // Currency indices follow the order of first sight; the currencies themselves do not.
+            type Resolved = (u32, u8, Option<String>, Option<f64>, Option<u64>);
+            let cols = |st: &ListState| -> Vec<Vec<Resolved>> {
+                st.cols
+                    .iter()
+                    .map(|c| {
+                        c.cells
+                            .iter()
+                            .map(|x| (x.id, x.pos, st.currencies.get(usize::from(x.cur)).cloned(), x.price, x.reviews))
+                            .collect()
+                    })
+                    .collect()
+            };
+            for other in [&backward, &twice] {
+                prop_assert_eq!(&other.ids, &forward.ids);
+                prop_assert_eq!(&other.seen, &forward.seen);
+                prop_assert_eq!(cols(other), cols(&forward));
+            }
+        }
+
+        #[test]
+        fn damaged_bytes_are_an_error_not_a_panic(lists in lists(), cut in 0usize..400, flip in 0usize..400) {
+            let mut b = built(&lists, 0..lists.len()).encode();
+            if !b.is_empty() {
+                let i = flip % b.len();
+                b[i] ^= 0x5a;
+                b.truncate(cut.min(b.len()));
+            }
+            let _ = ListState::decode(&b);
+        }
+    }
+
+    #[test]
+    fn prices_and_reviews_that_do_not_change_cost_a_flag() {
+        let same: Vec<Vec<u32>> = (0..24).map(|_| (1..=20).collect()).collect();
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        for (i, l) in same.iter().enumerate() {
+            let mut s = snap(i as i64, l, 100.0);
+            for e in &mut s.entries {
+                e.reviews_total = e.reviews_total.map(|_| 7);
+            }
+            st.absorb(&s, &[], &[], &cfg);
+        }
+        // 24 lists of 20: ids once, then ~3 bytes per entry.
+        let n = st.encode().len();
+        assert!(n < 20 * 20 + 24 * (8 + 20 * 3) + 20 * 9, "{n} bytes");
+        assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+    }
+
+    #[test]
+    fn other_blobs_are_refused() {
+        assert!(ListState::decode(b"").is_err());
+        assert!(ListState::decode(b"S\x09").is_err());
+        assert!(ScoreStateItem {
+            state: "not base64!".into(),
+            ..ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &ListState::default())
+        }
+        .state()
+        .is_err());
+    }
+}
