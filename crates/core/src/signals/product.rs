@@ -39,6 +39,8 @@ pub struct ProductSignals {
     #[serde(rename = "type")]
     pub kind: EntryType,
     pub position: u8,
+    /// Title, brand, link and currency are the snapshot's: the scorer leaves them empty and readers
+    /// add them with [`LatestItem::fill_from`](crate::signals::LatestItem::fill_from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,11 +228,12 @@ pub(crate) fn product_signals(
         id,
         kind: e.kind,
         position: pos,
-        title: e.title.clone(),
-        brand: e.brand.clone(),
-        permalink: e.permalink.clone(),
+        // The snapshot's own strings stay in the snapshot (`LatestItem::fill_from` adds them).
+        title: None,
+        brand: None,
+        permalink: None,
         price: e.price,
-        currency: e.currency.clone(),
+        currency: None,
         reviews_total,
         rating: e.rating,
         prev_position,
