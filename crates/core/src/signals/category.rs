@@ -1,7 +1,5 @@
 //! Per-category signals (docs/signals.md §5).
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +39,23 @@ pub struct CategorySignals {
 
 /// Share of positions whose occupant differs between two lists.
 pub fn volatility(a: &Snapshot, b: &Snapshot) -> f64 {
-    let m = a.entries.len().max(b.entries.len());
+    changed_share(&entries(a), &entries(b))
+}
+
+fn entries(s: &Snapshot) -> Vec<(u8, &EntryId)> {
+    s.entries.iter().map(|e| (e.position.get(), &e.id)).collect()
+}
+
+/// Share of positions whose occupant differs between two columns.
+fn volatility_cols(a: &Column, b: &Column) -> f64 {
+    let cells = |c: &Column| c.cells.iter().map(|x| (x.pos, x.id)).collect::<Vec<_>>();
+    changed_share(&cells(a), &cells(b))
+}
+
+/// Share of the positions `1..=max(len)` whose occupant differs between two lists of
+/// `(position, occupant)`.
+fn changed_share<K: Copy + PartialEq>(a: &[(u8, K)], b: &[(u8, K)]) -> f64 {
+    let m = a.len().max(b.len());
     if m == 0 {
         return 0.0;
     }
@@ -50,44 +64,12 @@ pub fn volatility(a: &Snapshot, b: &Snapshot) -> f64 {
     changed as f64 / m as f64
 }
 
-fn occupants(s: &Snapshot, m: usize) -> Vec<Option<&EntryId>> {
-    let mut v: Vec<Option<&EntryId>> = vec![None; m + 1];
-    for e in &s.entries {
-        if let Some(slot) = v.get_mut(usize::from(e.position.get())) {
-            *slot = Some(&e.id);
-        }
-    }
-    v
-}
-
-/// `|A Δ B| / (|A| + |B|)` over ids.
-pub fn churn(a: &Snapshot, b: &Snapshot) -> f64 {
-    let total = a.entries.len() + b.entries.len();
-    if total == 0 {
-        return 0.0;
-    }
-    let sa: HashSet<&EntryId> = a.entries.iter().map(|e| &e.id).collect();
-    let sb: HashSet<&EntryId> = b.entries.iter().map(|e| &e.id).collect();
-    let sym = sa.symmetric_difference(&sb).count();
-    sym as f64 / total as f64
-}
-
-/// Share of positions whose occupant differs between two columns.
-fn volatility_cols(a: &Column, b: &Column) -> f64 {
-    let m = a.cells.len().max(b.cells.len());
-    if m == 0 {
-        return 0.0;
-    }
-    let (oa, ob) = (occupant_ids(a, m), occupant_ids(b, m));
-    let changed = (1..=m).filter(|p| oa[*p] != ob[*p]).count();
-    changed as f64 / m as f64
-}
-
-fn occupant_ids(c: &Column, m: usize) -> Vec<Option<u32>> {
-    let mut v: Vec<Option<u32>> = vec![None; m + 1];
-    for cell in &c.cells {
-        if let Some(slot) = v.get_mut(usize::from(cell.pos)) {
-            *slot = Some(cell.id);
+/// The occupant of each position `0..=m` (index 0 unused).
+fn occupants<K: Copy>(entries: &[(u8, K)], m: usize) -> Vec<Option<K>> {
+    let mut v: Vec<Option<K>> = vec![None; m + 1];
+    for (pos, k) in entries {
+        if let Some(slot) = v.get_mut(usize::from(*pos)) {
+            *slot = Some(*k);
         }
     }
     v
@@ -110,7 +92,9 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
     };
     let first = w.first_col_since(DAY_SECS);
     let widest = w.cols[first..].iter().map(|c| c.cells.len()).max().unwrap_or(0);
-    let occ: Vec<Vec<Option<u32>>> = (first..=w.s_col()).map(|c| occupant_ids(w.cols[c], widest)).collect();
+    let occ: Vec<Vec<Option<u32>>> = (first..=w.s_col())
+        .map(|c| occupants(&w.cols[c].cells.iter().map(|x| (x.pos, x.id)).collect::<Vec<_>>(), widest))
+        .collect();
     let pairs: Vec<f64> = occ
         .windows(2)
         .zip(first..w.s_col())
