@@ -480,7 +480,10 @@ impl ListState {
                     _ => None,
                 };
                 let cur = match (flags >> 4) & 3 {
-                    LITERAL => u16::try_from(r.len(nc.saturating_sub(1))?).map_err(|_| CodecError("currency"))?,
+                    LITERAL if nc > 0 => {
+                        u16::try_from(r.len(nc - 1)?).map_err(|_| CodecError("a bad currency index"))?
+                    }
+                    LITERAL => return Err(CodecError("a currency without a currency table")),
                     SAME => lc,
                     _ => NO_CURRENCY,
                 };
