@@ -33,7 +33,6 @@ class SignalConfig:
     demand_b_stderr: float = 0.15
     sparkline_points: int = 12
     event_ttl_days: int = 90
-    history_ttl_days: int = 400
     snapshot_ttl_days: int = 400
     _extra: dict = field(default_factory=dict, repr=False, compare=False)
 
