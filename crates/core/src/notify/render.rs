@@ -569,6 +569,26 @@ fn digest_category_text(lang: Lang, c: &CategoryDigest<'_>, esc: fn(&str) -> Str
 
 /// The Slack digest of a period: a header and one section per category (at most 48; the rest are
 /// counted in a last context block).
+/// The language of one message covering several categories (the Slack digest): the language of
+/// most of its alerts; English when languages tie (a channel that follows several countries
+/// equally) or when there is nothing in it.
+pub fn digest_lang(cats: &[CategoryDigest<'_>]) -> Lang {
+    let mut by: Vec<(Lang, usize)> = Vec::new();
+    for c in cats {
+        let l = SiteInfo::of(c.site).lang;
+        match by.iter_mut().find(|(x, _)| *x == l) {
+            Some((_, n)) => *n += c.total,
+            None => by.push((l, c.total)),
+        }
+    }
+    by.sort_by_key(|x| std::cmp::Reverse(x.1));
+    match by.as_slice() {
+        [(l, _)] => *l,
+        [(l, a), (_, b), ..] if a > b => *l,
+        _ => Lang::En,
+    }
+}
+
 pub fn digest_slack(lang: Lang, period: &DigestPeriod, cats: &[CategoryDigest<'_>]) -> SlackMessage {
     let total: usize = cats.iter().map(|c| c.total).sum();
     let title = digest_title(lang, total, period);

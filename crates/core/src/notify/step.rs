@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::ids::{CategoryId, SiteId};
 use crate::pipeline::Poison;
 use crate::signals::{EventItem, EventKind};
-use crate::site::{Lang, SiteInfo};
+use crate::site::SiteInfo;
 use crate::store::{SnapshotStore, StoreError};
 use crate::stream::{self, ChangeKind};
 
@@ -709,7 +709,7 @@ async fn digest_destination(
     let period = DigestPeriod { from, to: now };
     let mut cats = render::summarize(&events);
     let over = dest.config.controls.lang();
-    let lang = over.unwrap_or_else(|| cats.first().map_or(Lang::En, |c| SiteInfo::of(c.site).lang));
+    let lang = over.unwrap_or_else(|| render::digest_lang(&cats));
     // Units: one Slack message for everything; one SNS / feed message per category.
     let mut units: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     match dest.sender {

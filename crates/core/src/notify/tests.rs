@@ -600,6 +600,24 @@ fn digest_snapshots_with_the_report_link_in_three_languages() {
 }
 
 #[test]
+fn a_digest_over_several_countries_speaks_the_language_of_most_of_its_alerts() {
+    let evs = [
+        event("MLB", "MLB1055", "MLB100", EventKind::Climber, t0(), "a"),
+        event("MLA", "MLA1051", "MLA200", EventKind::Climber, t0(), "b"),
+        event("MLM", "MLM1000", "MLM300", EventKind::Climber, t0(), "c"),
+        event("MLB", "MLB1002", "MLB101", EventKind::Climber, t0(), "d"),
+    ];
+    let refs = |idx: &[usize]| idx.iter().map(|i| &evs[*i]).collect::<Vec<_>>();
+    let lang = |idx: &[usize]| render::digest_lang(&render::summarize(&refs(idx)));
+    assert_eq!(lang(&[0]), Lang::PtBr, "one site: its language");
+    assert_eq!(lang(&[1, 2]), Lang::Es, "MLA and MLM: both Spanish");
+    assert_eq!(lang(&[0, 1, 2]), Lang::Es, "two Spanish alerts against one in Portuguese");
+    assert_eq!(lang(&[0, 3, 1]), Lang::PtBr, "two in Portuguese against one");
+    assert_eq!(lang(&[0, 3, 1, 2]), Lang::En, "a tie: English");
+    assert_eq!(lang(&[]), Lang::En);
+}
+
+#[test]
 fn the_digest_links_each_category_once_per_run_and_survives_a_missing_report() {
     let w = World::new();
     let slack = Arc::new(RecordingPublisher::new());
@@ -634,7 +652,10 @@ fn the_digest_links_each_category_once_per_run_and_survives_a_missing_report() {
         payload["blocks"].as_array().unwrap().iter().filter_map(|b| b.get("accessory")).collect();
     assert_eq!(buttons.len(), 1, "{payload}");
     assert_eq!(buttons[0]["url"], serde_json::json!(url));
-    assert_eq!(buttons[0]["text"]["text"], "Ver informe", "the message's language: its first category's (MLA)");
+    assert_eq!(
+        buttons[0]["text"]["text"], "View report",
+        "two alerts in pt-BR (MLB), two in Spanish (MLA, MLM): English"
+    );
     let text = payload.to_string();
     assert!(!text.contains("javascript") && !text.contains("<!channel>"), "{text}");
 
