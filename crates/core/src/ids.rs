@@ -36,13 +36,14 @@ impl SiteId {
     pub const MLM: SiteId = SiteId(*b"MLM");
 
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let up = s.trim().to_ascii_uppercase();
-        if Self::KNOWN.contains(&up.as_str()) {
-            let b = up.as_bytes();
-            Ok(SiteId([b[0], b[1], b[2]]))
-        } else {
-            Err(IdError::UnknownSite(s.to_string()))
-        }
+        Self::known(s.trim().as_bytes()).ok_or_else(|| IdError::UnknownSite(s.to_string()))
+    }
+
+    /// The known site spelled by `b`, in any case (no allocation: ids are parsed on every record).
+    fn known(b: &[u8]) -> Option<Self> {
+        let [x, y, z] = *b else { return None };
+        let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase(), z.to_ascii_uppercase()];
+        Self::KNOWN.iter().any(|k| k.as_bytes() == up).then_some(SiteId(up))
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,16 +59,30 @@ pub struct CategoryId(String);
 impl CategoryId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let s = s.trim();
-        let (prefix, rest) = s.split_at_checked(3).ok_or_else(|| IdError::BadCategory(s.to_string()))?;
-        if SiteId::parse(prefix).is_err()
-            || !prefix.bytes().all(|b| b.is_ascii_uppercase())
-            || rest.is_empty()
-            || rest.len() > 12
-            || !rest.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(IdError::BadCategory(s.to_string()));
+        if Self::valid(s) {
+            Ok(CategoryId(s.to_string()))
+        } else {
+            Err(IdError::BadCategory(s.to_string()))
         }
-        Ok(CategoryId(s.to_string()))
+    }
+
+    /// Whether a trimmed string is a category id.
+    fn valid(s: &str) -> bool {
+        let Some((prefix, rest)) = s.split_at_checked(3) else { return false };
+        SiteId::known(prefix.as_bytes()).is_some()
+            && prefix.bytes().all(|b| b.is_ascii_uppercase())
+            && !rest.is_empty()
+            && rest.len() <= 12
+            && rest.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// Like [`CategoryId::parse`], keeping `s`'s buffer when it needs no trimming.
+    fn parse_owned(s: String) -> Result<Self, IdError> {
+        if s.trim().len() == s.len() && Self::valid(&s) {
+            Ok(CategoryId(s))
+        } else {
+            Self::parse(&s)
+        }
     }
 
     /// The site this category belongs to.
@@ -88,16 +103,29 @@ pub struct EntryId(String);
 impl EntryId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let s = s.trim();
-        let ok = s.len() > 3
-            && s.len() <= 40
-            && s.is_char_boundary(3)
-            && SiteId::parse(&s[..3]).is_ok()
-            && s[..3].bytes().all(|b| b.is_ascii_uppercase())
-            && s[3..].bytes().all(|b| b.is_ascii_alphanumeric());
-        if ok {
+        if Self::valid(s) {
             Ok(EntryId(s.to_string()))
         } else {
             Err(IdError::BadEntryId(s.to_string()))
+        }
+    }
+
+    /// Whether a trimmed string is an entry id.
+    fn valid(s: &str) -> bool {
+        let b = s.as_bytes();
+        b.len() > 3
+            && b.len() <= 40
+            && SiteId::known(&b[..3]).is_some()
+            && b[..3].iter().all(u8::is_ascii_uppercase)
+            && b[3..].iter().all(u8::is_ascii_alphanumeric)
+    }
+
+    /// Like [`EntryId::parse`], keeping `s`'s buffer when it needs no trimming.
+    fn parse_owned(s: String) -> Result<Self, IdError> {
+        if s.trim().len() == s.len() && Self::valid(&s) {
+            Ok(EntryId(s))
+        } else {
+            Self::parse(&s)
         }
     }
 
@@ -165,7 +193,7 @@ impl EntryType {
 }
 
 macro_rules! string_id {
-    ($t:ty, $parse:expr) => {
+    ($t:ty, $parse:expr, $parse_owned:expr) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
@@ -189,15 +217,29 @@ macro_rules! string_id {
         }
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $parse(&s).map_err(serde::de::Error::custom)
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    // A borrowed or transient string is parsed in place (one allocation, for the
+                    // id itself); an owned one keeps its buffer.
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$t, E> {
+                        $parse(s).map_err(E::custom)
+                    }
+                    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<$t, E> {
+                        $parse_owned(s).map_err(E::custom)
+                    }
+                }
+                d.deserialize_string(V)
             }
         }
     };
 }
-string_id!(SiteId, SiteId::parse);
-string_id!(CategoryId, CategoryId::parse);
-string_id!(EntryId, EntryId::parse);
+string_id!(SiteId, SiteId::parse, |s: String| SiteId::parse(&s));
+string_id!(CategoryId, CategoryId::parse, CategoryId::parse_owned);
+string_id!(EntryId, EntryId::parse, EntryId::parse_owned);
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

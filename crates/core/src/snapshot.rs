@@ -80,6 +80,28 @@ impl SnapshotEntry {
     }
 }
 
+/// Deserializes a list's entries into a vector sized for a whole list up front (serde_json gives no
+/// length: growing one entry at a time moved the entries four times per snapshot).
+pub(crate) fn deserialize_entries<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SnapshotEntry>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<SnapshotEntry>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            /// The length of a best-seller list.
+            const TYPICAL: usize = 20;
+            let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(TYPICAL).min(usize::from(Position::MAX)));
+            while let Some(e) = seq.next_element()? {
+                v.push(e);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_seq(Entries)
+}
+
 /// How a snapshot was fetched.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FetchMeta {
@@ -96,6 +118,7 @@ pub struct Snapshot {
     pub site: SiteId,
     pub category: CategoryId,
     pub taken_at: DateTime<Utc>,
+    #[serde(deserialize_with = "deserialize_entries")]
     pub entries: Vec<SnapshotEntry>,
     #[serde(default)]
     pub fetch: FetchMeta,

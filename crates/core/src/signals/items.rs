@@ -42,6 +42,7 @@ struct SnapshotItemFields {
     site: crate::ids::SiteId,
     category: CategoryId,
     taken_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::snapshot::deserialize_entries")]
     entries: Vec<crate::snapshot::SnapshotEntry>,
     #[serde(default)]
     fetch: crate::snapshot::FetchMeta,
