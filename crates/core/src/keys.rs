@@ -15,7 +15,7 @@
 //! lexicographic order of keys is the time order. (DESIGN's per-product `HIST#` points are not
 //! written: a product's history is read from the snapshot items; docs/decisions.md.)
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 use crate::ids::{CategoryId, EntryId, SiteId};
 
@@ -31,7 +31,76 @@ pub const TTL_ATTR: &str = "expires_at";
 
 /// A time as it appears in keys.
 pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    let mut buf = [0u8; 20];
+    match rfc3339_secs(t, &mut buf) {
+        Some(s) => s.to_string(),
+        None => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of `t` in `buf`, exactly as chrono writes it with `SecondsFormat::Secs`,
+/// for the years 0–9999 and no leap second (None otherwise: the caller asks chrono). Every stored
+/// item and key has times; chrono's formatting machinery was a visible share of the scorer's cost.
+fn rfc3339_secs(t: DateTime<Utc>, buf: &mut [u8; 20]) -> Option<&str> {
+    let d = t.naive_utc();
+    let year = d.year();
+    if !(0..=9999).contains(&year) || d.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
+    let two = |buf: &mut [u8; 20], at: usize, v: u32| {
+        buf[at] = b'0' + (v / 10) as u8;
+        buf[at + 1] = b'0' + (v % 10) as u8;
+    };
+    let year = year as u32;
+    two(buf, 0, year / 100);
+    two(buf, 2, year % 100);
+    buf[4] = b'-';
+    two(buf, 5, d.month());
+    buf[7] = b'-';
+    two(buf, 8, d.day());
+    buf[10] = b'T';
+    two(buf, 11, d.hour());
+    buf[13] = b':';
+    two(buf, 14, d.minute());
+    buf[16] = b':';
+    two(buf, 17, d.second());
+    buf[19] = b'Z';
+    std::str::from_utf8(buf).ok()
+}
+
+/// `YYYY-MM-DD` of a time (chrono's `%Y-%m-%d`).
+pub fn day(t: DateTime<Utc>) -> String {
+    let mut buf = [0u8; 20];
+    match rfc3339_secs(t, &mut buf) {
+        Some(s) => s[..10].to_string(),
+        None => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// Serializes a time exactly as chrono's `Serialize` does (RFC 3339, `Z`, fractional seconds only
+/// when there are some), without its formatting machinery for whole seconds.
+pub(crate) fn serialize_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    let mut buf = [0u8; 20];
+    match rfc3339_secs(*t, &mut buf).filter(|_| t.timestamp_subsec_nanos() == 0) {
+        Some(x) => s.serialize_str(x),
+        None => serde::Serialize::serialize(t, s),
+    }
+}
+
+/// [`serialize_time`] of an optional time (`None` as chrono's `Option` would be: `null`).
+pub(crate) fn serialize_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&TimeRef(t)),
+        None => s.serialize_none(),
+    }
+}
+
+struct TimeRef<'a>(&'a DateTime<Utc>);
+
+impl serde::Serialize for TimeRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_time(self.0, s)
+    }
 }
 
 /// Parses a key time back.
@@ -40,7 +109,11 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 }
 
 pub fn category_pk(site: SiteId, cat: &CategoryId) -> String {
-    format!("CAT#{site}#{cat}")
+    let mut pk = String::with_capacity(8 + cat.as_str().len());
+    for part in ["CAT#", site.as_str(), "#", cat.as_str()] {
+        pk.push_str(part);
+    }
+    pk
 }
 
 pub fn snapshot_sk(t: DateTime<Utc>) -> String {
@@ -52,11 +125,21 @@ pub fn product_pk(site: SiteId, id: &EntryId) -> String {
 }
 
 pub fn event_pk(site: SiteId, cat: &CategoryId) -> String {
-    format!("EVT#{site}#{cat}")
+    let mut pk = String::with_capacity(8 + cat.as_str().len());
+    for part in ["EVT#", site.as_str(), "#", cat.as_str()] {
+        pk.push_str(part);
+    }
+    pk
 }
 
 pub fn event_sk(t: DateTime<Utc>, kind: &str, product: &EntryId) -> String {
-    format!("{}#{kind}#{product}", ts(t))
+    let mut buf = [0u8; 20];
+    let Some(at) = rfc3339_secs(t, &mut buf) else { return format!("{}#{kind}#{product}", ts(t)) };
+    let mut sk = String::with_capacity(at.len() + kind.len() + product.as_str().len() + 2);
+    for part in [at, "#", kind, "#", product.as_str()] {
+        sk.push_str(part);
+    }
+    sk
 }
 
 pub fn delivery_pk(event_pk: &str, event_sk: &str) -> String {
@@ -94,6 +177,32 @@ mod tests {
         assert!(snapshot_sk(a) < snapshot_sk(b));
         assert_eq!(snapshot_sk(a), "SNAP#2026-01-02T03:04:05Z");
         assert_eq!(parse_ts("2026-01-02T03:04:05Z"), Some(a));
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let times = [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 13, 0, 0).unwrap() + chrono::Duration::milliseconds(250),
+            Utc.with_ymd_and_hms(2026, 11, 29, 13, 0, 0).unwrap() + chrono::Duration::nanoseconds(7),
+            Utc.with_ymd_and_hms(12_026, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-5, 6, 7, 8, 9, 10).unwrap(),
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ];
+        for t in times {
+            assert_eq!(ts(t), t.to_rfc3339_opts(SecondsFormat::Secs, true), "{t:?}");
+            assert_eq!(day(t), t.format("%Y-%m-%d").to_string(), "{t:?}");
+            let mut json = serde_json::Serializer::new(Vec::new());
+            serialize_time(&t, &mut json).unwrap();
+            assert_eq!(json.into_inner(), serde_json::to_vec(&t).unwrap(), "{t:?}");
+            let mut json = serde_json::Serializer::new(Vec::new());
+            serialize_opt_time(&Some(t), &mut json).unwrap();
+            assert_eq!(json.into_inner(), serde_json::to_vec(&Some(t)).unwrap(), "{t:?}");
+        }
+        let id = EntryId::parse("MLB12").unwrap();
+        assert_eq!(event_sk(times[0], "climber", &id), "2026-01-02T03:04:05Z#climber#MLB12");
+        assert_eq!(event_pk(SiteId::MLA, &CategoryId::parse("MLA5").unwrap()), "EVT#MLA#MLA5");
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct CategorySignals {
     pub list_length: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_length: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::keys::serialize_opt_time")]
     pub previous_at: Option<DateTime<Utc>>,
     /// Share of positions whose occupant changed against the previous list.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -88,6 +88,7 @@ impl Severity {
 /// One point of a sparkline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionPoint {
+    #[serde(serialize_with = "keys::serialize_time")]
     pub at: DateTime<Utc>,
     pub position: Option<u8>,
 }
@@ -303,7 +304,7 @@ fn event_item(
         product: id.clone(),
         product_type: entry.map_or_else(|| w.kind(row), |e| e.kind),
         taken_at: t,
-        day: t.format("%Y-%m-%d").to_string(),
+        day: keys::day(t),
         title: entry.and_then(|e| e.title.clone()),
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),

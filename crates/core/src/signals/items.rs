@@ -101,6 +101,7 @@ pub struct EventItem {
     pub category: CategoryId,
     pub product: EntryId,
     pub product_type: EntryType,
+    #[serde(serialize_with = "keys::serialize_time")]
     pub taken_at: DateTime<Utc>,
     /// `YYYY-MM-DD` of `taken_at`, for the by-day index.
     pub day: String,
@@ -136,7 +137,7 @@ pub struct EventItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviews_delta: Option<i64>,
     /// For a re-entry: when the product was last in the list (within the lookback).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "keys::serialize_opt_time")]
     pub last_seen_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
@@ -202,6 +203,7 @@ struct LatestWire {
     sk: String,
     site: SiteId,
     category: CategoryId,
+    #[serde(serialize_with = "keys::serialize_time")]
     taken_at: DateTime<Utc>,
     baseline: bool,
     ranking: Ranking,
