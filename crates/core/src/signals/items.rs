@@ -196,22 +196,22 @@ impl LatestItem {
     }
 }
 
-/// The stored form of [`LatestItem`].
-#[derive(Serialize, Deserialize)]
+/// The stored form of [`LatestItem`] (read; [`LatestWireRef`] writes it).
+#[derive(Deserialize)]
 struct LatestWire {
     pk: String,
     sk: String,
     site: SiteId,
     category: CategoryId,
-    #[serde(serialize_with = "keys::serialize_time")]
     taken_at: DateTime<Utc>,
     baseline: bool,
     ranking: Ranking,
     signals: CategorySignals,
 }
 
-/// The products' signals, one array per signal, in list order.
-#[derive(Serialize, Deserialize, Default)]
+/// The products' signals, one array per signal, in list order (read; [`RankingRef`] writes it in
+/// the same order).
+#[derive(Deserialize, Default)]
 struct Ranking {
     id: Vec<EntryId>,
     #[serde(rename = "type")]
@@ -237,40 +237,92 @@ struct Ranking {
 
 impl Serialize for LatestItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let t = self.taken_at;
-        let ps = &self.products;
-        let col = |f: &dyn Fn(&ProductSignals) -> Option<i64>| ps.iter().map(f).collect::<Vec<_>>();
-        let ranking = Ranking {
-            id: ps.iter().map(|p| p.id.clone()).collect(),
-            kind: ps.iter().map(|p| p.kind).collect(),
-            position: ps.iter().map(|p| p.position).collect(),
-            prev_position: ps.iter().map(|p| p.prev_position).collect(),
-            position_24h: ps.iter().map(|p| p.position_24h).collect(),
-            first_seen_secs: ps.iter().map(|p| (t - p.first_seen).num_seconds()).collect(),
-            top_dwell_secs: col(&|p| p.top_since.map(|x| (t - x).num_seconds())),
-            number_one_dwell_secs: col(&|p| p.number_one_since.map(|x| (t - x).num_seconds())),
-            momentum: ps.iter().map(|p| p.momentum).collect(),
-            trend: ps.iter().map(|p| p.trend).collect(),
-            price_min_window: ps.iter().map(|p| p.price_min_window).collect(),
-            price_vs_min: ps.iter().map(|p| p.price_vs_min).collect(),
-            reviews_delta: col(&|p| p.reviews_delta),
-            reviews_delta_24h: col(&|p| p.reviews_delta_24h),
-            reviews_ref: ps.iter().map(|p| p.reviews_ref).collect(),
-            demand_share: ps.iter().map(|p| p.demand.share).collect(),
-            demand_low: ps.iter().map(|p| p.demand.low).collect(),
-            demand_high: ps.iter().map(|p| p.demand.high).collect(),
-        };
-        LatestWire {
-            pk: self.pk.clone(),
-            sk: self.sk.clone(),
-            site: self.site,
-            category: self.category.clone(),
-            taken_at: t,
-            baseline: self.baseline,
-            ranking,
-            signals: self.signals.clone(),
-        }
+        LatestWireRef::new(
+            &self.pk,
+            &self.sk,
+            self.site,
+            &self.category,
+            self.taken_at,
+            self.baseline,
+            &self.products,
+            &self.signals,
+        )
         .serialize(serializer)
+    }
+}
+
+/// [`LatestWire`] borrowed from the products and signals, for writing: the columns are written
+/// straight from the products (no copy of the products or of their ids).
+#[derive(Serialize)]
+pub(crate) struct LatestWireRef<'a> {
+    pk: &'a str,
+    sk: &'a str,
+    site: SiteId,
+    category: &'a CategoryId,
+    #[serde(serialize_with = "keys::serialize_time")]
+    taken_at: DateTime<Utc>,
+    baseline: bool,
+    ranking: RankingRef<'a>,
+    signals: &'a CategorySignals,
+}
+
+impl<'a> LatestWireRef<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        pk: &'a str,
+        sk: &'a str,
+        site: SiteId,
+        category: &'a CategoryId,
+        taken_at: DateTime<Utc>,
+        baseline: bool,
+        products: &'a [ProductSignals],
+        signals: &'a CategorySignals,
+    ) -> Self {
+        LatestWireRef { pk, sk, site, category, taken_at, baseline, ranking: RankingRef(products, taken_at), signals }
+    }
+}
+
+/// The columns of [`Ranking`], written from the products (times as seconds before the second field).
+struct RankingRef<'a>(&'a [ProductSignals], DateTime<Utc>);
+
+/// One column of the ranking: `f` of every product, as a sequence.
+struct Col<'a, F>(&'a [ProductSignals], F);
+
+fn col<'a, T: Serialize, F: Fn(&'a ProductSignals) -> T>(ps: &'a [ProductSignals], f: F) -> Col<'a, F> {
+    Col(ps, f)
+}
+
+impl<'a, T: Serialize, F: Fn(&'a ProductSignals) -> T> Serialize for Col<'a, F> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(&self.1))
+    }
+}
+
+impl Serialize for RankingRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (ps, t) = (self.0, self.1);
+        let secs = move |x: DateTime<Utc>| (t - x).num_seconds();
+        let mut r = serializer.serialize_struct("Ranking", 18)?;
+        r.serialize_field("id", &col(ps, |p| &p.id))?;
+        r.serialize_field("type", &col(ps, |p| p.kind))?;
+        r.serialize_field("position", &col(ps, |p| p.position))?;
+        r.serialize_field("prev_position", &col(ps, |p| p.prev_position))?;
+        r.serialize_field("position_24h", &col(ps, |p| p.position_24h))?;
+        r.serialize_field("first_seen_secs", &col(ps, |p| secs(p.first_seen)))?;
+        r.serialize_field("top_dwell_secs", &col(ps, |p| p.top_since.map(secs)))?;
+        r.serialize_field("number_one_dwell_secs", &col(ps, |p| p.number_one_since.map(secs)))?;
+        r.serialize_field("momentum", &col(ps, |p| p.momentum))?;
+        r.serialize_field("trend", &col(ps, |p| p.trend))?;
+        r.serialize_field("price_min_window", &col(ps, |p| p.price_min_window))?;
+        r.serialize_field("price_vs_min", &col(ps, |p| p.price_vs_min))?;
+        r.serialize_field("reviews_delta", &col(ps, |p| p.reviews_delta))?;
+        r.serialize_field("reviews_delta_24h", &col(ps, |p| p.reviews_delta_24h))?;
+        r.serialize_field("reviews_ref", &col(ps, |p| p.reviews_ref))?;
+        r.serialize_field("demand_share", &col(ps, |p| p.demand.share))?;
+        r.serialize_field("demand_low", &col(ps, |p| p.demand.low))?;
+        r.serialize_field("demand_high", &col(ps, |p| p.demand.high))?;
+        r.end()
     }
 }
 

@@ -130,6 +130,18 @@ pub struct WritePlan {
 /// Plans the writes of a scored snapshot (the scorer state is merged separately, by compare-and-swap).
 pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
     let events = scored.events.iter().map(EventItem::to_item).collect::<Result<Vec<_>, _>>()?;
-    let latest = scored.latest_item().to_item()?;
+    // `LATEST` written from the scored products in place (`latest_item` would copy them).
+    let pk = keys::category_pk(scored.site, &scored.category);
+    let wire = items::LatestWireRef::new(
+        &pk,
+        keys::LATEST,
+        scored.site,
+        &scored.category,
+        scored.taken_at,
+        scored.signals.baseline,
+        &scored.products,
+        &scored.signals,
+    );
+    let latest = Item::from_typed(pk.as_str(), keys::LATEST, &wire)?;
     Ok(WritePlan { events, latest })
 }
