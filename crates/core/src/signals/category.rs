@@ -92,23 +92,27 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
     };
     let first = w.first_col_since(DAY_SECS);
     let widest = w.cols[first..].iter().map(|c| c.cells.len()).max().unwrap_or(0);
-    let occ: Vec<Vec<Option<u32>>> = (first..=w.s_col())
-        .map(|c| occupants(&w.cols[c].cells.iter().map(|x| (x.pos, x.id)).collect::<Vec<_>>(), widest))
-        .collect();
-    let pairs: Vec<f64> = occ
-        .windows(2)
-        .zip(first..w.s_col())
-        .map(|(o, c)| {
-            let m = w.len(c).max(w.len(c + 1));
-            let changed = (1..=m).filter(|p| o[0][*p] != o[1][*p]).count();
-            if m == 0 {
-                0.0
-            } else {
-                changed as f64 / m as f64
+    // The occupants of each column of the day, in one table (`widest + 1` slots per column).
+    let stride = widest + 1;
+    let mut occ: Vec<Option<u32>> = vec![None; stride * (w.s_col() + 1 - first)];
+    for (k, c) in (first..=w.s_col()).enumerate() {
+        let row = &mut occ[k * stride..(k + 1) * stride];
+        for x in &w.cols[c].cells {
+            if let Some(slot) = row.get_mut(usize::from(x.pos)) {
+                *slot = Some(x.id);
             }
-        })
-        .collect();
-    let volatility_24h = if pairs.is_empty() { None } else { Some(pairs.iter().sum::<f64>() / pairs.len() as f64) };
+        }
+    }
+    // Summed in column order, as a list of the pairs' shares would be.
+    let (mut sum, mut n_pairs) = (0.0, 0usize);
+    for (k, c) in (first..w.s_col()).enumerate() {
+        let m = w.len(c).max(w.len(c + 1));
+        let (a, b) = (&occ[k * stride..(k + 1) * stride], &occ[(k + 1) * stride..(k + 2) * stride]);
+        let changed = (1..=m).filter(|p| a[*p] != b[*p]).count();
+        sum += if m == 0 { 0.0 } else { changed as f64 / m as f64 };
+        n_pairs += 1;
+    }
+    let volatility_24h = if n_pairs == 0 { None } else { Some(sum / n_pairs as f64) };
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
     let day_ago = t - Duration::seconds(DAY_SECS);
     let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;

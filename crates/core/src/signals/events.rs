@@ -1,5 +1,7 @@
 //! Events (docs/signals.md §6): conditions, hysteresis, re-arm, severity and deterministic keys.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,10 +60,16 @@ impl EventKind {
 
     /// The kind as written in the event key: top-N events carry their N.
     pub fn key_kind(self, n: Option<u8>) -> String {
+        self.key_kind_cow(n).into_owned()
+    }
+
+    /// [`EventKind::key_kind`], borrowed when it is the kind's own name (re-arm checks every
+    /// candidate event against the fired ones; most candidates are held back).
+    fn key_kind_cow(self, n: Option<u8>) -> Cow<'static, str> {
         match (self, n) {
-            (EventKind::EnteredTopN, Some(n)) => format!("entered_top_{n}"),
-            (EventKind::LeftTopN, Some(n)) => format!("left_top_{n}"),
-            _ => self.as_str().to_string(),
+            (EventKind::EnteredTopN, Some(n)) => Cow::Owned(format!("entered_top_{n}")),
+            (EventKind::LeftTopN, Some(n)) => Cow::Owned(format!("left_top_{n}")),
+            _ => Cow::Borrowed(self.as_str()),
         }
     }
 }
@@ -127,15 +135,17 @@ pub(crate) fn detect(
     let p = w.p_col();
     let t = w.t;
     let rearm_from = t - cfg.rearm();
+    let top_ns = cfg.top_ns();
+    let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
         let id = w.id(row);
-        let key_kind = kind.key_kind(f.n);
+        let key_kind = kind.key_kind_cow(f.n);
         if w.state.fired.iter().any(|e| e.at >= rearm_from && e.at < t && e.key_kind == key_kind && &e.product == id) {
             suppressed += 1;
             return;
         }
-        out.push(event_item(w, row, kind, key_kind, sig, f, sev, cfg));
+        out.push(event_item(w, row, kind, key_kind.into_owned(), sig, f, sev, cfg));
     };
 
     for (row, sig) in products.iter().enumerate() {
@@ -144,7 +154,7 @@ pub(crate) fn detect(
         // Entrants and re-entries.
         if prev.is_none() {
             if w.seen(row).is_none_or(|r| r.first_seen >= t) {
-                let sev = if pos <= cfg.smallest_top() { Severity::Notable } else { Severity::Info };
+                let sev = if pos <= smallest_top { Severity::Notable } else { Severity::Info };
                 emit(EventKind::NewEntrant, row, Some(sig), Facts { to: Some(pos), ..Facts::default() }, sev);
             } else if p.is_some() {
                 let last_seen_at = (0..s).rev().find(|c| w.cell(row, *c).is_some()).map(|c| w.time(c));
@@ -153,7 +163,7 @@ pub(crate) fn detect(
             }
         }
         let Some(pc) = p else { continue };
-        top_n_events(w, row, Some(sig), pc, cfg, &mut emit);
+        top_n_events(w, row, Some(sig), pc, &top_ns, cfg, &mut emit);
         // New #1.
         if pos == 1 {
             let old = w.cols[pc].cells.iter().find(|c| c.pos == 1).map(|c| w.id_of(c.id));
@@ -219,7 +229,7 @@ pub(crate) fn detect(
         for row in w.n_current..w.n_rows() {
             let from = w.pos(row, pc);
             emit(EventKind::DroppedOut, row, None, Facts { from, ..Facts::default() }, Severity::Info);
-            top_n_events(w, row, None, pc, cfg, &mut emit);
+            top_n_events(w, row, None, pc, &top_ns, cfg, &mut emit);
         }
     }
     out.sort_by(|a, b| a.sk.cmp(&b.sk));
@@ -250,12 +260,13 @@ fn top_n_events(
     row: usize,
     sig: Option<&ProductSignals>,
     pc: usize,
+    top_ns: &[u8],
     cfg: &SignalConfig,
     emit: &mut impl FnMut(EventKind, usize, Option<&ProductSignals>, Facts, Severity),
 ) {
     let from = w.pos(row, pc);
     let to = w.pos(row, w.s_col());
-    for n in cfg.top_ns() {
+    for &n in top_ns {
         let (was, is) = in_top(w, row, n, cfg.hysteresis);
         let f = Facts { n: Some(n), from, to, ..Facts::default() };
         if is && !was {
