@@ -18,10 +18,12 @@ impl Writer {
         Writer { buf: Vec::with_capacity(capacity) }
     }
 
+    #[inline]
     pub fn u8(&mut self, x: u8) {
         self.buf.push(x);
     }
 
+    #[inline]
     pub fn varint(&mut self, mut x: u64) {
         while x >= 0x80 {
             self.buf.push((x as u8) | 0x80);
@@ -64,12 +66,14 @@ impl<'a> Reader<'a> {
         self.at == self.buf.len()
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, CodecError> {
         let b = *self.buf.get(self.at).ok_or(CodecError("truncated"))?;
         self.at += 1;
         Ok(b)
     }
 
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, CodecError> {
         let mut x = 0u64;
         for shift in (0..64).step_by(7) {
@@ -83,6 +87,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count or an index that must fit in memory and not exceed `max`.
+    #[inline]
     pub fn len(&mut self, max: usize) -> Result<usize, CodecError> {
         let n = self.varint()?;
         usize::try_from(n).ok().filter(|n| *n <= max).ok_or(CodecError("count out of range"))
@@ -122,25 +127,27 @@ impl<'a> Reader<'a> {
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 pub(crate) fn base64_encode(b: &[u8]) -> String {
-    let mut out = Vec::with_capacity(b.len().div_ceil(3) * 4);
+    // Written into a buffer of the final size, four characters per three bytes (the state is
+    // encoded on every record).
+    let mut out = vec![0u8; b.len().div_ceil(3) * 4];
     let mut chunks = b.chunks_exact(3);
-    for c in &mut chunks {
+    let mut quads = out.chunks_exact_mut(4);
+    for (c, q) in (&mut chunks).zip(&mut quads) {
         let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        out.extend_from_slice(&[
-            ALPHABET[(n >> 18) as usize & 63],
-            ALPHABET[(n >> 12) as usize & 63],
-            ALPHABET[(n >> 6) as usize & 63],
-            ALPHABET[n as usize & 63],
-        ]);
+        q[0] = ALPHABET[(n >> 18) as usize & 63];
+        q[1] = ALPHABET[(n >> 12) as usize & 63];
+        q[2] = ALPHABET[(n >> 6) as usize & 63];
+        q[3] = ALPHABET[n as usize & 63];
     }
-    match *chunks.remainder() {
-        [a] => {
+    let last: Option<&mut [u8]> = quads.next();
+    match (chunks.remainder(), last) {
+        (&[a], Some(q)) => {
             let n = u32::from(a) << 16;
-            out.extend_from_slice(&[ALPHABET[(n >> 18) as usize & 63], ALPHABET[(n >> 12) as usize & 63], b'=', b'=']);
+            q.copy_from_slice(&[ALPHABET[(n >> 18) as usize & 63], ALPHABET[(n >> 12) as usize & 63], b'=', b'=']);
         }
-        [a, b] => {
+        (&[a, b], Some(q)) => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[
+            q.copy_from_slice(&[
                 ALPHABET[(n >> 18) as usize & 63],
                 ALPHABET[(n >> 12) as usize & 63],
                 ALPHABET[(n >> 6) as usize & 63],
@@ -173,15 +180,21 @@ pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, CodecError> {
     if pad > 2 {
         return Err(CodecError("misplaced base64 padding"));
     }
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
     let body = s.len() - if pad > 0 { 4 } else { 0 };
-    for c in s[..body].chunks_exact(4) {
+    // The whole groups go into a buffer of their final size, three bytes per four characters.
+    let mut out = vec![0u8; body / 4 * 3];
+    let mut bad = 0u8;
+    for (c, o) in s[..body].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
         let (a, b, c, d) = (DECODE[c[0] as usize], DECODE[c[1] as usize], DECODE[c[2] as usize], DECODE[c[3] as usize]);
-        if (a | b | c | d) > 63 {
-            return Err(CodecError("not base64"));
-        }
+        bad |= a | b | c | d;
         let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        o[0] = (n >> 16) as u8;
+        o[1] = (n >> 8) as u8;
+        o[2] = n as u8;
+    }
+    // 255 marks a character outside the alphabet; every valid value is below 64.
+    if bad > 63 {
+        return Err(CodecError("not base64"));
     }
     if pad > 0 {
         let c = &s[body..];

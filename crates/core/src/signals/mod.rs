@@ -73,7 +73,15 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs);
     let (momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
-    let pctx = product::ProductContext { curve: &curve, carry, r24, momentum_weights, momentum_den };
+    let pctx = product::ProductContext {
+        curve: &curve,
+        carry,
+        r24,
+        momentum_weights,
+        momentum_den,
+        price_from: w.first_col_since(cfg.price_window_secs),
+        reviews_from: w.first_col_since(cfg.reviews_window_secs),
+    };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();
     let ectx = events::EventContext { baseline };

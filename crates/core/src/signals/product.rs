@@ -98,6 +98,9 @@ pub(crate) struct ProductContext<'a> {
     /// `(column, exp(−age/τ))` of the momentum window, and the sum of the weights.
     pub momentum_weights: Vec<(usize, f64)>,
     pub momentum_den: f64,
+    /// The first columns of the price and reviews windows (the same for every row).
+    pub price_from: usize,
+    pub reviews_from: usize,
 }
 
 impl ProductContext<'_> {
@@ -197,7 +200,7 @@ pub(crate) fn product_signals(
     let price = valid_price(e.price);
     let currency = w.cell(row, s).map(|c| c.cur);
     let mut price_min_window: Option<f64> = None;
-    for c in w.first_col_since(cfg.price_window_secs)..s {
+    for c in ctx.price_from..s {
         if let Some(h) = w.cell(row, c) {
             if Some(h.cur) == currency {
                 if let Some(p) = valid_price(h.price) {
@@ -218,7 +221,7 @@ pub(crate) fn product_signals(
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,
     };
-    let reviews_ref = (w.first_col_since(cfg.reviews_window_secs)..s).find_map(reviews_at);
+    let reviews_ref = (ctx.reviews_from..s).find_map(reviews_at);
     let reviews_delta_24h = match (reviews_total, reviews_ref) {
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,

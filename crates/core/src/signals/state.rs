@@ -321,7 +321,9 @@ impl ListState {
 
     /// The state as bytes (see [`ListState::decode`]).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(64 + self.ids.len() * 20 + self.cols.len() * (4 + 4 * 24));
+        // About 13 bytes a cell when prices and review totals change (ids, times and flags besides).
+        let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
+        let mut w = Writer::new(64 + self.ids.len() * 20 + self.cols.len() * 8 + cells * 14 + self.fired.len() * 8);
         w.u8(b'S');
         w.u8(FORMAT);
         let base = self.list_started_at.map_or(0, |t| t.timestamp());
