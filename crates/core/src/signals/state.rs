@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
-use crate::signals::codec::{base64_decode, base64_encode, CodecError, Reader, Writer};
+use crate::signals::codec::{base64_decode, base64_encode, CodecError, Reader, Scratch, Writer};
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
@@ -362,26 +362,29 @@ impl ListState {
             w.time(c.at, prev_at);
             prev_at = c.at.timestamp();
             w.varint(c.cells.len() as u64);
+            // At most 5 + 1 + 1 + 8 + 10 + 3 bytes a cell, staged on the stack.
+            let mut sc = Scratch::new();
             for cell in &c.cells {
-                w.varint(u64::from(cell.id));
-                w.u8(cell.pos);
+                sc.varint(u64::from(cell.id));
+                sc.u8(cell.pos);
                 let (lp, lr, lc) = last.get(cell.id as usize).copied().unwrap_or((None, None, NO_CURRENCY));
                 let price = flag(cell.price.map(f64::to_bits), lp.map(f64::to_bits));
                 let reviews = flag(cell.reviews, lr);
                 let cur = flag(Some(cell.cur).filter(|c| *c != NO_CURRENCY), Some(lc).filter(|c| *c != NO_CURRENCY));
-                w.u8(price | (reviews << 2) | (cur << 4));
+                sc.u8(price | (reviews << 2) | (cur << 4));
                 if let (LITERAL, Some(p)) = (price, cell.price) {
-                    w.f64(p);
+                    sc.f64(p);
                 }
                 if let (LITERAL, Some(r)) = (reviews, cell.reviews) {
-                    w.varint(r);
+                    sc.varint(r);
                 }
                 if cur == LITERAL {
-                    w.varint(u64::from(cell.cur));
+                    sc.varint(u64::from(cell.cur));
                 }
                 if let Some(l) = last.get_mut(cell.id as usize) {
                     *l = (cell.price, cell.reviews, cell.cur);
                 }
+                sc.flush(&mut w);
             }
             if k + 1 == self.cols.len() {
                 w.u8(u8::from(c.runs));
