@@ -20,6 +20,8 @@ use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use crate::ids::{CategoryId, EntryId, SiteId};
 
 pub const SNAP_PREFIX: &str = "SNAP#";
+/// The partition key prefix of event items (the notifier's stream filter matches it).
+pub const EVENT_PREFIX: &str = "EVT#";
 pub const LATEST: &str = "LATEST";
 pub const STATE: &str = "STATE";
 pub const META: &str = "META";
@@ -126,7 +128,7 @@ pub fn product_pk(site: SiteId, id: &EntryId) -> String {
 
 pub fn event_pk(site: SiteId, cat: &CategoryId) -> String {
     let mut pk = String::with_capacity(8 + cat.as_str().len());
-    for part in ["EVT#", site.as_str(), "#", cat.as_str()] {
+    for part in [EVENT_PREFIX, site.as_str(), "#", cat.as_str()] {
         pk.push_str(part);
     }
     pk

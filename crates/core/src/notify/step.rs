@@ -170,7 +170,7 @@ impl From<&NotifyError> for SendResult {
 
 /// Whether keys are those of an event item.
 pub fn is_event_key(pk: &str) -> bool {
-    pk.starts_with("EVT#")
+    pk.starts_with(crate::keys::EVENT_PREFIX)
 }
 
 /// The outcome of a stream batch.
