@@ -16,11 +16,11 @@ use chrono::{Duration, TimeZone, Utc};
 use meli_aws::dynamo::{create_table, stream_arn};
 use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SecretsManagerTokenStore, SnsAlertPublisher};
 use meli_core::auth::{Swapped, TokenSet, TokenStore};
-use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::ids::{CategoryId, EntryType};
 use meli_core::notify::{MessageAttributes, Protocol, SnsMessage, SnsPublisher, SubscriptionAdmin, SubscriptionFilter};
 use meli_core::pipeline::score_records;
 use meli_core::signals::{SignalConfig, SnapshotItem};
-use meli_core::snapshot::{FetchMeta, Snapshot, SnapshotEntry};
+use meli_core::snapshot::{FetchMeta, Snapshot};
 use meli_core::store::{contract, Item, PutCondition, Query, SnapshotStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -113,28 +113,14 @@ async fn queries_follow_pages_past_one_megabyte() {
 
 fn snapshot(minutes: i64, order: &[&str]) -> Snapshot {
     let taken_at = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap() + Duration::minutes(minutes);
-    let entries = order
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut e = SnapshotEntry::bare(
-                Position::new(i as i64 + 1).unwrap(),
-                EntryId::parse(id).unwrap(),
-                EntryType::Product,
-            );
-            e.title = Some(format!("Produto {id} <b>&</b>"));
-            e.price = Some(100.0 + i as f64);
-            e.currency = Some("BRL".into());
-            e
-        })
-        .collect();
-    Snapshot {
-        site: SiteId::MLB,
-        category: CategoryId::parse("MLB1055").unwrap(),
-        taken_at,
-        entries,
-        fetch: FetchMeta { api_calls: 1, duration_ms: 12 },
+    let mut s = Snapshot::ranked(&CategoryId::parse("MLB1055").unwrap(), taken_at, order, EntryType::Product).unwrap();
+    for (i, e) in s.entries.iter_mut().enumerate() {
+        e.title = Some(format!("Produto {} <b>&</b>", e.id));
+        e.price = Some(100.0 + i as f64);
+        e.currency = Some("BRL".into());
     }
+    s.fetch = FetchMeta { api_calls: 1, duration_ms: 12 };
+    s
 }
 
 /// A DynamoDB Streams SDK record in the shape Lambda delivers it (the `aws_lambda_events` type).

@@ -138,6 +138,29 @@ pub enum SnapshotError {
 }
 
 impl Snapshot {
+    /// A list of `category` taken at `taken_at` with `ids` at positions 1, 2, … in that order, each of
+    /// `kind` and with nothing resolved yet. A bad id or a list longer than [`Position::MAX`] is an
+    /// error.
+    pub fn ranked<S: AsRef<str>>(
+        category: &CategoryId,
+        taken_at: DateTime<Utc>,
+        ids: &[S],
+        kind: EntryType,
+    ) -> Result<Self, crate::ids::IdError> {
+        let entries = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Ok(SnapshotEntry::bare(Position::new(i as i64 + 1)?, EntryId::parse(id.as_ref())?, kind)))
+            .collect::<Result<Vec<_>, crate::ids::IdError>>()?;
+        Ok(Snapshot {
+            site: category.site(),
+            category: category.clone(),
+            taken_at,
+            entries,
+            fetch: FetchMeta::default(),
+        })
+    }
+
     /// Checks the invariants every stored snapshot keeps and sorts the entries by position.
     pub fn normalized(mut self) -> Result<Self, SnapshotError> {
         if self.category.site() != self.site {

@@ -12,7 +12,7 @@ use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use meli_core::keys;
 use meli_core::score_step::{score_series, score_series_in, score_snapshot, LatestOutcome, ScoreReport};
 use meli_core::signals::{self, CalibrationItem, EventItem, EventKind, LatestItem, SignalConfig, SnapshotItem};
-use meli_core::snapshot::{Snapshot, SnapshotEntry};
+use meli_core::snapshot::Snapshot;
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, Query, SnapshotStore};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -183,29 +183,16 @@ fn cat() -> CategoryId {
 }
 
 fn snap_at(t: DateTime<Utc>, ids: &[u32]) -> Snapshot {
-    Snapshot {
-        site: SiteId::MLB,
-        category: cat(),
-        taken_at: t,
-        entries: ids
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let mut e = SnapshotEntry::bare(
-                    Position::new(i as i64 + 1).unwrap(),
-                    EntryId::parse(&format!("MLB{n}")).unwrap(),
-                    EntryType::Product,
-                );
-                e.title = Some(format!("Celular {n}"));
-                e.permalink = Some(format!("https://www.mercadolivre.com.br/p/MLB{n}"));
-                e.price = Some(1000.0 + f64::from(*n));
-                e.currency = Some("BRL".into());
-                e.reviews_total = Some(100);
-                e
-            })
-            .collect(),
-        fetch: Default::default(),
+    let names: Vec<String> = ids.iter().map(|n| format!("MLB{n}")).collect();
+    let mut s = Snapshot::ranked(&cat(), t, &names, EntryType::Product).unwrap();
+    for (e, n) in s.entries.iter_mut().zip(ids) {
+        e.title = Some(format!("Celular {n}"));
+        e.permalink = Some(format!("https://www.mercadolivre.com.br/p/MLB{n}"));
+        e.price = Some(1000.0 + f64::from(*n));
+        e.currency = Some("BRL".into());
+        e.reviews_total = Some(100);
     }
+    s
 }
 
 fn hours(h: i64) -> DateTime<Utc> {

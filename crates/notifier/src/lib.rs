@@ -356,29 +356,13 @@ mod tests {
 
     /// A list of MLB1055 as the fetcher writes it, with hostile titles and prices.
     async fn put_snapshot(store: &MemorySnapshotStore, at: chrono::DateTime<Utc>, ids: &[&str]) {
-        use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
-        use meli_core::snapshot::{Snapshot, SnapshotEntry};
-        let entries = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let mut e = SnapshotEntry::bare(
-                    Position::new(i as i64 + 1).unwrap(),
-                    EntryId::parse(id).unwrap(),
-                    EntryType::Product,
-                );
-                e.title = Some(format!("<script>alert(1)</script> {id}"));
-                e.price = Some(1299.9 + i as f64);
-                e
-            })
-            .collect();
-        let snap = Snapshot {
-            site: SiteId::MLB,
-            category: CategoryId::parse("MLB1055").unwrap(),
-            taken_at: at,
-            entries,
-            fetch: Default::default(),
-        };
+        use meli_core::ids::{CategoryId, EntryType};
+        use meli_core::snapshot::Snapshot;
+        let mut snap = Snapshot::ranked(&CategoryId::parse("MLB1055").unwrap(), at, ids, EntryType::Product).unwrap();
+        for (i, e) in snap.entries.iter_mut().enumerate() {
+            e.title = Some(format!("<script>alert(1)</script> {}", e.id));
+            e.price = Some(1299.9 + i as f64);
+        }
         let item = meli_core::signals::SnapshotItem::new(snap, 30).to_item().unwrap();
         store.put(item, meli_core::store::PutCondition::Always).await.unwrap();
     }

@@ -220,30 +220,16 @@ pub fn build(
 mod tests {
     use super::*;
     use futures::executor::block_on;
-    use meli_core::ids::Position;
-    use meli_core::snapshot::SnapshotEntry;
+
     use meli_core::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome};
 
     fn snap(h: i64, ids: &[&str]) -> Snapshot {
-        Snapshot {
-            site: SiteId::MLB,
-            category: CategoryId::parse("MLB1055").unwrap(),
-            taken_at: keys::parse_ts("2026-11-02T00:00:00Z").unwrap() + Duration::hours(h),
-            entries: ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    let mut e = SnapshotEntry::bare(
-                        Position::new(i as i64 + 1).unwrap(),
-                        EntryId::parse(id).unwrap(),
-                        EntryType::Product,
-                    );
-                    e.title = Some(format!("title {id} at {h}"));
-                    e
-                })
-                .collect(),
-            fetch: Default::default(),
+        let at = keys::parse_ts("2026-11-02T00:00:00Z").unwrap() + Duration::hours(h);
+        let mut s = Snapshot::ranked(&CategoryId::parse("MLB1055").unwrap(), at, ids, EntryType::Product).unwrap();
+        for e in &mut s.entries {
+            e.title = Some(format!("title {} at {h}", e.id));
         }
+        s
     }
 
     #[test]

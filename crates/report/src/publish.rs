@@ -127,9 +127,9 @@ impl ReportSink for MemoryReportSink {
 mod tests {
     use super::*;
     use futures::executor::block_on;
-    use meli_core::ids::{EntryId, EntryType, Position};
+    use meli_core::ids::EntryType;
     use meli_core::signals::SnapshotItem;
-    use meli_core::snapshot::{Snapshot, SnapshotEntry};
+    use meli_core::snapshot::Snapshot;
     use meli_core::store::{MemorySnapshotStore, PutCondition};
 
     fn at(h: i64) -> DateTime<Utc> {
@@ -137,27 +137,11 @@ mod tests {
     }
 
     fn put_snapshot(store: &MemorySnapshotStore, h: i64, ids: &[&str]) {
-        let entries = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let mut e = SnapshotEntry::bare(
-                    Position::new(i as i64 + 1).unwrap(),
-                    EntryId::parse(id).unwrap(),
-                    EntryType::Product,
-                );
-                e.title = Some(format!("<b>{id}</b>"));
-                e.price = Some(100.0 + i as f64);
-                e
-            })
-            .collect();
-        let s = Snapshot {
-            site: SiteId::MLB,
-            category: CategoryId::parse("MLB1055").unwrap(),
-            taken_at: at(h),
-            entries,
-            fetch: Default::default(),
-        };
+        let mut s = Snapshot::ranked(&CategoryId::parse("MLB1055").unwrap(), at(h), ids, EntryType::Product).unwrap();
+        for (i, e) in s.entries.iter_mut().enumerate() {
+            e.title = Some(format!("<b>{}</b>", e.id));
+            e.price = Some(100.0 + i as f64);
+        }
         block_on(store.put(SnapshotItem::new(s, 30).to_item().unwrap(), PutCondition::Always)).unwrap();
     }
 

@@ -279,8 +279,8 @@ fn the_report_of_a_hostile_run_renders_as_text_with_one_line_per_product_and_no_
 /// The command line: one category from a store on disk, and the mistakes a user can make.
 #[test]
 fn the_report_command_writes_a_file_and_explains_mistakes() {
-    use meli_core::ids::{EntryId, EntryType, Position};
-    use meli_core::snapshot::{Snapshot, SnapshotEntry};
+    use meli_core::ids::EntryType;
+    use meli_core::snapshot::Snapshot;
     use meli_core::store::PutCondition;
 
     let dir = tempfile::tempdir().unwrap();
@@ -290,27 +290,11 @@ fn the_report_command_writes_a_file_and_explains_mistakes() {
     let cat = CategoryId::parse("MLB1055").unwrap();
     let t0 = keys::parse_ts("2026-11-02T00:00:00Z").unwrap();
     for (h, ids) in [(0, ["MLB1", "MLB2", "MLB3"]), (1, ["MLB3", "MLB1", "MLB2"])] {
-        let entries = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let mut e = SnapshotEntry::bare(
-                    Position::new(i as i64 + 1).unwrap(),
-                    EntryId::parse(id).unwrap(),
-                    EntryType::Product,
-                );
-                e.title = Some(format!("<i>{id}</i>"));
-                e.price = Some(1299.9);
-                e
-            })
-            .collect();
-        let s = Snapshot {
-            site: SiteId::MLB,
-            category: cat.clone(),
-            taken_at: t0 + Duration::hours(h),
-            entries,
-            fetch: Default::default(),
-        };
+        let mut s = Snapshot::ranked(&cat, t0 + Duration::hours(h), &ids, EntryType::Product).unwrap();
+        for e in &mut s.entries {
+            e.title = Some(format!("<i>{}</i>", e.id));
+            e.price = Some(1299.9);
+        }
         let item = SnapshotItem::new(s, 30).to_item().unwrap();
         runtime().block_on(store.put(item, PutCondition::Always)).unwrap();
     }
