@@ -36,7 +36,8 @@ impl<'a> Window<'a> {
         let from = t - cfg.lookback();
         let lo = state.cols.partition_point(|c| c.at < from);
         let hi = state.cols.partition_point(|c| c.at < t);
-        let mut cols: Vec<&Column> = state.cols[lo..hi].iter().filter(|c| !c.cells.is_empty()).collect();
+        // The state never holds an empty snapshot (`ListState::absorb` skips them).
+        let mut cols: Vec<&Column> = state.cols[lo..hi].iter().collect();
         cols.push(&prepared.col);
 
         let n_ids = state.ids.len() + prepared.new_ids.len();
