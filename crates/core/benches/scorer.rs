@@ -18,6 +18,10 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a benchmark binary reports on stdout
 
 use std::collections::HashMap;
+
+/// The allocator the Lambdas use (`crates/*/src/main.rs`), so the figures are theirs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -122,8 +126,14 @@ struct CategoryState {
 #[derive(Default, Debug, PartialEq)]
 struct Totals {
     decode: StdDuration,
+    /// Of `decode`: the snapshot record alone (the rest is the state).
+    decode_record: StdDuration,
     score: StdDuration,
     plan: StdDuration,
+    /// Of `plan`: the event items (and anything else `plan_writes` plans), then merging the
+    /// snapshot into the state (the rest is serializing the state item).
+    plan_items: StdDuration,
+    absorb: StdDuration,
     events: usize,
     suppressed: usize,
     items: usize,
@@ -144,6 +154,7 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
     for json in stream {
         let t_decode = Instant::now();
         let item: SnapshotItem = serde_json::from_str(json).unwrap();
+        totals.decode_record += t_decode.elapsed();
         let st = states.entry(item.pk).or_default();
         let snap = item.snapshot;
         let t = snap.taken_at;
@@ -173,7 +184,10 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
             signals::fill_from_previous(&mut scored.events, prev);
         }
         let plan = plan_writes(&scored).unwrap();
+        totals.plan_items += t_plan.elapsed();
+        let t_absorb = Instant::now();
         state.absorb(&snap, &scored.products, &scored.events, cfg);
+        totals.absorb += t_absorb.elapsed();
         let state_json = serde_json::to_string(&ScoreStateItem::new(snap.site, &snap.category, &state)).unwrap();
         totals.plan += t_plan.elapsed();
 
@@ -231,6 +245,14 @@ fn main() {
         per(a.score),
         per(a.plan),
         a.state_bytes as f64 / n
+    );
+    println!(
+        "    decode: record {:.2} + state {:.2}; plan: items {:.2} + merge {:.2} + state item {:.2} µs/record",
+        per(a.decode_record),
+        per(a.decode - a.decode_record),
+        per(a.plan_items),
+        per(a.absorb),
+        per(a.plan - a.plan_items - a.absorb)
     );
     if std::env::args().any(|a| a == "--windowed-only") {
         println!("  windowed (decode+score+plan):     {:8.2} µs/record", per(windowed));

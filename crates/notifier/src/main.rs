@@ -15,6 +15,10 @@ use notifier::config::{slack_webhooks, SlackSetup};
 use notifier::{destinations, handle_with_reports, report_sink, Config};
 use serde_json::Value;
 
+/// mimalloc: cheaper than glibc malloc for the many small allocations of decoding and encoding items.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();

@@ -10,6 +10,10 @@ use meli_core::signals::SignalConfig;
 use meli_core::store::SnapshotStore;
 use trend_scorer::{handle, Config};
 
+/// mimalloc: cheaper than glibc malloc for the many small allocations of decoding and encoding items.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
