@@ -373,7 +373,7 @@ vector(
               "products": {pid(5): {"demand": {"share": 5 ** -1.2, "low": 5 ** -1.4, "high": 5 ** -1.0}}}}],
 )
 
-# 14 — dwell beyond the lookback, carried through LATEST.
+# 14 — dwell beyond the lookback, carried through the state's newest column.
 b = base()
 vector(
     "14_dwell_carried",

@@ -16,9 +16,10 @@ use chrono::{Duration, TimeZone, Utc};
 use meli_aws::dynamo::{create_table, stream_arn};
 use meli_aws::{DynamoSnapshotStore, SecretsManagerSource, SecretsManagerTokenStore, SnsAlertPublisher};
 use meli_core::auth::{Swapped, TokenSet, TokenStore};
-use meli_core::ids::{CategoryId, EntryType};
+use meli_core::ids::{CategoryId, EntryType, SiteId};
 use meli_core::notify::{MessageAttributes, Protocol, SnsMessage, SnsPublisher, SubscriptionAdmin, SubscriptionFilter};
 use meli_core::pipeline::score_records;
+use meli_core::score_step::read_latest;
 use meli_core::signals::{SignalConfig, SnapshotItem};
 use meli_core::snapshot::{FetchMeta, Snapshot};
 use meli_core::store::{contract, Item, PutCondition, Query, SnapshotStore};
@@ -193,8 +194,15 @@ async fn a_snapshot_goes_through_the_stream_to_the_scorer() {
     let out = score_records(&records[..2], store.as_ref(), &SignalConfig::default()).await;
     assert_eq!(out.scored, 2, "poison: {:?}", out.poison);
     assert!(out.retry_from.is_none() && out.poison.is_empty());
-    let latest = store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap();
-    assert!(latest.is_some(), "the scorer wrote the latest ranking");
+    let latest =
+        read_latest(store.as_ref(), SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &SignalConfig::default())
+            .await
+            .unwrap()
+            .expect("the scorer stored the latest ranking");
+    assert_eq!(latest.taken_at, second.snapshot.taken_at);
+    let ids: Vec<&str> = latest.products.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["MLB3", "MLB1", "MLB2", "MLB4"]);
+    assert_eq!(latest.products[0].change_prev, Some(2), "scored against the first snapshot");
     assert!(
         out.events.iter().any(|e| e.key_kind == "new_number_one"),
         "events: {:?}",

@@ -1,5 +1,5 @@
 //! Cost per record of the trend scorer: decode the snapshot item (JSON) and the list's scorer state,
-//! score, plan the writes (event items, `LATEST`, the merged state).
+//! score, plan the writes (event items, the merged state, which holds the latest ranking).
 //!
 //! A generated stream of 20,000 hourly snapshots across 100 categories (200 per category, lists of
 //! 20 drifting a little every hour, with prices and reviews) is scored twice in the same run:
@@ -240,7 +240,7 @@ fn main() {
     let n = stream.len() as f64;
     let per = |d: StdDuration| d.as_secs_f64() * 1e6 / n;
     println!(
-        "  windowed breakdown: decode {:.2} (record and state) + score {:.2} + plan {:.2} (events, LATEST, state) µs/record; state item {:.0} bytes/record",
+        "  windowed breakdown: decode {:.2} (record and state) + score {:.2} + plan {:.2} (events, state) µs/record; state item {:.0} bytes/record",
         per(a.decode),
         per(a.score),
         per(a.plan),

@@ -3,7 +3,7 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | snapshot | `CAT#{site}#{cat}` | `SNAP#{rfc3339}` |
-//! | latest ranking | `CAT#{site}#{cat}` | `LATEST` |
+//! | scorer state, with the latest ranking | `CAT#{site}#{cat}` | `SCORE` ([`crate::signals::SCORE_SK`]) |
 //! | category state | `CAT#{site}#{cat}` | `STATE` |
 //! | product | `PROD#{site}#{id}` | `META` |
 //! | event | `EVT#{site}#{cat}` | `{rfc3339}#{kind}#{product}` |
@@ -22,7 +22,6 @@ use crate::ids::{CategoryId, EntryId, SiteId};
 pub const SNAP_PREFIX: &str = "SNAP#";
 /// The partition key prefix of event items (the notifier's stream filter matches it).
 pub const EVENT_PREFIX: &str = "EVT#";
-pub const LATEST: &str = "LATEST";
 pub const STATE: &str = "STATE";
 pub const META: &str = "META";
 pub const RANKCURVE: &str = "RANKCURVE";

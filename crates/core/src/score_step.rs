@@ -1,9 +1,9 @@
 //! The scoring step: loads the list's scorer state (`SCORE`) from the store, scores the snapshot with
-//! the pure functions of [`crate::signals`], and writes the event items, the state and the latest
-//! ranking (docs/signals.md §7). When the state is missing, unreadable or does not reach back far
-//! enough (a late record), the part it needs is rebuilt from the snapshot and event items. Replaying
-//! a snapshot leaves the store as it was; scoring an older snapshot after a newer one never replaces
-//! the newer `LATEST`.
+//! the pure functions of [`crate::signals`], and writes the event items and the state, whose newest
+//! snapshot is the list's latest ranking (docs/signals.md §7; [`read_latest`] scores it again for
+//! readers). When the state is missing, unreadable or does not reach back far enough (a late record),
+//! the part it needs is rebuilt from the snapshot and event items. Replaying a snapshot leaves the
+//! store as it was; scoring an older snapshot after a newer one leaves the newer one the latest.
 
 use std::future::Future;
 use std::pin::pin;
@@ -54,14 +54,16 @@ impl From<StoreError> for ScoreError {
     }
 }
 
-/// What happened to the `LATEST` item.
+/// Whether the scored snapshot is the list's latest ranking. The latest ranking is the newest column
+/// of the list's `SCORE` item (docs/signals.md §7): there is no separate item to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "at")]
 pub enum LatestOutcome {
+    /// The snapshot is now the list's latest ranking.
     Written,
-    /// `LATEST` already holds this snapshot (a replay): left as it is.
+    /// The snapshot already was the latest ranking (a replay).
     AlreadyCurrent,
-    /// `LATEST` holds a newer snapshot (out-of-order delivery): left as it is.
+    /// The list has a newer snapshot (out-of-order delivery): that one stays the latest.
     Newer(DateTime<Utc>),
     /// The snapshot was empty: nothing to rank.
     NotScored,
@@ -190,16 +192,20 @@ pub async fn score_snapshot(
         report.calibration_note = scored.signals.demand.note.clone();
     }
 
-    // 3. Write: events, the state, the latest ranking.
+    // 3. Write: events, then the state (which holds the latest ranking).
     for (item, typed) in plan.events.into_iter().zip(&scored.events) {
         match store.put(item, PutCondition::IfAbsent).await? {
             PutOutcome::Written => report.events_written.push(typed.clone()),
             PutOutcome::ConditionFailed => report.events_existing += 1,
         }
     }
-    report.state_written = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
-    let latest_raw = store.get(&pk, keys::LATEST).await?;
-    report.latest = write_latest(store, &pk, t, plan.latest, latest_raw).await?;
+    let (written, newest) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
+    report.state_written = written;
+    report.latest = match newest {
+        Some(at) if at > t => LatestOutcome::Newer(at),
+        _ if written => LatestOutcome::Written,
+        _ => LatestOutcome::AlreadyCurrent,
+    };
     report.products = scored.products;
     report.signals = Some(scored.signals);
     Ok(report)
@@ -207,7 +213,7 @@ pub async fn score_snapshot(
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
-/// attributes as read.
+/// attributes as read. Returns whether it wrote, and the time of the state's newest snapshot.
 async fn write_state(
     store: &dyn SnapshotStore,
     pk: &str,
@@ -216,15 +222,16 @@ async fn write_state(
     mut state: ListState,
     mut stored: Option<(Option<Value>, Option<Value>)>,
     cfg: &SignalConfig,
-) -> Result<bool, ScoreError> {
+) -> Result<(bool, Option<DateTime<Utc>>), ScoreError> {
     for _ in 0..CAS_ATTEMPTS {
         state.absorb(s, &scored.products, &scored.events, cfg);
+        let newest = state.newest();
         let mut next = ScoreStateItem::new(s.site, &s.category, &state);
         let condition = match &stored {
             None => PutCondition::IfAbsent,
             Some((Some(v), old)) => {
                 if old.as_ref().and_then(Value::as_str) == Some(next.state.as_str()) {
-                    return Ok(false);
+                    return Ok((false, newest));
                 }
                 PutCondition::IfAttrEquals { name: "version".into(), value: v.clone() }
             }
@@ -233,7 +240,7 @@ async fn write_state(
         };
         next.version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64).map_or(1, |v| v + 1);
         match store.put(next.to_item()?, condition).await? {
-            PutOutcome::Written => return Ok(true),
+            PutOutcome::Written => return Ok((true, newest)),
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
                 stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
@@ -245,36 +252,6 @@ async fn write_state(
         }
     }
     Err(ScoreError::Contended { pk: pk.to_string(), item: SCORE_SK, attempts: CAS_ATTEMPTS })
-}
-
-/// Writes `LATEST` only over nothing or an older ranking (compare-and-swap on `taken_at`).
-async fn write_latest(
-    store: &dyn SnapshotStore,
-    pk: &str,
-    t: DateTime<Utc>,
-    item: crate::store::Item,
-    mut current: Option<crate::store::Item>,
-) -> Result<LatestOutcome, ScoreError> {
-    for _ in 0..CAS_ATTEMPTS {
-        let condition = match &current {
-            None => PutCondition::IfAbsent,
-            Some(c) => {
-                let raw = c.attrs.get("taken_at").cloned().unwrap_or(Value::Null);
-                // An unreadable `taken_at` counts as older: the item is replaced by a good one.
-                let at = raw.as_str().and_then(keys::parse_ts);
-                match at {
-                    Some(at) if at > t => return Ok(LatestOutcome::Newer(at)),
-                    Some(at) if at == t => return Ok(LatestOutcome::AlreadyCurrent),
-                    _ => PutCondition::IfAttrEquals { name: "taken_at".into(), value: raw },
-                }
-            }
-        };
-        match store.put(item.clone(), condition).await? {
-            PutOutcome::Written => return Ok(LatestOutcome::Written),
-            PutOutcome::ConditionFailed => current = store.get(pk, keys::LATEST).await?,
-        }
-    }
-    Err(ScoreError::Contended { pk: pk.to_string(), item: keys::LATEST, attempts: CAS_ATTEMPTS })
 }
 
 /// Runs a future whose every await is ready at once (the in-memory store), without a runtime.
@@ -315,21 +292,54 @@ pub fn score_series(snapshots: Vec<Snapshot>, cfg: &SignalConfig) -> Result<Vec<
     Ok(reports.into_iter().flat_map(|r| r.events_written).collect())
 }
 
-/// Reads a list's `LATEST` item and adds the snapshot's fields (titles, prices, …) from the
-/// snapshot item of the same time, which `LATEST` does not repeat.
+/// The list's latest ranking with its signals: the newest snapshot of the list's `SCORE` item,
+/// scored again against that state (docs/signals.md §7), with the snapshot's titles, prices and
+/// links. `None` when the list has no usable state or its newest snapshot item is gone.
 pub async fn read_latest(
     store: &dyn SnapshotStore,
     site: SiteId,
     category: &CategoryId,
+    cfg: &SignalConfig,
 ) -> Result<Option<signals::LatestItem>, StoreError> {
     let pk = keys::category_pk(site, category);
-    let Some(item) = store.get(&pk, keys::LATEST).await? else { return Ok(None) };
-    let mut latest: signals::LatestItem = item.decode()?;
-    if let Some(snap) = store.get(&pk, &keys::snapshot_sk(latest.taken_at)).await? {
-        // An unreadable snapshot leaves the ranking without titles rather than failing it.
-        if let Ok(si) = SnapshotItem::from_item(&snap) {
-            latest.fill_from(&si.snapshot);
+    let Some(item) = store.get(&pk, SCORE_SK).await? else { return Ok(None) };
+    let state = item
+        .decode::<ScoreStateItem>()?
+        .state()
+        .map_err(|e| StoreError::Corrupt(format!("the scorer state of {pk} does not decode: {e}")))?;
+    let Some(t) = state.newest() else { return Ok(None) };
+    let Some(snap) = store.get(&pk, &keys::snapshot_sk(t)).await? else { return Ok(None) };
+    let snapshot = SnapshotItem::from_item(&snap)?
+        .snapshot
+        .normalized()
+        .map_err(|e| StoreError::Corrupt(format!("the snapshot {pk}/{} is invalid: {e}", snap.sk)))?;
+    let calibration: Option<CalibrationItem> =
+        store.get(&keys::calibration_pk(site, category), keys::RANKCURVE).await?.and_then(|i| i.decode().ok());
+    Ok(Some(latest_from_state(&snapshot, &state, calibration.as_ref(), cfg)))
+}
+
+/// The ranking of `snapshot` (the newest of `state`, already merged into it) with its signals, as
+/// the scorer computed them: scored against the state's earlier snapshots, with the dwell runs the
+/// state kept for its newest column.
+pub fn latest_from_state(
+    snapshot: &Snapshot,
+    state: &ListState,
+    calibration: Option<&CalibrationItem>,
+    cfg: &SignalConfig,
+) -> signals::LatestItem {
+    let scored = signals::score(snapshot, &signals::ScoreContext { state, calibration }, cfg);
+    let mut latest = scored.latest_item();
+    let t = snapshot.taken_at;
+    // The earlier columns no longer carry the runs the scorer continued from; the newest keeps the
+    // runs it computed.
+    if let Some(col) = state.cols.last().filter(|c| c.at == t && c.runs && c.cells.len() == latest.products.len()) {
+        for (p, cell) in latest.products.iter_mut().zip(&col.cells) {
+            p.top_since = cell.top_since;
+            p.top_dwell_secs = cell.top_since.map(|x| (t - x).num_seconds());
+            p.number_one_since = cell.one_since;
+            p.number_one_dwell_secs = cell.one_since.map(|x| (t - x).num_seconds());
         }
     }
-    Ok(Some(latest))
+    latest.fill_from(snapshot);
+    latest
 }

@@ -384,7 +384,7 @@ pub mod contract {
         let pk = format!("{prefix}CAT#MLA#MLA1055");
         let other = format!("{prefix}CAT#MLA#MLA10550");
         let sks =
-            ["SNAP#2026-01-01T02:00:00Z", "LATEST", "SNAP#2026-01-01T00:00:00Z", "STATE", "SNAP#2026-01-01T01:00:00Z"];
+            ["SNAP#2026-01-01T02:00:00Z", "SCORE", "SNAP#2026-01-01T00:00:00Z", "STATE", "SNAP#2026-01-01T01:00:00Z"];
         for (i, sk) in sks.iter().enumerate() {
             store.put(Item::new(&pk, *sk, attrs(json!({"i": i}))), PutCondition::Always).await.map_err(err)?;
         }

@@ -1,5 +1,5 @@
 //! The signal vectors of `testdata/signals/` through `score_series`, the score step against the
-//! in-memory store (replay, out of order, LATEST), and property tests of the scorer.
+//! in-memory store (replay, out of order, the latest ranking), and property tests of the scorer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed unwrap is a failed test
 
@@ -225,7 +225,7 @@ fn score(store: &MemorySnapshotStore, s: &Snapshot) -> ScoreReport {
 }
 
 fn latest(store: &MemorySnapshotStore) -> LatestItem {
-    block_on(meli_core::score_step::read_latest(store, SiteId::MLB, &cat())).unwrap().unwrap()
+    block_on(meli_core::score_step::read_latest(store, SiteId::MLB, &cat(), &SignalConfig::default())).unwrap().unwrap()
 }
 
 fn series() -> Vec<Snapshot> {
@@ -364,12 +364,11 @@ fn state_of(st: &MemorySnapshotStore) -> signals::ListState {
     item.state().unwrap()
 }
 
-/// A store where another scorer writes the same list's `SCORE` and `LATEST` just before our first
-/// conditional put of each (a race the compare-and-swap must survive).
+/// A store where another scorer writes the same list's `SCORE` just before our first conditional
+/// put of it (a race the compare-and-swap must survive).
 struct RacingStore {
     inner: MemorySnapshotStore,
     rival_seen: std::sync::Mutex<Option<Snapshot>>,
-    rival_latest: std::sync::Mutex<Option<Snapshot>>,
 }
 
 #[async_trait::async_trait]
@@ -381,7 +380,6 @@ impl SnapshotStore for RacingStore {
     ) -> Result<meli_core::store::PutOutcome, meli_core::store::StoreError> {
         let rival = match item.sk.as_str() {
             signals::SCORE_SK => self.rival_seen.lock().unwrap().take(),
-            keys::LATEST => self.rival_latest.lock().unwrap().take(),
             _ => None,
         };
         if let Some(r) = rival {
@@ -404,11 +402,7 @@ impl SnapshotStore for RacingStore {
 
 #[test]
 fn state_and_latest_survive_a_concurrent_scorer() {
-    let racing = RacingStore {
-        inner: MemorySnapshotStore::new(),
-        rival_seen: std::sync::Mutex::new(None),
-        rival_latest: std::sync::Mutex::new(None),
-    };
+    let racing = RacingStore { inner: MemorySnapshotStore::new(), rival_seen: std::sync::Mutex::new(None) };
     let a = snap_at(hours(0), &[1, 2, 3]);
     store_snapshot(&racing.inner, &a);
     block_on(score_snapshot(&racing, &a, &SignalConfig::default())).unwrap();
@@ -427,18 +421,50 @@ fn state_and_latest_survive_a_concurrent_scorer() {
     assert_eq!(st.list_started_at, Some(hours(0)));
     assert_eq!(st.cols.iter().map(|c| c.at).collect::<Vec<_>>(), [hours(0), hours(1), hours(2)]);
     assert_eq!(st.version, 3);
-    // The rival's newer ranking stays in LATEST.
+    // The rival's newer ranking stays the latest.
     assert_eq!(r.latest, LatestOutcome::Newer(hours(2)));
     assert_eq!(latest(&racing.inner).taken_at, hours(2));
 
-    // A rival that writes an older LATEST between our read and our put: we retry and win.
+    // A rival that merges an older snapshot between our read and our put: we retry, and ours is the
+    // latest.
     let older = snap_at(hours(3), &[2, 1, 5]);
     let newer = snap_at(hours(4), &[5, 1, 2]);
-    *racing.rival_latest.lock().unwrap() = Some(older);
+    *racing.rival_seen.lock().unwrap() = Some(older);
     store_snapshot(&racing.inner, &newer);
     let r = block_on(score_snapshot(&racing, &newer, &SignalConfig::default())).unwrap();
     assert_eq!(r.latest, LatestOutcome::Written);
     assert_eq!(latest(&racing.inner).taken_at, hours(4));
+}
+
+/// The latest ranking as the scorer computed it for `s` (its report), with the snapshot's fields.
+fn expected_latest(r: &ScoreReport, s: &Snapshot) -> LatestItem {
+    let mut l = LatestItem {
+        site: r.site,
+        category: r.category.clone(),
+        taken_at: r.taken_at,
+        baseline: r.baseline,
+        products: r.products.clone(),
+        signals: r.signals.clone().unwrap(),
+    };
+    l.fill_from(s);
+    l
+}
+
+#[test]
+fn the_latest_ranking_keeps_dwell_longer_than_the_lookback() {
+    // Product 1 holds #1 for 60 hours (the lookback is about a day) while the rest reshuffle.
+    let store = MemorySnapshotStore::new();
+    let mut ids: Vec<u32> = (1..=20).collect();
+    for h in 0..60 {
+        ids[1..].rotate_left(1);
+        let s = snap_at(hours(h), &ids);
+        let r = score(&store, &s);
+        let read = latest(&store);
+        assert_eq!(read, expected_latest(&r, &s), "hour {h}");
+    }
+    let read = latest(&store);
+    assert_eq!(read.products[0].number_one_dwell_secs, Some(59 * 3600));
+    assert_eq!(read.products[0].top_dwell_secs, Some(59 * 3600));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,6 +534,19 @@ proptest! {
         let a: Vec<String> = reports.iter().flat_map(|r| r.events_written.iter().map(|e| e.sk.clone())).collect();
         let b: Vec<String> = again.iter().map(|e| e.sk.clone()).collect();
         prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_latest_ranking_read_back_is_what_the_scorer_computed(snaps in series_strategy()) {
+        let store = MemorySnapshotStore::new();
+        let mut sorted = snaps;
+        sorted.sort_by_key(|s| s.taken_at);
+        for s in sorted {
+            let r = score(&store, &s);
+            let read = latest(&store);
+            prop_assert_eq!(read.taken_at, s.taken_at);
+            prop_assert_eq!(&read, &expected_latest(&r, &s));
+        }
     }
 
     #[test]

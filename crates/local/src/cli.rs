@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use meli_core::ids::{CategoryId, EntryId, SiteId};
 use meli_core::keys;
-use meli_core::signals::{EventItem, LatestItem, SignalConfig, SnapshotItem};
+use meli_core::signals::{EventItem, LatestItem, ScoreStateItem, SignalConfig, SnapshotItem, SCORE_SK};
 use meli_core::snapshot::Snapshot;
 use meli_core::store::SnapshotStore;
 
@@ -224,9 +224,9 @@ fn parse_category(site: &str, category: &str) -> Result<(SiteId, CategoryId)> {
     Ok((site, cat))
 }
 
-/// Reads the `LATEST` item of a category.
+/// The latest ranking of a category with its signals (from its scorer state).
 pub async fn latest(store: &dyn SnapshotStore, site: SiteId, cat: &CategoryId) -> Result<Option<LatestItem>> {
-    Ok(meli_core::score_step::read_latest(store, site, cat).await?)
+    Ok(meli_core::score_step::read_latest(store, site, cat, &SignalConfig::default()).await?)
 }
 
 async fn top(site: &str, category: &str, data_dir: &Path, json: bool) -> Result<()> {
@@ -243,7 +243,7 @@ async fn top(site: &str, category: &str, data_dir: &Path, json: bool) -> Result<
     Ok(())
 }
 
-/// Event items of the tracked categories (those with a `LATEST` item) since a time.
+/// Event items of the tracked categories (those with a scorer state) since a time.
 pub async fn stored_events(
     store: &EmbeddedSnapshotStore,
     since: chrono::DateTime<chrono::Utc>,
@@ -271,9 +271,8 @@ async fn events(since: &str, category: Option<&str>, data_dir: &Path, json: bool
     let newest = store
         .scan_prefix("CAT#")?
         .iter()
-        .filter(|i| i.sk == keys::LATEST)
-        .filter_map(|i| i.decode::<LatestItem>().ok())
-        .map(|l| l.taken_at)
+        .filter(|i| i.sk == SCORE_SK)
+        .filter_map(|i| i.decode::<ScoreStateItem>().ok()?.state().ok()?.newest())
         .max()
         .unwrap_or_else(chrono::Utc::now);
     for e in stored_events(&store, newest - d, cat.as_ref()).await? {

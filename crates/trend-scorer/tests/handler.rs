@@ -43,7 +43,7 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
     let store = table_of(&ev).await;
     let resp = handle(&ev, &store, &SignalConfig::default()).await;
     assert!(failures(&resp).is_empty());
-    assert!(store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some());
+    assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
     let events = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
     assert!(events.iter().any(|e| e.sk.contains("#new_number_one#MLB23186641")), "{events:?}");
 
@@ -70,7 +70,7 @@ async fn a_malformed_image_is_skipped_and_the_rest_scored() {
     let resp = handle(&event("malformed"), &store, &SignalConfig::default()).await;
     // Permanent: not reported (a retry would fail the same way and block the shard).
     assert!(failures(&resp).is_empty());
-    assert!(store.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some(), "the good record was scored");
+    assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some(), "the good record was scored");
 }
 
 /// A store that throttles every write while `throttle` is set (a state-based fake, not a mock).
@@ -114,5 +114,5 @@ async fn a_transient_failure_reports_the_first_failed_record() {
     store.throttle.store(false, Ordering::SeqCst);
     let resp = handle(&ev, &store, &SignalConfig::default()).await;
     assert!(failures(&resp).is_empty());
-    assert!(store.inner.get("CAT#MLB#MLB1055", "LATEST").await.unwrap().is_some());
+    assert!(store.inner.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
 }

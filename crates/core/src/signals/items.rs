@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
-use crate::signals::demand::DemandBand;
 use crate::signals::events::{EventKind, PositionPoint, Severity};
 use crate::signals::product::{ProductSignals, Trend};
 use crate::snapshot::Snapshot;
@@ -155,19 +154,14 @@ impl EventItem {
     }
 }
 
-/// The latest ranking `CAT#{site}#{cat}` / `LATEST`, with its signals, for fast reads.
-///
-/// Stored slim and by column (docs/signals.md §7): one array per signal instead of one map per
-/// product, and without what the snapshot item of the same time already has (title, brand, link,
-/// price, currency, reviews, rating): a reader that shows those calls [`LatestItem::fill_from`]
-/// with that snapshot. Times are stored as seconds before `taken_at` (all list times are whole
-/// seconds).
-#[derive(Debug, Clone, PartialEq)]
+/// A list's latest ranking with its signals: a read model, not a stored item. The ranking is the
+/// newest snapshot of the list's `SCORE` item and its signals are computed again from that state
+/// when read ([`crate::score_step::read_latest`]; docs/signals.md §7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LatestItem {
-    pub pk: String,
-    pub sk: String,
     pub site: SiteId,
     pub category: CategoryId,
+    #[serde(serialize_with = "keys::serialize_time")]
     pub taken_at: DateTime<Utc>,
     pub baseline: bool,
     pub products: Vec<ProductSignals>,
@@ -175,10 +169,6 @@ pub struct LatestItem {
 }
 
 impl LatestItem {
-    pub fn to_item(&self) -> Result<Item, StoreError> {
-        Item::from_typed(&self.pk, &self.sk, self)
-    }
-
     /// Adds the snapshot's fields (title, brand, link, price, currency, reviews, rating) to the
     /// products; `s` should be the snapshot taken at `taken_at`.
     pub fn fill_from(&mut self, s: &Snapshot) {
@@ -193,209 +183,6 @@ impl LatestItem {
                 p.rating = e.rating;
             }
         }
-    }
-}
-
-/// The stored form of [`LatestItem`] (read; [`LatestWireRef`] writes it).
-#[derive(Deserialize)]
-struct LatestWire {
-    pk: String,
-    sk: String,
-    site: SiteId,
-    category: CategoryId,
-    taken_at: DateTime<Utc>,
-    baseline: bool,
-    ranking: Ranking,
-    signals: CategorySignals,
-}
-
-/// The products' signals, one array per signal, in list order (read; [`RankingRef`] writes it in
-/// the same order).
-#[derive(Deserialize, Default)]
-struct Ranking {
-    id: Vec<EntryId>,
-    #[serde(rename = "type")]
-    kind: Vec<EntryType>,
-    position: Vec<u8>,
-    prev_position: Vec<Option<u8>>,
-    position_24h: Vec<Option<u8>>,
-    /// Seconds before `taken_at`.
-    first_seen_secs: Vec<i64>,
-    top_dwell_secs: Vec<Option<i64>>,
-    number_one_dwell_secs: Vec<Option<i64>>,
-    momentum: Vec<f64>,
-    trend: Vec<Trend>,
-    price_min_window: Vec<Option<f64>>,
-    price_vs_min: Vec<Option<f64>>,
-    reviews_delta: Vec<Option<i64>>,
-    reviews_delta_24h: Vec<Option<i64>>,
-    reviews_ref: Vec<Option<u64>>,
-    demand_share: Vec<f64>,
-    demand_low: Vec<f64>,
-    demand_high: Vec<f64>,
-}
-
-impl Serialize for LatestItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        LatestWireRef::new(
-            &self.pk,
-            &self.sk,
-            self.site,
-            &self.category,
-            self.taken_at,
-            self.baseline,
-            &self.products,
-            &self.signals,
-        )
-        .serialize(serializer)
-    }
-}
-
-/// [`LatestWire`] borrowed from the products and signals, for writing: the columns are written
-/// straight from the products (no copy of the products or of their ids).
-#[derive(Serialize)]
-pub(crate) struct LatestWireRef<'a> {
-    pk: &'a str,
-    sk: &'a str,
-    site: SiteId,
-    category: &'a CategoryId,
-    #[serde(serialize_with = "keys::serialize_time")]
-    taken_at: DateTime<Utc>,
-    baseline: bool,
-    ranking: RankingRef<'a>,
-    signals: &'a CategorySignals,
-}
-
-impl<'a> LatestWireRef<'a> {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        pk: &'a str,
-        sk: &'a str,
-        site: SiteId,
-        category: &'a CategoryId,
-        taken_at: DateTime<Utc>,
-        baseline: bool,
-        products: &'a [ProductSignals],
-        signals: &'a CategorySignals,
-    ) -> Self {
-        LatestWireRef { pk, sk, site, category, taken_at, baseline, ranking: RankingRef(products, taken_at), signals }
-    }
-}
-
-/// The columns of [`Ranking`], written from the products (times as seconds before the second field).
-struct RankingRef<'a>(&'a [ProductSignals], DateTime<Utc>);
-
-/// One column of the ranking: `f` of every product, as a sequence.
-struct Col<'a, F>(&'a [ProductSignals], F);
-
-fn col<'a, T: Serialize, F: Fn(&'a ProductSignals) -> T>(ps: &'a [ProductSignals], f: F) -> Col<'a, F> {
-    Col(ps, f)
-}
-
-impl<'a, T: Serialize, F: Fn(&'a ProductSignals) -> T> Serialize for Col<'a, F> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(&self.1))
-    }
-}
-
-impl Serialize for RankingRef<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let (ps, t) = (self.0, self.1);
-        let secs = move |x: DateTime<Utc>| (t - x).num_seconds();
-        let mut r = serializer.serialize_struct("Ranking", 18)?;
-        r.serialize_field("id", &col(ps, |p| &p.id))?;
-        r.serialize_field("type", &col(ps, |p| p.kind))?;
-        r.serialize_field("position", &col(ps, |p| p.position))?;
-        r.serialize_field("prev_position", &col(ps, |p| p.prev_position))?;
-        r.serialize_field("position_24h", &col(ps, |p| p.position_24h))?;
-        r.serialize_field("first_seen_secs", &col(ps, |p| secs(p.first_seen)))?;
-        r.serialize_field("top_dwell_secs", &col(ps, |p| p.top_since.map(secs)))?;
-        r.serialize_field("number_one_dwell_secs", &col(ps, |p| p.number_one_since.map(secs)))?;
-        r.serialize_field("momentum", &col(ps, |p| p.momentum))?;
-        r.serialize_field("trend", &col(ps, |p| p.trend))?;
-        r.serialize_field("price_min_window", &col(ps, |p| p.price_min_window))?;
-        r.serialize_field("price_vs_min", &col(ps, |p| p.price_vs_min))?;
-        r.serialize_field("reviews_delta", &col(ps, |p| p.reviews_delta))?;
-        r.serialize_field("reviews_delta_24h", &col(ps, |p| p.reviews_delta_24h))?;
-        r.serialize_field("reviews_ref", &col(ps, |p| p.reviews_ref))?;
-        r.serialize_field("demand_share", &col(ps, |p| p.demand.share))?;
-        r.serialize_field("demand_low", &col(ps, |p| p.demand.low))?;
-        r.serialize_field("demand_high", &col(ps, |p| p.demand.high))?;
-        r.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for LatestItem {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let w = LatestWire::deserialize(deserializer)?;
-        let r = w.ranking;
-        let n = r.id.len();
-        let lens = [
-            r.kind.len(),
-            r.position.len(),
-            r.prev_position.len(),
-            r.position_24h.len(),
-            r.first_seen_secs.len(),
-            r.top_dwell_secs.len(),
-            r.number_one_dwell_secs.len(),
-            r.momentum.len(),
-            r.trend.len(),
-            r.price_min_window.len(),
-            r.price_vs_min.len(),
-            r.reviews_delta.len(),
-            r.reviews_delta_24h.len(),
-            r.reviews_ref.len(),
-            r.demand_share.len(),
-            r.demand_low.len(),
-            r.demand_high.len(),
-        ];
-        if lens.iter().any(|l| *l != n) {
-            return Err(serde::de::Error::custom("the ranking's columns differ in length"));
-        }
-        let t = w.taken_at;
-        let ago = |s: i64| t - chrono::Duration::seconds(s);
-        let products = (0..n)
-            .map(|i| ProductSignals {
-                id: r.id[i].clone(),
-                kind: r.kind[i],
-                position: r.position[i],
-                title: None,
-                brand: None,
-                permalink: None,
-                price: None,
-                currency: None,
-                reviews_total: None,
-                rating: None,
-                prev_position: r.prev_position[i],
-                change_prev: r.prev_position[i].map(|p| i32::from(p) - i32::from(r.position[i])),
-                position_24h: r.position_24h[i],
-                change_24h: r.position_24h[i].map(|p| i32::from(p) - i32::from(r.position[i])),
-                first_seen: ago(r.first_seen_secs[i]),
-                top_since: r.top_dwell_secs[i].map(ago),
-                top_dwell_secs: r.top_dwell_secs[i],
-                number_one_since: r.number_one_dwell_secs[i].map(ago),
-                number_one_dwell_secs: r.number_one_dwell_secs[i],
-                momentum: r.momentum[i],
-                trend: r.trend[i],
-                price_min_window: r.price_min_window[i],
-                price_vs_min: r.price_vs_min[i],
-                reviews_delta: r.reviews_delta[i],
-                reviews_delta_24h: r.reviews_delta_24h[i],
-                reviews_ref: r.reviews_ref[i],
-                demand: DemandBand { share: r.demand_share[i], low: r.demand_low[i], high: r.demand_high[i] },
-            })
-            .collect();
-        Ok(LatestItem {
-            pk: w.pk,
-            sk: w.sk,
-            site: w.site,
-            category: w.category,
-            taken_at: t,
-            baseline: w.baseline,
-            products,
-            signals: w.signals,
-        })
     }
 }
 

@@ -23,7 +23,6 @@ mod window;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{CategoryId, SiteId};
-use crate::keys;
 use crate::snapshot::Snapshot;
 use crate::store::{Item, StoreError};
 
@@ -111,11 +110,9 @@ pub fn fill_from_previous(events: &mut [EventItem], previous: &Snapshot) {
 }
 
 impl Scored {
-    /// The `LATEST` item for this snapshot.
+    /// The latest ranking this scored snapshot makes (without the snapshot's titles and prices).
     pub fn latest_item(&self) -> LatestItem {
         LatestItem {
-            pk: keys::category_pk(self.site, &self.category),
-            sk: keys::LATEST.to_string(),
             site: self.site,
             category: self.category.clone(),
             taken_at: self.taken_at,
@@ -131,25 +128,11 @@ impl Scored {
 pub struct WritePlan {
     /// Conditional inserts.
     pub events: Vec<Item>,
-    /// Written only over an older `LATEST`.
-    pub latest: Item,
 }
 
-/// Plans the writes of a scored snapshot (the scorer state is merged separately, by compare-and-swap).
+/// Plans the writes of a scored snapshot: its event items. The scorer state, which holds the latest
+/// ranking, is merged separately, by compare-and-swap.
 pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
     let events = scored.events.iter().map(EventItem::to_item).collect::<Result<Vec<_>, _>>()?;
-    // `LATEST` written from the scored products in place (`latest_item` would copy them).
-    let pk = keys::category_pk(scored.site, &scored.category);
-    let wire = items::LatestWireRef::new(
-        &pk,
-        keys::LATEST,
-        scored.site,
-        &scored.category,
-        scored.taken_at,
-        scored.signals.baseline,
-        &scored.products,
-        &scored.signals,
-    );
-    let latest = Item::from_typed(pk.as_str(), keys::LATEST, &wire)?;
-    Ok(WritePlan { events, latest })
+    Ok(WritePlan { events })
 }

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use meli_core::ids::{CategoryId, SiteId};
-use meli_core::keys;
 use meli_core::store::SnapshotStore;
 
 pub use meli_report::*;
@@ -42,7 +41,7 @@ pub fn tracked_categories(store: &crate::EmbeddedSnapshotStore, site: SiteId) ->
     let prefix = format!("CAT#{site}#");
     let mut out = BTreeSet::new();
     for item in store.scan_prefix(&prefix)? {
-        if item.sk == keys::LATEST {
+        if item.sk == meli_core::signals::SCORE_SK {
             if let Ok(c) = CategoryId::parse(&item.pk[prefix.len()..]) {
                 out.insert(c);
             }

@@ -227,8 +227,10 @@ fn the_runner_scores_what_it_fetched() {
             assert!(t.drain.poison.is_empty(), "{:?}", t.drain.poison);
             events += t.drain.events.len();
         }
-        let latest: LatestItem =
-            store.get(&keys::category_pk(site, &c), keys::LATEST).await.unwrap().unwrap().decode().unwrap();
+        let latest: LatestItem = meli_core::score_step::read_latest(store.as_ref(), site, &c, &SignalConfig::default())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(latest.taken_at, meli_core::fetch::slot_of(clock.now(), Duration::minutes(15)));
         let truth = sb.state().truth("MLB", "MLB1055", latest.taken_at).unwrap();
         let ids: Vec<&str> = latest.products.iter().map(|p| p.id.as_str()).collect();
