@@ -1,5 +1,6 @@
-//! Cost per record of the trend scorer: decode the snapshot item (JSON) and the list's scorer state,
-//! score, plan the writes (event items, the merged state, which holds the latest ranking).
+//! Cost per record of the trend scorer: decode the stream record (the DynamoDB Streams JSON the
+//! Lambda receives, through the same decoder the Lambda uses) and the list's scorer state, score,
+//! plan the writes (event items, the merged state, which holds the latest ranking).
 //!
 //! A generated stream of 20,000 hourly snapshots across 100 categories (200 per category, lists of
 //! 20 drifting a little every hour, with prices and reviews) is scored twice in the same run:
@@ -25,12 +26,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 
+use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{Duration, TimeZone, Utc};
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::pipeline::SnapshotRecord;
 use meli_core::signals::{
     self, plan_writes, FiredEvent, ListState, ScoreContext, ScoreStateItem, SignalConfig, SnapshotItem,
 };
 use meli_core::snapshot::{Snapshot, SnapshotEntry};
+use meli_core::stream::{self, Change, ChangeKind, RawRecord};
 
 const CATEGORIES: usize = 100;
 const SNAPSHOTS_PER_CATEGORY: usize = 200;
@@ -51,7 +55,35 @@ impl Rng {
     }
 }
 
-/// The stream: JSON snapshot items in time order, interleaved across categories.
+/// The DynamoDB Streams record of a snapshot item's insert, as JSON (what Lambda delivers).
+fn stream_record(item: &SnapshotItem, seq: usize) -> String {
+    let change = Change {
+        kind: ChangeKind::Insert,
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        new: Some(item.to_item().unwrap()),
+        old: None,
+        sequence: format!("{seq:021}"),
+    };
+    let record = stream::encode(&change, "meli-radar", "sa-east-1", item.snapshot.taken_at).unwrap();
+    serde_json::to_string(&record).unwrap()
+}
+
+/// Decodes a stream record into the snapshot, as the Lambda does (`RawRecord`: the image straight
+/// into the item type).
+fn decode_record(json: &str) -> Snapshot {
+    let record: RawRecord = serde_json::from_str(json).unwrap();
+    record.snapshot_insert().unwrap().unwrap()
+}
+
+/// The same through the `aws_lambda_events` record (attribute values, then a JSON value tree), the
+/// path the Lambda took before; printed for comparison.
+fn decode_record_via_attribute_values(json: &str) -> Snapshot {
+    let record: EventRecord = serde_json::from_str(json).unwrap();
+    record.snapshot_insert().unwrap().unwrap()
+}
+
+/// The stream: snapshot inserts in time order, interleaved across categories.
 fn generate() -> Vec<String> {
     let mut rng = Rng(42);
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
@@ -107,7 +139,7 @@ fn generate() -> Vec<String> {
                 entries,
                 fetch: Default::default(),
             };
-            out.push(serde_json::to_string(&SnapshotItem::new(s, 400)).unwrap());
+            out.push(stream_record(&SnapshotItem::new(s, 400), out.len()));
         }
     }
     out
@@ -153,10 +185,9 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
     let start = Instant::now();
     for json in stream {
         let t_decode = Instant::now();
-        let item: SnapshotItem = serde_json::from_str(json).unwrap();
+        let snap = decode_record(json);
         totals.decode_record += t_decode.elapsed();
-        let st = states.entry(item.pk).or_default();
-        let snap = item.snapshot;
+        let st = states.entry(snap.category.to_string()).or_default();
         let t = snap.taken_at;
         let mut state = match strategy {
             Strategy::Windowed => match &st.stored {
@@ -221,7 +252,7 @@ fn main() {
     let stream = generate();
     let bytes: usize = stream.iter().map(String::len).sum();
     println!(
-        "scorer bench: {} records ({} categories x {} hourly snapshots), {:.0} bytes/record JSON, generated in {:.1?}",
+        "scorer bench: {} records ({} categories x {} hourly snapshots), {:.0} bytes/record (stream JSON), generated in {:.1?}",
         stream.len(),
         CATEGORIES,
         SNAPSHOTS_PER_CATEGORY,
@@ -229,12 +260,17 @@ fn main() {
         t.elapsed()
     );
 
-    // Decode alone, for the breakdown.
+    // Decode alone, for the breakdown, and through the earlier path.
     let start = Instant::now();
     for json in &stream {
-        black_box(serde_json::from_str::<SnapshotItem>(json).unwrap());
+        black_box(decode_record(json));
     }
     let decode = start.elapsed();
+    let start = Instant::now();
+    for json in &stream {
+        black_box(decode_record_via_attribute_values(json));
+    }
+    let decode_old = start.elapsed();
 
     let (windowed, a) = run(&stream, &cfg, Strategy::Windowed);
     let n = stream.len() as f64;
@@ -263,7 +299,12 @@ fn main() {
     assert!((a.momentum - b.momentum).abs() < 1e-6 * a.momentum.abs().max(1.0), "strategies disagree on momentum");
 
     let rate = |d: StdDuration| n / d.as_secs_f64();
-    println!("  decode only:                      {:8.2} µs/record", per(decode));
+    println!(
+        "  decode only:                      {:8.2} µs/record (through attribute values and a JSON tree: {:.2}, {:.1}x)",
+        per(decode),
+        per(decode_old),
+        decode_old.as_secs_f64() / decode.as_secs_f64()
+    );
     println!("  windowed (decode+score+plan):     {:8.2} µs/record  {:>10.0} records/s", per(windowed), rate(windowed));
     println!("  naive, whole history each time:   {:8.2} µs/record  {:>10.0} records/s", per(naive), rate(naive));
     println!("  ratio naive / windowed:           {:8.1}x", naive.as_secs_f64() / windowed.as_secs_f64());

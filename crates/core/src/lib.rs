@@ -23,6 +23,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod ddb_json;
 pub mod fetch;
 pub mod ids;
 pub mod keys;

@@ -10,8 +10,9 @@ use aws_lambda_events::dynamodb::EventRecord;
 use crate::keys;
 use crate::score_step::{score_snapshot, ScoreError};
 use crate::signals::{EventItem, SignalConfig, SnapshotItem};
+use crate::snapshot::Snapshot;
 use crate::store::SnapshotStore;
-use crate::stream::{self, ChangeKind};
+use crate::stream::{self, ChangeKind, RawRecord};
 
 /// A record that could not be processed and will not be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,30 +42,75 @@ pub fn is_snapshot_key(pk: &str, sk: &str) -> bool {
     pk.starts_with("CAT#") && sk.starts_with(keys::SNAP_PREFIX)
 }
 
+/// A stream record the scorer can read: its sequence number, and the snapshot when it is the insert
+/// of a snapshot item. Implemented for the `aws_lambda_events` record (the local runner's change
+/// feed) and for [`RawRecord`] (the Lambda, which decodes images straight into the item type); a
+/// test holds the two to the same results.
+pub trait SnapshotRecord {
+    fn sequence(&self) -> &str;
+    /// `Ok(None)` for any record other than the insert of a snapshot item; `Err` with the reason
+    /// for a record that can never be read.
+    fn snapshot_insert(&self) -> Result<Option<Snapshot>, String>;
+}
+
+impl SnapshotRecord for EventRecord {
+    fn sequence(&self) -> &str {
+        self.change.sequence_number.as_deref().unwrap_or_default()
+    }
+
+    fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        let change = stream::decode(self).map_err(|e| format!("record does not decode: {e}"))?;
+        if change.kind != ChangeKind::Insert || !is_snapshot_key(&change.pk, &change.sk) {
+            return Ok(None);
+        }
+        let new = change.new.ok_or_else(|| "insert without a new image".to_string())?;
+        let item = SnapshotItem::from_item(&new).map_err(|e| format!("snapshot item does not decode: {e}"))?;
+        Ok(Some(item.snapshot))
+    }
+}
+
+impl SnapshotRecord for RawRecord {
+    fn sequence(&self) -> &str {
+        RawRecord::sequence(self)
+    }
+
+    fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        let kind = self.kind().map_err(|e| format!("record does not decode: {e}"))?;
+        let (pk, sk) = self.keys().map_err(|e| format!("record does not decode: {e}"))?;
+        if kind != ChangeKind::Insert || !is_snapshot_key(&pk, &sk) {
+            return Ok(None);
+        }
+        let item: SnapshotItem = self
+            .new_image()
+            .map_err(|e| format!("snapshot item does not decode: {e}"))?
+            .ok_or_else(|| "insert without a new image".to_string())?;
+        if item.pk != pk || item.sk != sk {
+            return Err(format!(
+                "snapshot item does not decode: its image is {}/{}, its keys {pk}/{sk}",
+                item.pk, item.sk
+            ));
+        }
+        Ok(Some(item.snapshot))
+    }
+}
+
 /// Scores the snapshot inserts of a batch of stream records, in order.
-pub async fn score_records(records: &[EventRecord], store: &dyn SnapshotStore, cfg: &SignalConfig) -> BatchOutcome {
+pub async fn score_records<R: SnapshotRecord>(
+    records: &[R],
+    store: &dyn SnapshotStore,
+    cfg: &SignalConfig,
+) -> BatchOutcome {
     let mut out = BatchOutcome::default();
     for record in records {
-        let seq = record.change.sequence_number.clone().unwrap_or_default();
-        let change = match stream::decode(record) {
-            Ok(c) => c,
-            Err(e) => {
-                out.poison.push(Poison { sequence: seq, reason: format!("record does not decode: {e}") });
+        let seq = record.sequence().to_string();
+        let snapshot = match record.snapshot_insert() {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                out.ignored += 1;
                 continue;
             }
-        };
-        if change.kind != ChangeKind::Insert || !is_snapshot_key(&change.pk, &change.sk) {
-            out.ignored += 1;
-            continue;
-        }
-        let Some(new) = change.new else {
-            out.poison.push(Poison { sequence: seq, reason: "insert without a new image".into() });
-            continue;
-        };
-        let snapshot = match SnapshotItem::from_item(&new) {
-            Ok(item) => item.snapshot,
-            Err(e) => {
-                out.poison.push(Poison { sequence: seq, reason: format!("snapshot item does not decode: {e}") });
+            Err(reason) => {
+                out.poison.push(Poison { sequence: seq, reason });
                 continue;
             }
         };

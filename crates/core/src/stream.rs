@@ -141,6 +141,79 @@ pub fn event(records: Vec<EventRecord>) -> Result<Event, StreamError> {
     serde_json::from_value(json!({ "Records": records })).map_err(|e| StreamError::BadImage(e.to_string()))
 }
 
+/// A stream record as Lambda delivers it, with its item images kept as JSON text and decoded only
+/// when needed, straight into the item type ([`crate::ddb_json`]). The trend-scorer reads its
+/// batches this way: [`decode`] on an [`EventRecord`] goes through two intermediate trees per image,
+/// which cost more than scoring the snapshot. Fields Lambda sends that the scorer does not use are
+/// skipped; missing ones are errors of that record only, not of the batch.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RawRecord {
+    #[serde(rename = "eventName", default)]
+    pub event_name: String,
+    #[serde(default)]
+    pub dynamodb: RawChange,
+}
+
+/// The `dynamodb` part of a [`RawRecord`].
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RawChange {
+    #[serde(rename = "Keys", default)]
+    pub keys: Option<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "NewImage", default)]
+    pub new_image: Option<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "OldImage", default)]
+    pub old_image: Option<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "SequenceNumber", default)]
+    pub sequence_number: Option<String>,
+}
+
+/// A batch of [`RawRecord`]s: the DynamoDB Streams event as a Lambda handler receives it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RawEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<RawRecord>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawKeys {
+    pk: Option<String>,
+    sk: Option<String>,
+}
+
+impl RawRecord {
+    pub fn sequence(&self) -> &str {
+        self.dynamodb.sequence_number.as_deref().unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> Result<ChangeKind, StreamError> {
+        match self.event_name.as_str() {
+            "INSERT" => Ok(ChangeKind::Insert),
+            "MODIFY" => Ok(ChangeKind::Modify),
+            "REMOVE" => Ok(ChangeKind::Remove),
+            other => Err(StreamError::UnknownEventName(other.to_string())),
+        }
+    }
+
+    /// The item's `pk` and `sk`.
+    pub fn keys(&self) -> Result<(String, String), StreamError> {
+        let raw = self.dynamodb.keys.as_ref().ok_or(StreamError::Missing("Keys"))?;
+        let keys: RawKeys = crate::ddb_json::from_image(raw.get()).map_err(|e| StreamError::BadImage(e.to_string()))?;
+        Ok((keys.pk.ok_or(StreamError::Missing("pk"))?, keys.sk.ok_or(StreamError::Missing("sk"))?))
+    }
+
+    /// The new image decoded into `T`, `None` when the record has none.
+    pub fn new_image<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StreamError> {
+        match &self.dynamodb.new_image {
+            // An empty image is no image (as in `decode`).
+            None => Ok(None),
+            Some(raw) if raw.get().trim_start_matches('{').trim_start().starts_with('}') => Ok(None),
+            Some(raw) => {
+                crate::ddb_json::from_image(raw.get()).map(Some).map_err(|e| StreamError::BadImage(e.to_string()))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,8 @@
 
 pub mod config;
 
-use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use meli_core::pipeline::{score_records, BatchOutcome};
+use meli_core::pipeline::{score_records, BatchOutcome, SnapshotRecord};
 use meli_core::signals::SignalConfig;
 use meli_core::store::SnapshotStore;
 
@@ -31,9 +30,14 @@ pub fn response(outcome: &BatchOutcome) -> DynamoDbEventResponse {
     response
 }
 
-/// Scores one batch of stream records.
-pub async fn handle(event: &Event, store: &dyn SnapshotStore, signals: &SignalConfig) -> DynamoDbEventResponse {
-    let outcome = score_records(&event.records, store, signals).await;
+/// Scores one batch of stream records. The Lambda passes the records of a
+/// [`meli_core::stream::RawEvent`], whose images are decoded straight into the snapshot item.
+pub async fn handle<R: SnapshotRecord>(
+    records: &[R],
+    store: &dyn SnapshotStore,
+    signals: &SignalConfig,
+) -> DynamoDbEventResponse {
+    let outcome = score_records(records, store, signals).await;
     for p in &outcome.poison {
         tracing::error!(sequence = %p.sequence, reason = %p.reason, "skipped a record that cannot be scored");
     }
@@ -41,7 +45,7 @@ pub async fn handle(event: &Event, store: &dyn SnapshotStore, signals: &SignalCo
         tracing::warn!(sequence = %seq, "scoring failed transiently; the batch is retried from this record");
     }
     tracing::info!(
-        records = event.records.len(),
+        records = records.len(),
         scored = outcome.scored,
         ignored = outcome.ignored,
         poison = outcome.poison.len(),

@@ -3,11 +3,11 @@
 
 use std::convert::Infallible;
 
-use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{service_fn, LambdaEvent};
 use meli_aws::DynamoSnapshotStore;
 use meli_core::signals::SignalConfig;
 use meli_core::store::SnapshotStore;
+use meli_core::stream::RawEvent;
 use trend_scorer::{handle, Config};
 
 /// mimalloc: cheaper than glibc malloc for the many small allocations of decoding and encoding items.
@@ -27,8 +27,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }
     let signals = SignalConfig::default();
     let (store, signals) = (&store, &signals);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        Ok::<_, Infallible>(handle(&event.payload, store, signals).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| async move {
+        Ok::<_, Infallible>(handle(&event.payload.records, store, signals).await)
     }))
     .await
 }

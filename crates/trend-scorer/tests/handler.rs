@@ -6,19 +6,31 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lambda_events::dynamodb::Event;
+use meli_core::pipeline::SnapshotRecord;
 use meli_core::signals::{SignalConfig, SnapshotItem};
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
+use meli_core::stream::RawEvent;
 use trend_scorer::handle;
 
-fn event(name: &str) -> Event {
+fn read_event(name: &str) -> String {
     let path = format!("{}/../../events/trend-scorer/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    std::fs::read_to_string(&path).unwrap()
+}
+
+/// The event as the Lambda reads it (images decoded on demand).
+fn event(name: &str) -> RawEvent {
+    serde_json::from_str(&read_event(name)).unwrap()
+}
+
+/// The event as `aws_lambda_events` types (what the local runner's change feed carries).
+fn aws_event(name: &str) -> Event {
+    serde_json::from_str(&read_event(name)).unwrap()
 }
 
 /// The table the stream comes from: its items are what the records' new images say.
-async fn table_of(ev: &Event) -> MemorySnapshotStore {
+async fn table_of(name: &str) -> MemorySnapshotStore {
     let store = MemorySnapshotStore::new();
-    for r in &ev.records {
+    for r in &aws_event(name).records {
         let change = meli_core::stream::decode(r).unwrap();
         if let Some(new) = change.new {
             store.put(new, PutCondition::Always).await.unwrap();
@@ -34,14 +46,15 @@ fn failures(r: &aws_lambda_events::streams::DynamoDbEventResponse) -> Vec<String
 #[tokio::test]
 async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
     let ev = event("insert");
-    // The stream image decodes into the same SnapshotItem the fetcher writes.
-    let change = meli_core::stream::decode(&ev.records[0]).unwrap();
+    // The stream image decodes into the same SnapshotItem the fetcher writes, by either decoder.
+    let change = meli_core::stream::decode(&aws_event("insert").records[0]).unwrap();
     let snap = SnapshotItem::from_item(change.new.as_ref().unwrap()).unwrap();
     assert_eq!(snap.snapshot.entries.len(), 4);
     assert_eq!(snap.to_item().unwrap(), *change.new.as_ref().unwrap());
+    assert_eq!(ev.records[0].new_image::<SnapshotItem>().unwrap().unwrap(), snap);
 
-    let store = table_of(&ev).await;
-    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    let store = table_of("insert").await;
+    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
     assert!(failures(&resp).is_empty());
     assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
     let events = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
@@ -49,7 +62,7 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
 
     // A replayed batch writes nothing new.
     let before = store.len();
-    let again = handle(&ev, &store, &SignalConfig::default()).await;
+    let again = handle(&ev.records, &store, &SignalConfig::default()).await;
     assert!(failures(&again).is_empty());
     assert_eq!(store.len(), before);
 }
@@ -58,7 +71,7 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
 async fn modify_and_remove_records_are_ignored() {
     for name in ["modify", "remove"] {
         let store = MemorySnapshotStore::new();
-        let resp = handle(&event(name), &store, &SignalConfig::default()).await;
+        let resp = handle(&event(name).records, &store, &SignalConfig::default()).await;
         assert!(failures(&resp).is_empty(), "{name}");
         assert!(store.is_empty(), "{name} wrote something");
     }
@@ -67,7 +80,7 @@ async fn modify_and_remove_records_are_ignored() {
 #[tokio::test]
 async fn a_malformed_image_is_skipped_and_the_rest_scored() {
     let store = MemorySnapshotStore::new();
-    let resp = handle(&event("malformed"), &store, &SignalConfig::default()).await;
+    let resp = handle(&event("malformed").records, &store, &SignalConfig::default()).await;
     // Permanent: not reported (a retry would fail the same way and block the shard).
     assert!(failures(&resp).is_empty());
     assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some(), "the good record was scored");
@@ -104,7 +117,7 @@ async fn a_transient_failure_reports_the_first_failed_record() {
     let ev = event("insert");
     let store = ThrottlingStore::default();
     store.throttle.store(true, Ordering::SeqCst);
-    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
     assert_eq!(failures(&resp), ["100000000000000000001"]);
     // The wire shape Lambda reads.
     let wire = serde_json::to_value(&resp).unwrap();
@@ -112,7 +125,25 @@ async fn a_transient_failure_reports_the_first_failed_record() {
 
     // Lambda retries from that record; with the store back, the batch goes through.
     store.throttle.store(false, Ordering::SeqCst);
-    let resp = handle(&ev, &store, &SignalConfig::default()).await;
+    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
     assert!(failures(&resp).is_empty());
     assert!(store.inner.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
+}
+
+#[test]
+fn both_decoders_read_every_sample_event_the_same_way() {
+    for name in ["insert", "modify", "remove", "malformed"] {
+        let raw = event(name);
+        let aws = aws_event(name);
+        assert_eq!(raw.records.len(), aws.records.len(), "{name}");
+        for (r, a) in raw.records.iter().zip(&aws.records) {
+            assert_eq!(SnapshotRecord::sequence(r), a.sequence(), "{name}");
+            let (x, y) = (r.snapshot_insert(), a.snapshot_insert());
+            match (&x, &y) {
+                (Ok(x), Ok(y)) => assert_eq!(x, y, "{name}"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("{name}: the decoders disagree: {x:?} / {y:?}"),
+            }
+        }
+    }
 }
