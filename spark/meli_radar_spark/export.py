@@ -1,6 +1,8 @@
 """The one reader of the history: DynamoDB-JSON export files, as written by DynamoDB's export to S3
 (``AWSDynamoDB/<id>/data/*.json.gz``) and by ``meli-radar export --format ndjson`` (``data/*.json``).
-Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``.
+Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``. A snapshot item's
+``entries`` is one string, a JSON text of columns (``{"position": [1, 2], "id": [...], ...}``, a field no
+entry has left out); items written before that have a list of maps, which is read too.
 
 Parsing is ``from_json`` against a typed schema (no Python in the per-row path). Lines that are not
 items, and items that are not snapshots, are counted, never fatal.
@@ -44,6 +46,9 @@ SNAPSHOT_SCHEMA = T.StructType(
     ]
 )
 
+# The stored entries' columns: one array per entry field.
+_COLUMNS_SCHEMA = T.StructType([T.StructField(f.name, T.ArrayType(f.dataType)) for f in ENTRY_TYPE.fields])
+
 _S = T.StructType([T.StructField("S", T.StringType())])
 _N = T.StructType([T.StructField("N", T.StringType())])
 _ENTRY_DYNAMO = T.StructType(
@@ -71,7 +76,10 @@ _LINE_SCHEMA = T.StructType(
                     T.StructField(
                         "entries",
                         T.StructType(
-                            [T.StructField("L", T.ArrayType(T.StructType([T.StructField("M", _ENTRY_DYNAMO)])))]
+                            [
+                                T.StructField("L", T.ArrayType(T.StructType([T.StructField("M", _ENTRY_DYNAMO)]))),
+                                T.StructField("S", T.StringType()),
+                            ]
                         ),
                     ),
                 ]
@@ -90,6 +98,16 @@ def _entry_from_dynamo(m):
         else:
             cols.append(m[f.name]["S"].alias(f.name))
     return F.struct(*cols)
+
+
+def _entries_from_columns(text):
+    """The JSON text of columns → an array of ENTRY_TYPE structs, one per id (a missing column gives
+    nulls; ``get`` is null past an array's end, never an error)."""
+    c = F.from_json(text, _COLUMNS_SCHEMA)
+    return F.transform(
+        c["id"],
+        lambda x, i: F.struct(*[(x if f.name == "id" else F.get(c[f.name], i)).alias(f.name) for f in ENTRY_TYPE.fields]),
+    )
 
 
 def read_lines(spark: SparkSession, path: str) -> DataFrame:
@@ -118,9 +136,11 @@ def snapshots_from_items(items: DataFrame) -> DataFrame:
         F.coalesce(it["site"]["S"], pk_parts.getItem(1)).alias("site"),
         F.coalesce(it["category"]["S"], pk_parts.getItem(2)).alias("category"),
         F.coalesce(it["taken_at"]["S"], F.substring(it["sk"]["S"], 6, 64)).alias("taken_at"),
-        F.coalesce(F.transform(it["entries"]["L"], lambda e: _entry_from_dynamo(e["M"])), F.array()).alias(
-            "entries"
-        ),
+        F.coalesce(
+            F.transform(it["entries"]["L"], lambda e: _entry_from_dynamo(e["M"])),
+            _entries_from_columns(it["entries"]["S"]),
+            F.array(),
+        ).alias("entries"),
     )
 
 

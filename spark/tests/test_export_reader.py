@@ -41,6 +41,12 @@ SNAP_2["taken_at"] = {"S": "2026-11-01T01:00:00Z"}
 SNAP_2["entries"]["L"].reverse()
 SNAP_2["entries"]["L"][0]["M"]["position"] = {"N": "1"}
 SNAP_2["entries"]["L"][1]["M"]["position"] = {"N": "2"}
+# SNAP_2 as items are stored now: the entries as one JSON text of columns.
+SNAP_2["entries"] = {"S": json.dumps({
+    "position": [1, 2], "id": ["MLB2", "MLB1"], "type": ["PRODUCT", "PRODUCT"], "resolution": ["resolved", "resolved"],
+    "title": [None, "Celular \"X\" — 128 GB"], "brand": ["Marca", None], "price": [None, 1999.9],
+    "currency": [None, "BRL"], "reviews_total": [None, 1200], "rating": [None, 4.7],
+}, ensure_ascii=False)}
 EMPTY = {"pk": {"S": "CAT#MLA#MLA1051"}, "sk": {"S": "SNAP#2026-11-01T00:00:00Z"}, "site": {"S": "MLA"},
          "category": {"S": "MLA1051"}, "taken_at": {"S": "2026-11-01T00:00:00Z"}, "entries": {"L": []}}
 LATEST = {"pk": {"S": "CAT#MLB#MLB1055"}, "sk": {"S": "LATEST"}, "baseline": {"BOOL": False}}
@@ -80,6 +86,10 @@ def test_reads_snapshots_and_counts_what_it_skipped(spark, export_dir):
     assert first[0] == {"position": 1, "id": "MLB1", "type": "PRODUCT", "title": "Celular \"X\" — 128 GB",
                         "price": 1999.9, "currency": "BRL", "reviews_total": 1200, "rating": 4.7}
     assert first[1] == {"position": 2, "id": "MLB2", "type": "PRODUCT", "brand": "Marca"}  # NULL price: absent
+    # SNAP_2, stored by column, reads the same as SNAP_1's maps.
+    second = got[2]["entries"]
+    assert second[0] == {"position": 1, "id": "MLB2", "type": "PRODUCT", "brand": "Marca"}
+    assert second[1] == dict(first[0], position=2)
     assert got[0]["entries"] == []
     # The 7 data lines; the manifests (and the .md5) are not read.
     assert stats["snapshots"] == 3

@@ -302,10 +302,12 @@ mod tests {
         let line = item_line(&item);
         assert_eq!(line["Item"]["pk"], json!({"S": "CAT#MLB#MLB1055"}));
         assert_eq!(line["Item"]["sk"], json!({"S": "SNAP#2026-11-01T10:00:00Z"}));
-        let e = &line["Item"]["entries"]["L"][0]["M"];
-        assert_eq!(e["position"], json!({"N": "1"}));
-        assert_eq!(e["price"], json!({"N": "1999.9"}));
-        assert_eq!(e["reviews_total"], json!({"N": "1200"}));
+        // The entries are one string: a JSON text of columns (what the Spark job's reader expects).
+        let cols: serde_json::Value = serde_json::from_str(line["Item"]["entries"]["S"].as_str().unwrap()).unwrap();
+        assert_eq!(cols["position"], json!([1]));
+        assert_eq!(cols["title"], json!(["Celular \"X\" — 128 GB"]));
+        assert_eq!(cols["price"], json!([1999.9]));
+        assert_eq!(cols["reviews_total"], json!([1200]));
         let back = parse_line(&serde_json::to_string(&line).unwrap()).unwrap();
         assert_eq!(back, item);
         assert_eq!(SnapshotItem::from_item(&back).unwrap().snapshot, snapshot());

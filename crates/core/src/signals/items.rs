@@ -20,17 +20,36 @@ pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
 
 /// The snapshot item `CAT#{site}#{cat}` / `SNAP#{ts}`: a snapshot with its keys and TTL.
 ///
-/// It decodes through [`SnapshotItemFields`], the same attributes spelled out: serde's `flatten`
-/// buffers the whole item before decoding it again, which doubled the cost of every stream record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored with its entries as one string attribute, a JSON text of columns
+/// ([`crate::snapshot::entries_to_columns`]; docs/decisions.md), and decoded through
+/// [`SnapshotItemFields`], the same attributes spelled out (serde's `flatten` buffers the whole item
+/// before decoding it again). Items whose entries are a list of maps (written before) still decode.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "SnapshotItemFields")]
 pub struct SnapshotItem {
     pub pk: String,
     pub sk: String,
-    #[serde(flatten)]
     pub snapshot: Snapshot,
     /// Epoch seconds (DynamoDB TTL).
     pub expires_at: i64,
+}
+
+impl Serialize for SnapshotItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct};
+        let s = &self.snapshot;
+        let entries = crate::snapshot::entries_to_columns(&s.entries).map_err(S::Error::custom)?;
+        let mut m = serializer.serialize_struct("SnapshotItem", 8)?;
+        m.serialize_field("pk", &self.pk)?;
+        m.serialize_field("sk", &self.sk)?;
+        m.serialize_field("site", &s.site)?;
+        m.serialize_field("category", &s.category)?;
+        m.serialize_field("taken_at", &s.taken_at)?;
+        m.serialize_field("entries", &entries)?;
+        m.serialize_field("fetch", &s.fetch)?;
+        m.serialize_field("expires_at", &self.expires_at)?;
+        m.end()
+    }
 }
 
 /// The attributes of a [`SnapshotItem`], flat (its decoding form).
@@ -41,7 +60,7 @@ struct SnapshotItemFields {
     site: crate::ids::SiteId,
     category: CategoryId,
     taken_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::snapshot::deserialize_entries")]
+    #[serde(deserialize_with = "crate::snapshot::deserialize_stored_entries")]
     entries: Vec<crate::snapshot::SnapshotEntry>,
     #[serde(default)]
     fetch: crate::snapshot::FetchMeta,
@@ -277,7 +296,10 @@ mod tests {
         assert_eq!(item.pk, "CAT#MLB#MLB1055");
         assert_eq!(item.sk, "SNAP#2026-11-01T10:00:00Z");
         assert_eq!(item.attrs["expires_at"], serde_json::json!(s.taken_at.timestamp() + 864_000));
-        assert_eq!(item.attrs["entries"][1]["id"], "MLB2");
+        let columns: serde_json::Value = serde_json::from_str(item.attrs["entries"].as_str().unwrap()).unwrap();
+        assert_eq!(columns["id"][1], "MLB2");
+        assert_eq!(columns["position"], serde_json::json!([1, 2]));
+        assert!(columns.get("title").is_none(), "a column no entry has is left out");
         assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
     }
 
