@@ -47,19 +47,13 @@ fn entries(s: &Snapshot) -> Vec<(u8, &EntryId)> {
 }
 
 /// Share of positions whose occupant differs between two columns (`dense`: whether each holds
-/// positions `1..=len` in order, see [`is_dense`]).
+/// positions `1..=len` in order, see [`Window::dense`]).
 fn volatility_cols(a: &Column, b: &Column, dense: (bool, bool)) -> f64 {
     if dense == (true, true) {
         return dense_changed_share(a, b);
     }
     let cells = |c: &Column| c.cells.iter().map(|x| (x.pos, x.id)).collect::<Vec<_>>();
     changed_share(&cells(a), &cells(b))
-}
-
-/// Whether a column's cells are at positions `1, 2, …, len` in that order (every list the scorer
-/// writes; a column read from elsewhere may have gaps or repeats).
-fn is_dense(c: &Column) -> bool {
-    c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1)
 }
 
 /// [`changed_share`] of two dense columns: the occupant of position `p` is the cell at `p − 1`, and
@@ -118,18 +112,17 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         None => (0, 0),
     };
     let first = w.first_col_since(DAY_SECS);
-    let dense: Vec<bool> = w.cols[first..].iter().map(|c| is_dense(c)).collect();
     // Summed in column order, as a list of the pairs' shares would be.
     let (mut sum, mut n_pairs) = (0.0, 0usize);
-    for k in 0..dense.len().saturating_sub(1) {
-        let (a, b) = (w.cols[first + k], w.cols[first + k + 1]);
-        sum += volatility_cols(a, b, (dense[k], dense[k + 1]));
+    for c in first..w.s_col() {
+        sum += volatility_cols(w.cols[c], w.cols[c + 1], (w.dense(c), w.dense(c + 1)));
         n_pairs += 1;
     }
     let volatility_24h = if n_pairs == 0 { None } else { Some(sum / n_pairs as f64) };
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let day_ago = t - Duration::seconds(DAY_SECS);
-    let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;
+    // After both a day ago and the list's start, and not after `t`.
+    let after = (t - Duration::seconds(DAY_SECS)).max(started);
+    let counts = |first_seen: DateTime<Utc>| first_seen > after && first_seen <= t;
     // The stored state's products, then each product of `S` moved to the first sighting merging `S`
     // would give it (`min(first_seen, t)`, or `t` for a product the state has never seen).
     let mut new_entrants_24h = w.state.seen.iter().filter(|r| counts(r.first_seen)).count();
@@ -144,7 +137,7 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         list_length: s.cells.len(),
         previous_length: p.map(|p| p.cells.len()),
         previous_at: p.map(|p| p.at),
-        volatility: p.map(|p| volatility_cols(s, p, (is_dense(s), is_dense(p)))),
+        volatility: w.p_col().map(|pc| volatility_cols(s, w.cols[pc], (w.dense(w.s_col()), w.dense(pc)))),
         churn: p.map(|p| {
             let total = s.cells.len() + p.cells.len();
             if total == 0 {
@@ -170,6 +163,10 @@ mod tests {
     use crate::signals::state::Cell;
     use crate::signals::window::testing::{scenario, state_and_snapshot};
     use proptest::prelude::*;
+
+    fn is_dense(c: &Column) -> bool {
+        c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1)
+    }
 
     /// How many products of `a` are not in `b` (the definition).
     fn missing_from(a: &Column, b: &Column) -> usize {
@@ -207,7 +204,6 @@ mod tests {
             let (ca, cb) = (column(&a), column(&b));
             let got = volatility_cols(&ca, &cb, (is_dense(&ca), is_dense(&cb)));
             prop_assert_eq!(got.to_bits(), changed_share(&a, &b).to_bits());
-            prop_assert_eq!(is_dense(&ca), a.iter().enumerate().all(|(i, (p, _))| usize::from(*p) == i + 1));
         }
 
         #[test]

@@ -136,6 +136,33 @@ struct Facts {
     last_seen_at: Option<DateTime<Utc>>,
 }
 
+/// A string's length with its first and last 8 bytes: equal fingerprints of strings of at most 16
+/// bytes are equal strings (the two words cover every byte), so re-arm compares short key kinds and
+/// product ids as three integers instead of calling `memcmp`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Fingerprint {
+    fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        let k = b.len().min(8);
+        let (mut head, mut tail) = ([0u8; 8], [0u8; 8]);
+        head[..k].copy_from_slice(&b[..k]);
+        tail[..k].copy_from_slice(&b[b.len() - k..]);
+        Fingerprint { len: b.len(), head: u64::from_le_bytes(head), tail: u64::from_le_bytes(tail) }
+    }
+
+    /// Whether the two strings are equal: by the fingerprints, and by `equal` (the strings
+    /// compared) when they are too long for the fingerprints to decide.
+    fn same(&self, other: &Fingerprint, equal: impl FnOnce() -> bool) -> bool {
+        self == other && (self.len <= 16 || equal())
+    }
+}
+
 /// The fields every event of a snapshot shares, built once.
 struct Common {
     pk: String,
@@ -165,14 +192,24 @@ pub(crate) fn detect(
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
-    let recent: Vec<&Fired> = w.state.fired.iter().filter(|e| e.at >= rearm_from && e.at < t).collect();
+    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = w
+        .state
+        .fired
+        .iter()
+        .filter(|e| e.at >= rearm_from && e.at < t)
+        .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
+        .collect();
     // What every event of this snapshot shares.
     let common = Common { pk: keys::event_pk(w.current.site, &w.current.category), day: keys::day(t) };
     let mut key_buf = [0u8; KEY_KIND_MAX];
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
         let id = w.id(row);
         let key_kind = kind.key_kind_in(f.n, &mut key_buf);
-        if recent.iter().any(|e| e.key_kind == key_kind && &e.product == id) {
+        let (fk, fp) = (Fingerprint::of(key_kind), Fingerprint::of(id.as_str()));
+        let held = recent.iter().any(|(k, p, e)| {
+            k.same(&fk, || e.key_kind == key_kind) && p.same(&fp, || e.product.as_str() == id.as_str())
+        });
+        if held {
             suppressed += 1;
             return;
         }
@@ -403,6 +440,20 @@ mod tests {
         #[test]
         fn in_top_walked_back_is_in_top_walked_forward(row in slots(), n in 0u8..=20, h in prop_oneof![0u8..=4, Just(255u8)]) {
             prop_assert_eq!(in_top(&row, n, h), in_top_forward(&row, n, h));
+        }
+
+        #[test]
+        fn fingerprints_tell_strings_apart(a in "[a-c_0-9]{0,20}", b in "[a-c_0-9]{0,20}", same in any::<bool>()) {
+            let b = if same { a.clone() } else { b };
+            let (fa, fb) = (Fingerprint::of(&a), Fingerprint::of(&b));
+            prop_assert_eq!(fa.same(&fb, || a == b), a == b);
+            // Past 16 bytes the middle is compared too.
+            if a.len() > 16 {
+                let mut c = a.clone().into_bytes();
+                c[8] = if c[8] == b'a' { b'b' } else { b'a' };
+                let c = String::from_utf8(c).unwrap();
+                prop_assert!(!fa.same(&Fingerprint::of(&c), || a == c));
+            }
         }
 
         #[test]

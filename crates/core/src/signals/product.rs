@@ -237,18 +237,20 @@ pub(crate) fn product_signals(
     // Price against the rolling minimum (same currency, current snapshot excluded).
     let price = valid_price(e.price);
     let currency = cell_at(s).map(|c| c.cur);
-    let mut price_min_window: Option<f64> = None;
+    // The minimum of finite positive prices is the same in any order: kept without the `Option`.
+    let mut min = f64::INFINITY;
     if let (Some(cur), Some(window)) = (currency, slots.get(ctx.price_from..s)) {
         for (v, col) in window.iter().zip(&w.cols[ctx.price_from..s]) {
             if let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) {
-                if h.cur == cur {
-                    if let Some(p) = valid_price(h.price) {
-                        price_min_window = Some(price_min_window.map_or(p, |m: f64| m.min(p)));
+                if let Some(p) = valid_price(h.price).filter(|_| h.cur == cur) {
+                    if p < min {
+                        min = p;
                     }
                 }
             }
         }
     }
+    let price_min_window = Some(min).filter(|m| *m < f64::INFINITY);
     let price_vs_min = match (price, price_min_window) {
         (Some(p), Some(m)) => Some(p / m - 1.0),
         _ => None,

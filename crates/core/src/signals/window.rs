@@ -26,6 +26,9 @@ pub(crate) struct Window<'a> {
     grid: Vec<Slot>,
     /// The row of each product index, or `NO_ROW`.
     row_of: Vec<u32>,
+    /// Per column: whether its cells are at positions `1, 2, …, len` in that order (every list the
+    /// scorer writes; a column read from elsewhere may have gaps or repeats).
+    dense: Vec<bool>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
 }
@@ -79,16 +82,20 @@ impl<'a> Window<'a> {
         }
         let width = cols.len();
         let mut grid: Vec<Slot> = vec![0; width * rows.len()];
+        let mut dense = Vec::with_capacity(width);
         for (k, col) in cols.iter().enumerate() {
+            let mut in_order = true;
             for (i, cell) in col.cells.iter().enumerate() {
+                in_order &= usize::from(cell.pos) == i + 1;
                 let r = row_of[cell.id as usize];
                 if r != NO_ROW {
                     // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
                     grid[r as usize * width + k] = (i as u32 + 1) << 8 | u32::from(cell.pos);
                 }
             }
+            dense.push(in_order);
         }
-        Window { t, current, cols, rows, n_current, grid, row_of, state, prepared }
+        Window { t, current, cols, rows, n_current, grid, row_of, dense, state, prepared }
     }
 
     pub fn s_col(&self) -> usize {
@@ -163,6 +170,11 @@ impl<'a> Window<'a> {
     pub fn slots(&self, row: usize) -> &[Slot] {
         let width = self.cols.len();
         &self.grid[row * width..(row + 1) * width]
+    }
+
+    /// Whether a column's cells are at positions `1, 2, …, len` in that order.
+    pub fn dense(&self, col: usize) -> bool {
+        self.dense[col]
     }
 
     /// The row of a product index (None when the product is in neither `S` nor `P`).
@@ -304,6 +316,8 @@ mod tests {
                     prop_assert!(!prepared.col.cells.iter().any(|c| c.id == idx));
                 }
                 for col in 0..w.cols.len() {
+                    let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
+                    prop_assert_eq!(w.dense(col), in_order);
                     let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
                     prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
                     prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
