@@ -200,7 +200,8 @@ pub(crate) fn detect(
         .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
         .collect();
     // What every event of this snapshot shares.
-    let common = Common { pk: keys::event_pk(w.current.site, &w.current.category), day: keys::day(t) };
+    // Built with the first event (most candidates are held back).
+    let mut common: Option<Common> = None;
     let mut key_buf = [0u8; KEY_KIND_MAX];
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
         let id = w.id(row);
@@ -214,7 +215,11 @@ pub(crate) fn detect(
             return;
         }
         let key_kind = key_kind.to_string();
-        out.push(event_item(w, &common, row, kind, key_kind, sig, f, sev, cfg));
+        let common = common.get_or_insert_with(|| Common {
+            pk: keys::event_pk(w.current.site, &w.current.category),
+            day: keys::day(t),
+        });
+        out.push(event_item(w, common, row, kind, key_kind, sig, f, sev, cfg));
     };
 
     for (row, sig) in products.iter().enumerate() {
@@ -350,14 +355,15 @@ fn top_n_events(
 ) {
     let from = w.pos(row, pc);
     let to = w.pos(row, w.s_col());
+    let slots = w.slots(row);
     for &n in top_ns {
-        let (was, is) = in_top(w.slots(row), n, cfg.hysteresis);
-        let f = Facts { n: Some(n), from, to, ..Facts::default() };
+        let (was, is) = in_top(slots, n, cfg.hysteresis);
+        let facts = || Facts { n: Some(n), from, to, ..Facts::default() };
         if is && !was {
             let sev = if n <= 3 { Severity::Notable } else { Severity::Info };
-            emit(EventKind::EnteredTopN, row, sig, f, sev);
+            emit(EventKind::EnteredTopN, row, sig, facts(), sev);
         } else if was && !is {
-            emit(EventKind::LeftTopN, row, sig, f, Severity::Info);
+            emit(EventKind::LeftTopN, row, sig, facts(), Severity::Info);
         }
     }
 }

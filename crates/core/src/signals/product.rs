@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
-use crate::signals::window::{slot_index, slot_pos, Slot, Window};
+use crate::signals::window::{delta, secs_between, slot_index, slot_pos, Slot, Window};
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -106,9 +106,8 @@ pub(crate) struct ProductContext<'a> {
 impl ProductContext<'_> {
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (Vec<(usize, f64)>, f64) {
         let tau = cfg.momentum_tau_secs.max(1);
-        let weights: Vec<(usize, f64)> = (w.first_col_since(cfg.momentum_window_secs)..=w.s_col())
-            .map(|c| (c, decay((w.t - w.time(c)).num_seconds(), tau)))
-            .collect();
+        let weights: Vec<(usize, f64)> =
+            (w.first_col_since(cfg.momentum_window_secs)..=w.s_col()).map(|c| (c, decay(w.age_secs(c), tau))).collect();
         let den = weights.iter().map(|(_, x)| x).sum();
         (weights, den)
     }
@@ -214,7 +213,7 @@ pub(crate) fn product_signals(
 
     // Trend class.
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let is_new = first_seen > started && (t - first_seen) < Duration::seconds(cfg.new_window_secs);
+    let is_new = first_seen > started && delta(t, first_seen) < Duration::seconds(cfg.new_window_secs);
     let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
     let trend = if is_new {
         Trend::New
@@ -287,9 +286,9 @@ pub(crate) fn product_signals(
         change_24h: position_24h.map(|p| diff(p, pos)),
         first_seen,
         top_since,
-        top_dwell_secs: top_since.map(|x| (t - x).num_seconds()),
+        top_dwell_secs: top_since.map(|x| secs_between(t, x)),
         number_one_since,
-        number_one_dwell_secs: number_one_since.map(|x| (t - x).num_seconds()),
+        number_one_dwell_secs: number_one_since.map(|x| secs_between(t, x)),
         momentum,
         trend,
         price_min_window,

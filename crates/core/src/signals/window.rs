@@ -29,8 +29,26 @@ pub(crate) struct Window<'a> {
     /// Per column: whether its cells are at positions `1, 2, …, len` in that order (every list the
     /// scorer writes; a column read from elsewhere may have gaps or repeats).
     dense: Vec<bool>,
+    /// Per column: `(t − at).num_seconds()` when both are whole seconds (see [`Window::age_secs`]).
+    ages: Vec<Option<i64>>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
+}
+
+/// `a − b`, from the timestamps when both times are whole seconds (every time the scorer stores
+/// is; chrono's subtraction works through dates and was a visible cost per product).
+pub(crate) fn delta(a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+    if a.timestamp_subsec_nanos() == 0 && b.timestamp_subsec_nanos() == 0 {
+        if let Some(d) = Duration::try_seconds(a.timestamp() - b.timestamp()) {
+            return d;
+        }
+    }
+    a - b
+}
+
+/// `(a − b).num_seconds()` (see [`delta`]).
+pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    delta(a, b).num_seconds()
 }
 
 /// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
@@ -95,7 +113,13 @@ impl<'a> Window<'a> {
             }
             dense.push(in_order);
         }
-        Window { t, current, cols, rows, n_current, grid, row_of, dense, state, prepared }
+        // Whole-second times (all the scorer stores) subtract as timestamps.
+        let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
+        let ages = cols
+            .iter()
+            .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
+            .collect();
+        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, state, prepared }
     }
 
     pub fn s_col(&self) -> usize {
@@ -195,20 +219,23 @@ impl<'a> Window<'a> {
     /// The history column closest to `t − 24 h`, within the tolerance (ties: the earlier one).
     pub fn r24(&self, cfg: &SignalConfig) -> Option<usize> {
         let target = self.t - Duration::seconds(DAY_SECS);
-        // The distance in whole seconds is within two seconds of the timestamps' (sub-second parts,
-        // leap seconds), which cost no time arithmetic: columns further than that are skipped.
-        let (target_secs, reach) = (target.timestamp(), cfg.day_tolerance_secs.saturating_add(3));
         let mut best: Option<(usize, i64)> = None;
         for c in 0..self.s_col() {
-            if self.time(c).timestamp().abs_diff(target_secs) > reach.unsigned_abs() && reach >= 0 {
-                continue;
-            }
-            let d = (self.time(c) - target).num_seconds().abs();
+            // `at − (t − 1 day)` is `1 day − (t − at)`.
+            let d = match self.ages[c] {
+                Some(age) => (DAY_SECS - age).abs(),
+                None => secs_between(self.time(c), target).abs(),
+            };
             if d <= cfg.day_tolerance_secs && best.is_none_or(|(_, bd)| d < bd) {
                 best = Some((c, d));
             }
         }
         best.map(|(c, _)| c)
+    }
+
+    /// `(t − at).num_seconds()` of a column.
+    pub fn age_secs(&self, col: usize) -> i64 {
+        self.ages[col].unwrap_or_else(|| (self.t - self.time(col)).num_seconds())
     }
 
     /// The first column at or after `t − secs`.
@@ -316,6 +343,7 @@ mod tests {
                     prop_assert!(!prepared.col.cells.iter().any(|c| c.id == idx));
                 }
                 for col in 0..w.cols.len() {
+                    prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
                     let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
                     prop_assert_eq!(w.dense(col), in_order);
                     let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
@@ -324,6 +352,22 @@ mod tests {
                     prop_assert_eq!(slot_pos(w.slots(row)[col]), found.map(|c| c.pos));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn secs_between_is_chronos(a in -10_000_000_000i64..10_000_000_000, b in -10_000_000_000i64..10_000_000_000,
+                                   na in prop_oneof![Just(0u32), 0u32..1_999_999_999], nb in prop_oneof![Just(0u32), 0u32..1_999_999_999]) {
+            let (Some(x), Some(y)) = (DateTime::from_timestamp(a, na), DateTime::from_timestamp(b, nb)) else { return Ok(()) };
+            prop_assert_eq!(delta(x, y), x - y);
+            prop_assert_eq!(secs_between(x, y), (x - y).num_seconds());
         }
     }
 }
