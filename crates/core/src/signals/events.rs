@@ -149,11 +149,16 @@ struct Fingerprint {
 impl Fingerprint {
     fn of(s: &str) -> Self {
         let b = s.as_bytes();
-        let k = b.len().min(8);
-        let (mut head, mut tail) = ([0u8; 8], [0u8; 8]);
-        head[..k].copy_from_slice(&b[..k]);
-        tail[..k].copy_from_slice(&b[b.len() - k..]);
-        Fingerprint { len: b.len(), head: u64::from_le_bytes(head), tail: u64::from_le_bytes(tail) }
+        // Two fixed 8-byte loads when there are 8 bytes or more; the string padded with zeros otherwise.
+        let (head, tail) = match (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+            _ => {
+                let mut pad = [0u8; 8];
+                pad[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+                (u64::from_le_bytes(pad), u64::from_le_bytes(pad))
+            }
+        };
+        Fingerprint { len: b.len(), head, tail }
     }
 
     /// Whether the two strings are equal: by the fingerprints, and by `equal` (the strings
