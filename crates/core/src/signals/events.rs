@@ -321,12 +321,21 @@ pub(crate) fn detect(
 /// is nearly always that column itself; [`in_top_forward`] is the same walked forward.
 fn in_top(slots: &[Slot], n: u8, h: u8) -> (bool, bool) {
     let band_top = u16::from(n) + u16::from(h);
-    let in_band = |v: Slot| slot_pos(v).is_some_and(|p| p > n && u16::from(p) <= band_top);
-    let decides_in = |v: Slot| slot_pos(v).is_some_and(|p| p <= n);
+    // Whether a column decides the state, and if so, whether in the top N.
+    let decides = |v: Slot| match slot_pos(v) {
+        Some(p) if p <= n => Some(true),
+        Some(p) if u16::from(p) <= band_top => None,
+        _ => Some(false),
+    };
     let Some((&now, before)) = slots.split_last() else { return (false, false) };
-    let was = before.iter().rev().find(|v| !in_band(**v)).is_some_and(|v| decides_in(*v));
-    let is = if in_band(now) { was } else { decides_in(now) };
-    (was, is)
+    let mut was = false;
+    for v in before.iter().rev() {
+        if let Some(x) = decides(*v) {
+            was = x;
+            break;
+        }
+    }
+    (was, decides(now).unwrap_or(was))
 }
 
 /// [`in_top`] walked forward over every column (the definition; the tests compare the two).

@@ -236,15 +236,15 @@ pub(crate) fn product_signals(
     // Price against the rolling minimum (same currency, current snapshot excluded).
     let price = valid_price(e.price);
     let currency = cell_at(s).map(|c| c.cur);
-    // The minimum of finite positive prices is the same in any order: kept without the `Option`.
+    // The minimum of the valid prices (finite, positive) is the same in any order: kept without the
+    // `Option`, from +∞ (`p > 0 && p < min` is exactly "valid and lower": NaN and ±∞ fail it).
     let mut min = f64::INFINITY;
     if let (Some(cur), Some(window)) = (currency, slots.get(ctx.price_from..s)) {
         for (v, col) in window.iter().zip(&w.cols[ctx.price_from..s]) {
-            if let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) {
-                if let Some(p) = valid_price(h.price).filter(|_| h.cur == cur) {
-                    if p < min {
-                        min = p;
-                    }
+            let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) else { continue };
+            if let (true, Some(p)) = (h.cur == cur, h.price) {
+                if p > 0.0 && p < min {
+                    min = p;
                 }
             }
         }
