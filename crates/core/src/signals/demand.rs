@@ -67,7 +67,8 @@ impl DemandCurve {
     /// list scored with the same curve (the default for all but calibrated categories) reads the
     /// same few positions, and each band costs three `powf`. The table is keyed by the exact bits of
     /// `b` and `b_stderr`, so a different curve starts a new one.
-    pub fn band_cached(&self, position: u8) -> DemandBand {
+    pub(crate) fn band_cached(&self, position: u8) -> DemandBand {
+        // The borrow cannot be taken twice: nothing in it calls back here.
         BANDS.with(|cell| {
             let mut table = cell.borrow_mut();
             let key = (self.b.to_bits(), self.b_stderr.to_bits());

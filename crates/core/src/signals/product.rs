@@ -122,6 +122,7 @@ fn decay_exact(age_secs: i64, tau_secs: i64) -> f64 {
 /// the ages of a window's columns repeat from one record to the next and each `exp` is computed
 /// once. A small table indexed by a hash of the age; a collision computes again.
 fn decay(age_secs: i64, tau_secs: i64) -> f64 {
+    // The borrow cannot be taken twice: nothing in it calls back here.
     DECAY.with(|cell| {
         let mut table = cell.borrow_mut();
         let i = ((age_secs as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - DECAY_BITS)) as usize;
