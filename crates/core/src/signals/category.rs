@@ -46,10 +46,26 @@ fn entries(s: &Snapshot) -> Vec<(u8, &EntryId)> {
     s.entries.iter().map(|e| (e.position.get(), &e.id)).collect()
 }
 
-/// Share of positions whose occupant differs between two columns.
-fn volatility_cols(a: &Column, b: &Column) -> f64 {
+/// Share of positions whose occupant differs between two columns (`dense`: whether each holds
+/// positions `1..=len` in order, see [`Window::dense`]).
+fn volatility_cols(a: &Column, b: &Column, dense: (bool, bool)) -> f64 {
+    if dense == (true, true) {
+        return dense_changed_share(a, b);
+    }
     let cells = |c: &Column| c.cells.iter().map(|x| (x.pos, x.id)).collect::<Vec<_>>();
     changed_share(&cells(a), &cells(b))
+}
+
+/// [`changed_share`] of two dense columns: the occupant of position `p` is the cell at `p − 1`, and
+/// every position past the shorter list changed.
+fn dense_changed_share(a: &Column, b: &Column) -> f64 {
+    let m = a.cells.len().max(b.cells.len());
+    if m == 0 {
+        return 0.0;
+    }
+    let both = a.cells.iter().zip(&b.cells).filter(|(x, y)| x.id != y.id).count();
+    let changed = both + (m - a.cells.len().min(b.cells.len()));
+    changed as f64 / m as f64
 }
 
 /// Share of the positions `1..=max(len)` whose occupant differs between two lists of
@@ -75,9 +91,14 @@ fn occupants<K: Copy>(entries: &[(u8, K)], m: usize) -> Vec<Option<K>> {
     v
 }
 
-/// How many products of `a` are not in `b`.
-fn missing_from(a: &Column, b: &Column) -> usize {
-    a.cells.iter().filter(|x| !b.cells.iter().any(|y| y.id == x.id)).count()
+/// How many cells of `S` (the scored column) are not in `P` (the previous one), and how many of
+/// `P` are not in `S`, read off the grid: every product of `S` and `P` has a row, the rows of `S`
+/// come first.
+fn entrants_and_exits(w: &Window<'_>, p: usize) -> (usize, usize) {
+    let s = w.cols[w.s_col()];
+    let entrants = s.cells.iter().filter(|x| w.row_of(x.id).is_none_or(|r| w.slots(r)[p] == 0)).count();
+    let exits = w.cols[p].cells.iter().filter(|x| w.row_of(x.id).is_none_or(|r| r >= w.n_current)).count();
+    (entrants, exits)
 }
 
 /// The category signals of the grid. The state's seen ranges may or may not include the scored
@@ -86,36 +107,22 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
     let s = w.cols[w.s_col()];
     let p = w.p_col().map(|c| w.cols[c]);
     let t = w.t;
-    let (entrants, exits) = match p {
-        Some(p) => (missing_from(s, p), missing_from(p, s)),
+    let (entrants, exits) = match w.p_col() {
+        Some(pc) => entrants_and_exits(w, pc),
         None => (0, 0),
     };
     let first = w.first_col_since(DAY_SECS);
-    let widest = w.cols[first..].iter().map(|c| c.cells.len()).max().unwrap_or(0);
-    // The occupants of each column of the day, in one table (`widest + 1` slots per column).
-    let stride = widest + 1;
-    let mut occ: Vec<Option<u32>> = vec![None; stride * (w.s_col() + 1 - first)];
-    for (k, c) in (first..=w.s_col()).enumerate() {
-        let row = &mut occ[k * stride..(k + 1) * stride];
-        for x in &w.cols[c].cells {
-            if let Some(slot) = row.get_mut(usize::from(x.pos)) {
-                *slot = Some(x.id);
-            }
-        }
-    }
     // Summed in column order, as a list of the pairs' shares would be.
     let (mut sum, mut n_pairs) = (0.0, 0usize);
-    for (k, c) in (first..w.s_col()).enumerate() {
-        let m = w.len(c).max(w.len(c + 1));
-        let (a, b) = (&occ[k * stride..(k + 1) * stride], &occ[(k + 1) * stride..(k + 2) * stride]);
-        let changed = (1..=m).filter(|p| a[*p] != b[*p]).count();
-        sum += if m == 0 { 0.0 } else { changed as f64 / m as f64 };
+    for c in first..w.s_col() {
+        sum += volatility_cols(w.cols[c], w.cols[c + 1], (w.dense(c), w.dense(c + 1)));
         n_pairs += 1;
     }
     let volatility_24h = if n_pairs == 0 { None } else { Some(sum / n_pairs as f64) };
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let day_ago = t - Duration::seconds(DAY_SECS);
-    let counts = |first_seen: DateTime<Utc>| first_seen > day_ago && first_seen <= t && first_seen > started;
+    // After both a day ago and the list's start, and not after `t`.
+    let after = (t - Duration::seconds(DAY_SECS)).max(started);
+    let counts = |first_seen: DateTime<Utc>| first_seen > after && first_seen <= t;
     // The stored state's products, then each product of `S` moved to the first sighting merging `S`
     // would give it (`min(first_seen, t)`, or `t` for a product the state has never seen).
     let mut new_entrants_24h = w.state.seen.iter().filter(|r| counts(r.first_seen)).count();
@@ -130,7 +137,7 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         list_length: s.cells.len(),
         previous_length: p.map(|p| p.cells.len()),
         previous_at: p.map(|p| p.at),
-        volatility: p.map(|p| volatility_cols(s, p)),
+        volatility: w.p_col().map(|pc| volatility_cols(s, w.cols[pc], (w.dense(w.s_col()), w.dense(pc)))),
         churn: p.map(|p| {
             let total = s.cells.len() + p.cells.len();
             if total == 0 {
@@ -146,5 +153,69 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         new_entrant_rate: if s.cells.is_empty() { 0.0 } else { new_entrants_24h as f64 / s.cells.len() as f64 },
         history_snapshots: w.s_col(),
         demand: curve.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::config::SignalConfig;
+    use crate::signals::state::Cell;
+    use crate::signals::window::testing::{scenario, state_and_snapshot};
+    use proptest::prelude::*;
+
+    fn is_dense(c: &Column) -> bool {
+        c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1)
+    }
+
+    /// How many products of `a` are not in `b` (the definition).
+    fn missing_from(a: &Column, b: &Column) -> usize {
+        a.cells.iter().filter(|x| !b.cells.iter().any(|y| y.id == x.id)).count()
+    }
+
+    fn column(cells: &[(u8, u32)]) -> Column {
+        let cell = |&(pos, id): &(u8, u32)| Cell {
+            id,
+            pos,
+            cur: 0,
+            price: None,
+            reviews: None,
+            top_since: None,
+            one_since: None,
+        };
+        Column { at: DateTime::UNIX_EPOCH, cells: cells.iter().map(cell).collect(), runs: false }
+    }
+
+    /// A column of `(position, product)`: dense (positions 1, 2, … in order) or anything.
+    fn cells() -> impl Strategy<Value = Vec<(u8, u32)>> {
+        prop_oneof![
+            prop::collection::vec(0u32..12, 0..15).prop_map(|ids| ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (i as u8 + 1, id))
+                .collect()),
+            prop::collection::vec((0u8..18, 0u32..12), 0..15),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn volatility_of_dense_columns_is_the_general_one(a in cells(), b in cells()) {
+            let (ca, cb) = (column(&a), column(&b));
+            let got = volatility_cols(&ca, &cb, (is_dense(&ca), is_dense(&cb)));
+            prop_assert_eq!(got.to_bits(), changed_share(&a, &b).to_bits());
+        }
+
+        #[test]
+        fn entrants_and_exits_are_the_products_missing_from_the_other_list((hist, scored) in scenario()) {
+            let cfg = SignalConfig::default();
+            let (st, s) = state_and_snapshot(&hist, &scored);
+            let prepared = st.prepare(&s);
+            let w = Window::build(&s, &prepared, &st, &cfg);
+            if let Some(p) = w.p_col() {
+                let (sc, pc) = (w.cols[w.s_col()], w.cols[p]);
+                prop_assert_eq!(entrants_and_exits(&w, p), (missing_from(sc, pc), missing_from(pc, sc)));
+            }
+        }
     }
 }

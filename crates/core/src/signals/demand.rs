@@ -62,6 +62,35 @@ impl DemandCurve {
         let s = if self.b_stderr.is_finite() { self.b_stderr.max(0.0) } else { 0.0 };
         DemandBand { share: p.powf(-b), low: p.powf(-(b + 2.0 * s)), high: p.powf(-(b - 2.0 * s).max(0.0)) }
     }
+
+    /// [`DemandCurve::band`], remembered per thread for the last curve used: every product of every
+    /// list scored with the same curve (the default for all but calibrated categories) reads the
+    /// same few positions, and each band costs three `powf`. The table is keyed by the exact bits of
+    /// `b` and `b_stderr`, so a different curve starts a new one.
+    pub(crate) fn band_cached(&self, position: u8) -> DemandBand {
+        // The borrow cannot be taken twice: nothing in it calls back here.
+        BANDS.with(|cell| {
+            let mut table = cell.borrow_mut();
+            let key = (self.b.to_bits(), self.b_stderr.to_bits());
+            if table.key != Some(key) {
+                table.key = Some(key);
+                table.bands = [None; 256];
+            }
+            *table.bands[usize::from(position)].get_or_insert_with(|| self.band(position))
+        })
+    }
+}
+
+/// The bands of one curve, by position (see [`DemandCurve::band_cached`]).
+struct BandTable {
+    /// `(b, b_stderr)` as bits; None before the first use.
+    key: Option<(u64, u64)>,
+    bands: [Option<DemandBand>; 256],
+}
+
+thread_local! {
+    static BANDS: std::cell::RefCell<BandTable> =
+        const { std::cell::RefCell::new(BandTable { key: None, bands: [None; 256] }) };
 }
 
 #[cfg(test)]
@@ -79,6 +108,31 @@ mod tests {
         assert!((b10.share - 10f64.powf(-0.87)).abs() < 1e-12);
         assert!(b10.low < b10.share && b10.share < b10.high && b10.high <= 1.0);
         assert!(c.band(20).share < b10.share);
+    }
+
+    proptest::proptest! {
+        /// The remembered bands are the computed ones, whichever curves came before.
+        #[test]
+        fn cached_bands_are_the_computed_ones(
+            uses in proptest::collection::vec(
+                ((-1.0f64..3.0, -0.5f64..0.6), proptest::collection::vec(proptest::num::u8::ANY, 1..30)),
+                1..6,
+            ),
+            odd in proptest::sample::select(vec![f64::NAN, f64::INFINITY, -0.0, 0.0]),
+        ) {
+            for (k, ((b, s), positions)) in uses.into_iter().enumerate() {
+                // Now and then a curve that `band` has to clamp.
+                let b = if k == 2 { odd } else { b };
+                let c = DemandCurve { b, b_stderr: s, source: CurveSource::Default, note: None };
+                for p in positions {
+                    let (got, want) = (c.band_cached(p), c.band(p));
+                    proptest::prop_assert_eq!(
+                        (got.share.to_bits(), got.low.to_bits(), got.high.to_bits()),
+                        (want.share.to_bits(), want.low.to_bits(), want.high.to_bits())
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! Events (docs/signals.md §6): conditions, hysteresis, re-arm, severity and deterministic keys.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +8,8 @@ use crate::keys;
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{expiry, EventItem};
 use crate::signals::product::ProductSignals;
-use crate::signals::window::Window;
+use crate::signals::state::Fired;
+use crate::signals::window::{slot_pos, Slot, Window};
 use crate::snapshot::SnapshotEntry;
 
 /// The kinds of event.
@@ -60,19 +59,40 @@ impl EventKind {
 
     /// The kind as written in the event key: top-N events carry their N.
     pub fn key_kind(self, n: Option<u8>) -> String {
-        self.key_kind_cow(n).into_owned()
+        let mut buf = [0u8; KEY_KIND_MAX];
+        self.key_kind_in(n, &mut buf).to_string()
     }
 
-    /// [`EventKind::key_kind`], borrowed when it is the kind's own name (re-arm checks every
-    /// candidate event against the fired ones; most candidates are held back).
-    fn key_kind_cow(self, n: Option<u8>) -> Cow<'static, str> {
-        match (self, n) {
-            (EventKind::EnteredTopN, Some(n)) => Cow::Owned(format!("entered_top_{n}")),
-            (EventKind::LeftTopN, Some(n)) => Cow::Owned(format!("left_top_{n}")),
-            _ => Cow::Borrowed(self.as_str()),
+    /// [`EventKind::key_kind`] written in `buf` (re-arm checks every candidate event against the
+    /// fired ones; most candidates are held back, so the check allocates nothing).
+    fn key_kind_in(self, n: Option<u8>, buf: &mut [u8; KEY_KIND_MAX]) -> &str {
+        let prefix = match (self, n) {
+            (EventKind::EnteredTopN, Some(_)) => "entered_top_",
+            (EventKind::LeftTopN, Some(_)) => "left_top_",
+            _ => return self.as_str(),
+        };
+        let n = n.unwrap_or(0);
+        let mut len = prefix.len();
+        buf[..len].copy_from_slice(prefix.as_bytes());
+        // `n` in decimal, as `format!("{n}")` writes it.
+        let digits = [n / 100, n / 10 % 10, n % 10];
+        let skip = if n >= 100 {
+            0
+        } else if n >= 10 {
+            1
+        } else {
+            2
+        };
+        for d in &digits[skip..] {
+            buf[len] = b'0' + d;
+            len += 1;
         }
+        std::str::from_utf8(&buf[..len]).unwrap_or(prefix)
     }
 }
+
+/// Room for the longest key kind (`entered_top_255`).
+const KEY_KIND_MAX: usize = 16;
 
 /// How much an event matters (for filter policies and digests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,6 +136,44 @@ struct Facts {
     last_seen_at: Option<DateTime<Utc>>,
 }
 
+/// A string's length with its first and last 8 bytes: equal fingerprints of strings of at most 16
+/// bytes are equal strings (the two words cover every byte), so re-arm compares short key kinds and
+/// product ids as three integers instead of calling `memcmp`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Fingerprint {
+    fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        // Two fixed 8-byte loads when there are 8 bytes or more; the string padded with zeros otherwise.
+        let (head, tail) = match (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+            _ => {
+                let mut pad = [0u8; 8];
+                pad[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+                (u64::from_le_bytes(pad), u64::from_le_bytes(pad))
+            }
+        };
+        Fingerprint { len: b.len(), head, tail }
+    }
+
+    /// Whether the two strings are equal: by the fingerprints, and by `equal` (the strings
+    /// compared) when they are too long for the fingerprints to decide.
+    fn same(&self, other: &Fingerprint, equal: impl FnOnce() -> bool) -> bool {
+        self == other && (self.len <= 16 || equal())
+    }
+}
+
+/// The fields every event of a snapshot shares, built once.
+struct Common {
+    pk: String,
+    day: String,
+}
+
 pub(crate) struct EventContext {
     pub baseline: bool,
 }
@@ -138,14 +196,35 @@ pub(crate) fn detect(
     let top_ns = cfg.top_ns();
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
+    // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
+    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = w
+        .state
+        .fired
+        .iter()
+        .filter(|e| e.at >= rearm_from && e.at < t)
+        .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
+        .collect();
+    // What every event of this snapshot shares.
+    // Built with the first event (most candidates are held back).
+    let mut common: Option<Common> = None;
+    let mut key_buf = [0u8; KEY_KIND_MAX];
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
         let id = w.id(row);
-        let key_kind = kind.key_kind_cow(f.n);
-        if w.state.fired.iter().any(|e| e.at >= rearm_from && e.at < t && e.key_kind == key_kind && &e.product == id) {
+        let key_kind = kind.key_kind_in(f.n, &mut key_buf);
+        let (fk, fp) = (Fingerprint::of(key_kind), Fingerprint::of(id.as_str()));
+        let held = recent.iter().any(|(k, p, e)| {
+            k.same(&fk, || e.key_kind == key_kind) && p.same(&fp, || e.product.as_str() == id.as_str())
+        });
+        if held {
             suppressed += 1;
             return;
         }
-        out.push(event_item(w, row, kind, key_kind.into_owned(), sig, f, sev, cfg));
+        let key_kind = key_kind.to_string();
+        let common = common.get_or_insert_with(|| Common {
+            pk: keys::event_pk(w.current.site, &w.current.category),
+            day: keys::day(t),
+        });
+        out.push(event_item(w, common, row, kind, key_kind, sig, f, sev, cfg));
     };
 
     for (row, sig) in products.iter().enumerate() {
@@ -236,17 +315,41 @@ pub(crate) fn detect(
     (out, suppressed)
 }
 
-/// `in_top_N` walked forward over the grid, at the previous and the scored column.
-fn in_top(w: &Window<'_>, row: usize, n: u8, h: u8) -> (bool, bool) {
+/// `in_top_N` at the previous and the scored column of a row of the grid (docs/signals.md §6: in
+/// the top N at or above N, out of it below N + h or out of the list, unchanged in between, out
+/// before the first column). Walked back from each end to the last column that decides it, which
+/// is nearly always that column itself; [`in_top_forward`] is the same walked forward.
+fn in_top(slots: &[Slot], n: u8, h: u8) -> (bool, bool) {
+    let band_top = u16::from(n) + u16::from(h);
+    // Whether a column decides the state, and if so, whether in the top N.
+    let decides = |v: Slot| match slot_pos(v) {
+        Some(p) if p <= n => Some(true),
+        Some(p) if u16::from(p) <= band_top => None,
+        _ => Some(false),
+    };
+    let Some((&now, before)) = slots.split_last() else { return (false, false) };
+    let mut was = false;
+    for v in before.iter().rev() {
+        if let Some(x) = decides(*v) {
+            was = x;
+            break;
+        }
+    }
+    (was, decides(now).unwrap_or(was))
+}
+
+/// [`in_top`] walked forward over every column (the definition; the tests compare the two).
+#[cfg(test)]
+fn in_top_forward(slots: &[Slot], n: u8, h: u8) -> (bool, bool) {
     let band_top = u16::from(n) + u16::from(h);
     let mut state = false;
     let mut before = false;
-    let s = w.s_col();
-    for c in 0..=s {
+    let s = slots.len().saturating_sub(1);
+    for (c, v) in slots.iter().enumerate() {
         if c == s {
             before = state;
         }
-        state = match w.pos(row, c) {
+        state = match slot_pos(*v) {
             Some(p) if p <= n => true,
             Some(p) if u16::from(p) <= band_top => state,
             _ => false,
@@ -266,14 +369,15 @@ fn top_n_events(
 ) {
     let from = w.pos(row, pc);
     let to = w.pos(row, w.s_col());
+    let slots = w.slots(row);
     for &n in top_ns {
-        let (was, is) = in_top(w, row, n, cfg.hysteresis);
-        let f = Facts { n: Some(n), from, to, ..Facts::default() };
+        let (was, is) = in_top(slots, n, cfg.hysteresis);
+        let facts = || Facts { n: Some(n), from, to, ..Facts::default() };
         if is && !was {
             let sev = if n <= 3 { Severity::Notable } else { Severity::Info };
-            emit(EventKind::EnteredTopN, row, sig, f, sev);
+            emit(EventKind::EnteredTopN, row, sig, facts(), sev);
         } else if was && !is {
-            emit(EventKind::LeftTopN, row, sig, f, Severity::Info);
+            emit(EventKind::LeftTopN, row, sig, facts(), Severity::Info);
         }
     }
 }
@@ -281,6 +385,7 @@ fn top_n_events(
 #[allow(clippy::too_many_arguments)]
 fn event_item(
     w: &Window<'_>,
+    common: &Common,
     row: usize,
     kind: EventKind,
     key_kind: String,
@@ -294,17 +399,18 @@ fn event_item(
     // The entry in the scored list; for a product that left, its cell in the latest list it was in
     // (its title, brand and link are not in the state: the step adds them from that snapshot).
     let entry: Option<&SnapshotEntry> = s.entries.get(row).filter(|_| row < w.n_current);
-    let cell = (0..=w.s_col()).rev().find_map(|c| w.cell(row, c));
+    let slots = w.slots(row);
+    let cell = slots.iter().rposition(|v| *v != 0).and_then(|c| w.slot_cell(c, slots[c]));
     let id = w.id(row);
     let first = w.cols.len().saturating_sub(cfg.sparkline_points.max(1));
     let recent_positions =
-        (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: w.pos(row, c) }).collect();
+        (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: slot_pos(slots[c]) }).collect();
     let places = match (f.from, f.to) {
         (Some(a), Some(b)) => Some(i32::from(a) - i32::from(b)),
         _ => None,
     };
     EventItem {
-        pk: keys::event_pk(s.site, &s.category),
+        pk: common.pk.clone(),
         sk: keys::event_sk(t, &key_kind, id),
         kind,
         key_kind,
@@ -315,7 +421,7 @@ fn event_item(
         product: id.clone(),
         product_type: entry.map_or_else(|| w.kind(row), |e| e.kind),
         taken_at: t,
-        day: keys::day(t),
+        day: common.day.clone(),
         title: entry.and_then(|e| e.title.clone()),
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),
@@ -336,5 +442,50 @@ fn event_item(
         trend: sig.map(|x| x.trend),
         recent_positions,
         expires_at: expiry(t, cfg.event_ttl_days),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A row of the grid: absent, or at a position near the top-N bands.
+    fn slots() -> impl Strategy<Value = Vec<Slot>> {
+        let slot = prop_oneof![Just(0u32), (1u32..40).prop_map(|i| 1 << 8 | i), Just(1 << 8 | 255)];
+        prop::collection::vec(slot, 1..30)
+    }
+
+    proptest! {
+        #[test]
+        fn in_top_walked_back_is_in_top_walked_forward(row in slots(), n in 0u8..=20, h in prop_oneof![0u8..=4, Just(255u8)]) {
+            prop_assert_eq!(in_top(&row, n, h), in_top_forward(&row, n, h));
+        }
+
+        #[test]
+        fn fingerprints_tell_strings_apart(a in "[a-c_0-9]{0,20}", b in "[a-c_0-9]{0,20}", same in any::<bool>()) {
+            let b = if same { a.clone() } else { b };
+            let (fa, fb) = (Fingerprint::of(&a), Fingerprint::of(&b));
+            prop_assert_eq!(fa.same(&fb, || a == b), a == b);
+            // Past 16 bytes the middle is compared too.
+            if a.len() > 16 {
+                let mut c = a.clone().into_bytes();
+                c[8] = if c[8] == b'a' { b'b' } else { b'a' };
+                let c = String::from_utf8(c).unwrap();
+                prop_assert!(!fa.same(&Fingerprint::of(&c), || a == c));
+            }
+        }
+
+        #[test]
+        fn key_kinds_are_written_as_format_writes_them(n in proptest::option::of(proptest::num::u8::ANY)) {
+            for kind in EventKind::ALL {
+                let want = match (kind, n) {
+                    (EventKind::EnteredTopN, Some(n)) => format!("entered_top_{n}"),
+                    (EventKind::LeftTopN, Some(n)) => format!("left_top_{n}"),
+                    _ => kind.as_str().to_string(),
+                };
+                prop_assert_eq!(kind.key_kind(n), want);
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
-use crate::signals::window::Window;
+use crate::signals::window::{delta, secs_between, slot_index, slot_pos, Slot, Window};
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -105,13 +105,44 @@ pub(crate) struct ProductContext<'a> {
 
 impl ProductContext<'_> {
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (Vec<(usize, f64)>, f64) {
-        let tau = cfg.momentum_tau_secs.max(1) as f64;
-        let weights: Vec<(usize, f64)> = (w.first_col_since(cfg.momentum_window_secs)..=w.s_col())
-            .map(|c| (c, (-((w.t - w.time(c)).num_seconds() as f64) / tau).exp()))
-            .collect();
+        let tau = cfg.momentum_tau_secs.max(1);
+        let weights: Vec<(usize, f64)> =
+            (w.first_col_since(cfg.momentum_window_secs)..=w.s_col()).map(|c| (c, decay(w.age_secs(c), tau))).collect();
         let den = weights.iter().map(|(_, x)| x).sum();
         (weights, den)
     }
+}
+
+/// `exp(−age/τ)`.
+fn decay_exact(age_secs: i64, tau_secs: i64) -> f64 {
+    (-(age_secs as f64) / tau_secs as f64).exp()
+}
+
+/// [`decay_exact`], remembered per thread: snapshots are taken on a schedule (`fetch::slot_of`), so
+/// the ages of a window's columns repeat from one record to the next and each `exp` is computed
+/// once. A small table indexed by a hash of the age; a collision computes again.
+fn decay(age_secs: i64, tau_secs: i64) -> f64 {
+    // The borrow cannot be taken twice: nothing in it calls back here.
+    DECAY.with(|cell| {
+        let mut table = cell.borrow_mut();
+        let i = ((age_secs as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - DECAY_BITS)) as usize;
+        match table[i] {
+            Some((a, t, x)) if a == age_secs && t == tau_secs => x,
+            _ => {
+                let x = decay_exact(age_secs, tau_secs);
+                table[i] = Some((age_secs, tau_secs, x));
+                x
+            }
+        }
+    })
+}
+
+const DECAY_BITS: u32 = 7;
+
+thread_local! {
+    /// `(age, τ, exp(−age/τ))` by hash of the age (see [`decay`]).
+    static DECAY: std::cell::RefCell<[Option<(i64, i64, f64)>; 1 << DECAY_BITS]> =
+        const { std::cell::RefCell::new([None; 1 << DECAY_BITS]) };
 }
 
 fn valid_price(p: Option<f64>) -> Option<f64> {
@@ -122,20 +153,24 @@ fn diff(from: u8, to: u8) -> i32 {
     i32::from(from) - i32::from(to)
 }
 
-/// The start of the current run at position ≤ `zone` (None when not in the zone now).
-fn run_since(w: &Window<'_>, row: usize, zone: u8, carried: Option<Option<DateTime<Utc>>>) -> Option<DateTime<Utc>> {
+/// The start of the current run at position ≤ `zone` (None when not in the zone now); `slots` is the
+/// row's.
+fn run_since(
+    w: &Window<'_>,
+    slots: &[Slot],
+    zone: u8,
+    carried: Option<Option<DateTime<Utc>>>,
+) -> Option<DateTime<Utc>> {
+    let in_zone = |v: Slot| slot_pos(v).is_some_and(|p| p <= zone);
     let s = w.s_col();
-    if w.pos(row, s).is_none_or(|p| p > zone) {
+    if !in_zone(slots[s]) {
         return None;
     }
     if let Some(c) = carried {
         // LATEST is exactly the previous list: its run start continues, or the run starts now.
         return Some(c.unwrap_or(w.t));
     }
-    let mut start = s;
-    while start > 0 && w.pos(row, start - 1).is_some_and(|p| p <= zone) {
-        start -= 1;
-    }
+    let start = slots[..s].iter().rposition(|v| !in_zone(*v)).map_or(0, |c| c + 1);
     Some(w.time(start))
 }
 
@@ -151,24 +186,27 @@ pub(crate) fn product_signals(
     let id = e.id.clone();
     let pos = e.position.get();
     let t = w.t;
+    let slots = w.slots(row);
+    let pos_at = |c: usize| slot_pos(slots[c]);
+    let cell_at = |c: usize| w.slot_cell(c, slots[c]);
 
-    let prev_position = w.p_col().and_then(|p| w.pos(row, p));
-    let position_24h = ctx.r24.and_then(|c| w.pos(row, c));
+    let prev_position = w.p_col().and_then(pos_at);
+    let position_24h = ctx.r24.and_then(pos_at);
     let first_seen = w.seen(row).map_or(t, |r| r.first_seen.min(t));
 
     let carried = match (ctx.carry, w.p_col()) {
-        (true, Some(p)) => Some(w.cell(row, p)),
+        (true, Some(p)) => Some(cell_at(p)),
         _ => None,
     };
     let top_carry = carried.map(|c| c.and_then(|p| p.top_since));
     let one_carry = carried.map(|c| c.and_then(|p| p.one_since));
-    let top_since = run_since(w, row, cfg.dwell_top, top_carry);
-    let number_one_since = run_since(w, row, 1, one_carry);
+    let top_since = run_since(w, slots, cfg.dwell_top, top_carry);
+    let number_one_since = run_since(w, slots, 1, one_carry);
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
     let mut num = 0.0;
     for (c, weight) in &ctx.momentum_weights {
-        let pts = w.pos(row, *c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
+        let pts = pos_at(*c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
         num += weight * pts;
     }
     let den = ctx.momentum_den;
@@ -176,12 +214,12 @@ pub(crate) fn product_signals(
 
     // Trend class.
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let is_new = first_seen > started && (t - first_seen) < Duration::seconds(cfg.new_window_secs);
+    let is_new = first_seen > started && delta(t, first_seen) < Duration::seconds(cfg.new_window_secs);
     let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
     let trend = if is_new {
         Trend::New
     } else if let Some(c) = trend_ref {
-        let rpos = w.pos(row, c).unwrap_or_else(|| w.outside(c));
+        let rpos = pos_at(c).unwrap_or_else(|| w.outside(c));
         let up = diff(rpos, pos);
         if up >= i32::from(cfg.breakout_places) && pos <= cfg.breakout_top {
             Trend::Breakout
@@ -198,17 +236,21 @@ pub(crate) fn product_signals(
 
     // Price against the rolling minimum (same currency, current snapshot excluded).
     let price = valid_price(e.price);
-    let currency = w.cell(row, s).map(|c| c.cur);
-    let mut price_min_window: Option<f64> = None;
-    for c in ctx.price_from..s {
-        if let Some(h) = w.cell(row, c) {
-            if Some(h.cur) == currency {
-                if let Some(p) = valid_price(h.price) {
-                    price_min_window = Some(price_min_window.map_or(p, |m: f64| m.min(p)));
+    let currency = cell_at(s).map(|c| c.cur);
+    // The minimum of the valid prices (finite, positive) is the same in any order: kept without the
+    // `Option`, from +∞ (`p > 0 && p < min` is exactly "valid and lower": NaN and ±∞ fail it).
+    let mut min = f64::INFINITY;
+    if let (Some(cur), Some(window)) = (currency, slots.get(ctx.price_from..s)) {
+        for (v, col) in window.iter().zip(&w.cols[ctx.price_from..s]) {
+            let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) else { continue };
+            if let (true, Some(p)) = (h.cur == cur, h.price) {
+                if p > 0.0 && p < min {
+                    min = p;
                 }
             }
         }
     }
+    let price_min_window = Some(min).filter(|m| *m < f64::INFINITY);
     let price_vs_min = match (price, price_min_window) {
         (Some(p), Some(m)) => Some(p / m - 1.0),
         _ => None,
@@ -216,7 +258,7 @@ pub(crate) fn product_signals(
 
     // Reviews deltas.
     let reviews_total = e.reviews_total;
-    let reviews_at = |c: usize| w.cell(row, c).and_then(|h| h.reviews);
+    let reviews_at = |c: usize| cell_at(c).and_then(|h| h.reviews);
     let reviews_delta = match (reviews_total, w.p_col().and_then(reviews_at)) {
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,
@@ -245,9 +287,9 @@ pub(crate) fn product_signals(
         change_24h: position_24h.map(|p| diff(p, pos)),
         first_seen,
         top_since,
-        top_dwell_secs: top_since.map(|x| (t - x).num_seconds()),
+        top_dwell_secs: top_since.map(|x| secs_between(t, x)),
         number_one_since,
-        number_one_dwell_secs: number_one_since.map(|x| (t - x).num_seconds()),
+        number_one_dwell_secs: number_one_since.map(|x| secs_between(t, x)),
         momentum,
         trend,
         price_min_window,
@@ -255,6 +297,29 @@ pub(crate) fn product_signals(
         reviews_delta,
         reviews_delta_24h,
         reviews_ref,
-        demand: ctx.curve.band(pos),
+        demand: ctx.curve.band_cached(pos),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Remembered decays are the computed ones, whatever came before (ages that collide in the
+        /// table, other τ).
+        #[test]
+        fn remembered_decays_are_the_computed_ones(
+            calls in prop::collection::vec(
+                (prop_oneof![0i64..200_000, (0i64..30).prop_map(|h| h * 3600), Just(i64::MIN), Just(-5i64)],
+                 prop_oneof![Just(43_200i64), 1i64..100_000]),
+                1..300,
+            ),
+        ) {
+            for (age, tau) in calls {
+                prop_assert_eq!(decay(age, tau).to_bits(), decay_exact(age, tau).to_bits());
+            }
+        }
     }
 }

@@ -21,10 +21,52 @@ pub(crate) struct Window<'a> {
     rows: Vec<u32>,
     /// How many of `rows` are in `S`.
     pub n_current: usize,
-    /// `cells[row * cols.len() + col]`: the product's entry in that snapshot.
-    cells: Vec<Option<&'a Cell>>,
+    /// `grid[row * cols.len() + col]`: the product's entry in that snapshot as a [`Slot`]. One row is
+    /// a short contiguous slice, which the signals walk column by column.
+    grid: Vec<Slot>,
+    /// The row of each product index, or `NO_ROW`.
+    row_of: Vec<u32>,
+    /// Per column: whether its cells are at positions `1, 2, …, len` in that order (every list the
+    /// scorer writes; a column read from elsewhere may have gaps or repeats).
+    dense: Vec<bool>,
+    /// Per column: `(t − at).num_seconds()` when both are whole seconds (see [`Window::age_secs`]).
+    ages: Vec<Option<i64>>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
+}
+
+/// `a − b`, from the timestamps when both times are whole seconds (every time the scorer stores
+/// is; chrono's subtraction works through dates and was a visible cost per product).
+pub(crate) fn delta(a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+    if a.timestamp_subsec_nanos() == 0 && b.timestamp_subsec_nanos() == 0 {
+        if let Some(d) = Duration::try_seconds(a.timestamp() - b.timestamp()) {
+            return d;
+        }
+    }
+    a - b
+}
+
+/// `(a − b).num_seconds()` (see [`delta`]).
+pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    delta(a, b).num_seconds()
+}
+
+/// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
+/// `(index of its cell in the column + 1) << 8 | position`.
+pub(crate) type Slot = u32;
+
+/// The position of a slot (None: not in that snapshot).
+pub(crate) fn slot_pos(v: Slot) -> Option<u8> {
+    if v == 0 {
+        None
+    } else {
+        Some(v as u8)
+    }
+}
+
+/// The index of a slot's cell in its column (None: not in that snapshot).
+pub(crate) fn slot_index(v: Slot) -> Option<usize> {
+    (v >> 8).checked_sub(1).map(|i| i as usize)
 }
 
 const NO_ROW: u32 = u32::MAX;
@@ -57,16 +99,27 @@ impl<'a> Window<'a> {
             }
         }
         let width = cols.len();
-        let mut cells = vec![None; width * rows.len()];
+        let mut grid: Vec<Slot> = vec![0; width * rows.len()];
+        let mut dense = Vec::with_capacity(width);
         for (k, col) in cols.iter().enumerate() {
-            for cell in &col.cells {
+            let mut in_order = true;
+            for (i, cell) in col.cells.iter().enumerate() {
+                in_order &= usize::from(cell.pos) == i + 1;
                 let r = row_of[cell.id as usize];
                 if r != NO_ROW {
-                    cells[r as usize * width + k] = Some(cell);
+                    // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
+                    grid[r as usize * width + k] = (i as u32 + 1) << 8 | u32::from(cell.pos);
                 }
             }
+            dense.push(in_order);
         }
-        Window { t, current, cols, rows, n_current, cells, state, prepared }
+        // Whole-second times (all the scorer stores) subtract as timestamps.
+        let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
+        let ages = cols
+            .iter()
+            .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
+            .collect();
+        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, state, prepared }
     }
 
     pub fn s_col(&self) -> usize {
@@ -124,11 +177,33 @@ impl<'a> Window<'a> {
 
     /// The product's entry in a snapshot.
     pub fn cell(&self, row: usize, col: usize) -> Option<&'a Cell> {
-        self.cells[row * self.cols.len() + col]
+        self.slot_cell(col, self.grid[row * self.cols.len() + col])
+    }
+
+    /// The cell a slot of column `col` points to.
+    pub fn slot_cell(&self, col: usize, v: Slot) -> Option<&'a Cell> {
+        let cols: &[&'a Column] = &self.cols;
+        slot_index(v).and_then(|i| cols[col].cells.get(i))
     }
 
     pub fn pos(&self, row: usize, col: usize) -> Option<u8> {
-        self.cell(row, col).map(|e| e.pos)
+        slot_pos(self.grid[row * self.cols.len() + col])
+    }
+
+    /// A row's slots, one per column.
+    pub fn slots(&self, row: usize) -> &[Slot] {
+        let width = self.cols.len();
+        &self.grid[row * width..(row + 1) * width]
+    }
+
+    /// Whether a column's cells are at positions `1, 2, …, len` in that order.
+    pub fn dense(&self, col: usize) -> bool {
+        self.dense[col]
+    }
+
+    /// The row of a product index (None when the product is in neither `S` nor `P`).
+    pub fn row_of(&self, idx: u32) -> Option<usize> {
+        self.row_of.get(idx as usize).copied().filter(|r| *r != NO_ROW).map(|r| r as usize)
     }
 
     /// How many entries a snapshot has.
@@ -146,7 +221,11 @@ impl<'a> Window<'a> {
         let target = self.t - Duration::seconds(DAY_SECS);
         let mut best: Option<(usize, i64)> = None;
         for c in 0..self.s_col() {
-            let d = (self.time(c) - target).num_seconds().abs();
+            // `at − (t − 1 day)` is `1 day − (t − at)`.
+            let d = match self.ages[c] {
+                Some(age) => (DAY_SECS - age).abs(),
+                None => secs_between(self.time(c), target).abs(),
+            };
             if d <= cfg.day_tolerance_secs && best.is_none_or(|(_, bd)| d < bd) {
                 best = Some((c, d));
             }
@@ -154,9 +233,141 @@ impl<'a> Window<'a> {
         best.map(|(c, _)| c)
     }
 
+    /// `(t − at).num_seconds()` of a column.
+    pub fn age_secs(&self, col: usize) -> i64 {
+        self.ages[col].unwrap_or_else(|| (self.t - self.time(col)).num_seconds())
+    }
+
     /// The first column at or after `t − secs`.
     pub fn first_col_since(&self, secs: i64) -> usize {
         let from = self.t - Duration::seconds(secs);
         self.cols.iter().position(|c| c.at >= from).unwrap_or(self.s_col())
+    }
+}
+
+/// Lists and states for the tests of the grid and of what reads it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use chrono::DateTime;
+    use proptest::prelude::*;
+
+    use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+    use crate::signals::config::SignalConfig;
+    use crate::signals::state::ListState;
+    use crate::snapshot::{Snapshot, SnapshotEntry};
+
+    /// A list: `(product, position)` pairs, positions increasing, sometimes with gaps.
+    pub type List = Vec<(u32, u8)>;
+
+    pub fn snap(h: i64, list: &[(u32, u8)]) -> Snapshot {
+        let t = DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap_or_default();
+        Snapshot {
+            site: SiteId::MLB,
+            category: CategoryId::parse("MLB1055").unwrap(),
+            taken_at: t,
+            entries: list
+                .iter()
+                .map(|(n, p)| {
+                    let mut e = SnapshotEntry::bare(
+                        Position::new(i64::from(*p)).unwrap(),
+                        EntryId::parse(&format!("MLB{n}")).unwrap(),
+                        EntryType::Product,
+                    );
+                    e.price = Some(100.0 + f64::from(*n));
+                    e.currency = Some(if n % 5 == 0 { "USD" } else { "BRL" }.into());
+                    e.reviews_total = Some(u64::from(*n) * 10 + h as u64);
+                    e
+                })
+                .collect(),
+            fetch: Default::default(),
+        }
+    }
+
+    fn list() -> impl Strategy<Value = List> {
+        (prop::sample::subsequence((1u32..=30).collect::<Vec<_>>(), 1..=20).prop_shuffle(), any::<bool>(), any::<u64>())
+            .prop_map(|(ids, gaps, seed)| {
+                let mut pos = 0u8;
+                ids.into_iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        // With gaps: skip a position now and then (a list read from elsewhere).
+                        pos += if gaps && (seed >> (i % 64)) & 1 == 1 { 2 } else { 1 };
+                        (id, pos)
+                    })
+                    .collect()
+            })
+    }
+
+    /// The hours of the history (some missing), its lists, and the scored list (the last hour).
+    pub fn scenario() -> impl Strategy<Value = (Vec<(i64, List)>, List)> {
+        (prop::collection::vec((any::<bool>(), list()), 0..30), list()).prop_map(|(hist, scored)| {
+            let hist = hist.into_iter().enumerate().filter(|(_, (keep, _))| *keep).map(|(h, (_, l))| (h as i64, l));
+            (hist.collect(), scored)
+        })
+    }
+
+    /// The state holding the history, and the scored snapshot (an hour after the last one).
+    pub fn state_and_snapshot(hist: &[(i64, List)], scored: &List) -> (ListState, Snapshot) {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        for (h, l) in hist {
+            st.absorb(&snap(*h, l), &[], &[], &cfg);
+        }
+        (st, snap(30, scored))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{scenario, state_and_snapshot};
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The grid says what searching the columns says.
+        #[test]
+        fn the_grid_is_the_columns_searched((hist, scored) in scenario()) {
+            let cfg = SignalConfig::default();
+            let (st, s) = state_and_snapshot(&hist, &scored);
+            let prepared = st.prepare(&s);
+            let w = Window::build(&s, &prepared, &st, &cfg);
+            prop_assert_eq!(w.n_current, s.entries.len());
+            for row in 0..w.n_rows() {
+                let idx = w.rows[row];
+                prop_assert_eq!(w.row_of(idx), Some(row));
+                if row < w.n_current {
+                    prop_assert_eq!(w.id(row), &s.entries[row].id);
+                } else {
+                    let p = w.p_col().unwrap();
+                    prop_assert!(w.cols[p].cells.iter().any(|c| c.id == idx));
+                    prop_assert!(!prepared.col.cells.iter().any(|c| c.id == idx));
+                }
+                for col in 0..w.cols.len() {
+                    prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
+                    let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
+                    prop_assert_eq!(w.dense(col), in_order);
+                    let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
+                    prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
+                    prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
+                    prop_assert_eq!(slot_pos(w.slots(row)[col]), found.map(|c| c.pos));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn secs_between_is_chronos(a in -10_000_000_000i64..10_000_000_000, b in -10_000_000_000i64..10_000_000_000,
+                                   na in prop_oneof![Just(0u32), 0u32..1_999_999_999], nb in prop_oneof![Just(0u32), 0u32..1_999_999_999]) {
+            let (Some(x), Some(y)) = (DateTime::from_timestamp(a, na), DateTime::from_timestamp(b, nb)) else { return Ok(()) };
+            prop_assert_eq!(delta(x, y), x - y);
+            prop_assert_eq!(secs_between(x, y), (x - y).num_seconds());
+        }
     }
 }
