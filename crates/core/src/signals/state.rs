@@ -11,9 +11,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
+use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
-use crate::signals::codec::{base64_decode, base64_encode, CodecError, Reader, Scratch, Writer};
+use crate::signals::codec::{base64_decode, base64_encode, unzig, zig, CodecError, Reader, Writer};
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
@@ -26,8 +26,10 @@ pub const SCORE_SK: &str = "SCORE";
 /// "No currency" in [`Cell::cur`].
 pub const NO_CURRENCY: u16 = u16::MAX;
 
-/// The blob's format version (first two bytes: `b'S'`, version).
-const FORMAT: u8 = 1;
+/// The blob's format version (first two bytes: `b'S'`, version; see [`ListState::encode`]). 1 wrote
+/// every cell against the product's previous appearance only, with a position byte, and ids whole;
+/// a blob of another version is unreadable, and the step rebuilds the state from the items.
+const FORMAT: u8 = 2;
 
 /// One entry of a stored snapshot.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -319,84 +321,127 @@ impl ListState {
         self.trim(cfg);
     }
 
-    /// The state as bytes (see [`ListState::decode`]).
+    /// The state as bytes (see [`ListState::decode`]). Format 2, in order (times are zigzag seconds
+    /// against the base named, see `codec`):
+    ///
+    /// - `b'S'`, 2, a flags byte (which of the three times below are present), `list_started_at`
+    ///   (against 0: the base of the others), `complete_from`, `fired_from`;
+    /// - the products: their count; when there are any, the newest `last_seen`; then per product,
+    ///   in order, the length of the prefix it shares with the previous id × 3 + its type, the rest
+    ///   of the id, `first_seen` (against the base) and `last_seen` (against the newest);
+    /// - the currencies: their count and names;
+    /// - the columns: their count; per column its time (against the previous column's), its number
+    ///   of cells, a flags byte (positions 1, 2, 3… in order, so none written; dwell runs written),
+    ///   the positions when not in order, then a flags byte per cell and what it asks for, then the
+    ///   dwell runs when present (a flags byte and the times against the column's, per cell);
+    /// - the events: a table of their key kinds, their count, and per event its time (against the
+    ///   previous event's), its kind and its product (index + 1, or 0 and the id).
+    ///
+    /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
+    /// (else its index follows); bits 1–2 the price: none, the same as the product's price where it
+    /// last appeared, a whole number of cents (varint), or the 8 bytes; bits 3–4 the currency: none,
+    /// the same as where it last appeared, an index; bits 5–7 the review total: none, 1–5 for the
+    /// previous total plus 0–4, 6 for a zigzag difference from the previous, 7 for the total. A list
+    /// that moves a little each hour costs about two bytes a cell.
     pub fn encode(&self) -> Vec<u8> {
-        // About 13 bytes a cell when prices and review totals change (ids, times and flags besides).
         let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
-        let mut w = Writer::new(64 + self.ids.len() * 20 + self.cols.len() * 8 + cells * 14 + self.fired.len() * 8);
+        let mut w = Writer::new(32 + self.ids.len() * 12 + self.cols.len() * 6 + cells * 3 + self.fired.len() * 6);
         w.u8(b'S');
         w.u8(FORMAT);
+        let times = [self.list_started_at, self.complete_from, self.fired_from];
+        w.u8(times.iter().enumerate().fold(0, |f, (i, t)| f | (u8::from(t.is_some()) << i)));
         let base = self.list_started_at.map_or(0, |t| t.timestamp());
-        match self.list_started_at {
-            Some(t) => {
-                w.u8(1);
-                w.time(t, 0);
-            }
-            None => w.u8(0),
-        }
-        for from in [self.complete_from, self.fired_from] {
-            match from {
-                Some(t) => {
-                    w.u8(1);
-                    w.time(t, base);
-                }
-                None => w.u8(0),
+        for (i, t) in times.into_iter().enumerate() {
+            if let Some(t) = t {
+                w.time(t, if i == 0 { 0 } else { base });
             }
         }
+        // Products, front-coded.
         w.varint(self.ids.len() as u64);
+        let top = self.seen.iter().map(|r| r.last_seen).max();
+        if let Some(top) = top.filter(|_| !self.ids.is_empty()) {
+            w.time(top, base);
+        }
+        let top = top.map_or(base, |t| t.timestamp());
+        let mut prev: &[u8] = b"";
         for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
-            w.bytes(id.as_str().as_bytes());
-            w.u8(kind_code(*kind));
+            let b = id.as_str().as_bytes();
+            let shared = b.iter().zip(prev).take_while(|(x, y)| x == y).count();
+            w.varint(shared as u64 * 3 + u64::from(kind_code(*kind)));
+            w.bytes(&b[shared..]);
             w.time(r.first_seen, base);
-            w.time(r.last_seen, r.first_seen.timestamp());
+            w.time(r.last_seen, top);
+            prev = b;
         }
         w.varint(self.currencies.len() as u64);
         for c in &self.currencies {
             w.bytes(c.as_bytes());
         }
-        // Columns: a value equal to the product's value in its previous appearance is a flag only.
-        let mut last = vec![(None::<f64>, None::<u64>, NO_CURRENCY); self.ids.len()];
+        // Columns: each cell against the product's cell in the previous column.
         w.varint(self.cols.len() as u64);
         let mut prev_at = base;
-        for (k, c) in self.cols.iter().enumerate() {
+        let mut prev: &[Cell] = &[];
+        for c in &self.cols {
+            let at = c.at.timestamp();
             w.time(c.at, prev_at);
-            prev_at = c.at.timestamp();
+            prev_at = at;
             w.varint(c.cells.len() as u64);
-            // At most 5 + 1 + 1 + 8 + 10 + 3 bytes a cell, staged on the stack.
-            let mut sc = Scratch::new();
-            for cell in &c.cells {
-                sc.varint(u64::from(cell.id));
-                sc.u8(cell.pos);
-                let (lp, lr, lc) = last.get(cell.id as usize).copied().unwrap_or((None, None, NO_CURRENCY));
-                let price = flag(cell.price.map(f64::to_bits), lp.map(f64::to_bits));
-                let reviews = flag(cell.reviews, lr);
-                let cur = flag(Some(cell.cur).filter(|c| *c != NO_CURRENCY), Some(lc).filter(|c| *c != NO_CURRENCY));
-                sc.u8(price | (reviews << 2) | (cur << 4));
-                if let (LITERAL, Some(p)) = (price, cell.price) {
-                    sc.f64(p);
+            let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
+            w.u8(u8::from(dense) * DENSE | u8::from(c.runs) * RUNS);
+            if !dense {
+                for x in &c.cells {
+                    w.u8(x.pos);
                 }
-                if let (LITERAL, Some(r)) = (reviews, cell.reviews) {
-                    sc.varint(r);
-                }
-                if cur == LITERAL {
-                    sc.varint(u64::from(cell.cur));
-                }
-                if let Some(l) = last.get_mut(cell.id as usize) {
-                    *l = (cell.price, cell.reviews, cell.cur);
-                }
-                sc.flush(&mut w);
             }
-            if k + 1 == self.cols.len() {
-                w.u8(u8::from(c.runs));
-                if c.runs {
-                    for cell in &c.cells {
-                        w.u8(u8::from(cell.top_since.is_some()) | (u8::from(cell.one_since.is_some()) << 1));
-                        for since in [cell.top_since, cell.one_since].into_iter().flatten() {
-                            w.time(since, c.at.timestamp());
-                        }
+            w.buf.reserve(c.cells.len() * 4);
+            for (i, cell) in c.cells.iter().enumerate() {
+                let (same_id, re) = match prev.get(i) {
+                    Some(p) if p.id == cell.id => (true, Some(p)),
+                    _ => (false, prev.iter().find(|p| p.id == cell.id)),
+                };
+                let (price, cents) = match cell.price {
+                    None => (0, 0),
+                    Some(p) if re.and_then(|r| r.price).is_some_and(|q| q.to_bits() == p.to_bits()) => (PRICE_SAME, 0),
+                    Some(p) => cents_of(p).map_or((PRICE_F64, 0), |c| (PRICE_CENTS, c)),
+                };
+                let cur = match cell.cur {
+                    NO_CURRENCY => 0,
+                    c if re.is_some_and(|r| r.cur == c) => CUR_SAME,
+                    _ => CUR_INDEX,
+                };
+                let (reviews, rv) = match (cell.reviews, re.and_then(|r| r.reviews)) {
+                    (None, _) => (0, 0),
+                    (Some(r), Some(q)) if r.wrapping_sub(q) <= 4 => (REV_SMALL + (r - q) as u8, 0),
+                    (Some(r), Some(q)) if zig(r.wrapping_sub(q) as i64) < r => {
+                        (REV_DELTA, zig(r.wrapping_sub(q) as i64))
+                    }
+                    (Some(r), _) => (REV_LITERAL, r),
+                };
+                w.u8(u8::from(same_id) | price | cur | (reviews << 5));
+                if !same_id {
+                    w.varint(u64::from(cell.id));
+                }
+                match (price, cell.price) {
+                    (PRICE_F64, Some(p)) => w.f64(p),
+                    (PRICE_CENTS, _) => w.varint(cents),
+                    _ => {}
+                }
+                if cur == CUR_INDEX {
+                    w.varint(u64::from(cell.cur));
+                }
+                if reviews >= REV_DELTA {
+                    w.varint(rv);
+                }
+            }
+            if c.runs {
+                for cell in &c.cells {
+                    w.u8(u8::from(cell.top_since.is_some()) | (u8::from(cell.one_since.is_some()) << 1));
+                    for since in [cell.top_since, cell.one_since].into_iter().flatten() {
+                        w.time(since, at);
                     }
                 }
             }
+            prev = &c.cells;
         }
         // Events: kinds from a table, products by index when the state knows them.
         let mut kinds: Vec<&str> = Vec::new();
@@ -423,30 +468,46 @@ impl ListState {
                 }
             }
         }
-        w.buf
+        w.into_bytes()
     }
 
-    /// Reads what [`ListState::encode`] wrote; anything else is an error (never a panic).
+    /// Reads what [`ListState::encode`] wrote; anything else (another format version included) is an
+    /// error, never a panic.
     pub fn decode(b: &[u8]) -> Result<Self, CodecError> {
         let mut r = Reader::new(b);
         if r.u8()? != b'S' || r.u8()? != FORMAT {
             return Err(CodecError("not a scorer state of a known format"));
         }
-        let list_started_at = if r.u8()? == 1 { Some(r.time(0)?) } else { None };
+        let present = r.u8()?;
+        if present > 7 {
+            return Err(CodecError("unknown header flags"));
+        }
+        let list_started_at = if present & 1 != 0 { Some(r.time(0)?) } else { None };
         let base = list_started_at.map_or(0, |t| t.timestamp());
-        let complete_from = if r.u8()? == 1 { Some(r.time(base)?) } else { None };
-        let fired_from = if r.u8()? == 1 { Some(r.time(base)?) } else { None };
+        let complete_from = if present & 2 != 0 { Some(r.time(base)?) } else { None };
+        let fired_from = if present & 4 != 0 { Some(r.time(base)?) } else { None };
+        // Products.
         let n = r.len(b.len())?;
+        let top = if n > 0 { r.time(base)?.timestamp() } else { base };
         let (mut ids, mut kinds, mut seen) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut name: Vec<u8> = Vec::with_capacity(48);
         for _ in 0..n {
-            let id = EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?;
-            if ids.last().is_some_and(|l| l >= &id) {
+            let v = r.varint()?;
+            let shared =
+                usize::try_from(v / 3).ok().filter(|s| *s <= name.len()).ok_or(CodecError("a bad id prefix"))?;
+            name.truncate(shared);
+            name.extend_from_slice(r.bytes()?);
+            let id = std::str::from_utf8(&name)
+                .ok()
+                .and_then(|s| EntryId::parse(s).ok())
+                .ok_or(CodecError("a bad product id"))?;
+            if ids.last().is_some_and(|l: &EntryId| l >= &id) {
                 return Err(CodecError("product ids out of order"));
             }
             ids.push(id);
-            kinds.push(kind_of(r.u8()?)?);
+            kinds.push(kind_of((v % 3) as u8)?);
             let first_seen = r.time(base)?;
-            let last_seen = r.time(first_seen.timestamp())?;
+            let last_seen = r.time(top)?;
             seen.push(SeenRange { first_seen, last_seen });
         }
         let nc = r.len(b.len())?;
@@ -454,62 +515,100 @@ impl ListState {
         for _ in 0..nc {
             currencies.push(r.str()?.to_string());
         }
-        let mut last = vec![(None::<f64>, None::<u64>, NO_CURRENCY); n];
+        // Columns.
         let ncols = r.len(b.len())?;
         let mut cols: Vec<Column> = Vec::with_capacity(ncols);
         let mut prev_at = base;
-        for k in 0..ncols {
+        let mut pos = [0u8; Position::MAX as usize];
+        for _ in 0..ncols {
             let at = r.time(prev_at)?;
             if cols.last().is_some_and(|c| c.at >= at) {
                 return Err(CodecError("columns out of order"));
             }
             prev_at = at.timestamp();
-            let m = r.len(usize::from(crate::ids::Position::MAX))?;
-            let mut cells = Vec::with_capacity(m);
-            for _ in 0..m {
-                let id = r.len(n.saturating_sub(1))?;
-                if n == 0 {
-                    return Err(CodecError("a cell without products"));
-                }
-                let pos = r.u8()?;
-                let flags = r.u8()?;
-                let (lp, lr, lc) = last[id];
-                let price = match flags & 3 {
-                    LITERAL => Some(r.f64()?),
-                    SAME => lp,
-                    _ => None,
-                };
-                let reviews = match (flags >> 2) & 3 {
-                    LITERAL => Some(r.varint()?),
-                    SAME => lr,
-                    _ => None,
-                };
-                let cur = match (flags >> 4) & 3 {
-                    LITERAL if nc > 0 => {
-                        u16::try_from(r.len(nc - 1)?).map_err(|_| CodecError("a bad currency index"))?
-                    }
-                    LITERAL => return Err(CodecError("a currency without a currency table")),
-                    SAME => lc,
-                    _ => NO_CURRENCY,
-                };
-                last[id] = (price, reviews, cur);
-                cells.push(Cell { id: id as u32, pos, cur, price, reviews, top_since: None, one_since: None });
+            let m = r.len(usize::from(Position::MAX))?;
+            let flags = r.u8()?;
+            if flags > DENSE | RUNS {
+                return Err(CodecError("unknown column flags"));
             }
-            let mut runs = false;
-            if k + 1 == ncols && r.u8()? == 1 {
-                runs = true;
+            let pos = &mut pos[..m];
+            if flags & DENSE != 0 {
+                for (i, p) in pos.iter_mut().enumerate() {
+                    *p = i as u8 + 1;
+                }
+            } else {
+                for p in pos.iter_mut() {
+                    *p = r.u8()?;
+                }
+            }
+            let prev: &[Cell] = cols.last().map_or(&[], |c| &c.cells);
+            let mut cells = Vec::with_capacity(m);
+            for (i, pos) in pos.iter().enumerate() {
+                let f = r.u8()?;
+                let (id, re) = if f & ID_SAME != 0 {
+                    let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
+                    (p.id, Some(p))
+                } else {
+                    let id = r.len(n.saturating_sub(1))? as u32;
+                    if n == 0 {
+                        return Err(CodecError("a cell without products"));
+                    }
+                    (id, prev.iter().find(|p| p.id == id))
+                };
+                // If-chains with the common case first.
+                let p = f & PRICE_MASK;
+                let price = if p == PRICE_SAME {
+                    Some(re.and_then(|r| r.price).ok_or(CodecError("no price to repeat"))?)
+                } else if p == PRICE_CENTS {
+                    Some(r.varint()? as f64 / 100.0)
+                } else if p == PRICE_F64 {
+                    Some(r.f64()?)
+                } else {
+                    None
+                };
+                let c = f & CUR_MASK;
+                let cur = if c == CUR_SAME {
+                    re.ok_or(CodecError("no currency to repeat"))?.cur
+                } else if c == CUR_INDEX {
+                    u16::try_from(r.varint()?)
+                        .ok()
+                        .filter(|c| usize::from(*c) < nc)
+                        .ok_or(CodecError("a bad currency index"))?
+                } else if c == 0 {
+                    NO_CURRENCY
+                } else {
+                    return Err(CodecError("a bad currency flag"));
+                };
+                let code = f >> 5;
+                let reviews = if code == 0 {
+                    None
+                } else if code == REV_LITERAL {
+                    Some(r.varint()?)
+                } else {
+                    let q = re.and_then(|r| r.reviews).ok_or(CodecError("no review total to add to"))?;
+                    let d = if code == REV_DELTA { unzig(r.varint()?) as u64 } else { u64::from(code - REV_SMALL) };
+                    Some(q.wrapping_add(d))
+                };
+                cells.push(Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None });
+            }
+            let runs = flags & RUNS != 0;
+            if runs {
                 for cell in &mut cells {
                     let f = r.u8()?;
+                    if f > 3 {
+                        return Err(CodecError("unknown run flags"));
+                    }
                     if f & 1 != 0 {
-                        cell.top_since = Some(r.time(at.timestamp())?);
+                        cell.top_since = Some(r.time(prev_at)?);
                     }
                     if f & 2 != 0 {
-                        cell.one_since = Some(r.time(at.timestamp())?);
+                        cell.one_since = Some(r.time(prev_at)?);
                     }
                 }
             }
             cols.push(Column { at, cells, runs });
         }
+        // Events.
         let nk = r.len(b.len())?;
         let mut kinds_table = Vec::with_capacity(nk);
         for _ in 0..nk {
@@ -546,16 +645,29 @@ impl ListState {
     }
 }
 
-const NONE: u8 = 0;
-const SAME: u8 = 1;
-const LITERAL: u8 = 2;
+// Column flags.
+const DENSE: u8 = 1;
+const RUNS: u8 = 2;
 
-fn flag<T: PartialEq>(v: Option<T>, last: Option<T>) -> u8 {
-    match v {
-        None => NONE,
-        Some(_) if v == last => SAME,
-        Some(_) => LITERAL,
-    }
+// Cell flags (see `ListState::encode`).
+const ID_SAME: u8 = 1;
+const PRICE_MASK: u8 = 3 << 1;
+const PRICE_SAME: u8 = 1 << 1;
+const PRICE_F64: u8 = 2 << 1;
+const PRICE_CENTS: u8 = 3 << 1;
+const CUR_MASK: u8 = 3 << 3;
+const CUR_SAME: u8 = 1 << 3;
+const CUR_INDEX: u8 = 2 << 3;
+/// Review codes (bits 5–7): `REV_SMALL + d` is the previous total plus `d` (0–4).
+const REV_SMALL: u8 = 1;
+const REV_DELTA: u8 = 6;
+const REV_LITERAL: u8 = 7;
+
+/// `p` as a whole number of cents when that gives back exactly `p` (a price like 129.9 or 1499 does).
+fn cents_of(p: f64) -> Option<u64> {
+    let c = (p * 100.0).round();
+    // Below 2^53 every whole number is exact; the bits check refuses -0.0, NaN and inexact ones.
+    (c >= 0.0 && c < 9_007_199_254_740_992.0 && (c / 100.0).to_bits() == p.to_bits()).then_some(c as u64)
 }
 
 fn kind_code(k: EntryType) -> u8 {
@@ -618,7 +730,6 @@ impl ScoreStateItem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::Position;
     use crate::snapshot::SnapshotEntry;
     use proptest::prelude::*;
 
