@@ -3,11 +3,11 @@
 //! the bytes in a string attribute. No dependency: a few dozen lines, tested here.
 //!
 //! Both directions run twice per scored record (the state is read and written whole), so the hot
-//! paths are written for it: a one-byte varint is one compare, the reader keeps the date of the last
-//! time it decoded (most times of a state fall on a few days, and turning a day number into a date
+//! paths are written for it: a one-byte varint is one compare, the reader keeps the dates of the
+//! last days it decoded (most times of a state fall on a few days, and turning a day number into a date
 //! is most of chrono's work), base64 goes through a table of character pairs.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
 
 /// Why a state blob could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,11 +27,13 @@ pub(crate) fn unzig(x: u64) -> i64 {
 
 pub(crate) struct Writer {
     pub buf: Vec<u8>,
+    /// The date of the last time written and its midnight in seconds (see [`Reader::time`]).
+    day: (NaiveDate, i64),
 }
 
 impl Writer {
     pub fn new(capacity: usize) -> Self {
-        Writer { buf: Vec::with_capacity(capacity) }
+        Writer { buf: Vec::with_capacity(capacity), day: (DateTime::UNIX_EPOCH.date_naive(), 0) }
     }
 
     #[inline]
@@ -67,8 +69,15 @@ impl Writer {
     #[inline]
     pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
         let ns = t.timestamp_subsec_nanos();
+        // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
+        let naive = t.naive_utc();
+        let date = naive.date();
+        let sod = i64::from(naive.time().num_seconds_from_midnight());
+        if date != self.day.0 {
+            self.day = (date, t.timestamp() - sod);
+        }
         // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
-        self.varint((zig(t.timestamp().wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        self.varint((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0));
         if ns != 0 {
             self.varint(u64::from(ns));
         }
@@ -82,14 +91,16 @@ impl Writer {
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
-    /// The last day decoded by [`Reader::time`] (days since 1970-01-01) and its date.
-    day: i64,
-    date: NaiveDate,
+    /// Days decoded by [`Reader::time`] (days since 1970-01-01) and their dates, by day mod 8: the
+    /// times of a state fall on a few days, and a day's date is most of chrono's work.
+    days: [(i64, NaiveDate); 8],
 }
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, at: 0, day: 0, date: DateTime::UNIX_EPOCH.date_naive() }
+        let epoch = (0, DateTime::UNIX_EPOCH.date_naive());
+        // Every slot starts as day 0 (1970-01-01), which is right for any slot.
+        Reader { buf, at: 0, days: [epoch; 8] }
     }
 
     pub fn done(&self) -> bool {
@@ -103,7 +114,7 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, CodecError> {
         let b = self.u8()?;
         if b < 0x80 {
@@ -113,6 +124,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of a varint after a first byte with the continuation bit.
+    #[inline(never)]
     fn varint_rest(&mut self, first: u8) -> Result<u64, CodecError> {
         let mut x = u64::from(first & 0x7f);
         for shift in (7..64).step_by(7) {
@@ -163,14 +175,15 @@ impl<'a> Reader<'a> {
         let ns =
             if v & 1 == 1 { u32::try_from(self.varint()?).map_err(|_| CodecError("bad nanoseconds"))? } else { 0 };
         let day = secs.div_euclid(86_400);
-        if day != self.day {
+        let slot = &mut self.days[(day & 7) as usize];
+        if slot.0 != day {
             let midnight = day.checked_mul(86_400).ok_or(CodecError("time out of range"))?;
-            self.date = DateTime::from_timestamp(midnight, 0).ok_or(CodecError("time out of range"))?.date_naive();
-            self.day = day;
+            *slot =
+                (day, DateTime::from_timestamp(midnight, 0).ok_or(CodecError("time out of range"))?.naive_utc().date());
         }
         let time = NaiveTime::from_num_seconds_from_midnight_opt(secs.rem_euclid(86_400) as u32, ns)
             .ok_or(CodecError("bad nanoseconds"))?;
-        Ok(self.date.and_time(time).and_utc())
+        Ok(slot.1.and_time(time).and_utc())
     }
 }
 

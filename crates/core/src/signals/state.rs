@@ -100,7 +100,8 @@ pub struct Prepared<'a> {
 impl ListState {
     /// The index of a product in `ids`.
     pub fn index_of(&self, id: &EntryId) -> Option<u32> {
-        self.ids.binary_search(id).ok().map(|i| i as u32)
+        let b = id.as_str().as_bytes();
+        self.ids.binary_search_by(|x| cmp_bytes(x.as_str().as_bytes(), b)).ok().map(|i| i as u32)
     }
 
     /// When the product was first and last in the list, as far as the state knows.
@@ -387,7 +388,7 @@ impl ListState {
             prev_at = at;
             w.varint(c.cells.len() as u64);
             let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
-            w.u8(u8::from(dense) * DENSE | u8::from(c.runs) * RUNS);
+            w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs) * RUNS));
             if !dense {
                 for x in &c.cells {
                     w.u8(x.pos);
@@ -395,9 +396,13 @@ impl ListState {
             }
             w.buf.reserve(c.cells.len() * 4);
             for (i, cell) in c.cells.iter().enumerate() {
+                if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
+                    w.u8(FAST | (code << 5));
+                    continue;
+                }
                 let (same_id, re) = match prev.get(i) {
                     Some(p) if p.id == cell.id => (true, Some(p)),
-                    _ => (false, prev.iter().find(|p| p.id == cell.id)),
+                    _ => (false, find_prev(prev, i, cell.id)),
                 };
                 let (price, cents) = match cell.price {
                     None => (0, 0),
@@ -411,7 +416,7 @@ impl ListState {
                 };
                 let (reviews, rv) = match (cell.reviews, re.and_then(|r| r.reviews)) {
                     (None, _) => (0, 0),
-                    (Some(r), Some(q)) if r.wrapping_sub(q) <= 4 => (REV_SMALL + (r - q) as u8, 0),
+                    (Some(r), Some(q)) if r.wrapping_sub(q) <= 4 => (REV_SMALL + r.wrapping_sub(q) as u8, 0),
                     (Some(r), Some(q)) if zig(r.wrapping_sub(q) as i64) < r => {
                         (REV_DELTA, zig(r.wrapping_sub(q) as i64))
                     }
@@ -542,55 +547,7 @@ impl ListState {
                 }
             }
             let prev: &[Cell] = cols.last().map_or(&[], |c| &c.cells);
-            let mut cells = Vec::with_capacity(m);
-            for (i, pos) in pos.iter().enumerate() {
-                let f = r.u8()?;
-                let (id, re) = if f & ID_SAME != 0 {
-                    let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
-                    (p.id, Some(p))
-                } else {
-                    let id = r.len(n.saturating_sub(1))? as u32;
-                    if n == 0 {
-                        return Err(CodecError("a cell without products"));
-                    }
-                    (id, prev.iter().find(|p| p.id == id))
-                };
-                // If-chains with the common case first.
-                let p = f & PRICE_MASK;
-                let price = if p == PRICE_SAME {
-                    Some(re.and_then(|r| r.price).ok_or(CodecError("no price to repeat"))?)
-                } else if p == PRICE_CENTS {
-                    Some(r.varint()? as f64 / 100.0)
-                } else if p == PRICE_F64 {
-                    Some(r.f64()?)
-                } else {
-                    None
-                };
-                let c = f & CUR_MASK;
-                let cur = if c == CUR_SAME {
-                    re.ok_or(CodecError("no currency to repeat"))?.cur
-                } else if c == CUR_INDEX {
-                    u16::try_from(r.varint()?)
-                        .ok()
-                        .filter(|c| usize::from(*c) < nc)
-                        .ok_or(CodecError("a bad currency index"))?
-                } else if c == 0 {
-                    NO_CURRENCY
-                } else {
-                    return Err(CodecError("a bad currency flag"));
-                };
-                let code = f >> 5;
-                let reviews = if code == 0 {
-                    None
-                } else if code == REV_LITERAL {
-                    Some(r.varint()?)
-                } else {
-                    let q = re.and_then(|r| r.reviews).ok_or(CodecError("no review total to add to"))?;
-                    let d = if code == REV_DELTA { unzig(r.varint()?) as u64 } else { u64::from(code - REV_SMALL) };
-                    Some(q.wrapping_add(d))
-                };
-                cells.push(Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None });
-            }
+            let mut cells = decode_cells(&mut r, prev, pos, n, nc)?;
             let runs = flags & RUNS != 0;
             if runs {
                 for cell in &mut cells {
@@ -645,12 +602,87 @@ impl ListState {
     }
 }
 
+/// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
+/// positions, `n` and `nc` the sizes of the id and currency tables.
+fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usize) -> Result<Vec<Cell>, CodecError> {
+    let mut cells = Vec::with_capacity(pos.len());
+    for (i, pos) in pos.iter().enumerate() {
+        let f = r.u8()?;
+        // Most cells of a list that moves a little: the same product as the previous
+        // column's cell, its price and currency, the review total plus 0–4.
+        if f & FAST_MASK == FAST && (f >> 5).wrapping_sub(REV_SMALL) < 5 {
+            let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
+            let q = p.reviews.ok_or(CodecError("no review total to add to"))?;
+            if p.price.is_none() {
+                return Err(CodecError("no price to repeat"));
+            }
+            cells.push(Cell {
+                pos: *pos,
+                reviews: Some(q.wrapping_add(u64::from((f >> 5) - REV_SMALL))),
+                top_since: None,
+                one_since: None,
+                ..*p
+            });
+            continue;
+        }
+        let (id, re) = if f & ID_SAME != 0 {
+            let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
+            (p.id, Some(p))
+        } else {
+            let id = r.len(n.saturating_sub(1))? as u32;
+            if n == 0 {
+                return Err(CodecError("a cell without products"));
+            }
+            (id, find_prev(prev, i, id))
+        };
+        // If-chains with the common case first.
+        let p = f & PRICE_MASK;
+        let price = if p == PRICE_SAME {
+            Some(re.and_then(|r| r.price).ok_or(CodecError("no price to repeat"))?)
+        } else if p == PRICE_CENTS {
+            Some(r.varint()? as f64 / 100.0)
+        } else if p == PRICE_F64 {
+            Some(r.f64()?)
+        } else {
+            None
+        };
+        let c = f & CUR_MASK;
+        let cur = if c == CUR_SAME {
+            re.ok_or(CodecError("no currency to repeat"))?.cur
+        } else if c == CUR_INDEX {
+            u16::try_from(r.varint()?)
+                .ok()
+                .filter(|c| usize::from(*c) < nc)
+                .ok_or(CodecError("a bad currency index"))?
+        } else if c == 0 {
+            NO_CURRENCY
+        } else {
+            return Err(CodecError("a bad currency flag"));
+        };
+        let code = f >> 5;
+        let reviews = if code == 0 {
+            None
+        } else if code == REV_LITERAL {
+            Some(r.varint()?)
+        } else {
+            let q = re.and_then(|r| r.reviews).ok_or(CodecError("no review total to add to"))?;
+            let d = if code == REV_DELTA { unzig(r.varint()?) as u64 } else { u64::from(code - REV_SMALL) };
+            Some(q.wrapping_add(d))
+        };
+        cells.push(Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None });
+    }
+    Ok(cells)
+}
+
 // Column flags.
 const DENSE: u8 = 1;
 const RUNS: u8 = 2;
 
 // Cell flags (see `ListState::encode`).
 const ID_SAME: u8 = 1;
+/// The low five bits of the commonest cell (the review code varies).
+const FAST_MASK: u8 = 0x1f;
+const FAST: u8 = ID_SAME | PRICE_SAME | CUR_SAME;
 const PRICE_MASK: u8 = 3 << 1;
 const PRICE_SAME: u8 = 1 << 1;
 const PRICE_F64: u8 = 2 << 1;
@@ -663,11 +695,58 @@ const REV_SMALL: u8 = 1;
 const REV_DELTA: u8 = 6;
 const REV_LITERAL: u8 = 7;
 
+/// The cell of product `id` in the previous column, for a cell at index `i` that is not the same
+/// product as the previous column's cell at `i`: the neighbours first (a product that moved by one
+/// place, the commonest move), then from the start. Encoder and decoder both look it up here.
+#[inline]
+fn find_prev(prev: &[Cell], i: usize, id: u32) -> Option<&Cell> {
+    let near = |j: usize| prev.get(j).filter(|p| p.id == id);
+    i.checked_sub(1).and_then(near).or_else(|| near(i + 1)).or_else(|| prev.iter().find(|p| p.id == id))
+}
+
+/// The review code of a cell that repeats `p` (the previous column's cell at its index) but for
+/// a review total 0–4 higher, when it does.
+#[inline]
+fn fast_code(p: &Cell, cell: &Cell) -> Option<u8> {
+    let same = p.id == cell.id
+        && cell.cur != NO_CURRENCY
+        && p.cur == cell.cur
+        && matches!((p.price, cell.price), (Some(a), Some(b)) if a.to_bits() == b.to_bits());
+    match (same, p.reviews, cell.reviews) {
+        (true, Some(q), Some(r)) if r.wrapping_sub(q) <= 4 => Some(REV_SMALL + r.wrapping_sub(q) as u8),
+        _ => None,
+    }
+}
+
 /// `p` as a whole number of cents when that gives back exactly `p` (a price like 129.9 or 1499 does).
 fn cents_of(p: f64) -> Option<u64> {
-    let c = (p * 100.0).round();
-    // Below 2^53 every whole number is exact; the bits check refuses -0.0, NaN and inexact ones.
-    (c >= 0.0 && c < 9_007_199_254_740_992.0 && (c / 100.0).to_bits() == p.to_bits()).then_some(c as u64)
+    // `p × 100` is within a rounding error of the whole number, on either side: truncate (an
+    // inlined conversion, where `round` is a libm call) and try it and the next. Below 2^53 every
+    // whole number is exact; the bits check refuses -0.0, NaN, infinities and inexact prices.
+    let x = p * 100.0;
+    if !(0.0..9_007_199_254_740_000.0).contains(&x) {
+        return None;
+    }
+    let c = x as u64;
+    [c, c + 1].into_iter().find(|c| (*c as f64 / 100.0).to_bits() == p.to_bits())
+}
+
+/// The order of `str`'s `Ord` on ids (bytewise), eight bytes at a time: ids share long prefixes
+/// (`MLB1000…`), and the comparisons of a binary search were calls to `memcmp`.
+#[inline]
+fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        if x != y {
+            return u64::from_be_bytes(x).cmp(&u64::from_be_bytes(y));
+        }
+        i += 8;
+    }
+    a[i..n].iter().cmp(&b[i..n]).then(a.len().cmp(&b.len()))
 }
 
 fn kind_code(k: EntryType) -> u8 {
@@ -820,22 +899,164 @@ mod tests {
         }
     }
 
+    /// A state with every field set arbitrarily (not only what `absorb` produces): few products and
+    /// small pools of prices and review totals, so that cells repeat the previous column's, move,
+    /// leave and come back, and values repeat or change a little, as well as literals of any kind.
+    fn states() -> impl Strategy<Value = ListState> {
+        let time = || {
+            (1_600_000_000i64..1_900_000_000, prop_oneof![3 => Just(0u32), 1 => 0u32..1_000_000_000])
+                .prop_map(|(s, ns)| DateTime::from_timestamp(s, ns).unwrap())
+        };
+        let price = prop_oneof![
+            3 => prop::sample::select(vec![None, Some(10.0), Some(10.5), Some(1299.9), Some(-0.0), Some(0.1 + 0.2),
+                Some(f64::INFINITY), Some(f64::NEG_INFINITY), Some(1e300), Some(-3.25), Some(f64::MIN_POSITIVE)]),
+            1 => any::<f64>().prop_filter("NaN is not equal to itself", |x| !x.is_nan()).prop_map(Some),
+        ];
+        let reviews = prop_oneof![
+            3 => prop::sample::select(vec![None, Some(0), Some(1), Some(3), Some(5), Some(9), Some(200), Some(u64::MAX)]),
+            1 => any::<u64>().prop_map(Some),
+        ];
+        let run = prop_oneof![Just(None), (0i64..1_000_000).prop_map(Some)];
+        let cell = (
+            0u32..8,
+            prop_oneof![3 => Just(None), 1 => (1u8..=100).prop_map(Some)],
+            0u16..4,
+            price,
+            reviews,
+            run.clone(),
+            run,
+        );
+        let col = (1i64..200_000, prop::collection::vec(cell, 0..8), any::<bool>(), time());
+        let fired = (time(), 0usize..3, 0usize..10);
+        (
+            prop::collection::btree_set("[A-Z0-9]{1,8}", 0..8),
+            prop::collection::vec(0u8..3, 8),
+            prop::collection::vec((time(), 0i64..1_000_000), 8),
+            (prop::option::of(time()), prop::option::of(time()), prop::option::of(time())),
+            prop::collection::vec("[A-Z]{3}", 0..3),
+            prop::collection::vec(col, 0..6),
+            prop::collection::vec(fired, 0..6),
+        )
+            .prop_map(|(names, kinds, seen, (started, complete, fired_from), currencies, cols, fired)| {
+                let ids: Vec<EntryId> = names.iter().map(|n| EntryId::parse(&format!("MLB{n}")).unwrap()).collect();
+                let n = ids.len() as u32;
+                let mut at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+                let cols = cols
+                    .into_iter()
+                    .filter(|_| n > 0)
+                    .map(|(gap, cells, runs, _)| {
+                        at += chrono::Duration::seconds(gap);
+                        let cells = cells
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (id, pos, cur, price, reviews, top, one))| Cell {
+                                id: id % n,
+                                pos: pos.unwrap_or(i as u8 + 1),
+                                cur: if usize::from(cur) < currencies.len() { cur } else { NO_CURRENCY },
+                                price,
+                                reviews,
+                                top_since: top.filter(|_| runs).map(|s| at - chrono::Duration::seconds(s)),
+                                one_since: one.filter(|_| runs).map(|s| at - chrono::Duration::seconds(s)),
+                            })
+                            .collect();
+                        Column { at, cells, runs }
+                    })
+                    .collect();
+                let kinds_table = ["new_entrant", "entered_top_10", "price_drop"];
+                let fired = fired
+                    .into_iter()
+                    .map(|(at, k, p)| Fired {
+                        at,
+                        key_kind: kinds_table[k].to_string(),
+                        product: ids.get(p).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{p}")).unwrap()),
+                    })
+                    .collect();
+                ListState {
+                    version: 0,
+                    kinds: kinds.iter().take(ids.len()).map(|k| kind_of(*k).unwrap()).collect(),
+                    seen: seen
+                        .iter()
+                        .take(ids.len())
+                        .map(|(t, d)| SeenRange { first_seen: *t, last_seen: *t + chrono::Duration::seconds(*d) })
+                        .collect(),
+                    ids,
+                    list_started_at: started,
+                    complete_from: complete,
+                    fired_from,
+                    currencies,
+                    cols,
+                    fired,
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_state_round_trips(st in states()) {
+            prop_assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+        }
+
+        #[test]
+        fn any_damaged_state_is_an_error_not_a_panic(st in states(), at in prop::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
+            let mut b = st.encode();
+            for (i, x) in at {
+                let i = i % b.len();
+                b[i] = x;
+            }
+            b.truncate(cut % (b.len() + 1));
+            let _ = ListState::decode(&b);
+        }
+    }
+
     #[test]
-    fn prices_and_reviews_that_do_not_change_cost_a_flag() {
+    fn a_product_that_leaves_and_comes_back_elsewhere() {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        // 7 leaves for three hours and comes back at another place, with its price and more reviews;
+        // 40 enters at the top and moves everything down one place.
+        let lists: [&[u32]; 6] = [&[1, 2, 7, 5], &[1, 2, 5], &[2, 1, 5], &[1, 2, 5], &[7, 1, 2, 5], &[40, 7, 1, 2, 5]];
+        for (h, l) in lists.iter().enumerate() {
+            let mut s = snap(h as i64, l, 100.0);
+            for e in &mut s.entries {
+                e.price = e.price.map(|_| 250.0);
+                e.reviews_total = e.reviews_total.map(|r| r + 3 * h as u64);
+            }
+            st.absorb(&s, &[], &[], &cfg);
+        }
+        let back = ListState::decode(&st.encode()).unwrap();
+        assert_eq!(back, st);
+        let seven = st.index_of(&EntryId::parse("MLB7").unwrap()).unwrap();
+        let cell = back.cols[4].cells.iter().find(|c| c.id == seven).unwrap();
+        assert_eq!((cell.pos, cell.price, cell.reviews), (1, Some(250.0), Some(70 + 4 + 3 * 4)));
+    }
+
+    #[test]
+    fn a_list_that_does_not_move_costs_a_byte_a_cell() {
         let same: Vec<Vec<u32>> = (0..24).map(|_| (1..=20).collect()).collect();
         let cfg = SignalConfig::default();
         let mut st = ListState::default();
         for (i, l) in same.iter().enumerate() {
-            let mut s = snap(i as i64, l, 100.0);
-            for e in &mut s.entries {
-                e.reviews_total = e.reviews_total.map(|_| 7);
-            }
-            st.absorb(&s, &[], &[], &cfg);
+            st.absorb(&snap(i as i64, l, 100.0), &[], &[], &cfg);
         }
-        // 24 lists of 20: ids once, then ~3 bytes per entry.
+        // 24 lists of 20: ids once (≤ 10 bytes each with the times), the first column in full
+        // (≤ 14 bytes a cell), then per column its time, size and flags and a byte per cell.
         let n = st.encode().len();
-        assert!(n < 20 * 20 + 24 * (8 + 20 * 3) + 20 * 9, "{n} bytes");
+        assert!(n < 20 * 10 + 20 * 14 + 23 * (5 + 20) + 40, "{n} bytes");
         assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+    }
+
+    #[test]
+    fn format_1_blobs_are_refused() {
+        // A state of three snapshots written by the format 1 encoder (before this one).
+        const V1: &str = "UwEBgIn4rQ0AAAAFBE1MQjEBAAAAAARNTEIyAQAAoDgABE1MQjMBAADAcAAETUxCNAGgOACgOAAETUxCNQHAcAAAAAEDQlJMAwAAAwABKgAAAAAAACVAAwABAioAAAAAAAA1QAYAAgMqAAAAAACAP0AJAKA4AAMBARoAAAAAAAAlQAMCAhoAAAAAAAA1QAYDAyoAAAAAAIA/QAkAoDgAAwIBGgAAAAAAACVAAwMCGgAAAAAAADVABgQDKgAAAAAAgD9ACQAAAQtuZXdfZW50cmFudAEAAAAC";
+        let bytes = base64_decode(V1).unwrap();
+        assert_eq!(&bytes[..2], b"S\x01");
+        assert_eq!(ListState::decode(&bytes), Err(CodecError("not a scorer state of a known format")));
+        let item = ScoreStateItem {
+            state: V1.into(),
+            ..ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &ListState::default())
+        };
+        assert!(item.state().is_err());
     }
 
     #[test]
