@@ -775,10 +775,37 @@ pub struct ScoreStateItem {
     pub category: CategoryId,
     pub version: u64,
     /// The newest snapshot merged (for people reading the table).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::keys::serialize_opt_time",
+        deserialize_with = "deserialize_opt_time"
+    )]
     pub newest: Option<DateTime<Utc>>,
     /// [`ListState::encode`], base64.
     pub state: String,
+}
+
+/// What chrono's `Deserialize` reads, with a fast path for whole seconds in UTC
+/// (`2026-11-01T00:00:00Z`, what [`crate::keys::serialize_opt_time`] writes); anything else goes
+/// through chrono.
+fn deserialize_opt_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(s) = Option::<std::borrow::Cow<'de, str>>::deserialize(d)? else { return Ok(None) };
+    if let Some(t) = utc_secs(s.as_bytes()) {
+        return Ok(Some(t));
+    }
+    s.parse::<DateTime<chrono::FixedOffset>>().map(|t| Some(t.with_timezone(&Utc))).map_err(serde::de::Error::custom)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, or None.
+fn utc_secs(b: &[u8]) -> Option<DateTime<Utc>> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1, b'Z'] = *b else {
+        return None;
+    };
+    let n = |ds: &[u8]| ds.iter().try_fold(0u32, |acc, d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')));
+    let date = chrono::NaiveDate::from_ymd_opt(n(&[y0, y1, y2, y3])? as i32, n(&[m0, m1])?, n(&[d0, d1])?)?;
+    let time = chrono::NaiveTime::from_hms_opt(n(&[h0, h1])?, n(&[i0, i1])?, n(&[s0, s1])?)?;
+    Some(date.and_time(time).and_utc())
 }
 
 impl ScoreStateItem {
@@ -1042,6 +1069,42 @@ mod tests {
         // (≤ 14 bytes a cell), then per column its time, size and flags and a byte per cell.
         let n = st.encode().len();
         assert!(n < 20 * 10 + 20 * 14 + 23 * (5 + 20) + 40, "{n} bytes");
+        assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+    }
+
+    #[test]
+    fn the_item_time_reads_as_chrono_reads_it() {
+        for t in ["2026-11-01T00:00:00Z", "2026-02-28T23:59:59Z", "1999-12-31T12:30:05Z"] {
+            assert_eq!(utc_secs(t.as_bytes()), Some(t.parse::<DateTime<Utc>>().unwrap()), "{t}");
+        }
+        // Anything else goes through chrono (or is refused by it).
+        for t in ["2026-02-30T00:00:00Z", "2026-11-01T00:00:00+01:00", "2026-11-01T00:00:00.5Z", "2026-11-01T24:00:00Z"]
+        {
+            assert_eq!(utc_secs(t.as_bytes()), None, "{t}");
+        }
+        let item = ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &ListState::default());
+        for (json, newest) in [
+            (r#""2026-11-01T00:00:00Z""#, DateTime::from_timestamp(1_793_491_200, 0)),
+            (r#""2026-11-01T01:00:00.25+01:00""#, DateTime::from_timestamp(1_793_491_200, 250_000_000)),
+            ("null", None),
+        ] {
+            let mut v = serde_json::to_value(&item).unwrap();
+            v["newest"] = serde_json::from_str(json).unwrap();
+            let back: ScoreStateItem = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(back.newest, newest, "{json}");
+            if let Some(t) = newest {
+                let again = serde_json::to_value(ScoreStateItem { newest: Some(t), ..back }).unwrap();
+                assert_eq!(again["newest"], serde_json::to_value(t).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn review_totals_that_wrap_round_trip() {
+        let mut st = built(&[vec![1], vec![1], vec![1]], 0..3);
+        for (c, r) in st.cols.iter_mut().zip([u64::MAX, 0, 3]) {
+            c.cells[0].reviews = Some(r);
+        }
         assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
     }
 
