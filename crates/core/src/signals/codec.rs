@@ -88,6 +88,23 @@ impl Writer {
     }
 }
 
+/// The bytes of a varint at `at` after a first byte with the continuation bit, and the position
+/// after it. Out of line, and not a method: a call that took the reader would keep its position in
+/// memory in every loop that reads.
+#[inline(never)]
+fn varint_rest(buf: &[u8], mut at: usize, first: u8) -> Result<(u64, usize), CodecError> {
+    let mut x = u64::from(first & 0x7f);
+    for shift in (7..64).step_by(7) {
+        let b = *buf.get(at).ok_or(CodecError("truncated"))?;
+        at += 1;
+        x |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok((x, at));
+        }
+    }
+    Err(CodecError("varint too long"))
+}
+
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
@@ -120,21 +137,9 @@ impl<'a> Reader<'a> {
         if b < 0x80 {
             return Ok(u64::from(b));
         }
-        self.varint_rest(b)
-    }
-
-    /// The bytes of a varint after a first byte with the continuation bit.
-    #[inline(never)]
-    fn varint_rest(&mut self, first: u8) -> Result<u64, CodecError> {
-        let mut x = u64::from(first & 0x7f);
-        for shift in (7..64).step_by(7) {
-            let b = self.u8()?;
-            x |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(x);
-            }
-        }
-        Err(CodecError("varint too long"))
+        let (x, at) = varint_rest(self.buf, self.at, b)?;
+        self.at = at;
+        Ok(x)
     }
 
     /// A count or an index that must fit in memory and not exceed `max`.

@@ -605,8 +605,10 @@ impl ListState {
 /// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
 /// positions, `n` and `nc` the sizes of the id and currency tables.
 fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usize) -> Result<Vec<Cell>, CodecError> {
-    let mut cells = Vec::with_capacity(pos.len());
-    for (i, pos) in pos.iter().enumerate() {
+    // Filled in place (a `push` of a 64-byte cell was a call per cell).
+    let blank = Cell { id: 0, pos: 0, cur: NO_CURRENCY, price: None, reviews: None, top_since: None, one_since: None };
+    let mut cells = vec![blank; pos.len()];
+    for (i, (pos, out)) in pos.iter().zip(cells.iter_mut()).enumerate() {
         let f = r.u8()?;
         // Most cells of a list that moves a little: the same product as the previous
         // column's cell, its price and currency, the review total plus 0–4.
@@ -616,13 +618,13 @@ fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usi
             if p.price.is_none() {
                 return Err(CodecError("no price to repeat"));
             }
-            cells.push(Cell {
+            *out = Cell {
                 pos: *pos,
                 reviews: Some(q.wrapping_add(u64::from((f >> 5) - REV_SMALL))),
                 top_since: None,
                 one_since: None,
                 ..*p
-            });
+            };
             continue;
         }
         let (id, re) = if f & ID_SAME != 0 {
@@ -669,7 +671,7 @@ fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usi
             let d = if code == REV_DELTA { unzig(r.varint()?) as u64 } else { u64::from(code - REV_SMALL) };
             Some(q.wrapping_add(d))
         };
-        cells.push(Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None });
+        *out = Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None };
     }
     Ok(cells)
 }
