@@ -339,11 +339,12 @@ impl ListState {
     ///   previous event's), its kind and its product (index + 1, or 0 and the id).
     ///
     /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
-    /// (else its index follows); bits 1–2 the price: none, the same as the product's price where it
-    /// last appeared, a whole number of cents (varint), or the 8 bytes; bits 3–4 the currency: none,
-    /// the same as where it last appeared, an index; bits 5–7 the review total: none, 1–5 for the
-    /// previous total plus 0–4, 6 for a zigzag difference from the previous, 7 for the total. A list
-    /// that moves a little each hour costs about two bytes a cell.
+    /// (else its index follows); bits 1–2 the price: none, the same as the reference's, a whole
+    /// number of cents (varint), or the 8 bytes; bits 3–4 the currency: none, the reference's, an
+    /// index; bits 5–7 the review total: none, 1–5 for the reference's plus 0–4, 6 for a zigzag
+    /// difference from the reference's, 7 for the total. The reference is the product's cell in the
+    /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
+    /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     pub fn encode(&self) -> Vec<u8> {
         let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
         let mut w = Writer::new(32 + self.ids.len() * 12 + self.cols.len() * 6 + cells * 3 + self.fired.len() * 6);
@@ -359,11 +360,11 @@ impl ListState {
         }
         // Products, front-coded.
         w.varint(self.ids.len() as u64);
-        let top = self.seen.iter().map(|r| r.last_seen).max();
-        if let Some(top) = top.filter(|_| !self.ids.is_empty()) {
+        let top = self.seen.iter().map(|r| r.last_seen).max().unwrap_or_default();
+        if !self.ids.is_empty() {
             w.time(top, base);
         }
-        let top = top.map_or(base, |t| t.timestamp());
+        let top = top.timestamp();
         let mut prev: &[u8] = b"";
         for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
             let b = id.as_str().as_bytes();
@@ -506,7 +507,7 @@ impl ListState {
                 .ok()
                 .and_then(|s| EntryId::parse(s).ok())
                 .ok_or(CodecError("a bad product id"))?;
-            if ids.last().is_some_and(|l: &EntryId| l >= &id) {
+            if ids.last().is_some_and(|l: &EntryId| cmp_bytes(l.as_str().as_bytes(), id.as_str().as_bytes()).is_ge()) {
                 return Err(CodecError("product ids out of order"));
             }
             ids.push(id);
@@ -1020,6 +1021,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn ids_compare_as_strings_do(a in "[A-Z0-9]{0,20}", b in "[A-Z0-9]{0,20}", shared in "[A-Z0-9]{0,12}") {
+            let (a, b) = (format!("{shared}{a}"), format!("{shared}{b}"));
+            prop_assert_eq!(cmp_bytes(a.as_bytes(), b.as_bytes()), a.cmp(&b));
+        }
+
         #[test]
         fn any_state_round_trips(st in states()) {
             prop_assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
