@@ -1,21 +1,39 @@
 //! The byte codec of the scorer state: LEB128 varints, zigzag for signed numbers, times as seconds
-//! against a base plus nanoseconds, and base64 (standard alphabet, padded) to carry the bytes in a
-//! string attribute. No dependency: a few dozen lines, tested here.
+//! against a base (with a flag bit for nanoseconds), and base64 (standard alphabet, padded) to carry
+//! the bytes in a string attribute. No dependency: a few dozen lines, tested here.
+//!
+//! Both directions run twice per scored record (the state is read and written whole), so the hot
+//! paths are written for it: a one-byte varint is one compare, the reader keeps the dates of the
+//! last days it decoded (most times of a state fall on a few days, and turning a day number into a date
+//! is most of chrono's work), base64 goes through a table of character pairs.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
 
 /// Why a state blob could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the scorer state is unreadable: {0}")]
 pub struct CodecError(pub &'static str);
 
+/// Zigzag: small magnitudes of either sign as small unsigned numbers.
+#[inline]
+pub(crate) fn zig(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
+}
+
+#[inline]
+pub(crate) fn unzig(x: u64) -> i64 {
+    ((x >> 1) as i64) ^ -((x & 1) as i64)
+}
+
 pub(crate) struct Writer {
     pub buf: Vec<u8>,
+    /// The date of the last time written and its midnight in seconds (see [`Reader::time`]).
+    day: (NaiveDate, i64),
 }
 
 impl Writer {
     pub fn new(capacity: usize) -> Self {
-        Writer { buf: Vec::with_capacity(capacity) }
+        Writer { buf: Vec::with_capacity(capacity), day: (DateTime::UNIX_EPOCH.date_naive(), 0) }
     }
 
     #[inline]
@@ -25,6 +43,10 @@ impl Writer {
 
     #[inline]
     pub fn varint(&mut self, mut x: u64) {
+        if x < 0x80 {
+            self.buf.push(x as u8);
+            return;
+        }
         while x >= 0x80 {
             self.buf.push((x as u8) | 0x80);
             x >>= 7;
@@ -32,71 +54,70 @@ impl Writer {
         self.buf.push(x as u8);
     }
 
-    pub fn zigzag(&mut self, x: i64) {
-        self.varint(((x << 1) ^ (x >> 63)) as u64);
-    }
-
     pub fn bytes(&mut self, b: &[u8]) {
         self.varint(b.len() as u64);
         self.buf.extend_from_slice(b);
     }
 
-    /// A time as zigzag seconds against `base`, then its nanoseconds.
-    pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
-        self.zigzag(t.timestamp().wrapping_sub(base));
-        self.varint(u64::from(t.timestamp_subsec_nanos()));
-    }
-}
-
-/// A few bytes written on the stack and appended to a [`Writer`] at once (one cell of the state:
-/// five pushes, each with its capacity check, were most of the encoder's time).
-pub(crate) struct Scratch {
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl Scratch {
-    pub fn new() -> Self {
-        Scratch { buf: [0; 48], len: 0 }
-    }
-
-    #[inline]
-    pub fn u8(&mut self, x: u8) {
-        self.buf[self.len] = x;
-        self.len += 1;
-    }
-
-    #[inline]
-    pub fn varint(&mut self, mut x: u64) {
-        while x >= 0x80 {
-            self.u8((x as u8) | 0x80);
-            x >>= 7;
-        }
-        self.u8(x as u8);
-    }
-
     #[inline]
     pub fn f64(&mut self, x: f64) {
-        self.buf[self.len..self.len + 8].copy_from_slice(&x.to_le_bytes());
-        self.len += 8;
+        self.buf.extend_from_slice(&x.to_le_bytes());
     }
 
-    /// Appends what was written to `w` and empties the scratch.
+    /// A time as zigzag seconds against `base`, shifted left by one; the low bit says whether the
+    /// nanoseconds follow (they are zero in nearly every time the scorer stores).
     #[inline]
-    pub fn flush(&mut self, w: &mut Writer) {
-        w.buf.extend_from_slice(&self.buf[..self.len]);
-        self.len = 0;
+    pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
+        let ns = t.timestamp_subsec_nanos();
+        // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
+        let naive = t.naive_utc();
+        let date = naive.date();
+        let sod = i64::from(naive.time().num_seconds_from_midnight());
+        if date != self.day.0 {
+            self.day = (date, t.timestamp() - sod);
+        }
+        // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
+        self.varint((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        if ns != 0 {
+            self.varint(u64::from(ns));
+        }
     }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// The bytes of a varint at `at` after a first byte with the continuation bit, and the position
+/// after it. Out of line, and not a method: a call that took the reader would keep its position in
+/// memory in every loop that reads.
+#[inline(never)]
+fn varint_rest(buf: &[u8], mut at: usize, first: u8) -> Result<(u64, usize), CodecError> {
+    let mut x = u64::from(first & 0x7f);
+    for shift in (7..64).step_by(7) {
+        let b = *buf.get(at).ok_or(CodecError("truncated"))?;
+        at += 1;
+        x |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok((x, at));
+        }
+    }
+    Err(CodecError("varint too long"))
 }
 
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
+    /// Days decoded by [`Reader::time`] (days since 1970-01-01) and their dates, by day mod 8: the
+    /// times of a state fall on a few days, and a day's date is most of chrono's work.
+    days: [(i64, NaiveDate); 8],
 }
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, at: 0 }
+        let epoch = (0, DateTime::UNIX_EPOCH.date_naive());
+        // Every slot starts as day 0 (1970-01-01), which is right for any slot.
+        Reader { buf, at: 0, days: [epoch; 8] }
     }
 
     pub fn done(&self) -> bool {
@@ -110,17 +131,15 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, CodecError> {
-        let mut x = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            x |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(x);
-            }
+        let b = self.u8()?;
+        if b < 0x80 {
+            return Ok(u64::from(b));
         }
-        Err(CodecError("varint too long"))
+        let (x, at) = varint_rest(self.buf, self.at, b)?;
+        self.at = at;
+        Ok(x)
     }
 
     /// A count or an index that must fit in memory and not exceed `max`.
@@ -128,11 +147,6 @@ impl<'a> Reader<'a> {
     pub fn len(&mut self, max: usize) -> Result<usize, CodecError> {
         let n = self.varint()?;
         usize::try_from(n).ok().filter(|n| *n <= max).ok_or(CodecError("count out of range"))
-    }
-
-    pub fn zigzag(&mut self) -> Result<i64, CodecError> {
-        let x = self.varint()?;
-        Ok(((x >> 1) as i64) ^ -((x & 1) as i64))
     }
 
     pub fn bytes(&mut self) -> Result<&'a [u8], CodecError> {
@@ -147,49 +161,69 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.bytes()?).map_err(|_| CodecError("a string is not UTF-8"))
     }
 
+    #[inline]
     pub fn f64(&mut self) -> Result<f64, CodecError> {
-        let end = self.at + 8;
-        let b: [u8; 8] = self.buf.get(self.at..end).and_then(|s| s.try_into().ok()).ok_or(CodecError("truncated"))?;
-        self.at = end;
+        let b: [u8; 8] = self
+            .buf
+            .get(self.at..self.at.saturating_add(8))
+            .and_then(|s| s.try_into().ok())
+            .ok_or(CodecError("truncated"))?;
+        self.at += 8;
         Ok(f64::from_le_bytes(b))
     }
 
+    /// What [`Writer::time`] wrote; the same times as `DateTime::from_timestamp`, out of range an error.
+    #[inline]
     pub fn time(&mut self, base: i64) -> Result<DateTime<Utc>, CodecError> {
-        let secs = self.zigzag()?.wrapping_add(base);
-        let nanos = u32::try_from(self.varint()?).map_err(|_| CodecError("bad nanoseconds"))?;
-        DateTime::from_timestamp(secs, nanos).ok_or(CodecError("time out of range"))
+        let v = self.varint()?;
+        let secs = unzig(v >> 1).wrapping_add(base);
+        let ns =
+            if v & 1 == 1 { u32::try_from(self.varint()?).map_err(|_| CodecError("bad nanoseconds"))? } else { 0 };
+        let day = secs.div_euclid(86_400);
+        let slot = &mut self.days[(day & 7) as usize];
+        if slot.0 != day {
+            let midnight = day.checked_mul(86_400).ok_or(CodecError("time out of range"))?;
+            *slot =
+                (day, DateTime::from_timestamp(midnight, 0).ok_or(CodecError("time out of range"))?.naive_utc().date());
+        }
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(secs.rem_euclid(86_400) as u32, ns)
+            .ok_or(CodecError("bad nanoseconds"))?;
+        Ok(slot.1.and_time(time).and_utc())
     }
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// The two characters of every 12-bit value: two lookups per three bytes instead of four.
+static PAIRS: [[u8; 2]; 4096] = {
+    let mut t = [[0u8; 2]; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = [ALPHABET[i >> 6], ALPHABET[i & 63]];
+        i += 1;
+    }
+    t
+};
+
 pub(crate) fn base64_encode(b: &[u8]) -> String {
-    // Written into a buffer of the final size, four characters per three bytes (the state is
-    // encoded on every record).
+    // Written into a buffer of the final size, four characters per three bytes.
     let mut out = vec![0u8; b.len().div_ceil(3) * 4];
     let mut chunks = b.chunks_exact(3);
     let mut quads = out.chunks_exact_mut(4);
     for (c, q) in (&mut chunks).zip(&mut quads) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        q[0] = ALPHABET[(n >> 18) as usize & 63];
-        q[1] = ALPHABET[(n >> 12) as usize & 63];
-        q[2] = ALPHABET[(n >> 6) as usize & 63];
-        q[3] = ALPHABET[n as usize & 63];
+        let n = (usize::from(c[0]) << 16) | (usize::from(c[1]) << 8) | usize::from(c[2]);
+        let (hi, lo) = (PAIRS[n >> 12], PAIRS[n & 0xfff]);
+        q.copy_from_slice(&[hi[0], hi[1], lo[0], lo[1]]);
     }
     let last: Option<&mut [u8]> = quads.next();
     match (chunks.remainder(), last) {
         (&[a], Some(q)) => {
-            let n = u32::from(a) << 16;
-            q.copy_from_slice(&[ALPHABET[(n >> 18) as usize & 63], ALPHABET[(n >> 12) as usize & 63], b'=', b'=']);
+            let n = usize::from(a) << 16;
+            q.copy_from_slice(&[ALPHABET[(n >> 18) & 63], ALPHABET[(n >> 12) & 63], b'=', b'=']);
         }
         (&[a, b], Some(q)) => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            q.copy_from_slice(&[
-                ALPHABET[(n >> 18) as usize & 63],
-                ALPHABET[(n >> 12) as usize & 63],
-                ALPHABET[(n >> 6) as usize & 63],
-                b'=',
-            ]);
+            let n = (usize::from(a) << 16) | (usize::from(b) << 8);
+            q.copy_from_slice(&[ALPHABET[(n >> 18) & 63], ALPHABET[(n >> 12) & 63], ALPHABET[(n >> 6) & 63], b'=']);
         }
         _ => {}
     }
@@ -225,9 +259,7 @@ pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, CodecError> {
         let (a, b, c, d) = (DECODE[c[0] as usize], DECODE[c[1] as usize], DECODE[c[2] as usize], DECODE[c[3] as usize]);
         bad |= a | b | c | d;
         let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-        o[0] = (n >> 16) as u8;
-        o[1] = (n >> 8) as u8;
-        o[2] = n as u8;
+        o.copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
     }
     // 255 marks a character outside the alphabet; every valid value is below 64.
     if bad > 63 {
@@ -257,29 +289,45 @@ mod tests {
         }
 
         #[test]
-        fn numbers_round_trip(u in any::<u64>(), i in any::<i64>(), f in any::<f64>(), secs in -1_000_000_000i64..5_000_000_000, ns in 0u32..1_000_000_000) {
+        fn numbers_round_trip(u in any::<u64>(), i in any::<i64>(), f in any::<f64>(), secs in -1_000_000_000i64..5_000_000_000, ns in 0u32..1_000_000_000, base in -5_000_000_000i64..5_000_000_000) {
             let t = DateTime::from_timestamp(secs, ns).unwrap();
             let mut w = Writer::new(8);
             w.varint(u);
-            w.zigzag(i);
-            let mut sc = Scratch::new();
-            sc.f64(f);
-            sc.flush(&mut w);
-            w.time(t, 1_700_000_000);
+            w.varint(zig(i));
+            w.f64(f);
+            w.time(t, base);
+            w.time(t, 0);
             w.bytes(b"MLB1");
-            let mut r = Reader::new(&w.buf);
+            let b = w.into_bytes();
+            let mut r = Reader::new(&b);
             prop_assert_eq!(r.varint().unwrap(), u);
-            prop_assert_eq!(r.zigzag().unwrap(), i);
+            prop_assert_eq!(unzig(r.varint().unwrap()), i);
             prop_assert_eq!(r.f64().unwrap().to_bits(), f.to_bits());
-            prop_assert_eq!(r.time(1_700_000_000).unwrap(), t);
+            prop_assert_eq!(r.time(base).unwrap(), t);
+            prop_assert_eq!(r.time(0).unwrap(), t);
             prop_assert_eq!(r.str().unwrap(), "MLB1");
+            prop_assert!(r.done());
+        }
+
+        /// The reader's cached day never leaks into a time of another day.
+        #[test]
+        fn times_in_any_order_read_back(ts in prop::collection::vec((-3_000_000_000i64..3_000_000_000, 0u32..1_000_000_000), 1..20)) {
+            let mut w = Writer::new(8);
+            for (s, ns) in &ts {
+                w.time(DateTime::from_timestamp(*s, *ns).unwrap(), 1_700_000_000);
+            }
+            let b = w.into_bytes();
+            let mut r = Reader::new(&b);
+            for (s, ns) in &ts {
+                prop_assert_eq!(r.time(1_700_000_000).unwrap(), DateTime::from_timestamp(*s, *ns).unwrap());
+            }
             prop_assert!(r.done());
         }
 
         #[test]
         fn garbage_is_an_error_not_a_panic(b in prop::collection::vec(any::<u8>(), 0..40)) {
             let mut r = Reader::new(&b);
-            let _ = r.varint().and_then(|_| r.str()).and_then(|_| r.f64()).and_then(|_| r.time(0));
+            let _ = r.varint().and_then(|_| r.str()).and_then(|_| r.f64()).and_then(|_| r.time(0)).and_then(|_| r.time(i64::MIN));
             let _ = base64_decode(&String::from_utf8_lossy(&b));
         }
     }
@@ -289,9 +337,25 @@ mod tests {
         assert_eq!(base64_encode(b"Man"), "TWFu");
         assert_eq!(base64_encode(b"Ma"), "TWE=");
         assert_eq!(base64_encode(b"M"), "TQ==");
+        assert_eq!(base64_encode(b"\xfb\xff\xbf"), "+/+/");
         assert_eq!(base64_decode("TWE=").unwrap(), b"Ma");
+        assert_eq!(base64_decode("+/+/").unwrap(), b"\xfb\xff\xbf");
         assert!(base64_decode("TW=u").is_err());
         assert!(base64_decode("TWE").is_err());
         assert!(base64_decode("T*Fu").is_err());
+    }
+
+    #[test]
+    fn times_out_of_range_are_an_error() {
+        // 2^50 seconds is past chrono's range; 2e9 ns is no valid nanosecond field.
+        for (secs, ns) in [(1i64 << 50, None), (100, Some(2_000_000_000u64)), (-(1i64 << 50), Some(5))] {
+            let mut w = Writer::new(8);
+            w.varint((zig(secs) << 1) | u64::from(ns.is_some()));
+            if let Some(ns) = ns {
+                w.varint(ns);
+            }
+            let b = w.into_bytes();
+            assert!(Reader::new(&b).time(0).is_err(), "{secs} {ns:?}");
+        }
     }
 }
