@@ -167,7 +167,7 @@ fn run_since(
         return None;
     }
     if let Some(c) = carried {
-        // LATEST is exactly the previous list: its run start continues, or the run starts now.
+        // The state's newest column is exactly the previous list: its run start continues, or the run starts now.
         return Some(c.unwrap_or(w.t));
     }
     let start = slots[..s].iter().rposition(|v| !in_zone(*v)).map_or(0, |c| c + 1);
