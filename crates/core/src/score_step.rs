@@ -149,18 +149,8 @@ pub async fn score_snapshot(
     };
     if !state.covers(t, cfg) {
         report.state_rebuilt = true;
-        let own_sk = keys::snapshot_sk(t);
-        let mut history = Vec::new();
-        let q = Query::pk(&pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone());
-        for item in store.query(&q).await? {
-            if item.sk == own_sk {
-                continue;
-            }
-            match SnapshotItem::from_item(&item) {
-                Ok(si) => history.push(si.snapshot),
-                Err(_) => report.history_corrupt += 1,
-            }
-        }
+        let (history, corrupt) = lookback_history(store, &pk, t, cfg).await?;
+        report.history_corrupt = corrupt;
         report.history_read = history.len();
         let epk = keys::event_pk(s.site, &s.category);
         let eq = Query::pk(&epk).between(keys::ts(t - cfg.rearm()), keys::ts(t));
@@ -209,6 +199,28 @@ pub async fn score_snapshot(
     report.products = scored.products;
     report.signals = Some(scored.signals);
     Ok(report)
+}
+
+/// The snapshot items of `pk` in `[t − lookback, t)`, and how many of them did not decode (skipped).
+async fn lookback_history(
+    store: &dyn SnapshotStore,
+    pk: &str,
+    t: DateTime<Utc>,
+    cfg: &SignalConfig,
+) -> Result<(Vec<Snapshot>, usize), StoreError> {
+    let own_sk = keys::snapshot_sk(t);
+    let (mut history, mut corrupt) = (Vec::new(), 0);
+    let q = Query::pk(pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone());
+    for item in store.query(&q).await? {
+        if item.sk == own_sk {
+            continue;
+        }
+        match SnapshotItem::from_item(&item) {
+            Ok(si) => history.push(si.snapshot),
+            Err(_) => corrupt += 1,
+        }
+    }
+    Ok((history, corrupt))
 }
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
@@ -294,7 +306,10 @@ pub fn score_series(snapshots: Vec<Snapshot>, cfg: &SignalConfig) -> Result<Vec<
 
 /// The list's latest ranking with its signals: the newest snapshot of the list's `SCORE` item,
 /// scored again against that state (docs/signals.md §7), with the snapshot's titles, prices and
-/// links. `None` when the list has no usable state or its newest snapshot item is gone.
+/// links. When `SCORE` is missing or unreadable (not scored yet; a state format the reader does not
+/// know), the newest snapshot item is scored against its lookback read from the snapshot items, as
+/// the scorer's rebuild does (dwell then starts within the lookback). `None` when the list has no
+/// snapshot.
 pub async fn read_latest(
     store: &dyn SnapshotStore,
     site: SiteId,
@@ -302,17 +317,36 @@ pub async fn read_latest(
     cfg: &SignalConfig,
 ) -> Result<Option<signals::LatestItem>, StoreError> {
     let pk = keys::category_pk(site, category);
-    let Some(item) = store.get(&pk, SCORE_SK).await? else { return Ok(None) };
-    let state = item
-        .decode::<ScoreStateItem>()?
-        .state()
-        .map_err(|e| StoreError::Corrupt(format!("the scorer state of {pk} does not decode: {e}")))?;
-    let Some(t) = state.newest() else { return Ok(None) };
-    let Some(snap) = store.get(&pk, &keys::snapshot_sk(t)).await? else { return Ok(None) };
+    let state = store
+        .get(&pk, SCORE_SK)
+        .await?
+        .and_then(|item| item.decode::<ScoreStateItem>().ok())
+        .and_then(|item| item.state().ok())
+        .filter(|state| state.newest().is_some());
+    let snap = match &state {
+        Some(state) => match state.newest() {
+            Some(t) => store.get(&pk, &keys::snapshot_sk(t)).await?,
+            None => None,
+        },
+        None => {
+            let q = Query::pk(&pk).begins_with(keys::SNAP_PREFIX).backward().limit(1);
+            store.query(&q).await?.into_iter().next()
+        }
+    };
+    let Some(snap) = snap else { return Ok(None) };
     let snapshot = SnapshotItem::from_item(&snap)?
         .snapshot
         .normalized()
         .map_err(|e| StoreError::Corrupt(format!("the snapshot {pk}/{} is invalid: {e}", snap.sk)))?;
+    let state = match state {
+        Some(state) => state,
+        None => {
+            let (history, _) = lookback_history(store, &pk, snapshot.taken_at, cfg).await?;
+            let mut state = ListState::default();
+            state.rebuild_from(snapshot.taken_at, &history, &[], cfg);
+            state
+        }
+    };
     let calibration: Option<CalibrationItem> =
         store.get(&keys::calibration_pk(site, category), keys::RANKCURVE).await?.and_then(|i| i.decode().ok());
     Ok(Some(latest_from_state(&snapshot, &state, calibration.as_ref(), cfg)))

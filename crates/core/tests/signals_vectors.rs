@@ -630,4 +630,23 @@ fn a_missing_or_damaged_state_is_rebuilt_from_the_items_with_the_same_results() 
         assert_eq!(r.products, reports[i].products, "snapshot {i}");
     }
     assert_eq!(latest(&damaged), latest(&normal));
+
+    // A reader that finds the state unreadable (or gone) still shows the newest list, scored against
+    // the snapshot items: the same products and signals here, where no dwell run outlasts the series.
+    let want = latest(&normal);
+    let mut item = block_on(normal.get(&pk, signals::SCORE_SK)).unwrap().unwrap();
+    item.attrs.insert("state".into(), json!("AAAA"));
+    block_on(normal.put(item, PutCondition::Always)).unwrap();
+    assert_eq!(latest(&normal), want);
+    block_on(normal.delete(&pk, signals::SCORE_SK)).unwrap();
+    assert_eq!(latest(&normal), want);
+    // No snapshot at all: no ranking.
+    assert!(block_on(meli_core::score_step::read_latest(
+        &MemorySnapshotStore::new(),
+        SiteId::MLB,
+        &cat(),
+        &SignalConfig::default()
+    ))
+    .unwrap()
+    .is_none());
 }
