@@ -458,10 +458,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_json_value_round_trips_like_the_attribute_value_path(v in arb_value()) {
-            let image = match serde_dynamo::to_item::<_, serde_dynamo::Item>(json!({"v": v})) {
-                Ok(i) => serde_json::to_value(i).unwrap(),
-                Err(_) => return Ok(()),
-            };
+            let image = serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(json!({"v": v})).unwrap()).unwrap();
             let fast: Value = from_image(&image.to_string()).unwrap();
             proptest::prop_assert_eq!(fast, via_attribute_values(&image));
         }

@@ -84,12 +84,6 @@ impl SnapshotRecord for RawRecord {
             .new_image()
             .map_err(|e| format!("snapshot item does not decode: {e}"))?
             .ok_or_else(|| "insert without a new image".to_string())?;
-        if item.pk != pk || item.sk != sk {
-            return Err(format!(
-                "snapshot item does not decode: its image is {}/{}, its keys {pk}/{sk}",
-                item.pk, item.sk
-            ));
-        }
         Ok(Some(item.snapshot))
     }
 }

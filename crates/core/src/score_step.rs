@@ -362,7 +362,7 @@ pub fn latest_from_state(
     cfg: &SignalConfig,
 ) -> signals::LatestItem {
     let scored = signals::score(snapshot, &signals::ScoreContext { state, calibration }, cfg);
-    let mut latest = scored.latest_item();
+    let mut latest = scored.into_latest();
     let t = snapshot.taken_at;
     // The earlier columns no longer carry the runs the scorer continued from; the newest keeps the
     // runs it computed.

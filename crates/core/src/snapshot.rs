@@ -287,11 +287,11 @@ struct Columns {
     rating: Vec<Option<f64>>,
 }
 
-/// Takes column `c` apart into `n` values: an absent (empty) column gives the default for each.
-fn column<T: Default>(c: Vec<T>, n: usize, name: &str) -> Result<std::vec::IntoIter<T>, String> {
+/// Column `c` as an iterator over `n` entries' values; an absent column is empty (its iterator ends
+/// at once, and the reader takes the default).
+fn column<T>(c: Vec<T>, n: usize, name: &str) -> Result<std::vec::IntoIter<T>, String> {
     match c.len() {
-        0 => Ok(std::iter::repeat_with(T::default).take(n).collect::<Vec<_>>().into_iter()),
-        len if len == n => Ok(c.into_iter()),
+        len if len == 0 || len == n => Ok(c.into_iter()),
         len => Err(format!("the entries' {name} column has {len} values for {n} entries")),
     }
 }
@@ -319,7 +319,7 @@ impl Columns {
         let mut rating = column(self.rating, n, "rating")?;
         let mut out = Vec::with_capacity(n);
         for ((position, id), kind) in self.position.into_iter().zip(self.id).zip(self.kind) {
-            // Every iterator has exactly `n` items (checked above).
+            // Every iterator has `n` items, or none (an absent column: the default).
             out.push(SnapshotEntry {
                 position,
                 id,

@@ -204,9 +204,9 @@ impl RawRecord {
     /// The new image decoded into `T`, `None` when the record has none.
     pub fn new_image<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StreamError> {
         match &self.dynamodb.new_image {
-            // An empty image is no image (as in `decode`).
             None => Ok(None),
-            Some(raw) if raw.get().trim_start_matches('{').trim_start().starts_with('}') => Ok(None),
+            // An empty image (`{}`) is no image, as in `decode`.
+            Some(raw) if raw.get().strip_prefix('{').is_some_and(|rest| rest.trim_start() == "}") => Ok(None),
             Some(raw) => {
                 crate::ddb_json::from_image(raw.get()).map(Some).map_err(|e| StreamError::BadImage(e.to_string()))
             }
@@ -257,5 +257,26 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(decode(&rec), Err(StreamError::Missing("sk")));
+    }
+
+    #[test]
+    fn a_raw_record_reads_its_keys_and_treats_an_empty_image_as_none() {
+        let rec = |image: &str| -> RawRecord {
+            serde_json::from_str(&format!(
+                r#"{{"eventName": "INSERT", "dynamodb": {{"Keys": {{"pk": {{"S": "a"}}, "sk": {{"S": "b"}}}},
+                    "NewImage": {image}, "SequenceNumber": "7"}}}}"#
+            ))
+            .unwrap()
+        };
+        for empty in ["{}", "{ }", "{\n}"] {
+            assert_eq!(rec(empty).new_image::<Value>().unwrap(), None, "{empty}");
+        }
+        let r = rec(r#"{"pk": {"S": "a"}, "n": {"N": "2"}}"#);
+        assert_eq!(r.new_image::<Value>().unwrap(), Some(json!({"pk": "a", "n": 2})));
+        assert_eq!(r.keys().unwrap(), ("a".to_string(), "b".to_string()));
+        assert_eq!((r.kind().unwrap(), r.sequence()), (ChangeKind::Insert, "7"));
+        let no_keys: RawRecord = serde_json::from_str(r#"{"eventName": "INSERT", "dynamodb": {}}"#).unwrap();
+        assert_eq!(no_keys.keys(), Err(StreamError::Missing("Keys")));
+        assert!(rec(r#"{"n": {"N": "x"}}"#).new_image::<Value>().is_err());
     }
 }

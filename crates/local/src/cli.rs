@@ -272,7 +272,7 @@ async fn events(since: &str, category: Option<&str>, data_dir: &Path, json: bool
         .scan_prefix("CAT#")?
         .iter()
         .filter(|i| i.sk == SCORE_SK)
-        .filter_map(|i| i.decode::<ScoreStateItem>().ok()?.state().ok()?.newest())
+        .filter_map(|i| i.decode::<ScoreStateItem>().ok()?.newest)
         .max()
         .unwrap_or_else(chrono::Utc::now);
     for e in stored_events(&store, newest - d, cat.as_ref()).await? {

@@ -111,14 +111,14 @@ pub fn fill_from_previous(events: &mut [EventItem], previous: &Snapshot) {
 
 impl Scored {
     /// The latest ranking this scored snapshot makes (without the snapshot's titles and prices).
-    pub fn latest_item(&self) -> LatestItem {
+    pub fn into_latest(self) -> LatestItem {
         LatestItem {
             site: self.site,
-            category: self.category.clone(),
+            category: self.category,
             taken_at: self.taken_at,
             baseline: self.signals.baseline,
-            products: self.products.clone(),
-            signals: self.signals.clone(),
+            products: self.products,
+            signals: self.signals,
         }
     }
 }

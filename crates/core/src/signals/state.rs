@@ -777,7 +777,8 @@ pub struct ScoreStateItem {
     pub site: SiteId,
     pub category: CategoryId,
     pub version: u64,
-    /// The newest snapshot merged (for people reading the table).
+    /// The newest snapshot merged: the latest ranking's time, readable without decoding the state
+    /// (`meli-radar events` reads it; so can people reading the table).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
