@@ -114,35 +114,8 @@ impl ProductContext<'_> {
 }
 
 /// `exp(−age/τ)`.
-fn decay_exact(age_secs: i64, tau_secs: i64) -> f64 {
-    (-(age_secs as f64) / tau_secs as f64).exp()
-}
-
-/// [`decay_exact`], remembered per thread: snapshots are taken on a schedule (`fetch::slot_of`), so
-/// the ages of a window's columns repeat from one record to the next and each `exp` is computed
-/// once. A small table indexed by a hash of the age; a collision computes again.
 fn decay(age_secs: i64, tau_secs: i64) -> f64 {
-    // The borrow cannot be taken twice: nothing in it calls back here.
-    DECAY.with(|cell| {
-        let mut table = cell.borrow_mut();
-        let i = ((age_secs as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - DECAY_BITS)) as usize;
-        match table[i] {
-            Some((a, t, x)) if a == age_secs && t == tau_secs => x,
-            _ => {
-                let x = decay_exact(age_secs, tau_secs);
-                table[i] = Some((age_secs, tau_secs, x));
-                x
-            }
-        }
-    })
-}
-
-const DECAY_BITS: u32 = 7;
-
-thread_local! {
-    /// `(age, τ, exp(−age/τ))` by hash of the age (see [`decay`]).
-    static DECAY: std::cell::RefCell<[Option<(i64, i64, f64)>; 1 << DECAY_BITS]> =
-        const { std::cell::RefCell::new([None; 1 << DECAY_BITS]) };
+    (-(age_secs as f64) / tau_secs as f64).exp()
 }
 
 fn valid_price(p: Option<f64>) -> Option<f64> {
@@ -298,28 +271,5 @@ pub(crate) fn product_signals(
         reviews_delta_24h,
         reviews_ref,
         demand: ctx.curve.band_cached(pos),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Remembered decays are the computed ones, whatever came before (ages that collide in the
-        /// table, other τ).
-        #[test]
-        fn remembered_decays_are_the_computed_ones(
-            calls in prop::collection::vec(
-                (prop_oneof![0i64..200_000, (0i64..30).prop_map(|h| h * 3600), Just(i64::MIN), Just(-5i64)],
-                 prop_oneof![Just(43_200i64), 1i64..100_000]),
-                1..300,
-            ),
-        ) {
-            for (age, tau) in calls {
-                prop_assert_eq!(decay(age, tau).to_bits(), decay_exact(age, tau).to_bits());
-            }
-        }
     }
 }
