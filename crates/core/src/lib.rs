@@ -20,8 +20,10 @@
 //! - [`auth`]: the `TokenStore` port (compare-and-swap: refresh tokens are single use).
 //! - [`pipeline`]: stream batches through the steps (partial batch failures), for Lambdas and runner.
 //! - [`clock`]: the `Clock` port (system and manual clocks).
+//! - [`billing`]: what DynamoDB on-demand would bill for a store's operations (a meter).
 
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod ddb_json;
 pub mod fetch;

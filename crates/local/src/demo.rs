@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
 use meli_core::auth::{StoreTokenStore, TokenStore};
+use meli_core::billing::{Meter, Usage};
 use meli_core::clock::ManualClock;
 use meli_core::fetch::{CategoryOutcome, FetchConfig};
 use meli_core::ids::{CategoryId, SiteId};
@@ -66,6 +67,8 @@ pub struct DemoOutcome {
     /// Alerts delivered to the demo's sinks (messages out, and deliveries held for digests).
     pub alerts_sent: usize,
     pub alerts_held: usize,
+    /// What DynamoDB would have billed for the pipeline's store operations, by kind of item.
+    pub units: BTreeMap<String, Usage>,
 }
 
 impl DemoOutcome {
@@ -93,7 +96,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         bail!("--categories: name at least one category, such as MLB1055");
     }
     prepare_data_dir(&args.data_dir)?;
-    let store = Arc::new(open_or_create(&args.data_dir)?);
+    let meter = Arc::new(Meter::new());
+    let store = Arc::new(open_or_create(&args.data_dir)?.with_meter(meter.clone()));
 
     let sandbox = meli_sandbox::spawn(SandboxConfig { seed: args.seed, speed: 0.0, scenario, ..Default::default() })
         .await
@@ -109,8 +113,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         slack,
         ..Default::default()
     })?;
-    let out =
+    let mut out =
         run_pipeline(&sandbox, store.clone(), &tracked, period, every, args.rate_limit, &destinations, true).await?;
+    // The pipeline's operations only (the rankings and the report below read the store too).
+    out.units = meter.by_kind();
 
     // Rankings, with category names from the API.
     let client = demo_client(&sandbox, store.clone(), args.rate_limit)?;
@@ -315,4 +321,48 @@ fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, Categor
         println!("  errors by kind        {}", list.join(", "));
     }
     println!("  data                  {}", args.data_dir.display());
+    print_units(out);
+}
+
+/// US$ per million on-demand write and read request units (us-east-1 list prices since November
+/// 2024; docs/costs.md).
+const USD_PER_M_WRU: f64 = 0.625;
+const USD_PER_M_RRU: f64 = 0.125;
+/// Refreshes a month of 1,000 categories refreshed hourly (docs/costs.md's case).
+const COST_CASE_REFRESHES: f64 = 1000.0 * 24.0 * 30.4;
+
+/// The store's operations per category refresh, as DynamoDB on-demand would bill them, and what that
+/// makes a month at 1,000 categories hourly.
+fn print_units(out: &DemoOutcome) {
+    let n = out.category_refreshes.max(1) as f64;
+    println!("\n== DynamoDB units per category refresh (counted as on-demand would bill them) ==");
+    println!("  {:<12} {:>8} {:>8} {:>10} {:>8} {:>8}", "item", "writes", "WRU", "B/write", "reads", "RRU");
+    let mut total = Usage::default();
+    for (kind, u) in &out.units {
+        let mean = u.bytes_written.checked_div(u.writes).unwrap_or(0);
+        println!(
+            "  {kind:<12} {:>8.2} {:>8.2} {mean:>10} {:>8.2} {:>8.2}",
+            u.writes as f64 / n,
+            u.write_units as f64 / n,
+            u.reads as f64 / n,
+            u.read_units as f64 / n
+        );
+        total.writes += u.writes;
+        total.write_units += u.write_units;
+        total.reads += u.reads;
+        total.read_units += u.read_units;
+    }
+    let (wru, rru) = (total.write_units as f64 / n, total.read_units as f64 / n);
+    println!(
+        "  {:<12} {:>8.2} {wru:>8.2} {:>10} {:>8.2} {rru:>8.2}",
+        "total",
+        total.writes as f64 / n,
+        "",
+        total.reads as f64 / n
+    );
+    println!(
+        "  at 1,000 categories hourly: writes US$ {:.2} + reads US$ {:.2} a month (docs/costs.md)",
+        wru * COST_CASE_REFRESHES * USD_PER_M_WRU / 1e6,
+        rru * COST_CASE_REFRESHES * USD_PER_M_RRU / 1e6
+    );
 }

@@ -6,10 +6,11 @@
 //! record. Consumers keep their position in `checkpoints`, so a restarted runner resumes where it was.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{TimeZone, Utc};
+use meli_core::billing::{self, Meter};
 use meli_core::store::{condition_holds, Item, PutCondition, PutOutcome, Query, SkRange, SnapshotStore, StoreError};
 use meli_core::stream::{self, Change, ChangeKind};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -39,6 +40,8 @@ pub struct EmbeddedSnapshotStore {
     // A std mutex: SQLite calls are short and synchronous, and no method awaits while holding it.
     conn: Mutex<Connection>,
     clock: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// Counts what DynamoDB would bill for each operation of the port (`meli-radar demo`'s summary).
+    meter: Option<Arc<Meter>>,
 }
 
 impl std::fmt::Debug for EmbeddedSnapshotStore {
@@ -108,12 +111,19 @@ impl EmbeddedSnapshotStore {
                 conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?1)", [SCHEMA_VERSION]).map_err(err)?;
             }
         }
-        Ok(EmbeddedSnapshotStore { conn: Mutex::new(conn), clock: Box::new(|| Utc::now().timestamp()) })
+        Ok(EmbeddedSnapshotStore { conn: Mutex::new(conn), clock: Box::new(|| Utc::now().timestamp()), meter: None })
     }
 
     /// Stamps change records with this clock (epoch seconds) instead of the wall clock.
     pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
         self.clock = Box::new(clock);
+        self
+    }
+
+    /// Counts the write and read units DynamoDB would bill for every operation of the port (not for
+    /// the change feed, which stands for the stream: Lambda reads it for free).
+    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
+        self.meter = Some(meter);
         self
     }
 
@@ -227,7 +237,13 @@ impl EmbeddedSnapshotStore {
             .optional()
             .map_err(backend)?;
         let old = old_text.as_deref().map(|t| attrs_of(t, &item.pk, &item.sk)).transpose()?;
-        if !condition_holds(old.as_ref(), condition) {
+        let holds = condition_holds(old.as_ref(), condition);
+        if let Some(m) = &self.meter {
+            let keys = billing::keys_size(&item.pk, &item.sk);
+            let old_size = old.as_ref().map(|a| keys + billing::attrs_size(a));
+            m.put(&item.pk, &item.sk, billing::item_size(&item), old_size, holds);
+        }
+        if !holds {
             return Ok(PutOutcome::ConditionFailed);
         }
         if old.as_ref() == Some(&item.attrs) {
@@ -264,7 +280,11 @@ impl SnapshotStore for EmbeddedSnapshotStore {
             .prepare_cached("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2")
             .and_then(|mut s| s.query_row(params![pk, sk], |r| r.get(0)).optional())
             .map_err(backend)?;
-        text.map(|t| attrs_of(&t, pk, sk).map(|a| Item::new(pk, sk, a))).transpose()
+        let item = text.map(|t| attrs_of(&t, pk, sk).map(|a| Item::new(pk, sk, a))).transpose()?;
+        if let Some(m) = &self.meter {
+            m.get(pk, sk, item.as_ref().map(billing::item_size));
+        }
+        Ok(item)
     }
 
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
@@ -292,6 +312,9 @@ impl SnapshotStore for EmbeddedSnapshotStore {
                 out.push(Item::new(query.pk.clone(), sk, attrs));
             }
         }
+        if let Some(m) = &self.meter {
+            m.query(&query.pk, out.first().map(|i| i.sk.as_str()), out.iter().map(billing::item_size).sum());
+        }
         Ok(out)
     }
 
@@ -302,6 +325,12 @@ impl SnapshotStore for EmbeddedSnapshotStore {
             .query_row("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| r.get(0))
             .optional()
             .map_err(backend)?;
+        if let Some(m) = &self.meter {
+            let old_size = old
+                .as_deref()
+                .map(|t| attrs_of(t, pk, sk).map(|a| billing::keys_size(pk, sk) + billing::attrs_size(&a)));
+            m.delete(pk, sk, old_size.transpose()?);
+        }
         if let Some(old) = old {
             tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk]).map_err(backend)?;
             tx.execute(

@@ -69,6 +69,36 @@ fn change_feed_yields_stream_records_that_decode_to_the_written_items() {
 }
 
 #[test]
+fn the_meter_counts_what_dynamodb_would_bill_for_each_operation() {
+    use meli_core::billing::{Meter, Usage};
+    use meli_core::store::Query;
+    let meter = std::sync::Arc::new(Meter::new());
+    let store = EmbeddedSnapshotStore::in_memory().unwrap().with_meter(meter.clone());
+    let big = "x".repeat(1500);
+    block_on(async {
+        let snap = Item::new("CAT#MLB#MLB1055", "SNAP#2026-11-02T00:00:00Z", attrs(json!({"entries": big})));
+        // 2 + 15 + 2 + 25 + 7 + 1500 = 1,551 bytes: 2 write units.
+        store.put(snap.clone(), PutCondition::IfAbsent).await.unwrap();
+        // The replayed insert fails its condition and is billed on the existing item: 2 more.
+        store.put(snap.clone(), PutCondition::IfAbsent).await.unwrap();
+        // An identical overwrite writes nothing to the stream but is billed: 2 more.
+        store.put(snap.clone(), PutCondition::Always).await.unwrap();
+        store.get(&snap.pk, &snap.sk).await.unwrap();
+        store.get(&snap.pk, "SNAP#2020-01-01T00:00:00Z").await.unwrap();
+        store.query(&Query::pk("CAT#MLB#MLB1055").begins_with("SNAP#")).await.unwrap();
+        store.put(Item::new("EVT#MLB#MLB1055", "k", attrs(json!({"n": 1}))), PutCondition::Always).await.unwrap();
+        store.delete("EVT#MLB#MLB1055", "k").await.unwrap();
+    });
+    let k = meter.by_kind();
+    assert_eq!(k["CAT/SNAP"], Usage { writes: 3, write_units: 6, bytes_written: 2 * 1551, reads: 3, read_units: 3 });
+    assert_eq!(
+        k["EVT"],
+        Usage { writes: 2, write_units: 2, bytes_written: 2 + 15 + 2 + 1 + 1 + 2, ..Usage::default() }
+    );
+    assert_eq!(meter.total().write_units, 8);
+}
+
+#[test]
 fn a_file_that_is_not_a_store_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("radar.db");
