@@ -153,18 +153,8 @@ resource "aws_dynamodb_table" "this" {
     name = "sk"
     type = "S"
   }
-  attribute {
-    name = "day"
-    type = "S"
-  }
-
-  # Event items by day (`day` = YYYY-MM-DD), for the notifier's digests.
-  global_secondary_index {
-    name            = "by_day"
-    hash_key        = "day"
-    range_key       = "sk"
-    projection_type = "ALL"
-  }
+  # No secondary index: every read is by key (an index with ALL projection doubled the write units
+  # of every event item and was never queried; docs/decisions.md).
 
   ttl {
     attribute_name = "expires_at"
@@ -390,13 +380,13 @@ data "aws_iam_policy_document" "trend_scorer" {
   }
 }
 
-# notifier: reads the stream of event inserts and the by-day index, keeps its outbox in the table,
+# notifier: reads the stream of event inserts, keeps its outbox in the table,
 # publishes to the topic, reads the Slack webhooks.
 data "aws_iam_policy_document" "notifier" {
   statement {
     sid       = "Table"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
-    resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/by_day"]
+    resources = [aws_dynamodb_table.this.arn]
   }
   statement {
     sid       = "Stream"

@@ -110,19 +110,17 @@ def test_table_matches_the_code(module):
     sk = rust_const("crates/aws/src/dynamo.rs", "SK")
     assert (t["hash_key"], t["range_key"]) == (pk, sk)
     attrs = {a["name"]: a["type"] for a in t["attribute"]}
-    day = rust_const("crates/aws/src/dynamo.rs", "DAY_ATTR")
-    assert attrs == {pk: "S", sk: "S", day: "S"}
+    assert attrs == {pk: "S", sk: "S"}
     assert t["billing_mode"] == "PAY_PER_REQUEST"
     assert t["stream_enabled"] is True and t["stream_view_type"] == "NEW_AND_OLD_IMAGES"
     assert t["ttl"][0]["attribute_name"] == rust_const("crates/core/src/keys.rs", "TTL_ATTR")
     assert t["point_in_time_recovery"][0]["enabled"] is True
     assert t["server_side_encryption"][0]["enabled"] is True
     assert "aws_kms_key.this.arn" in t["server_side_encryption"][0]["kms_key_arn"]
-    gsi = t["global_secondary_index"][0]
-    assert gsi["name"] == rust_const("crates/aws/src/dynamo.rs", "BY_DAY_INDEX")
-    assert (gsi["hash_key"], gsi["range_key"]) == (day, sk)
-    # The event items carry the index's key.
-    assert re.search(r"pub day: String", rust("crates/core/src/signals/items.rs"))
+    # No secondary index: each would bill its own write units for every item it holds, and every
+    # read the code makes is by key (pk, or pk and sk).
+    assert "global_secondary_index" not in t
+    assert ".index_name(" not in rust("crates/aws/src/dynamo.rs")
 
 
 def test_stream_filters_match_the_item_keys(module):

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use meli_core::store::{Item, PutCondition, PutOutcome, Query, SkRange, SnapshotStore, StoreError};
@@ -27,9 +26,6 @@ use crate::error::{classify, code, Class};
 /// The key attributes of the table.
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// The by-day index of event items (partition `day`, sort `sk`), for digests.
-pub const BY_DAY_INDEX: &str = "by_day";
-pub const DAY_ATTR: &str = "day";
 /// `BatchWriteItem` takes at most this many requests.
 pub const BATCH_WRITE_MAX: usize = 25;
 
@@ -289,30 +285,21 @@ impl SnapshotStore for DynamoSnapshotStore {
     }
 }
 
-/// Creates the table as Terraform does (keys, streams with both images, the by-day index), for the
+/// Creates the table as Terraform does (keys, streams with both images; no secondary index), for the
 /// moto tier and local runs against a DynamoDB-compatible server. TTL and encryption are Terraform's.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let attr =
         |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
     let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Rejected(format!("bad table definition: {e}"));
-    let index = GlobalSecondaryIndex::builder()
-        .index_name(BY_DAY_INDEX)
-        .key_schema(key(DAY_ATTR, KeyType::Hash).map_err(build)?)
-        .key_schema(key(SK, KeyType::Range).map_err(build)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .map_err(build)?;
     client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr(PK).map_err(build)?)
         .attribute_definitions(attr(SK).map_err(build)?)
-        .attribute_definitions(attr(DAY_ATTR).map_err(build)?)
         .key_schema(key(PK, KeyType::Hash).map_err(build)?)
         .key_schema(key(SK, KeyType::Range).map_err(build)?)
-        .global_secondary_indexes(index)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
