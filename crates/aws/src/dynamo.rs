@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType,
+    StreamSpecification, StreamViewType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use meli_core::store::{Item, PutCondition, PutOutcome, Query, SkRange, SnapshotStore, StoreError};
@@ -102,6 +103,20 @@ impl DynamoSnapshotStore {
         DynamoSnapshotStore { client, table: table.into(), retry: BatchRetry::default() }
     }
 
+    async fn get_item(&self, pk: &str, sk: &str, consistent: bool) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.item.map(from_attributes).transpose()
+    }
+
     /// Overrides how unprocessed batch items are retried.
     pub fn with_batch_retry(mut self, retry: BatchRetry) -> Self {
         self.retry = retry;
@@ -179,17 +194,11 @@ impl SnapshotStore for DynamoSnapshotStore {
     }
 
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(pk))
-            .key(SK, s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        out.item.map(from_attributes).transpose()
+        self.get_item(pk, sk, true).await
+    }
+
+    async fn get_eventually_consistent(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(pk, sk, false).await
     }
 
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
@@ -215,7 +224,7 @@ impl SnapshotStore for DynamoSnapshotStore {
                 .key_condition_expression(condition)
                 .expression_attribute_names("#pk", PK)
                 .scan_index_forward(query.forward)
-                .consistent_read(true)
+                .consistent_read(query.consistent)
                 .set_exclusive_start_key(start.take());
             if !matches!(query.sk, SkRange::All) {
                 req = req.expression_attribute_names("#sk", SK);

@@ -105,6 +105,30 @@ async fn a_limited_query_stops_paging_once_it_has_enough() {
 }
 
 #[tokio::test]
+async fn reads_ask_for_the_consistency_the_caller_chose() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    let strong = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| r.consistent_read() == Some(true))
+        .then_output(|| GetItemOutput::builder().set_item(Some(av_item("P", "S"))).build());
+    let eventual = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| r.consistent_read() == Some(false))
+        .then_output(|| GetItemOutput::builder().build());
+    let strong_q = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| r.consistent_read() == Some(true))
+        .then_output(|| QueryOutput::builder().items(av_item("P", "A")).build());
+    let eventual_q = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| r.consistent_read() == Some(false))
+        .then_output(|| QueryOutput::builder().build());
+    let s = store(&[&strong, &eventual, &strong_q, &eventual_q]);
+    assert_eq!(s.get("P", "S").await.unwrap().map(|i| i.sk), Some("S".to_string()));
+    assert!(s.get_eventually_consistent("P", "S").await.unwrap().is_none());
+    assert_eq!(s.query(&Query::pk("P")).await.unwrap().len(), 1);
+    assert!(s.query(&Query::pk("P").eventually_consistent()).await.unwrap().is_empty());
+    let calls = [strong.num_calls(), eventual.num_calls(), strong_q.num_calls(), eventual_q.num_calls()];
+    assert_eq!(calls, [1, 1, 1, 1]);
+}
+
+#[tokio::test]
 async fn unprocessed_batch_items_are_retried_then_reported_as_throttling() {
     let leftover = || {
         let put = PutRequest::builder().set_item(Some(av_item("P", "S3"))).build().unwrap();

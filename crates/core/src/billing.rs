@@ -11,8 +11,8 @@
 //! - a write costs one write unit per started KB of the larger of the old and the new item, at least
 //!   one, also when it changes nothing; a conditional write whose condition fails still costs the
 //!   existing item's size (at least one unit); a delete costs the deleted item's size (at least one);
-//! - a strongly consistent read (what `meli-aws` asks for) costs one read unit per started 4 KB: a get
-//!   of the item, a query of the sum of the items it returns, at least one either way.
+//! - a strongly consistent read costs one read unit per started 4 KB (a get of the item, a query of
+//!   the sum of the items it returns, at least one either way), an eventually consistent one half.
 //!
 //! Units are kept per kind of item, named like `scripts/item-sizes.py` names them (`CAT/SNAP`,
 //! `CAT/SCORE`, `EVT`, `DLV`, …). Global secondary indexes are not counted (the table has none).
@@ -63,9 +63,15 @@ pub fn write_units(bytes: usize) -> u64 {
     bytes.div_ceil(1024).max(1) as u64
 }
 
-/// Strongly consistent read units for `bytes` read in one request (per started 4 KB, at least one).
-pub fn read_units(bytes: usize) -> u64 {
-    bytes.div_ceil(4096).max(1) as u64
+/// Read units for `bytes` read in one request: per started 4 KB, at least one, halved when eventually
+/// consistent.
+pub fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
 }
 
 /// The kind of an item for the meter: the partition key's prefix, and for a category's items the sort
@@ -80,14 +86,14 @@ pub fn kind_of(pk: &str, sk: &str) -> String {
 }
 
 /// Requests and units of one kind of item.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub writes: u64,
     pub write_units: u64,
     /// Bytes of the items written (the new item's size).
     pub bytes_written: u64,
     pub reads: u64,
-    pub read_units: u64,
+    pub read_units: f64,
 }
 
 impl Usage {
@@ -136,15 +142,15 @@ impl Meter {
     }
 
     /// A get that found an item of `bytes` (None: nothing found).
-    pub fn get(&self, pk: &str, sk: &str, bytes: Option<usize>) {
-        let u = Usage { reads: 1, read_units: read_units(bytes.unwrap_or(0)), ..Usage::default() };
+    pub fn get(&self, pk: &str, sk: &str, bytes: Option<usize>, consistent: bool) {
+        let u = Usage { reads: 1, read_units: read_units(bytes.unwrap_or(0), consistent), ..Usage::default() };
         self.add(kind_of(pk, sk), u);
     }
 
-    /// A query of partition `pk` that returned items of `sizes` (a query of a range of sort keys is
+    /// A query of partition `pk` that returned `total_bytes` of items (a query of a range of sort keys is
     /// named after the first item it returned, or after the partition alone when it returned none).
-    pub fn query(&self, pk: &str, first_sk: Option<&str>, total_bytes: usize) {
-        let u = Usage { reads: 1, read_units: read_units(total_bytes), ..Usage::default() };
+    pub fn query(&self, pk: &str, first_sk: Option<&str>, total_bytes: usize, consistent: bool) {
+        let u = Usage { reads: 1, read_units: read_units(total_bytes, consistent), ..Usage::default() };
         self.add(kind_of(pk, first_sk.unwrap_or("")), u);
     }
 
@@ -198,9 +204,11 @@ mod tests {
         assert_eq!(write_units(0), 1);
         assert_eq!(write_units(1024), 1);
         assert_eq!(write_units(1025), 2);
-        assert_eq!(read_units(0), 1);
-        assert_eq!(read_units(4096), 1);
-        assert_eq!(read_units(4097), 2);
+        assert_eq!(read_units(0, true), 1.0);
+        assert_eq!(read_units(4096, true), 1.0);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(read_units(4097, false), 1.0);
+        assert_eq!(read_units(10, false), 0.5);
     }
 
     #[test]
@@ -213,17 +221,18 @@ mod tests {
         // An insert-if-absent that found an 800 B event: 1 unit, nothing written.
         m.put("EVT#MLB#MLB1055", "2026-11-29T13:00:00Z#climber#MLB1", 800, Some(800), false);
         m.delete("RETRY#slack", "x", None);
-        m.get("PROD#MLB#MLB1", "META", Some(5000));
-        m.get("PROD#MLB#MLB2", "META", None);
-        m.query("CAT#MLB#MLB1055", Some("SNAP#2026-11-29T12:00:00Z"), 9000);
+        m.get("PROD#MLB#MLB1", "META", Some(5000), true);
+        m.get("PROD#MLB#MLB2", "META", None, false);
+        m.query("CAT#MLB#MLB1055", Some("SNAP#2026-11-29T12:00:00Z"), 9000, true);
         let k = m.by_kind();
-        assert_eq!(k["CAT/SNAP"], Usage { writes: 1, write_units: 2, bytes_written: 1536, reads: 1, read_units: 3 });
+        assert_eq!(k["CAT/SNAP"], Usage { writes: 1, write_units: 2, bytes_written: 1536, reads: 1, read_units: 3.0 });
         assert_eq!(k["CAT/SCORE"].write_units, 3);
         assert_eq!(k["EVT"], Usage { writes: 1, write_units: 1, ..Usage::default() });
         assert_eq!(k["RETRY"].write_units, 1);
-        assert_eq!(k["PROD"], Usage { reads: 2, read_units: 3, ..Usage::default() });
+        // 5,000 B strongly consistent: 2; a miss, eventually consistent: 0.5.
+        assert_eq!(k["PROD"], Usage { reads: 2, read_units: 2.5, ..Usage::default() });
         assert_eq!(m.total().write_units, 7);
-        assert_eq!(m.total().read_units, 6);
+        assert_eq!(m.total().read_units, 5.5);
     }
 
     #[test]

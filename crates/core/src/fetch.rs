@@ -266,7 +266,7 @@ pub async fn load_state(
     site: SiteId,
     cat: &CategoryId,
 ) -> Result<Option<CategoryState>, StoreError> {
-    match store.get(&keys::category_pk(site, cat), keys::STATE).await? {
+    match store.get_eventually_consistent(&keys::category_pk(site, cat), keys::STATE).await? {
         Some(item) => Ok(Some(item.decode()?)),
         None => Ok(None),
     }
@@ -456,7 +456,7 @@ async fn resolve_entries(
     // 1. Load the cache.
     let mut metas: Vec<(ProductMeta, bool)> = Vec::with_capacity(entries.len());
     for e in entries.iter() {
-        let cached = match store.get(&keys::product_pk(site, &e.id), keys::META).await? {
+        let cached = match store.get_eventually_consistent(&keys::product_pk(site, &e.id), keys::META).await? {
             Some(item) => item.decode::<ProductMeta>().ok(),
             None => None,
         };

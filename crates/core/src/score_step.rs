@@ -158,8 +158,10 @@ pub async fn score_snapshot(
             store.query(&eq).await?.iter().filter_map(|i| FiredEvent::from_sk(&i.sk)).collect();
         state.rebuild_from(t, &history, &fired, cfg);
     }
-    let calibration: Option<CalibrationItem> =
-        store.get(&keys::calibration_pk(s.site, &s.category), keys::RANKCURVE).await?.and_then(|i| i.decode().ok());
+    let calibration: Option<CalibrationItem> = store
+        .get_eventually_consistent(&keys::calibration_pk(s.site, &s.category), keys::RANKCURVE)
+        .await?
+        .and_then(|i| i.decode().ok());
 
     // 2. Score.
     let ctx = signals::ScoreContext { state: &state, calibration: calibration.as_ref() };
@@ -168,7 +170,7 @@ pub async fn score_snapshot(
     if scored.events.iter().any(left) {
         // Products that left the list: their title, brand and link are in the previous snapshot.
         if let Some(prev) = state.cols.iter().rev().find(|c| c.at < t) {
-            if let Some(item) = store.get(&pk, &keys::snapshot_sk(prev.at)).await? {
+            if let Some(item) = store.get_eventually_consistent(&pk, &keys::snapshot_sk(prev.at)).await? {
                 if let Ok(si) = SnapshotItem::from_item(&item) {
                     signals::fill_from_previous(&mut scored.events, &si.snapshot);
                 }
@@ -210,7 +212,7 @@ async fn lookback_history(
 ) -> Result<(Vec<Snapshot>, usize), StoreError> {
     let own_sk = keys::snapshot_sk(t);
     let (mut history, mut corrupt) = (Vec::new(), 0);
-    let q = Query::pk(pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone());
+    let q = Query::pk(pk).between(keys::snapshot_sk(t - cfg.lookback()), own_sk.clone()).eventually_consistent();
     for item in store.query(&q).await? {
         if item.sk == own_sk {
             continue;
@@ -347,8 +349,10 @@ pub async fn read_latest(
             state
         }
     };
-    let calibration: Option<CalibrationItem> =
-        store.get(&keys::calibration_pk(site, category), keys::RANKCURVE).await?.and_then(|i| i.decode().ok());
+    let calibration: Option<CalibrationItem> = store
+        .get_eventually_consistent(&keys::calibration_pk(site, category), keys::RANKCURVE)
+        .await?
+        .and_then(|i| i.decode().ok());
     Ok(Some(latest_from_state(&snapshot, &state, calibration.as_ref(), cfg)))
 }
 

@@ -155,11 +155,15 @@ pub struct Query {
     /// `true`: ascending sort keys; `false`: descending.
     pub forward: bool,
     pub limit: Option<usize>,
+    /// `true` (the default): strongly consistent, sees every write acknowledged before it. `false`:
+    /// may miss writes of about the last second, for half the read units on DynamoDB; for items that
+    /// are never rewritten (snapshots, events) or whose staleness is harmless.
+    pub consistent: bool,
 }
 
 impl Query {
     pub fn pk(pk: impl Into<String>) -> Self {
-        Query { pk: pk.into(), sk: SkRange::All, forward: true, limit: None }
+        Query { pk: pk.into(), sk: SkRange::All, forward: true, limit: None, consistent: true }
     }
     pub fn begins_with(mut self, prefix: impl Into<String>) -> Self {
         self.sk = SkRange::BeginsWith(prefix.into());
@@ -175,6 +179,11 @@ impl Query {
     }
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
+        self
+    }
+    /// An eventually consistent query (see [`Query::consistent`]).
+    pub fn eventually_consistent(mut self) -> Self {
+        self.consistent = false;
         self
     }
 
@@ -217,6 +226,15 @@ pub trait SnapshotStore: Send + Sync {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError>;
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
+
+    /// A get that may miss a write of about the last second (DynamoDB: an eventually consistent
+    /// read, half the read units of [`SnapshotStore::get`]). For items that are never rewritten, or
+    /// whose staleness is harmless: the product cache, calibrations, snapshots, a category's schedule.
+    /// Never for an item read before a compare-and-swap on it. Stores that have only one kind of read
+    /// keep this default.
+    async fn get_eventually_consistent(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get(pk, sk).await
+    }
 
     /// Unconditional puts of many items (DynamoDB: `BatchWriteItem` in chunks of 25).
     async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {

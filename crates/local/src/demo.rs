@@ -345,14 +345,14 @@ fn print_units(out: &DemoOutcome) {
             u.writes as f64 / n,
             u.write_units as f64 / n,
             u.reads as f64 / n,
-            u.read_units as f64 / n
+            u.read_units / n
         );
         total.writes += u.writes;
         total.write_units += u.write_units;
         total.reads += u.reads;
         total.read_units += u.read_units;
     }
-    let (wru, rru) = (total.write_units as f64 / n, total.read_units as f64 / n);
+    let (wru, rru) = (total.write_units as f64 / n, total.read_units / n);
     println!(
         "  {:<12} {:>8.2} {wru:>8.2} {:>10} {:>8.2} {rru:>8.2}",
         "total",

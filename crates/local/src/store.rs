@@ -229,6 +229,19 @@ impl EmbeddedSnapshotStore {
         Ok(out)
     }
 
+    fn get_sync(&self, pk: &str, sk: &str, consistent: bool) -> Result<Option<Item>, StoreError> {
+        let conn = self.lock();
+        let text: Option<String> = conn
+            .prepare_cached("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2")
+            .and_then(|mut s| s.query_row(params![pk, sk], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        let item = text.map(|t| attrs_of(&t, pk, sk).map(|a| Item::new(pk, sk, a))).transpose()?;
+        if let Some(m) = &self.meter {
+            m.get(pk, sk, item.as_ref().map(billing::item_size), consistent);
+        }
+        Ok(item)
+    }
+
     fn put_sync(&self, item: Item, condition: &PutCondition) -> Result<PutOutcome, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
@@ -275,16 +288,12 @@ impl SnapshotStore for EmbeddedSnapshotStore {
     }
 
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let conn = self.lock();
-        let text: Option<String> = conn
-            .prepare_cached("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2")
-            .and_then(|mut s| s.query_row(params![pk, sk], |r| r.get(0)).optional())
-            .map_err(backend)?;
-        let item = text.map(|t| attrs_of(&t, pk, sk).map(|a| Item::new(pk, sk, a))).transpose()?;
-        if let Some(m) = &self.meter {
-            m.get(pk, sk, item.as_ref().map(billing::item_size));
-        }
-        Ok(item)
+        self.get_sync(pk, sk, true)
+    }
+
+    async fn get_eventually_consistent(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        // SQLite has one kind of read; only the meter tells them apart.
+        self.get_sync(pk, sk, false)
     }
 
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
@@ -313,7 +322,12 @@ impl SnapshotStore for EmbeddedSnapshotStore {
             }
         }
         if let Some(m) = &self.meter {
-            m.query(&query.pk, out.first().map(|i| i.sk.as_str()), out.iter().map(billing::item_size).sum());
+            m.query(
+                &query.pk,
+                out.first().map(|i| i.sk.as_str()),
+                out.iter().map(billing::item_size).sum(),
+                query.consistent,
+            );
         }
         Ok(out)
     }

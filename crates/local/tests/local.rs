@@ -90,7 +90,7 @@ fn the_meter_counts_what_dynamodb_would_bill_for_each_operation() {
         store.delete("EVT#MLB#MLB1055", "k").await.unwrap();
     });
     let k = meter.by_kind();
-    assert_eq!(k["CAT/SNAP"], Usage { writes: 3, write_units: 6, bytes_written: 2 * 1551, reads: 3, read_units: 3 });
+    assert_eq!(k["CAT/SNAP"], Usage { writes: 3, write_units: 6, bytes_written: 2 * 1551, reads: 3, read_units: 3.0 });
     assert_eq!(
         k["EVT"],
         Usage { writes: 2, write_units: 2, bytes_written: 2 + 15 + 2 + 1 + 1 + 2, ..Usage::default() }
