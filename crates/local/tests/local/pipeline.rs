@@ -207,7 +207,8 @@ fn a_deadline_that_has_passed_skips_and_reports_everything() {
 fn the_runner_scores_what_it_fetched() {
     runtime().block_on(async {
         let sb = meli_sandbox::spawn(SandboxConfig { seed: 5, ..Default::default() }).await.unwrap();
-        let store = Arc::new(EmbeddedSnapshotStore::in_memory().unwrap());
+        let meter = Arc::new(meli_core::billing::Meter::new());
+        let store = Arc::new(EmbeddedSnapshotStore::in_memory().unwrap().with_meter(meter.clone()));
         let clock = Arc::new(ManualClock::new(sb.state().now()));
         let (site, c) = cat("MLB1055");
         let runner = Runner {
@@ -237,6 +238,13 @@ fn the_runner_scores_what_it_fetched() {
         let truth_ids: Vec<&str> = truth.ranking.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, truth_ids);
         assert!(events > 0, "12 simulated hours of a live list produce events");
+        // The meter saw every write of the pipeline: one snapshot and one state item per refresh
+        // (48 refreshes), one write per event item.
+        let units = meter.by_kind();
+        assert_eq!(units["CAT/SNAP"].writes, 48);
+        assert_eq!(units["CAT/SCORE"].writes, 48);
+        assert_eq!(units["EVT"].writes, events as u64);
+        assert!(units["CAT/SNAP"].write_units >= 2 * 48, "a resolved list is over 1 KB: {:?}", units["CAT/SNAP"]);
         // Replaying the whole feed changes nothing.
         store.set_checkpoint(meli_local::runner::SCORER, 0).unwrap();
         let (items_before, _) = store.counts().unwrap();
