@@ -2,8 +2,9 @@
 (``AWSDynamoDB/<id>/data/*.json.gz``) and by ``meli-radar export --format ndjson`` (``data/*.json``).
 Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``. A snapshot item's
 ``entries`` is one string, a JSON text of columns (``{"position": [1, 2], "id": [...], "type": "PI",
-"resolution": "RC", "currency": "BRL", ...}``: ``type`` and ``resolution`` one letter per entry, a
-currency shared by every entry written once, a field no entry has left out). It carries no title, brand
+"resolution": "RC", "currency": "BRL", ...}``: ``type`` and ``resolution`` one letter per entry, the
+currency written once when every entry with a price shares it and the others have none, a field no
+entry has left out). It carries no title, brand
 or link: those are in the product items (``PROD#{site}#{id}`` / ``META``), joined on site and id
 (``with_names``). Items written before are read too: columns with titles, long type names and a currency
 per entry, and before that a list of maps.
@@ -135,7 +136,8 @@ def _entries_from_columns(text):
         if f.name == "type":
             return text_column("type", x, i, lambda raw, i: F.try_element_at(codes, raw.substr(i + 1, F.lit(1))))
         if f.name == "currency":
-            return text_column("currency", x, i, lambda raw, i: raw)
+            # One currency: that of every entry with a price (the others have none).
+            return text_column("currency", x, i, lambda raw, i: F.when(F.get(c["price"], i).isNotNull(), raw))
         return F.get(c[f.name], i)
 
     return F.transform(c["id"], lambda x, i: F.struct(*[field(f, x, i).alias(f.name) for f in ENTRY_TYPE.fields]))

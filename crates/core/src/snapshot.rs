@@ -208,7 +208,8 @@ impl Snapshot {
 /// - Title, brand and permalink are not stored: they live in the product items (`PROD#…`/`META`),
 ///   which whoever stores a snapshot keeps current and readers join ([`crate::names`]).
 /// - `type` and `resolution` are strings of one-letter codes, one letter per entry ([`Coded`]).
-/// - `currency` is one string when every entry has the same one, else a column.
+/// - `currency` is one string when every entry with a price has the same one and the others have
+///   none (the usual list: unresolved entries have neither), else a column.
 /// - A field that no entry has is left out.
 ///
 /// Written as a single string attribute: the stream decoder reads one value instead of a typed map
@@ -308,8 +309,14 @@ impl Serialize for ColumnsRef<'_> {
             };
         }
         optional!("price", price);
-        match es.first().and_then(|e| e.currency.as_deref()) {
-            Some(one) if es.iter().all(|e| e.currency.as_deref() == Some(one)) => m.serialize_entry("currency", one)?,
+        // One currency: that of every entry with a price, when they share it and no entry without
+        // a price has one (unresolved entries have neither); else a column.
+        let priced = |e: &SnapshotEntry, one: &str| match e.price {
+            Some(_) => e.currency.as_deref() == Some(one),
+            None => e.currency.is_none(),
+        };
+        match es.iter().find_map(|e| e.currency.as_deref()) {
+            Some(one) if es.iter().all(|e| priced(e, one)) => m.serialize_entry("currency", one)?,
             _ => optional!("currency", currency),
         }
         optional!("price_min", price_min);
@@ -382,7 +389,7 @@ where
     d.deserialize_any(Visitor(std::marker::PhantomData))
 }
 
-/// The `currency` column: one currency for every entry, or one per entry.
+/// The `currency` column: the one currency of every entry with a price, or one per entry.
 enum CurrencyColumn {
     One(String),
     Each(Vec<Option<String>>),
@@ -449,6 +456,7 @@ impl Columns {
         let mut out = Vec::with_capacity(n);
         for ((position, id), kind) in self.position.into_iter().zip(self.id).zip(self.kind) {
             // Every iterator has `n` items, or none (an absent column: the default).
+            let entry_price = price.next().flatten();
             out.push(SnapshotEntry {
                 position,
                 id,
@@ -457,8 +465,11 @@ impl Columns {
                 title: title.next().flatten(),
                 brand: brand.next().flatten(),
                 permalink: permalink.next().flatten(),
-                price: price.next().flatten(),
-                currency: currency.next().flatten().or_else(|| one_currency.clone()),
+                currency: match &one_currency {
+                    Some(c) => entry_price.map(|_| c.clone()),
+                    None => currency.next().flatten(),
+                },
+                price: entry_price,
                 price_min: price_min.next().flatten(),
                 price_max: price_max.next().flatten(),
                 seller_count: seller_count.next().flatten(),
@@ -584,9 +595,9 @@ mod tests {
             one_currency in proptest::option::of("[A-Z]{3}"),
         ) {
             if let Some(c) = one_currency {
-                // Every entry with the same currency: stored once.
+                // Every entry with a price in the same currency, the others with none: stored once.
                 for e in &mut entries {
-                    e.currency = Some(c.clone());
+                    e.currency = e.price.map(|_| c.clone());
                 }
             }
             let text = entries_to_columns(&entries).unwrap();
@@ -607,19 +618,27 @@ mod tests {
         ];
         entries[0].resolution = EntryResolution::Resolved;
         entries[1].resolution = EntryResolution::Forbidden;
-        for e in &mut entries {
+        for e in &mut entries[..2] {
+            e.price = Some(10.0);
             e.currency = Some("BRL".into());
+        }
+        for e in &mut entries {
             e.title = Some(format!("t {}", e.id));
         }
         let text = entries_to_columns(&entries).unwrap();
         assert_eq!(
             text,
-            r#"{"position":[1,2,3],"id":["MLB1","MLB2","MLBU3"],"type":"PIU","resolution":"RFO","currency":"BRL"}"#
+            r#"{"position":[1,2,3],"id":["MLB1","MLB2","MLBU3"],"type":"PIU","resolution":"RFO","price":[10.0,10.0,null],"currency":"BRL"}"#
         );
-        entries[2].currency = None;
-        let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(&entries).unwrap()).unwrap();
-        assert_eq!(cols["currency"], serde_json::json!(["BRL", "BRL", null]), "mixed: one per entry");
         assert_eq!(stored_round_trip(&entries).unwrap(), without_names(&entries));
+        // A currency without a price, or two currencies: one per entry.
+        for (i, cur) in [(2, Some("BRL")), (1, Some("USD"))] {
+            let mut es = entries.clone();
+            es[i].currency = cur.map(Into::into);
+            let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(&es).unwrap()).unwrap();
+            assert!(cols["currency"].is_array(), "{cols}");
+            assert_eq!(stored_round_trip(&es).unwrap(), without_names(&es));
+        }
     }
 
     #[test]
