@@ -684,11 +684,14 @@ mod tests {
     use crate::source::{ItemResult, OfferPage, ProductInfo, ReviewSummary};
     use crate::store::MemorySnapshotStore;
 
+    /// A product's name, brand and link.
+    type Listing = (String, Option<String>, Option<String>);
+
     /// A marketplace of catalog products whose names can change between fetches.
     #[derive(Default)]
     struct Catalog {
         // Held only inside each method (no await while held).
-        names: Mutex<HashMap<EntryId, (String, Option<String>, Option<String>)>>,
+        names: Mutex<HashMap<EntryId, Listing>>,
         list: Vec<EntryId>,
     }
 
@@ -765,8 +768,9 @@ mod tests {
             (Some("Celular A"), Some("Marca"), Some("https://x/a"))
         );
         // The product item outlives the snapshot item that needs its names.
-        let snaps = block_on(store.query(&crate::store::Query::pk(keys::category_pk(SiteId::MLB, &cat)).begins_with("SNAP#")))
-            .unwrap();
+        let snaps =
+            block_on(store.query(&crate::store::Query::pk(keys::category_pk(SiteId::MLB, &cat)).begins_with("SNAP#")))
+                .unwrap();
         let stored = SnapshotItem::from_item(&snaps[0]).unwrap();
         assert!(m.expires_at.unwrap() >= stored.expires_at);
         assert!(!snaps[0].attrs["entries"].as_str().unwrap().contains("Celular"), "{:?}", snaps[0].attrs);

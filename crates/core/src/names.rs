@@ -158,7 +158,11 @@ pub fn fill_events_from(events: &mut [EventItem], names: &HashMap<EntryId, Names
 }
 
 /// Gives the entries of a site's list that carry no names those of their products' `META` items.
-pub async fn fill_entries(store: &dyn SnapshotStore, site: SiteId, entries: &mut [SnapshotEntry]) -> Result<(), StoreError> {
+pub async fn fill_entries(
+    store: &dyn SnapshotStore,
+    site: SiteId,
+    entries: &mut [SnapshotEntry],
+) -> Result<(), StoreError> {
     let bare = |e: &SnapshotEntry| e.title.is_none() && e.brand.is_none() && e.permalink.is_none();
     let names = read_names(store, site, entries.iter().filter(|e| bare(e)).map(|e| &e.id)).await?;
     for e in entries.iter_mut().filter(|e| bare(e)) {
