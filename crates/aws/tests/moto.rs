@@ -187,7 +187,8 @@ async fn a_snapshot_goes_through_the_stream_to_the_scorer() {
 
     let records = read_stream(&config, store.table()).await;
     let is_snapshot = |r: &&aws_lambda_events::dynamodb::EventRecord| {
-        matches!(r.change.keys.get("pk"), Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with("CAT#"))
+        let pk = r.change.keys.get("pk");
+        matches!(pk, Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with("CAT#"))
     };
     let inserts: Vec<_> = records.iter().filter(|r| r.event_name == "INSERT").filter(is_snapshot).collect();
     assert_eq!(inserts.len(), 2, "{records:?}");
