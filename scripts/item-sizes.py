@@ -2,7 +2,10 @@
 """Item sizes as DynamoDB bills them, per kind of item, from a `meli-radar export` folder (or any
 DynamoDB-JSON export: one {"Item": {...}} per line, .json or .json.gz).
 
-Usage: scripts/item-sizes.py EXPORT_DIR
+Usage: scripts/item-sizes.py [--columns] EXPORT_DIR
+
+--columns also prints what each column of the snapshot items' `entries` text costs on average (its
+`"name":value,` bytes), and the rest of the item (keys, times, fetch metadata, TTL).
 
 The size rules (developer guide, "Item sizes and formats"): an attribute costs its name's UTF-8
 length plus its value: a string its UTF-8 length, a number about 1 byte per two significant digits
@@ -68,20 +71,46 @@ def lines(root):
                 yield from open(path, encoding="utf-8")
 
 
+def column_sizes(item):
+    """Bytes of each column of a snapshot item's `entries` text (`"name":value,`), and of the rest."""
+    text = item.get("entries", {}).get("S")
+    if text is None:
+        return None
+    cols = json.loads(text)
+    out = {name: len(json.dumps({name: v}, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) - 1
+           for name, v in cols.items()}
+    out["(rest of the item)"] = item_size(item) - len(text.encode("utf-8"))
+    return out
+
+
 def main():
-    if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
-        sys.exit("usage: scripts/item-sizes.py EXPORT_DIR")
+    args = sys.argv[1:]
+    columns = "--columns" in args
+    args = [a for a in args if a != "--columns"]
+    if len(args) != 1 or not os.path.isdir(args[0]):
+        sys.exit("usage: scripts/item-sizes.py [--columns] EXPORT_DIR")
     sizes = collections.defaultdict(list)
-    for line in lines(sys.argv[1]):
+    per_column = collections.defaultdict(int)
+    snapshots = 0
+    for line in lines(args[0]):
         line = line.strip()
         if line:
             item = json.loads(line)["Item"]
             sizes[kind(item)].append(item_size(item))
+            c = column_sizes(item) if columns and kind(item) == "CAT/SNAP" else None
+            if c is not None:
+                snapshots += 1
+                for name, n in c.items():
+                    per_column[name] += n
     print(f"{'item':<14} {'count':>8} {'mean B':>8} {'max B':>8} {'WRU/write':>10}")
     for k in sorted(sizes):
         s = sizes[k]
         wru = sum(math.ceil(x / 1024) for x in s) / len(s)
         print(f"{k:<14} {len(s):>8} {sum(s) / len(s):>8.0f} {max(s):>8} {wru:>10.2f}")
+    if snapshots:
+        print(f"\nsnapshot bytes by column (mean over {snapshots} items):")
+        for name, n in sorted(per_column.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:<20} {n / snapshots:>7.0f}")
 
 
 if __name__ == "__main__":

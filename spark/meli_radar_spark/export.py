@@ -1,8 +1,13 @@
 """The one reader of the history: DynamoDB-JSON export files, as written by DynamoDB's export to S3
 (``AWSDynamoDB/<id>/data/*.json.gz``) and by ``meli-radar export --format ndjson`` (``data/*.json``).
 Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``. A snapshot item's
-``entries`` is one string, a JSON text of columns (``{"position": [1, 2], "id": [...], ...}``, a field no
-entry has left out); items written before that have a list of maps, which is read too.
+``entries`` is one string, a JSON text of columns (``{"position": [1, 2], "id": [...], "type": "PI",
+"resolution": "RC", "currency": "BRL", ...}``: ``type`` and ``resolution`` one letter per entry, the
+currency written once when every entry with a price shares it and the others have none, a field no
+entry has left out). It carries no title, brand
+or link: those are in the product items (``PROD#{site}#{id}`` / ``META``), joined on site and id
+(``with_names``). Items written before are read too: columns with titles, long type names and a currency
+per entry, and before that a list of maps.
 
 Parsing is ``from_json`` against a typed schema (no Python in the per-row path). Lines that are not
 items, and items that are not snapshots, are counted, never fatal.
@@ -46,8 +51,18 @@ SNAPSHOT_SCHEMA = T.StructType(
     ]
 )
 
-# The stored entries' columns: one array per entry field.
-_COLUMNS_SCHEMA = T.StructType([T.StructField(f.name, T.ArrayType(f.dataType)) for f in ENTRY_TYPE.fields])
+# The stored entries' columns: one array per entry field, except `type` and `currency`, read as text:
+# Spark keeps a JSON value that is not a string as its JSON text, so a string of codes (or one currency)
+# and an array (items written before) both arrive, and are told apart by a leading "[".
+_TEXT_COLUMNS = ("type", "currency")
+_COLUMNS_SCHEMA = T.StructType(
+    [
+        T.StructField(f.name, T.StringType() if f.name in _TEXT_COLUMNS else T.ArrayType(f.dataType))
+        for f in ENTRY_TYPE.fields
+    ]
+)
+# The one-letter codes of the `type` column (crates/core/src/snapshot.rs, `Coded`).
+_TYPE_CODES = {"I": "ITEM", "P": "PRODUCT", "U": "USER_PRODUCT"}
 
 _S = T.StructType([T.StructField("S", T.StringType())])
 _N = T.StructType([T.StructField("N", T.StringType())])
@@ -73,6 +88,10 @@ _LINE_SCHEMA = T.StructType(
                     T.StructField("b_stderr", _N),
                     T.StructField("fitted_at", _S),
                     T.StructField("n", _N),
+                    # Product items (PROD#…/META): the names.
+                    T.StructField("title", _S),
+                    T.StructField("brand", _S),
+                    T.StructField("permalink", _S),
                     T.StructField(
                         "entries",
                         T.StructType(
@@ -104,10 +123,24 @@ def _entries_from_columns(text):
     """The JSON text of columns → an array of ENTRY_TYPE structs, one per id (a missing column gives
     nulls; ``get`` is null past an array's end, never an error)."""
     c = F.from_json(text, _COLUMNS_SCHEMA)
-    return F.transform(
-        c["id"],
-        lambda x, i: F.struct(*[(x if f.name == "id" else F.get(c[f.name], i)).alias(f.name) for f in ENTRY_TYPE.fields]),
-    )
+    codes = F.create_map(*[F.lit(x) for kv in _TYPE_CODES.items() for x in kv])
+
+    def text_column(name, x, i, one):
+        raw = c[name]
+        listed = F.get(F.from_json(raw, T.ArrayType(T.StringType())), i)
+        return F.when(raw.startswith("["), listed).otherwise(one(raw, i))
+
+    def field(f, x, i):
+        if f.name == "id":
+            return x
+        if f.name == "type":
+            return text_column("type", x, i, lambda raw, i: F.try_element_at(codes, raw.substr(i + 1, F.lit(1))))
+        if f.name == "currency":
+            # One currency: that of every entry with a price (the others have none).
+            return text_column("currency", x, i, lambda raw, i: F.when(F.get(c["price"], i).isNotNull(), raw))
+        return F.get(c[f.name], i)
+
+    return F.transform(c["id"], lambda x, i: F.struct(*[field(f, x, i).alias(f.name) for f in ENTRY_TYPE.fields]))
 
 
 def read_lines(spark: SparkSession, path: str) -> DataFrame:
@@ -144,6 +177,42 @@ def snapshots_from_items(items: DataFrame) -> DataFrame:
     )
 
 
+def names_from_items(items: DataFrame) -> DataFrame:
+    """Product items (``PROD#{site}#{id}`` / ``META``) → (site, id, title, brand, permalink)."""
+    it = F.col("item")
+    meta = items.where(it.isNotNull() & it["pk"]["S"].startswith("PROD#") & (it["sk"]["S"] == "META"))
+    parts = F.split(it["pk"]["S"], "#")
+    return meta.select(
+        parts.getItem(1).alias("site"),
+        parts.getItem(2).alias("id"),
+        it["title"]["S"].alias("title"),
+        it["brand"]["S"].alias("brand"),
+        it["permalink"]["S"].alias("permalink"),
+    )
+
+
+def with_names(snaps: DataFrame, names: DataFrame) -> DataFrame:
+    """The snapshots with the names of their entries: an entry without title, brand and link (a slim
+    item) takes its product item's; one that has them (an item written before) keeps its own. The
+    names go to every snapshot of a site as one map (a broadcast join on the site, no shuffle of the
+    entries)."""
+    per_site = (
+        names.groupBy("site", "id")
+        .agg(*[F.first(c, ignorenulls=True).alias(c) for c in ("title", "brand", "permalink")])
+        .groupBy("site")
+        .agg(F.map_from_entries(F.collect_list(F.struct("id", F.struct("title", "brand", "permalink")))).alias("_names"))
+    )
+    joined = snaps.join(F.broadcast(per_site), on="site", how="left")
+
+    def fill(e):
+        n = F.try_element_at(F.col("_names"), e["id"])
+        bare = e["title"].isNull() & e["brand"].isNull() & e["permalink"].isNull()
+        named = e.withField("title", n["title"]).withField("brand", n["brand"]).withField("permalink", n["permalink"])
+        return F.when(bare & n.isNotNull(), named).otherwise(e)
+
+    return joined.select(*[F.transform("entries", fill).alias(c) if c == "entries" else c for c in snaps.columns])
+
+
 def calibration_from_items(items: DataFrame) -> DataFrame:
     """Calibration items (``CAL#{site}#{cat}`` / ``RANKCURVE``) → (site, category, b, b_stderr,
     fitted_at, n): the curves the scorer was using."""
@@ -161,8 +230,8 @@ def calibration_from_items(items: DataFrame) -> DataFrame:
 
 
 def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, DataFrame, dict]:
-    """The snapshots and the calibration items of an export, and counts of what was read (lines,
-    items, snapshots, and lines that were not items)."""
+    """The snapshots (with their entries' names from the product items) and the calibration items of
+    an export, and counts of what was read (lines, items, snapshots, and lines that were not items)."""
     items = parse_items(read_lines(spark, path)).cache()
     counts = items.agg(
         F.count(F.lit(1)).alias("lines"),
@@ -179,7 +248,8 @@ def read_export(spark: SparkSession, path: str) -> tuple[DataFrame, DataFrame, d
         "snapshots": counts["snapshots"] or 0,
         "not_items": counts["lines"] - counts["items"],
     }
-    return snapshots_from_items(items), calibration_from_items(items), stats
+    snaps = with_names(snapshots_from_items(items), names_from_items(items))
+    return snaps, calibration_from_items(items), stats
 
 
 def snapshots_from_json(spark: SparkSession, snapshots: Iterable[dict]) -> DataFrame:

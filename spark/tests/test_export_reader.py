@@ -137,3 +137,64 @@ def test_the_job_writes_every_output_and_a_rerun_changes_nothing(spark, export_d
     # The same run date again: the same partitions, rewritten, nothing added.
     job.run(spark, export_dir, out, "2026-11-02")
     assert {t: count(t) for t in tables} == counts
+
+
+# Snapshot items as stored now: no names (they are in the product items), `type` and `resolution` as
+# one letter per entry, the currency of every entry with a price written once.
+def _snap(cat, at, columns):
+    return {"pk": {"S": f"CAT#MLB#{cat}"}, "sk": {"S": f"SNAP#{at}"}, "site": {"S": "MLB"}, "category": {"S": cat},
+            "taken_at": {"S": at}, "entries": {"S": json.dumps(columns, ensure_ascii=False)}}
+
+
+OLD_COLUMNS = _snap("MLB1000", "2026-11-01T01:00:00Z", {
+    "position": [1], "id": ["MLB5"], "type": ["PRODUCT"], "resolution": ["resolved"], "title": ["Fone (antigo)"],
+    "price": [9.9], "currency": ["BRL"]})
+SLIM_A = _snap("MLB1000", "2026-11-01T02:00:00Z", {
+    "position": [1, 2, 3], "id": ["MLB5", "MLB6", "MLBU7"], "type": "PIU", "resolution": "RFO",
+    "price": [10.5, 20.0, None], "currency": "BRL"})
+SLIM_B = _snap("MLB1000", "2026-11-01T03:00:00Z", {
+    "position": [1, 2], "id": ["MLB6", "MLB5"], "type": "IP", "resolution": "CC", "price": [19.0, 10.5],
+    "currency": "BRL", "reviews_total": [None, 40]})
+
+
+def _meta(id_, **names):
+    m = {"pk": {"S": f"PROD#MLB#{id_}"}, "sk": {"S": "META"}, "id": {"S": id_}, "type": {"S": "PRODUCT"},
+         "first_seen": {"S": "2026-11-01T00:00:00Z"}, "resolution": {"S": "resolved"}, "price": {"N": "10.5"},
+         "brand": {"NULL": True}, "expires_at": {"N": "1800000000"}}
+    m.update({k: {"S": v} for k, v in names.items()})
+    return m
+
+
+@pytest.fixture(scope="module")
+def slim_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("slim")
+    with open(root / "items.json", "w", encoding="utf-8") as f:
+        for item in (OLD_COLUMNS, SLIM_A, SLIM_B, _meta("MLB5", title="Fone <b>", brand="Marca",
+                                                         permalink="https://x/MLB5"),
+                     _meta("MLB6", title="Cabo USB-C")):
+            f.write(json.dumps({"Item": item}, ensure_ascii=False) + "\n")
+    return str(root)
+
+
+def test_slim_items_take_their_names_from_the_product_items(spark, slim_dir):
+    snaps, _, stats = export.read_export(spark, slim_dir)
+    assert stats["snapshots"] == 3 and stats["items"] == 5
+    got = {s["taken_at"]: s["entries"] for s in rows(snaps)}
+    # An item written before with its own title keeps it (the product item's is newer).
+    assert got["2026-11-01T01:00:00Z"] == [
+        {"position": 1, "id": "MLB5", "type": "PRODUCT", "title": "Fone (antigo)", "price": 9.9, "currency": "BRL"}]
+    fone = {"title": "Fone <b>", "brand": "Marca", "permalink": "https://x/MLB5"}
+    assert got["2026-11-01T02:00:00Z"] == [
+        dict(fone, position=1, id="MLB5", type="PRODUCT", price=10.5, currency="BRL"),
+        {"position": 2, "id": "MLB6", "type": "ITEM", "title": "Cabo USB-C", "price": 20.0, "currency": "BRL"},
+        # No product item: no names, still in the list.
+        {"position": 3, "id": "MLBU7", "type": "USER_PRODUCT"},
+    ]
+    assert got["2026-11-01T03:00:00Z"] == [
+        {"position": 1, "id": "MLB6", "type": "ITEM", "title": "Cabo USB-C", "price": 19.0, "currency": "BRL"},
+        dict(fone, position=2, id="MLB5", type="PRODUCT", price=10.5, currency="BRL", reviews_total=40),
+    ]
+    # The signals see the names (the diffusion report keys on brands and titles).
+    sig = signals.compute(snaps)
+    products = {(p["taken_at"], p["id"]): p for p in rows(sig.products)}
+    assert products[("2026-11-01T03:00:00Z", "MLB5")]["brand"] == "Marca"

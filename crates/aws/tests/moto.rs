@@ -181,17 +181,26 @@ async fn a_snapshot_goes_through_the_stream_to_the_scorer() {
     let first = SnapshotItem::new(snapshot(0, &["MLB1", "MLB2", "MLB3", "MLB4"]), 180);
     let second = SnapshotItem::new(snapshot(15, &["MLB3", "MLB1", "MLB2", "MLB4"]), 180);
     for s in [&first, &second] {
-        store.put(s.to_item().unwrap(), PutCondition::IfAbsent).await.unwrap();
+        // As the fetcher stores it: the titles into the product items, then the snapshot item.
+        meli_core::names::store_snapshot(store.as_ref(), s, PutCondition::IfAbsent, &[]).await.unwrap();
     }
 
     let records = read_stream(&config, store.table()).await;
-    let inserts: Vec<_> = records.iter().filter(|r| r.event_name == "INSERT").collect();
+    let is_snapshot = |r: &&aws_lambda_events::dynamodb::EventRecord| {
+        let pk = r.change.keys.get("pk");
+        matches!(pk, Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with("CAT#"))
+    };
+    let inserts: Vec<_> = records.iter().filter(|r| r.event_name == "INSERT").filter(is_snapshot).collect();
     assert_eq!(inserts.len(), 2, "{records:?}");
-    // The stream image decodes into the same item type the fetcher wrote.
+    // The stream image decodes into the same item type the fetcher wrote, without the names.
     let change = meli_core::stream::decode(inserts[0]).unwrap();
-    assert_eq!(SnapshotItem::from_item(change.new.as_ref().unwrap()).unwrap(), first);
+    let mut want = first.clone();
+    for e in &mut want.snapshot.entries {
+        e.title = None;
+    }
+    assert_eq!(SnapshotItem::from_item(change.new.as_ref().unwrap()).unwrap(), want);
 
-    let out = score_records(&records[..2], store.as_ref(), &SignalConfig::default()).await;
+    let out = score_records(&records, store.as_ref(), &SignalConfig::default()).await;
     assert_eq!(out.scored, 2, "poison: {:?}", out.poison);
     assert!(out.retry_from.is_none() && out.poison.is_empty());
     let latest =
@@ -203,6 +212,8 @@ async fn a_snapshot_goes_through_the_stream_to_the_scorer() {
     let ids: Vec<&str> = latest.products.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["MLB3", "MLB1", "MLB2", "MLB4"]);
     assert_eq!(latest.products[0].change_prev, Some(2), "scored against the first snapshot");
+    assert_eq!(latest.products[0].title.as_deref(), Some("Produto MLB3 <b>&</b>"), "from the product item");
+    assert!(out.events.iter().all(|e| e.title.is_some()), "{:?}", out.events);
     assert!(
         out.events.iter().any(|e| e.key_kind == "new_number_one"),
         "events: {:?}",

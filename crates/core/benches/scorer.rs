@@ -29,6 +29,7 @@ use std::time::{Duration as StdDuration, Instant};
 use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{Duration, TimeZone, Utc};
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use meli_core::names::{self, Names};
 use meli_core::pipeline::SnapshotRecord;
 use meli_core::signals::{
     self, plan_writes, FiredEvent, ListState, ScoreContext, ScoreStateItem, SignalConfig, SnapshotItem,
@@ -83,14 +84,16 @@ fn decode_record_via_attribute_values(json: &str) -> Snapshot {
     record.snapshot_insert().unwrap().unwrap()
 }
 
-/// The stream: snapshot inserts in time order, interleaved across categories.
-fn generate() -> Vec<String> {
+/// The stream: snapshot inserts in time order, interleaved across categories; and the products'
+/// names, as their `META` items hold them (the snapshot items do not).
+fn generate() -> (Vec<String>, HashMap<EntryId, Names>) {
     let mut rng = Rng(42);
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut lists: Vec<Vec<u64>> = (0..CATEGORIES).map(|_| (1..=20).collect()).collect();
     let mut prices: Vec<HashMap<u64, f64>> = vec![HashMap::new(); CATEGORIES];
     let mut reviews: Vec<HashMap<u64, u64>> = vec![HashMap::new(); CATEGORIES];
     let mut out = Vec::with_capacity(CATEGORIES * SNAPSHOTS_PER_CATEGORY);
+    let mut product_names = HashMap::new();
     for h in 0..SNAPSHOTS_PER_CATEGORY {
         for (c, list) in lists.iter_mut().enumerate() {
             // A few swaps, sometimes a jump, sometimes an entrant from the pool.
@@ -129,6 +132,9 @@ fn generate() -> Vec<String> {
                     e.price = Some(*p);
                     e.currency = Some("BRL".into());
                     e.reviews_total = Some(*r);
+                    if let Some(n) = Names::of(&e) {
+                        product_names.insert(e.id.clone(), n);
+                    }
                     e
                 })
                 .collect();
@@ -142,7 +148,7 @@ fn generate() -> Vec<String> {
             out.push(stream_record(&SnapshotItem::new(s, 400), out.len()));
         }
     }
-    out
+    (out, product_names)
 }
 
 #[derive(Default)]
@@ -152,7 +158,6 @@ struct CategoryState {
     /// Everything so far (naive).
     history: Vec<Snapshot>,
     fired: Vec<FiredEvent>,
-    previous: Option<Snapshot>,
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -179,7 +184,12 @@ enum Strategy {
     Naive,
 }
 
-fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuration, Totals) {
+fn run(
+    stream: &[String],
+    product_names: &HashMap<EntryId, Names>,
+    cfg: &SignalConfig,
+    strategy: Strategy,
+) -> (StdDuration, Totals) {
     let mut states: HashMap<String, CategoryState> = HashMap::new();
     let mut totals = Totals::default();
     let start = Instant::now();
@@ -215,9 +225,9 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
         totals.score += t_score.elapsed();
 
         let t_plan = Instant::now();
-        if let Some(prev) = &st.previous {
-            signals::fill_from_previous(&mut scored.events, prev);
-        }
+        // The events' names from the product items (the step reads them from the store: I/O, not
+        // measured here).
+        names::fill_events_from(&mut scored.events, product_names);
         let plan = plan_writes(&scored).unwrap();
         totals.plan_items += t_plan.elapsed();
         let t_absorb = Instant::now();
@@ -242,10 +252,9 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
                     key_kind: e.key_kind.clone(),
                     product: e.product.clone(),
                 }));
-                st.history.push(snap.clone());
+                st.history.push(snap);
             }
         }
-        st.previous = Some(snap);
     }
     (start.elapsed(), totals)
 }
@@ -253,7 +262,7 @@ fn run(stream: &[String], cfg: &SignalConfig, strategy: Strategy) -> (StdDuratio
 fn main() {
     let cfg = SignalConfig::default();
     let t = Instant::now();
-    let stream = generate();
+    let (stream, product_names) = generate();
     let bytes: usize = stream.iter().map(String::len).sum();
     println!(
         "scorer bench: {} records ({} categories x {} hourly snapshots), {:.0} bytes/record (stream JSON), generated in {:.1?}",
@@ -276,7 +285,7 @@ fn main() {
     }
     let decode_old = start.elapsed();
 
-    let (windowed, a) = run(&stream, &cfg, Strategy::Windowed);
+    let (windowed, a) = run(&stream, &product_names, &cfg, Strategy::Windowed);
     let n = stream.len() as f64;
     let per = |d: StdDuration| d.as_secs_f64() * 1e6 / n;
     println!(
@@ -298,7 +307,7 @@ fn main() {
         println!("  windowed (decode+score+plan):     {:8.2} µs/record", per(windowed));
         return;
     }
-    let (naive, b) = run(&stream, &cfg, Strategy::Naive);
+    let (naive, b) = run(&stream, &product_names, &cfg, Strategy::Naive);
     assert_eq!((a.events, a.suppressed, a.items), (b.events, b.suppressed, b.items), "strategies disagree");
     assert!((a.momentum - b.momentum).abs() < 1e-6 * a.momentum.abs().max(1.0), "strategies disagree on momentum");
 

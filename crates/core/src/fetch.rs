@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
+use crate::names;
 use crate::signals::items::SnapshotItem;
 use crate::snapshot::{EntryResolution, FetchMeta, Snapshot, SnapshotEntry};
 use crate::source::{ForbiddenKind, HighlightEntry, MarketplaceSource, SourceError};
@@ -144,7 +145,8 @@ pub struct ProductMeta {
 }
 
 impl ProductMeta {
-    fn new(id: EntryId, kind: EntryType, now: DateTime<Utc>) -> Self {
+    /// A product first seen at `now`, with nothing resolved yet.
+    pub(crate) fn new(id: EntryId, kind: EntryType, now: DateTime<Utc>) -> Self {
         ProductMeta {
             id,
             kind,
@@ -410,7 +412,7 @@ async fn fetch_category(
 
     let mut entries: Vec<SnapshotEntry> =
         list.iter().map(|h: &HighlightEntry| SnapshotEntry::bare(h.position, h.id.clone(), h.kind)).collect();
-    resolve_entries(source, store, site, &mut entries, now, cfg, &mut calls).await?;
+    let metas = resolve_entries(source, store, site, &mut entries, now, cfg, &mut calls).await?;
 
     let taken_at = slot_of(now, cfg.refresh_every);
     let snapshot = Snapshot {
@@ -432,8 +434,10 @@ async fn fetch_category(
         }
     };
     let n = snapshot.entries.len();
-    let outcome =
-        store.put(SnapshotItem::new(snapshot, cfg.retention.num_days()).to_item()?, PutCondition::IfAbsent).await?;
+    // The entries' names go to the product items, which `resolve_entries` has just written (so
+    // `store_snapshot` only writes one whose expiry would come before the snapshot's).
+    let item = SnapshotItem::new(snapshot, cfg.retention.num_days());
+    let outcome = names::store_snapshot(store, &item, PutCondition::IfAbsent, &metas).await?;
     write_state(store, site, cat, prev.as_ref(), CategoryStatus::Ok, now, cfg).await?;
     let api_calls = calls.total();
     Ok((CategoryOutcome::Ok { entries: n, api_calls, already_stored: outcome == PutOutcome::ConditionFailed }, calls.0))
@@ -443,7 +447,8 @@ fn stale(at: Option<DateTime<Utc>>, ttl: Duration, now: DateTime<Utc>) -> bool {
     at.is_none_or(|t| now - t >= ttl)
 }
 
-/// Fills the entries from the product cache and resolves what is missing or stale.
+/// Fills the entries from the product cache and resolves what is missing or stale. Returns the
+/// product items as they now are in the store.
 async fn resolve_entries(
     source: &dyn MarketplaceSource,
     store: &dyn SnapshotStore,
@@ -452,7 +457,7 @@ async fn resolve_entries(
     now: DateTime<Utc>,
     cfg: &FetchConfig,
     calls: &mut Calls,
-) -> Result<(), StoreError> {
+) -> Result<Vec<ProductMeta>, StoreError> {
     // 1. Load the cache.
     let mut metas: Vec<(ProductMeta, bool)> = Vec::with_capacity(entries.len());
     for e in entries.iter() {
@@ -585,11 +590,11 @@ async fn resolve_entries(
         };
         m.fill(e, resolution);
         if worked || *is_new {
-            m.expires_at = Some((now + cfg.retention).timestamp());
+            m.expires_at = Some(names::meta_expiry(now, cfg.retention.num_days()));
             store.put(Item::from_typed(keys::product_pk(site, &m.id), keys::META, &*m)?, PutCondition::Always).await?;
         }
     }
-    Ok(())
+    Ok(metas.into_iter().map(|(m, _)| m).collect())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -663,5 +668,128 @@ async fn refresh_reviews(source: &dyn MarketplaceSource, m: &mut ProductMeta, no
             // A listing without reviews access is not asked again before the next window.
             m.reviews_at = Some(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::ids::Position;
+    use crate::source::{ItemResult, OfferPage, ProductInfo, ReviewSummary};
+    use crate::store::MemorySnapshotStore;
+
+    /// A product's name, brand and link.
+    type Listing = (String, Option<String>, Option<String>);
+
+    /// A marketplace of catalog products whose names can change between fetches.
+    #[derive(Default)]
+    struct Catalog {
+        // Held only inside each method (no await while held).
+        names: Mutex<HashMap<EntryId, Listing>>,
+        list: Vec<EntryId>,
+    }
+
+    impl Catalog {
+        fn rename(&self, id: &EntryId, title: &str, brand: Option<&str>, link: Option<&str>) {
+            let mut g = self.names.lock().unwrap();
+            g.insert(id.clone(), (title.into(), brand.map(Into::into), link.map(Into::into)));
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MarketplaceSource for Catalog {
+        async fn highlights(&self, _: SiteId, _: &CategoryId) -> Result<Vec<HighlightEntry>, SourceError> {
+            Ok(self
+                .list
+                .iter()
+                .enumerate()
+                .map(|(i, id)| HighlightEntry {
+                    position: Position::new(i as i64 + 1).unwrap(),
+                    id: id.clone(),
+                    kind: EntryType::Product,
+                })
+                .collect())
+        }
+        async fn product(&self, id: &EntryId) -> Result<ProductInfo, SourceError> {
+            let g = self.names.lock().unwrap();
+            let (name, brand, permalink) = g.get(id).cloned().ok_or(SourceError::NotFound)?;
+            Ok(ProductInfo {
+                id: id.clone(),
+                name,
+                status: None,
+                brand,
+                permalink,
+                domain_id: None,
+                price: Some(10.0),
+                currency: Some("BRL".into()),
+                price_min: None,
+                price_max: None,
+                winner_item_id: None,
+            })
+        }
+        async fn product_offers(&self, _: &EntryId, offset: u32, limit: u32) -> Result<OfferPage, SourceError> {
+            Ok(OfferPage { total: 0, offset, limit, offers: Vec::new() })
+        }
+        async fn items(&self, _: &[EntryId]) -> Result<Vec<ItemResult>, SourceError> {
+            Ok(Vec::new())
+        }
+        async fn reviews(&self, _: &EntryId, _: Option<&EntryId>) -> Result<ReviewSummary, SourceError> {
+            Err(SourceError::NotFound)
+        }
+    }
+
+    fn meta(store: &MemorySnapshotStore, id: &EntryId) -> ProductMeta {
+        block_on(store.get(&keys::product_pk(id.site(), id), keys::META)).unwrap().unwrap().decode().unwrap()
+    }
+
+    #[test]
+    fn the_product_items_keep_the_names_current_and_the_snapshot_items_leave_them_out() {
+        let (a, b) = (EntryId::parse("MLB1").unwrap(), EntryId::parse("MLB2").unwrap());
+        let source = Catalog { list: vec![a.clone(), b.clone()], ..Catalog::default() };
+        source.rename(&a, "Celular A", Some("Marca"), Some("https://x/a"));
+        source.rename(&b, "Celular B", None, None);
+        let store = MemorySnapshotStore::new();
+        let t0 = keys::parse_ts("2026-11-01T00:00:00Z").unwrap();
+        let clock = ManualClock::new(t0);
+        let cat = CategoryId::parse("MLB1055").unwrap();
+        let tracked = [(SiteId::MLB, cat.clone())];
+        let cfg = FetchConfig { max_refreshes_per_fetch: 20, ..FetchConfig::default() };
+        let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!(r.snapshots_written, 1, "{r:?}");
+        let m = meta(&store, &a);
+        assert_eq!(
+            (m.title.as_deref(), m.brand.as_deref(), m.permalink.as_deref()),
+            (Some("Celular A"), Some("Marca"), Some("https://x/a"))
+        );
+        // The product item outlives the snapshot item that needs its names.
+        let snaps =
+            block_on(store.query(&crate::store::Query::pk(keys::category_pk(SiteId::MLB, &cat)).begins_with("SNAP#")))
+                .unwrap();
+        let stored = SnapshotItem::from_item(&snaps[0]).unwrap();
+        assert!(m.expires_at.unwrap() >= stored.expires_at);
+        assert!(!snaps[0].attrs["entries"].as_str().unwrap().contains("Celular"), "{:?}", snaps[0].attrs);
+        assert!(stored.snapshot.entries.iter().all(|e| e.title.is_none() && e.price == Some(10.0)));
+
+        // The marketplace renames A; once its metadata is stale the fetcher reads it again, and the
+        // product item says the new names.
+        source.rename(&a, "Celular A (2026)", None, Some("https://x/a2"));
+        clock.advance(cfg.meta_ttl + cfg.refresh_every);
+        let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!(r.snapshots_written, 1, "{r:?}");
+        let m = meta(&store, &a);
+        assert_eq!(
+            (m.title.as_deref(), m.brand.as_deref(), m.permalink.as_deref()),
+            (Some("Celular A (2026)"), Some("Marca"), Some("https://x/a2")),
+            "a missing brand keeps the one known"
+        );
+        let names = block_on(crate::names::read_names(&store, SiteId::MLB, [&a, &b])).unwrap();
+        assert_eq!(names[&a].title.as_deref(), Some("Celular A (2026)"));
+        assert_eq!(names[&b].title.as_deref(), Some("Celular B"));
     }
 }

@@ -12,6 +12,8 @@
 //! - [`store`]: the `SnapshotStore` port, its in-memory fake and the shared contract suite.
 //! - [`source`]: the `MarketplaceSource` port (what the fetch step asks Mercado Libre) and its errors.
 //! - [`stream`]: the DynamoDB Streams record codec shared by the change feed and the Lambdas.
+//! - [`names`]: product names (title, brand, link) live in the product items: kept there by whoever
+//!   stores a snapshot ([`names::store_snapshot`]), joined by whoever shows them.
 //! - [`fetch`]: the fetch step (highlights → resolved snapshot items, within the API budget).
 //! - [`signals`]: trend signals and events, pure functions (spec: `docs/signals.md`), and the stored
 //!   item types; [`score_step`]: the scoring step over a `SnapshotStore`.
@@ -29,6 +31,7 @@ pub mod ddb_json;
 pub mod fetch;
 pub mod ids;
 pub mod keys;
+pub mod names;
 pub mod notify;
 pub mod pipeline;
 pub mod score_step;

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::ids::{CategoryId, SiteId};
 use crate::keys;
+use crate::names;
 use crate::signals::category::CategorySignals;
 use crate::signals::{
     self, CalibrationItem, CurveSource, EventItem, FiredEvent, ListState, ProductSignals, ScoreStateItem, Scored,
@@ -166,17 +167,9 @@ pub async fn score_snapshot(
     // 2. Score.
     let ctx = signals::ScoreContext { state: &state, calibration: calibration.as_ref() };
     let mut scored = signals::score(&s, &ctx, cfg);
-    let left = |e: &EventItem| e.title.is_none() && !s.entries.iter().any(|x| x.id == e.product);
-    if scored.events.iter().any(left) {
-        // Products that left the list: their title, brand and link are in the previous snapshot.
-        if let Some(prev) = state.cols.iter().rev().find(|c| c.at < t) {
-            if let Some(item) = store.get_eventually_consistent(&pk, &keys::snapshot_sk(prev.at)).await? {
-                if let Ok(si) = SnapshotItem::from_item(&item) {
-                    signals::fill_from_previous(&mut scored.events, &si.snapshot);
-                }
-            }
-        }
-    }
+    // Title, brand and link are in the product items (a stored snapshot does not carry them, and
+    // the state never did): one read per distinct product of an event without them.
+    names::fill_events(store, &mut scored.events).await?;
     let plan = signals::plan_writes(&scored)?;
     report.baseline = scored.signals.baseline;
     report.events_suppressed = scored.suppressed;
@@ -292,7 +285,7 @@ pub fn score_series_in(
     for s in snapshots {
         let s = s.normalized().map_err(ScoreError::InvalidSnapshot)?;
         let item = SnapshotItem::new(s, cfg.snapshot_ttl_days);
-        block_on(store.put(item.to_item()?, PutCondition::Always))?;
+        block_on(names::store_snapshot(store, &item, PutCondition::Always, &[]))?;
         reports.push(block_on(score_snapshot(store, &item.snapshot, cfg))?);
     }
     Ok(reports)
@@ -307,8 +300,8 @@ pub fn score_series(snapshots: Vec<Snapshot>, cfg: &SignalConfig) -> Result<Vec<
 }
 
 /// The list's latest ranking with its signals: the newest snapshot of the list's `SCORE` item,
-/// scored again against that state (docs/signals.md §7), with the snapshot's titles, prices and
-/// links. When `SCORE` is missing or unreadable (not scored yet; a state format the reader does not
+/// scored again against that state (docs/signals.md §7), with the snapshot's prices and reviews
+/// and the products' names (title, brand, link) from their `META` items. When `SCORE` is missing or unreadable (not scored yet; a state format the reader does not
 /// know), the newest snapshot item is scored against its lookback read from the snapshot items, as
 /// the scorer's rebuild does (dwell then starts within the lookback). `None` when the list has no
 /// snapshot.
@@ -353,7 +346,9 @@ pub async fn read_latest(
         .get_eventually_consistent(&keys::calibration_pk(site, category), keys::RANKCURVE)
         .await?
         .and_then(|i| i.decode().ok());
-    Ok(Some(latest_from_state(&snapshot, &state, calibration.as_ref(), cfg)))
+    let mut latest = latest_from_state(&snapshot, &state, calibration.as_ref(), cfg);
+    names::fill_latest(store, &mut latest).await?;
+    Ok(Some(latest))
 }
 
 /// The ranking of `snapshot` (the newest of `state`, already merged into it) with its signals, as

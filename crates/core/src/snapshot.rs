@@ -202,12 +202,74 @@ impl Snapshot {
 // ---------------------------------------------------------------------------------------------
 // The snapshot item's stored entries: one JSON text of columns (docs/decisions.md).
 
-/// The entries of a stored snapshot item as one JSON text, one array per field, in list order:
-/// `{"position":[1,2],"id":["MLB1","MLB2"],"type":["PRODUCT","ITEM"],"resolution":[…],"title":[…],…}`.
-/// A field that no entry has is left out. Written as a single string attribute: the stream decoder
-/// reads one value instead of a typed map per field per entry (docs/decisions.md).
+/// The entries of a stored snapshot item as one JSON text, one column per field, in list order:
+/// `{"position":[1,2],"id":["MLB1","MLB2"],"type":"PI","resolution":"RC","price":[…],"currency":"BRL",…}`.
+///
+/// - Title, brand and permalink are not stored: they live in the product items (`PROD#…`/`META`),
+///   which whoever stores a snapshot keeps current and readers join ([`crate::names`]).
+/// - `type` and `resolution` are strings of one-letter codes, one letter per entry ([`Coded`]).
+/// - `currency` is one string when every entry with a price has the same one and the others have
+///   none (the usual list: unresolved entries have neither), else a column.
+/// - A field that no entry has is left out.
+///
+/// Written as a single string attribute: the stream decoder reads one value instead of a typed map
+/// per field per entry. Items written before (a list of entry maps; columns with titles, long type
+/// and resolution names, a currency per entry) still decode ([`deserialize_stored_entries`]).
 pub(crate) fn entries_to_columns(entries: &[SnapshotEntry]) -> Result<String, serde_json::Error> {
     serde_json::to_string(&ColumnsRef(entries))
+}
+
+/// A value stored as one letter (the `type` and `resolution` columns).
+trait Coded: Sized + Copy {
+    const WHAT: &'static str;
+    fn code(self) -> char;
+    fn from_code(c: char) -> Option<Self>;
+}
+
+impl Coded for EntryType {
+    const WHAT: &'static str = "type";
+    fn code(self) -> char {
+        match self {
+            EntryType::Item => 'I',
+            EntryType::Product => 'P',
+            EntryType::UserProduct => 'U',
+        }
+    }
+    fn from_code(c: char) -> Option<Self> {
+        match c {
+            'I' => Some(EntryType::Item),
+            'P' => Some(EntryType::Product),
+            'U' => Some(EntryType::UserProduct),
+            _ => None,
+        }
+    }
+}
+
+impl Coded for EntryResolution {
+    const WHAT: &'static str = "resolution";
+    fn code(self) -> char {
+        match self {
+            EntryResolution::Resolved => 'R',
+            EntryResolution::Cached => 'C',
+            EntryResolution::Forbidden => 'F',
+            EntryResolution::NotFound => 'N',
+            EntryResolution::Opaque => 'O',
+            EntryResolution::Failed => 'X',
+            EntryResolution::Pending => 'P',
+        }
+    }
+    fn from_code(c: char) -> Option<Self> {
+        match c {
+            'R' => Some(EntryResolution::Resolved),
+            'C' => Some(EntryResolution::Cached),
+            'F' => Some(EntryResolution::Forbidden),
+            'N' => Some(EntryResolution::NotFound),
+            'O' => Some(EntryResolution::Opaque),
+            'X' => Some(EntryResolution::Failed),
+            'P' => Some(EntryResolution::Pending),
+            _ => None,
+        }
+    }
 }
 
 struct ColumnsRef<'a>(&'a [SnapshotEntry]);
@@ -225,6 +287,11 @@ impl<'a, T: Serialize, F: Fn(&'a SnapshotEntry) -> T> Serialize for Col<'a, F> {
     }
 }
 
+/// One column of codes: one letter per entry, as a string.
+fn codes<C: Coded>(es: &[SnapshotEntry], f: impl Fn(&SnapshotEntry) -> C) -> String {
+    es.iter().map(|e| f(e).code()).collect()
+}
+
 impl Serialize for ColumnsRef<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -232,8 +299,8 @@ impl Serialize for ColumnsRef<'_> {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("position", &col(es, |e| e.position))?;
         m.serialize_entry("id", &col(es, |e| &e.id))?;
-        m.serialize_entry("type", &col(es, |e| e.kind))?;
-        m.serialize_entry("resolution", &col(es, |e| e.resolution))?;
+        m.serialize_entry("type", &codes(es, |e| e.kind))?;
+        m.serialize_entry("resolution", &codes(es, |e| e.resolution))?;
         macro_rules! optional {
             ($name:literal, $field:ident) => {
                 if es.iter().any(|e| e.$field.is_some()) {
@@ -241,11 +308,17 @@ impl Serialize for ColumnsRef<'_> {
                 }
             };
         }
-        optional!("title", title);
-        optional!("brand", brand);
-        optional!("permalink", permalink);
         optional!("price", price);
-        optional!("currency", currency);
+        // One currency: that of every entry with a price, when they share it and no entry without
+        // a price has one (unresolved entries have neither); else a column.
+        let priced = |e: &SnapshotEntry, one: &str| match e.price {
+            Some(_) => e.currency.as_deref() == Some(one),
+            None => e.currency.is_none(),
+        };
+        match es.iter().find_map(|e| e.currency.as_deref()) {
+            Some(one) if es.iter().all(|e| priced(e, one)) => m.serialize_entry("currency", one)?,
+            _ => optional!("currency", currency),
+        }
         optional!("price_min", price_min);
         optional!("price_max", price_max);
         optional!("seller_count", seller_count);
@@ -255,16 +328,17 @@ impl Serialize for ColumnsRef<'_> {
     }
 }
 
-/// [`ColumnsRef`] as read back.
+/// [`ColumnsRef`] as read back, and the columns of items written before it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Columns {
     position: Vec<Position>,
     id: Vec<EntryId>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "coded_column")]
     kind: Vec<EntryType>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "coded_column")]
     resolution: Vec<EntryResolution>,
+    /// Items written before the names moved to the product items carry them.
     #[serde(default)]
     title: Vec<Option<String>>,
     #[serde(default)]
@@ -274,7 +348,7 @@ struct Columns {
     #[serde(default)]
     price: Vec<Option<f64>>,
     #[serde(default)]
-    currency: Vec<Option<String>>,
+    currency: CurrencyColumn,
     #[serde(default)]
     price_min: Vec<Option<f64>>,
     #[serde(default)]
@@ -285,6 +359,65 @@ struct Columns {
     reviews_total: Vec<Option<u64>>,
     #[serde(default)]
     rating: Vec<Option<f64>>,
+}
+
+/// A coded column: a string of one-letter codes, or (items written before) a sequence of names.
+fn coded_column<'de, C, D>(d: D) -> Result<Vec<C>, D::Error>
+where
+    C: Coded + Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor<C>(std::marker::PhantomData<C>);
+    impl<'de, C: Coded + Deserialize<'de>> serde::de::Visitor<'de> for Visitor<C> {
+        type Value = Vec<C>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "the {} column: a string of one-letter codes, or a sequence", C::WHAT)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.chars()
+                .map(|c| C::from_code(c).ok_or_else(|| E::custom(format!("unknown {} code {c:?}", C::WHAT))))
+                .collect()
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(usize::from(Position::MAX)));
+            while let Some(x) = seq.next_element()? {
+                v.push(x);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_any(Visitor(std::marker::PhantomData))
+}
+
+/// The `currency` column: the one currency of every entry with a price, or one per entry.
+enum CurrencyColumn {
+    One(String),
+    Each(Vec<Option<String>>),
+}
+
+impl Default for CurrencyColumn {
+    fn default() -> Self {
+        CurrencyColumn::Each(Vec::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for CurrencyColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = CurrencyColumn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the currency column: one currency, or a sequence")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CurrencyColumn::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(CurrencyColumn::Each)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Column `c` as an iterator over `n` entries' values; an absent column is empty (its iterator ends
@@ -311,7 +444,10 @@ impl Columns {
         let mut brand = column(self.brand, n, "brand")?;
         let mut permalink = column(self.permalink, n, "permalink")?;
         let mut price = column(self.price, n, "price")?;
-        let mut currency = column(self.currency, n, "currency")?;
+        let (one_currency, mut currency) = match self.currency {
+            CurrencyColumn::One(c) => (Some(c), Vec::new().into_iter()),
+            CurrencyColumn::Each(c) => (None, column(c, n, "currency")?),
+        };
         let mut price_min = column(self.price_min, n, "price_min")?;
         let mut price_max = column(self.price_max, n, "price_max")?;
         let mut seller_count = column(self.seller_count, n, "seller_count")?;
@@ -320,6 +456,7 @@ impl Columns {
         let mut out = Vec::with_capacity(n);
         for ((position, id), kind) in self.position.into_iter().zip(self.id).zip(self.kind) {
             // Every iterator has `n` items, or none (an absent column: the default).
+            let entry_price = price.next().flatten();
             out.push(SnapshotEntry {
                 position,
                 id,
@@ -328,8 +465,11 @@ impl Columns {
                 title: title.next().flatten(),
                 brand: brand.next().flatten(),
                 permalink: permalink.next().flatten(),
-                price: price.next().flatten(),
-                currency: currency.next().flatten(),
+                currency: match &one_currency {
+                    Some(c) => entry_price.map(|_| c.clone()),
+                    None => currency.next().flatten(),
+                },
+                price: entry_price,
                 price_min: price_min.next().flatten(),
                 price_max: price_max.next().flatten(),
                 seller_count: seller_count.next().flatten(),
@@ -342,8 +482,8 @@ impl Columns {
 }
 
 /// Deserializes a stored snapshot item's entries: the JSON text of columns
-/// ([`entries_to_columns`]), or a sequence of entry maps (items written before it, and the
-/// `meli-radar score --input` shape).
+/// ([`entries_to_columns`], and the columns written before it), or a sequence of entry maps (items
+/// written before columns, and the `meli-radar score --input` shape).
 pub(crate) fn deserialize_stored_entries<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<SnapshotEntry>, D::Error> {
@@ -438,11 +578,82 @@ mod tests {
             )
     }
 
+    /// `entries` as a stored item gives them back: everything but the names (title, brand, link),
+    /// which the product items keep.
+    fn without_names(entries: &[SnapshotEntry]) -> Vec<SnapshotEntry> {
+        let mut out = entries.to_vec();
+        for e in &mut out {
+            (e.title, e.brand, e.permalink) = (None, None, None);
+        }
+        out
+    }
+
     proptest::proptest! {
         #[test]
-        fn stored_columns_give_back_the_entries(entries in proptest::collection::vec(arb_entry(), 0..30)) {
-            proptest::prop_assert_eq!(stored_round_trip(&entries).unwrap(), entries);
+        fn stored_columns_give_back_the_entries_but_their_names(
+            mut entries in proptest::collection::vec(arb_entry(), 0..30),
+            one_currency in proptest::option::of("[A-Z]{3}"),
+        ) {
+            if let Some(c) = one_currency {
+                // Every entry with a price in the same currency, the others with none: stored once.
+                for e in &mut entries {
+                    e.currency = e.price.map(|_| c.clone());
+                }
+            }
+            let text = entries_to_columns(&entries).unwrap();
+            let cols: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for name in ["title", "brand", "permalink"] {
+                proptest::prop_assert!(cols.get(name).is_none(), "{} is stored: {}", name, text);
+            }
+            proptest::prop_assert_eq!(stored_round_trip(&entries).unwrap(), without_names(&entries));
         }
+    }
+
+    #[test]
+    fn the_stored_columns_are_coded() {
+        let mut entries = vec![
+            SnapshotEntry::bare(Position::new(1).unwrap(), EntryId::parse("MLB1").unwrap(), EntryType::Product),
+            SnapshotEntry::bare(Position::new(2).unwrap(), EntryId::parse("MLB2").unwrap(), EntryType::Item),
+            SnapshotEntry::bare(Position::new(3).unwrap(), EntryId::parse("MLBU3").unwrap(), EntryType::UserProduct),
+        ];
+        entries[0].resolution = EntryResolution::Resolved;
+        entries[1].resolution = EntryResolution::Forbidden;
+        for e in &mut entries[..2] {
+            e.price = Some(10.0);
+            e.currency = Some("BRL".into());
+        }
+        for e in &mut entries {
+            e.title = Some(format!("t {}", e.id));
+        }
+        let text = entries_to_columns(&entries).unwrap();
+        assert_eq!(
+            text,
+            r#"{"position":[1,2,3],"id":["MLB1","MLB2","MLBU3"],"type":"PIU","resolution":"RFO","price":[10.0,10.0,null],"currency":"BRL"}"#
+        );
+        assert_eq!(stored_round_trip(&entries).unwrap(), without_names(&entries));
+        // A currency without a price, or two currencies: one per entry.
+        for (i, cur) in [(2, Some("BRL")), (1, Some("USD"))] {
+            let mut es = entries.clone();
+            es[i].currency = cur.map(Into::into);
+            let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(&es).unwrap()).unwrap();
+            assert!(cols["currency"].is_array(), "{cols}");
+            assert_eq!(stored_round_trip(&es).unwrap(), without_names(&es));
+        }
+    }
+
+    #[test]
+    fn stored_entries_read_the_columns_written_before_with_names_and_long_codes() {
+        let text = r#"{"position":[1,2],"id":["MLB1","MLB2"],"type":["PRODUCT","ITEM"],
+            "resolution":["resolved","forbidden"],"title":["A",null],"brand":[null,"B"],
+            "permalink":["https://x/1",null],"price":[10.5,null],"currency":["BRL",null]}"#;
+        let e = deserialize_stored_entries(serde_json::Value::String(text.into())).unwrap();
+        assert_eq!((e[0].kind, e[1].kind), (EntryType::Product, EntryType::Item));
+        assert_eq!((e[0].resolution, e[1].resolution), (EntryResolution::Resolved, EntryResolution::Forbidden));
+        assert_eq!((e[0].title.as_deref(), e[1].title.as_deref()), (Some("A"), None));
+        assert_eq!((e[0].brand.as_deref(), e[1].brand.as_deref()), (None, Some("B")));
+        assert_eq!(e[0].permalink.as_deref(), Some("https://x/1"));
+        assert_eq!((e[0].currency.as_deref(), e[1].currency.as_deref()), (Some("BRL"), None));
+        assert_eq!(e[0].price, Some(10.5));
     }
 
     #[test]
@@ -455,6 +666,11 @@ mod tests {
             r#"{"position":[1],"id":["MLB1"],"type":["ITEM"],"title":["a","b"]}"#,
             r#"{"position":[1],"id":["MLB1"],"type":["ITEM"],"colour":["red"]}"#,
             r#"{"position":[1],"id":["nope"],"type":["ITEM"]}"#,
+            r#"{"position":[1],"id":["MLB1"],"type":"Z"}"#,
+            r#"{"position":[1,2],"id":["MLB1","MLB2"],"type":"P"}"#,
+            r#"{"position":[1],"id":["MLB1"],"type":"P","resolution":"RR"}"#,
+            r#"{"position":[1],"id":["MLB1"],"type":"P","currency":["BRL","BRL"]}"#,
+            r#"{"position":[1],"id":["MLB1"],"type":"P","currency":7}"#,
             r#"[1,2"#,
         ] {
             let r = deserialize_stored_entries(serde_json::Value::String(bad.into()));

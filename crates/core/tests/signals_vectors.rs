@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::executor::block_on;
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use meli_core::keys;
+use meli_core::names;
 use meli_core::score_step::{score_series, score_series_in, score_snapshot, LatestOutcome, ScoreReport};
 use meli_core::signals::{self, CalibrationItem, EventItem, EventKind, LatestItem, SignalConfig, SnapshotItem};
 use meli_core::snapshot::Snapshot;
@@ -215,8 +216,15 @@ fn dump(store: &MemorySnapshotStore, products: &[u32]) -> Vec<Item> {
     out
 }
 
+/// Stores a snapshot as the fetcher does: its names into the product items, then the item.
 fn store_snapshot(store: &MemorySnapshotStore, s: &Snapshot) {
-    block_on(store.put(SnapshotItem::new(s.clone(), 30).to_item().unwrap(), PutCondition::Always)).unwrap();
+    block_on(names::store_snapshot(store, &SnapshotItem::new(s.clone(), 30), PutCondition::Always, &[])).unwrap();
+}
+
+/// The snapshot at `t` as its stored item gives it back (what the scorer Lambda reads): no names.
+fn stored(store: &MemorySnapshotStore, t: DateTime<Utc>) -> Snapshot {
+    let item = block_on(store.get(&keys::category_pk(SiteId::MLB, &cat()), &keys::snapshot_sk(t))).unwrap().unwrap();
+    SnapshotItem::from_item(&item).unwrap().snapshot
 }
 
 fn score(store: &MemorySnapshotStore, s: &Snapshot) -> ScoreReport {
@@ -308,10 +316,12 @@ fn latest_history_and_event_items_carry_what_readers_need() {
     assert_eq!(l.products[2].title.as_deref(), Some("Celular 14"));
     assert!(l.signals.volatility.unwrap() > 0.0);
 
-    // No per-product history items: a product's history is read from the snapshot items.
+    // No per-product history items: a product's history is read from the snapshot items. The
+    // product item (its names) is written when a snapshot is stored, not by the step.
     let prod =
         block_on(store.query(&Query::pk(keys::product_pk(SiteId::MLB, &EntryId::parse("MLB14").unwrap())))).unwrap();
-    assert!(prod.is_empty(), "the step writes nothing under PROD#: {prod:?}");
+    let sks: Vec<&str> = prod.iter().map(|i| i.sk.as_str()).collect();
+    assert_eq!(sks, [keys::META], "nothing under PROD# but the product item: {prod:?}");
 
     let evts = block_on(store.query(&Query::pk(keys::event_pk(SiteId::MLB, &cat())))).unwrap();
     let climber = evts.iter().find(|i| i.sk.ends_with("#climber#MLB14")).expect("a climber event");
@@ -328,6 +338,48 @@ fn latest_history_and_event_items_carry_what_readers_need() {
     // The entered-top-3 event is notable, the new #1 major.
     let top3: EventItem = evts.iter().find(|i| i.sk.ends_with("#entered_top_3#MLB14")).unwrap().decode().unwrap();
     assert_eq!((top3.kind, top3.n, top3.severity), (EventKind::EnteredTopN, Some(3), signals::Severity::Notable));
+}
+
+#[test]
+fn events_and_the_latest_ranking_take_their_names_from_the_product_items() {
+    let store = MemorySnapshotStore::new();
+    let mut s = series();
+    // A fourth list where the marketplace has renamed MLB14.
+    let mut d = s[2].clone();
+    d.taken_at = hours(3);
+    d.entries.swap(0, 1);
+    for (i, e) in d.entries.iter_mut().enumerate() {
+        e.position = Position::new(i as i64 + 1).unwrap();
+        if e.id.as_str() == "MLB14" {
+            e.title = Some("Celular 14 Pro".into());
+        }
+    }
+    s.push(d);
+    let mut written = Vec::new();
+    for x in &s {
+        store_snapshot(&store, x);
+        let decoded = stored(&store, x.taken_at);
+        assert!(decoded.entries.iter().all(|e| e.title.is_none() && e.brand.is_none() && e.permalink.is_none()));
+        assert_eq!(decoded.entries.len(), x.entries.len());
+        let r = block_on(score_snapshot(&store, &decoded, &SignalConfig::default())).unwrap();
+        written.push(r.events_written);
+    }
+    let find = |at: usize, key: &str| written[at].iter().find(|e| e.sk.ends_with(key)).cloned().unwrap();
+    let climber = find(2, "#climber#MLB14");
+    assert_eq!(climber.title.as_deref(), Some("Celular 14"));
+    assert_eq!(climber.permalink.as_deref(), Some("https://www.mercadolivre.com.br/p/MLB14"));
+    assert_eq!((climber.price, climber.currency.as_deref()), (Some(1014.0), Some("BRL")), "from the snapshot");
+    // MLB20 left the list at 1 h: its event has the names all the same.
+    let left = find(1, "#dropped_out#MLB20");
+    assert_eq!(left.title.as_deref(), Some("Celular 20"));
+    assert_eq!(left.permalink.as_deref(), Some("https://www.mercadolivre.com.br/p/MLB20"));
+    assert!(written.iter().flatten().all(|e| e.title.is_some()), "every event has its product's title");
+    // The latest ranking read back: every product named, with the current names.
+    let l = latest(&store);
+    assert_eq!(l.taken_at, hours(3));
+    assert!(l.products.iter().all(|p| p.title.is_some() && p.permalink.is_some()), "{:?}", l.products);
+    let p14 = l.products.iter().find(|p| p.id.as_str() == "MLB14").unwrap();
+    assert_eq!(p14.title.as_deref(), Some("Celular 14 Pro"));
 }
 
 #[test]
@@ -384,7 +436,7 @@ impl SnapshotStore for RacingStore {
         };
         if let Some(r) = rival {
             // The rival scores its own snapshot completely first.
-            self.inner.put(SnapshotItem::new(r.clone(), 30).to_item().unwrap(), PutCondition::Always).await?;
+            names::store_snapshot(&self.inner, &SnapshotItem::new(r.clone(), 30), PutCondition::Always, &[]).await?;
             score_snapshot(&self.inner, &r, &SignalConfig::default()).await.unwrap();
         }
         self.inner.put(item, condition).await

@@ -363,8 +363,9 @@ mod tests {
             e.title = Some(format!("<script>alert(1)</script> {}", e.id));
             e.price = Some(1299.9 + i as f64);
         }
-        let item = meli_core::signals::SnapshotItem::new(snap, 30).to_item().unwrap();
-        store.put(item, meli_core::store::PutCondition::Always).await.unwrap();
+        // The titles go to the product items, as the fetcher stores them.
+        let item = meli_core::signals::SnapshotItem::new(snap, 30);
+        meli_core::names::store_snapshot(store, &item, meli_core::store::PutCondition::Always, &[]).await.unwrap();
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `meli-report`: the HTML report of the rank histories (docs/report.md), pure enough for a Lambda.
 //!
 //! It reads the report's data through meli-core's [`SnapshotStore`] port (the snapshot items
-//! `CAT#…`/`SNAP#…` of the period for the rank history, the prices and the volatility; the event
-//! items `EVT#…` for the events) and renders self-contained pages as strings. Writing them is the
+//! `CAT#…`/`SNAP#…` of the period for the rank history, the prices and the volatility; the product
+//! items `PROD#…`/`META` for the names of the newest list's products; the event items `EVT#…` for
+//! the events) and renders self-contained pages as strings. Writing them is the
 //! caller's business: `meli-radar report` (meli-local) writes files, the notifier's digest publishes
 //! them to S3 through [`publish`]. No SQLite, no CLI, no AWS SDK here.
 //!
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use meli_core::ids::{CategoryId, EntryId, EntryType, SiteId};
 use meli_core::keys;
+use meli_core::names;
 use meli_core::signals::category::volatility;
 use meli_core::signals::{EventItem, SnapshotItem};
 use meli_core::snapshot::Snapshot;
@@ -52,7 +54,8 @@ pub enum ReportError {
 pub struct ProductSeries {
     pub id: EntryId,
     pub kind: EntryType,
-    /// The newest title seen in the period (untrusted text: escape before use).
+    /// The newest title seen in the period: the product item's for the newest list (snapshot items
+    /// written before the names moved there carry their own) (untrusted text: escape before use).
     pub title: Option<String>,
     pub permalink: Option<String>,
     /// Position in each snapshot of the period (aligned with [`CategoryReport::times`]); `None`
@@ -149,12 +152,17 @@ pub async fn load_category(
     let to = to.unwrap_or_else(Utc::now);
     let from = to - Duration::days(i64::from(days.max(1)));
     let pk = keys::category_pk(site, cat);
-    let snaps: Vec<Snapshot> = store
+    let mut snaps: Vec<Snapshot> = store
         .query(&Query::pk(pk).between(keys::snapshot_sk(from), keys::snapshot_sk(to)))
         .await?
         .iter()
         .map(|i| SnapshotItem::from_item(i).map(|s| s.snapshot))
         .collect::<Result<_, _>>()?;
+    // The products shown are the newest list's; their names are in their product items (a stored
+    // snapshot does not carry them; items written before do, and keep theirs).
+    if let Some(last) = snaps.last_mut() {
+        names::fill_entries(store, site, &mut last.entries).await?;
+    }
     let events: Vec<EventItem> = store
         .query(&Query::pk(keys::event_pk(site, cat)).between(keys::ts(from), format!("{}#\u{10FFFF}", keys::ts(to))))
         .await?
@@ -284,7 +292,7 @@ mod tests {
             self.inner.put(item, c).await
         }
         async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-            self.pks.lock().unwrap().push(pk.to_string());
+            self.pks.lock().unwrap().push(format!("{pk}/{sk}"));
             self.inner.get(pk, sk).await
         }
         async fn query(&self, q: &Query) -> Result<Vec<Item>, StoreError> {
@@ -297,13 +305,14 @@ mod tests {
     }
 
     #[test]
-    fn loading_reads_snapshots_and_events_only() {
+    fn loading_reads_snapshots_events_and_the_names_only() {
         let store = Watched { inner: MemorySnapshotStore::new(), pks: Default::default() };
         let mut snaps = [snap(0, &["MLB1", "MLB2"]), snap(1, &["MLB2", "MLB1"])];
         snaps[0].entries[0].price = Some(100.0);
         snaps[1].entries[1].price = Some(95.0);
         for s in &snaps {
-            block_on(store.put(SnapshotItem::new(s.clone(), 30).to_item().unwrap(), PutCondition::Always)).unwrap();
+            let item = SnapshotItem::new(s.clone(), 30);
+            block_on(meli_core::names::store_snapshot(&store, &item, PutCondition::Always, &[])).unwrap();
         }
         // A product-history item that says otherwise: it must not be read.
         let hist = Item::new(
@@ -316,9 +325,39 @@ mod tests {
         let r = block_on(load_category(&store, SiteId::MLB, &cat, None, 7)).unwrap();
         let mlb1 = r.products.iter().find(|p| p.id.as_str() == "MLB1").unwrap();
         assert_eq!(mlb1.prices, vec![(snaps[0].taken_at, 100.0), (snaps[1].taken_at, 95.0)]);
+        assert_eq!(mlb1.title.as_deref(), Some("title MLB1 at 1"), "the newest title, from the product item");
+        store.pks.lock().unwrap().clear();
+        let again = block_on(load_category(&store, SiteId::MLB, &cat, None, 7)).unwrap();
+        assert_eq!(again, r);
         let pks = store.pks.lock().unwrap().clone();
-        assert!(pks.iter().all(|pk| pk.starts_with("CAT#") || pk.starts_with("EVT#")), "{pks:?}");
+        let read = |pk: &String| pk.starts_with("CAT#") || pk.starts_with("EVT#") || pk.ends_with("/META");
+        assert!(pks.iter().all(read), "{pks:?}");
         assert!(pks.iter().any(|pk| pk.starts_with("EVT#")), "events are read: {pks:?}");
+        assert_eq!(pks.iter().filter(|pk| pk.ends_with("/META")).count(), 2, "one read per product: {pks:?}");
+    }
+
+    #[test]
+    fn names_come_from_the_product_items_and_old_items_keep_theirs() {
+        let store = MemorySnapshotStore::new();
+        let old = snap(0, &["MLB1", "MLB2"]);
+        // An item written before the names left the snapshot item: its entries carry them.
+        let mut old_item = SnapshotItem::new(old.clone(), 30).to_item().unwrap();
+        let cols = format!(
+            r#"{{"position":[1,2],"id":["MLB1","MLB2"],"type":["PRODUCT","PRODUCT"],"title":["{}","{}"]}}"#,
+            "old MLB1", "old MLB2"
+        );
+        old_item.attrs.insert("entries".into(), serde_json::Value::String(cols));
+        block_on(store.put(old_item, PutCondition::Always)).unwrap();
+        let cat = old.category.clone();
+        let r = block_on(load_category(&store, SiteId::MLB, &cat, None, 7)).unwrap();
+        assert_eq!(r.products[0].title.as_deref(), Some("old MLB1"), "an old item's own title");
+        // A slim item: the names come from the product item, and are the current ones.
+        let new = snap(1, &["MLB2", "MLB1"]);
+        block_on(meli_core::names::store_snapshot(&store, &SnapshotItem::new(new, 30), PutCondition::Always, &[]))
+            .unwrap();
+        let r = block_on(load_category(&store, SiteId::MLB, &cat, None, 7)).unwrap();
+        let titles: Vec<Option<&str>> = r.products.iter().map(|p| p.title.as_deref()).collect();
+        assert_eq!(titles, [Some("title MLB2 at 1"), Some("title MLB1 at 1")]);
     }
 
     #[test]

@@ -142,7 +142,9 @@ mod tests {
             e.title = Some(format!("<b>{}</b>", e.id));
             e.price = Some(100.0 + i as f64);
         }
-        block_on(store.put(SnapshotItem::new(s, 30).to_item().unwrap(), PutCondition::Always)).unwrap();
+        // As the fetcher stores it: the titles into the product items, then the snapshot item.
+        block_on(meli_core::names::store_snapshot(store, &SnapshotItem::new(s, 30), PutCondition::Always, &[]))
+            .unwrap();
     }
 
     #[test]

@@ -27,9 +27,24 @@ fn aws_event(name: &str) -> Event {
     serde_json::from_str(&read_event(name)).unwrap()
 }
 
-/// The table the stream comes from: its items are what the records' new images say.
+/// The names of the sample's products, as the fetcher left them in their product items (the
+/// snapshot images do not carry them).
+const NAMES: [(&str, &str); 3] = [
+    ("MLB19615337", "Apple iPhone 15 (128 GB) - Preto"),
+    ("MLB23186641", "Samsung Galaxy A55 5G 256 GB"),
+    ("MLB3944576712", "Xiaomi Redmi Note 13 <b>&</b> capa"),
+];
+
+/// The table the stream comes from: its items are what the records' new images say, beside the
+/// product items the fetcher wrote before them.
 async fn table_of(name: &str) -> MemorySnapshotStore {
     let store = MemorySnapshotStore::new();
+    for (id, title) in NAMES {
+        let attrs = serde_json::json!({"id": id, "type": "PRODUCT", "first_seen": "2026-11-01T00:00:00Z",
+            "resolution": "resolved", "title": title, "expires_at": 1_800_000_000});
+        let item = Item::new(format!("PROD#MLB#{id}"), "META", attrs.as_object().unwrap().clone());
+        store.put(item, PutCondition::Always).await.unwrap();
+    }
     for r in &aws_event(name).records {
         let change = meli_core::stream::decode(r).unwrap();
         if let Some(new) = change.new {
@@ -58,7 +73,10 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
     assert!(failures(&resp).is_empty());
     assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
     let events = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
-    assert!(events.iter().any(|e| e.sk.contains("#new_number_one#MLB23186641")), "{events:?}");
+    let one = events.iter().find(|e| e.sk.contains("#new_number_one#MLB23186641")).expect("a new #1");
+    // The image has no titles: the event's comes from the product item.
+    assert!(snap.snapshot.entries.iter().all(|e| e.title.is_none()));
+    assert_eq!(one.attrs["title"], "Samsung Galaxy A55 5G 256 GB", "{one:?}");
 
     // A replayed batch writes nothing new.
     let before = store.len();

@@ -397,7 +397,7 @@ fn event_item(
     let s = w.current;
     let t = w.t;
     // The entry in the scored list; for a product that left, its cell in the latest list it was in
-    // (its title, brand and link are not in the state: the step adds them from that snapshot).
+    // (its title, brand and link are not in the state: the step adds them from its product item).
     let entry: Option<&SnapshotEntry> = s.entries.get(row).filter(|_| row < w.n_current);
     let slots = w.slots(row);
     let cell = slots.iter().rposition(|v| *v != 0).and_then(|c| w.slot_cell(c, slots[c]));

@@ -188,8 +188,9 @@ pub struct LatestItem {
 }
 
 impl LatestItem {
-    /// Adds the snapshot's fields (title, brand, link, price, currency, reviews, rating) to the
-    /// products; `s` should be the snapshot taken at `taken_at`.
+    /// Adds the snapshot's fields (price, currency, reviews, rating, and title, brand and link when
+    /// its entries carry them: a stored item does not, see [`crate::names`]) to the products; `s`
+    /// should be the snapshot taken at `taken_at`.
     pub fn fill_from(&mut self, s: &Snapshot) {
         for p in &mut self.products {
             if let Some(e) = s.entries.iter().find(|e| e.id == p.id) {

@@ -97,18 +97,6 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     }
 }
 
-/// Adds the title, brand and link of the products that left the list to their events, from the
-/// previous snapshot (the state does not keep them).
-pub fn fill_from_previous(events: &mut [EventItem], previous: &Snapshot) {
-    for e in events.iter_mut().filter(|e| e.title.is_none() && e.brand.is_none() && e.permalink.is_none()) {
-        if let Some(p) = previous.entries.iter().find(|p| p.id == e.product) {
-            e.title.clone_from(&p.title);
-            e.brand.clone_from(&p.brand);
-            e.permalink.clone_from(&p.permalink);
-        }
-    }
-}
-
 impl Scored {
     /// The latest ranking this scored snapshot makes (without the snapshot's titles and prices).
     pub fn into_latest(self) -> LatestItem {

@@ -65,7 +65,10 @@ fn hostile_run() -> (Arc<EmbeddedSnapshotStore>, Vec<(String, Option<String>)>) 
             )
             .await
             .unwrap();
-        let snap = SnapshotItem::from_item(&newest[0]).unwrap().snapshot;
+        let mut snap = SnapshotItem::from_item(&newest[0]).unwrap().snapshot;
+        // The stored list has no names: they are in the product items.
+        assert!(snap.entries.iter().all(|e| e.title.is_none()));
+        meli_core::names::fill_entries(store.as_ref(), SiteId::MLB, &mut snap.entries).await.unwrap();
         let latest = snap.entries.iter().map(|e| (e.id.to_string(), e.title.clone())).collect();
         (store, latest)
     })
@@ -295,8 +298,8 @@ fn the_report_command_writes_a_file_and_explains_mistakes() {
             e.title = Some(format!("<i>{}</i>", e.id));
             e.price = Some(1299.9);
         }
-        let item = SnapshotItem::new(s, 30).to_item().unwrap();
-        runtime().block_on(store.put(item, PutCondition::Always)).unwrap();
+        let item = SnapshotItem::new(s, 30);
+        runtime().block_on(meli_core::names::store_snapshot(&store, &item, PutCondition::Always, &[])).unwrap();
     }
     drop(store);
 
