@@ -16,13 +16,16 @@
 //!
 //! Units are kept per kind of item, named like `scripts/item-sizes.py` names them (`CAT/SNAP`,
 //! `CAT/SCORE`, `EVT`, `DLV`, …). Global secondary indexes are not counted (the table has none).
+//!
+//! [`MeteredStore`] puts a meter in front of any other store (the in-memory one in `meli-core`'s
+//! tests); the embedded store meters inside its own transactions instead.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
-use crate::store::Item;
+use crate::store::{Item, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 
 /// The size DynamoDB gives an attribute value.
 pub fn value_size(v: &Value) -> usize {
@@ -169,6 +172,67 @@ impl Meter {
     }
 }
 
+/// A store that counts what DynamoDB would bill for each operation on the store it wraps.
+///
+/// A put or a delete first reads the item it replaces from the wrapped store (that read is not
+/// billed: DynamoDB knows the old item's size), so the two steps are not atomic: the meter is exact
+/// for one writer at a time, which is what tests and accounting runs need.
+pub struct MeteredStore<S> {
+    inner: S,
+    meter: Arc<Meter>,
+}
+
+impl<S: SnapshotStore> MeteredStore<S> {
+    pub fn new(inner: S, meter: Arc<Meter>) -> Self {
+        MeteredStore { inner, meter }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: SnapshotStore> SnapshotStore for MeteredStore<S> {
+    async fn put(&self, item: Item, condition: PutCondition) -> Result<PutOutcome, StoreError> {
+        let old = self.inner.get(&item.pk, &item.sk).await?.map(|i| item_size(&i));
+        let (pk, sk, new) = (item.pk.clone(), item.sk.clone(), item_size(&item));
+        let outcome = self.inner.put(item, condition).await?;
+        self.meter.put(&pk, &sk, new, old, outcome == PutOutcome::Written);
+        Ok(outcome)
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let item = self.inner.get(pk, sk).await?;
+        self.meter.get(pk, sk, item.as_ref().map(item_size), true);
+        Ok(item)
+    }
+
+    async fn get_eventually_consistent(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let item = self.inner.get_eventually_consistent(pk, sk).await?;
+        self.meter.get(pk, sk, item.as_ref().map(item_size), false);
+        Ok(item)
+    }
+
+    async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        let items = self.inner.query(query).await?;
+        let bytes = items.iter().map(item_size).sum();
+        self.meter.query(&query.pk, items.first().map(|i| i.sk.as_str()), bytes, query.consistent);
+        Ok(items)
+    }
+
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        let old = self.inner.get(pk, sk).await?.map(|i| item_size(&i));
+        self.inner.delete(pk, sk).await?;
+        self.meter.delete(pk, sk, old);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +305,31 @@ mod tests {
         assert_eq!(kind_of("CAT#MLB#MLB1055", "SCORE"), "CAT/SCORE");
         assert_eq!(kind_of("DLV#EVT#MLB#MLB1055#x", "slack#ops"), "DLV");
         assert_eq!(kind_of("nohash", "x"), "nohash");
+    }
+
+    #[test]
+    fn the_metered_store_bills_what_it_passes_on() {
+        use crate::store::{contract, MemorySnapshotStore};
+        use futures::executor::block_on;
+        let meter = Arc::new(Meter::new());
+        let store = MeteredStore::new(MemorySnapshotStore::new(), meter.clone());
+        block_on(contract::run_all(&store, "metered")).unwrap();
+        let before = meter.total();
+        assert!(before.writes > 0 && before.reads > 0);
+        // A 2 KB item: 2 units to write, 2 to replace with a small one (billed on the larger), 1 to
+        // read, and a failed insert-if-absent costs the existing item's units.
+        let big = item(json!({"blob": "x".repeat(2000)}));
+        assert_eq!(block_on(store.put(big.clone(), PutCondition::Always)).unwrap(), PutOutcome::Written);
+        let cond = PutCondition::IfAbsent;
+        assert_eq!(block_on(store.put(big.clone(), cond)).unwrap(), PutOutcome::ConditionFailed);
+        let small = item(json!({"n": 1}));
+        block_on(store.put(small, PutCondition::Always)).unwrap();
+        block_on(store.get(&big.pk, &big.sk)).unwrap();
+        block_on(store.delete(&big.pk, &big.sk)).unwrap();
+        // The contract's items are named after its prefix, so this kind holds only the five above.
+        let snap = meter.by_kind()["CAT/SNAP"];
+        assert_eq!((snap.writes, snap.write_units), (4, 2 + 2 + 2 + 1));
+        assert_eq!((snap.reads, snap.read_units), (1, 1.0));
+        assert_eq!(meter.total().writes - before.writes, 4);
     }
 }

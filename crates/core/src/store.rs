@@ -268,6 +268,11 @@ impl MemorySnapshotStore {
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
     }
+
+    /// Every item, in key order (for tests that look at what a step left behind).
+    pub fn all_items(&self) -> Vec<Item> {
+        self.lock().iter().map(|((pk, sk), attrs)| Item::new(pk.clone(), sk.clone(), attrs.clone())).collect()
+    }
 }
 
 /// Whether a condition holds for the current value of an item; shared by the fakes.

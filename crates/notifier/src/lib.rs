@@ -2,9 +2,10 @@
 //!
 //! Thin wiring around [`meli_core::notify`]: the second event source mapping on the table's stream
 //! delivers INSERTs of event items only (filter criteria in Terraform); [`handle`] runs the notify step
-//! on them (controls, outbox claim, send, mark), then a bounded retry pass over failed deliveries, and
-//! reports a partial batch failure only when the store itself failed (the outbox makes the retried
-//! batch send nothing twice). An EventBridge schedule (`events/notifier/digest.json`) invokes the same
+//! on them (already recorded?, controls, send, one delivery write with the outcome), then a bounded
+//! retry pass over failed deliveries, and reports a partial batch failure only when the store itself
+//! failed (the retried batch sends nothing whose delivery is written, and again what went out without
+//! it: at least once). An EventBridge schedule (`events/notifier/digest.json`) invokes the same
 //! function for digests.
 //!
 //! Layout:

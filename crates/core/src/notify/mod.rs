@@ -6,7 +6,8 @@
 //! - [`escape`]: untrusted text per channel (Slack mrkdwn, SMS, e-mail, subjects, links).
 //! - [`render`]: events and digests → Slack Block Kit, SNS bodies, feed lines; localized.
 //! - [`destination`]: destinations, their filters and controls, webhook configuration.
-//! - [`outbox`]: the delivery items (claim, mark), the retry queue, held events, re-arm, daily cap.
+//! - [`outbox`]: the delivery items (written once with the outcome; claim and compare-and-swap for the
+//!   retry pass and digests), the retry queue, held events, re-arm, daily cap.
 //! - [`step`]: the notify step ([`notify_records`], [`notify_events`]), [`retry_failed`], [`run_digest`]
 //!   (and [`run_digest_with_reports`], whose messages link to each category's HTML report).
 

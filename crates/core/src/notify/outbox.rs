@@ -2,17 +2,20 @@
 //!
 //! | item | pk | sk | what |
 //! |---|---|---|---|
-//! | delivery | `DLV#{event pk}#{event sk}` | `{channel}#{target}` | [`DeliveryItem`]: pending / sent / failed / held / suppressed / digested / dead |
+//! | delivery | `DLV#{event pk}#{event sk}` | `{channel}#{target}` | [`DeliveryItem`]: sent / failed / dead / held / suppressed / digested (pending: taken by the retry pass or a digest) |
 //! | retry queue | `RETRY#{target}` | `{due ts}#{delivery pk}#{delivery sk}` | [`RetryItem`]: what the retry pass picks up |
 //! | held event | `HOLD#{target}` | `{event ts}#{event pk}#{event sk}` | [`HoldItem`]: waits for the next digest |
 //! | re-arm | `ARM#{target}` | `{key kind}#{product}` | [`ArmItem`]: when that alert last went out |
 //! | daily cap | `CAP#{target}` | `{local day}` | [`CapItem`]: live alerts sent that day (CAS on `version`) |
 //! | destination | `DEST#{target}` | `STATE` | [`DestinationState`]: disabled, and why |
 //!
-//! A delivery is **claimed** with a conditional insert before anything is sent, so a replayed batch
-//! finds the claim and sends nothing; it is then marked `sent`, or `failed` with its attempts and the
-//! time of the next try. A retry-queue item is written *before* the send and removed after a success,
-//! so a crash between the send and the mark is retried after the lease instead of being lost.
+//! A live delivery is written **once, after its send, with its outcome** (`sent`, or `failed` with
+//! its retry-queue item written first, or `dead`), as an insert-if-absent. Before sending, the step
+//! reads the event's delivery items ([`deliveries_of`], one query per event): a replayed stream batch
+//! finds them and sends nothing again. A crash between a send and its write leaves no item, so the
+//! stream's retry of the batch sends that alert again (at least once, never zero times while the
+//! stream retries). The retry pass and digests, which do not ride on a stream retry, still take a
+//! delivery over before sending ([`swap`] to `pending` with a lease) and mark it after.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +29,8 @@ use crate::store::{Item, PutCondition, PutOutcome, Query, SnapshotStore, StoreEr
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
-    /// Claimed; being sent (or the sender crashed: the retry pass takes it over after the lease).
+    /// Taken over by the retry pass, or a digest claimed, and being sent (if that sender crashed, the
+    /// retry pass takes it over again after the lease). A live send never writes it.
     Pending,
     Sent,
     /// Not delivered; will be tried again at `next_retry_at`.
@@ -68,8 +72,9 @@ pub struct DeliveryItem {
     pub state: DeliveryState,
     /// Sends attempted.
     pub attempts: u32,
-    /// Bumped on every write after the claim (compare-and-swap).
+    /// Bumped on every write after the first (compare-and-swap).
     pub version: u64,
+    /// When the delivery was decided (for a live send: just before the send).
     pub claimed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,7 +151,8 @@ pub enum Claim {
     Exists(Option<DeliveryItem>),
 }
 
-/// Inserts a delivery if none exists for its key.
+/// Inserts a delivery if none exists for its key: a digest's claim, a held or suppressed delivery, and
+/// a live delivery's one write after its send.
 pub async fn claim(store: &dyn SnapshotStore, d: DeliveryItem) -> Result<Claim, StoreError> {
     match store.put(d.to_item()?, PutCondition::IfAbsent).await? {
         PutOutcome::Written => Ok(Claim::Claimed(d)),
@@ -156,6 +162,16 @@ pub async fn claim(store: &dyn SnapshotStore, d: DeliveryItem) -> Result<Claim, 
 
 pub async fn load(store: &dyn SnapshotStore, pk: &str, sk: &str) -> Result<Option<DeliveryItem>, StoreError> {
     store.get(pk, sk).await?.map(|i| i.decode()).transpose()
+}
+
+/// Every delivery of one event, whatever its destination (one query of the event's `DLV#` partition).
+pub async fn deliveries_of(
+    store: &dyn SnapshotStore,
+    event_pk: &str,
+    event_sk: &str,
+) -> Result<Vec<DeliveryItem>, StoreError> {
+    let q = Query::pk(keys::delivery_pk(event_pk, event_sk));
+    store.query(&q).await?.iter().map(Item::decode).collect()
 }
 
 /// Writes `next` over `prev` if `prev`'s version is still the stored one; `next.version` becomes
@@ -269,37 +285,58 @@ pub fn arm_key(destination: &str, e: &EventItem) -> (String, String) {
     (format!("ARM#{destination}"), format!("{}#{}", e.key_kind, e.product))
 }
 
-/// Whether an event is within the re-arm time of the same (product, key kind) at this destination.
-pub async fn armed_out(
-    store: &dyn SnapshotStore,
-    destination: &str,
-    e: &EventItem,
-    rearm: Duration,
-) -> Result<bool, StoreError> {
+/// The re-arm item of an event's (key kind, product) at a destination, if any.
+pub async fn arm(store: &dyn SnapshotStore, destination: &str, e: &EventItem) -> Result<Option<ArmItem>, StoreError> {
     let (pk, sk) = arm_key(destination, e);
-    let Some(item) = store.get(&pk, &sk).await? else { return Ok(false) };
-    let a: ArmItem = item.decode()?;
-    // Only an earlier delivery re-arms; an older event processed late does not block a newer one.
-    Ok(a.last_at < e.taken_at && e.taken_at - a.last_at < rearm)
+    store.get(&pk, &sk).await?.map(|i| i.decode()).transpose()
 }
 
-/// Records that an event went out (keeps the latest time).
+/// Whether an event is within the re-arm time of the delivery `arm` records.
+pub fn armed_out(arm: Option<&ArmItem>, e: &EventItem, rearm: Duration) -> bool {
+    // Only an earlier delivery re-arms; an older event processed late does not block a newer one.
+    arm.is_some_and(|a| a.last_at < e.taken_at && e.taken_at - a.last_at < rearm)
+}
+
+/// What the sender knows of a re-arm item before recording a delivery in it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArmSeen {
+    /// Not read in this run (the retry pass): [`record_arm`] reads it first.
+    Unknown,
+    /// Read when the rules were applied (`None`: there was none).
+    Read(Option<ArmItem>),
+}
+
+/// Records that an event went out (keeps the latest time). The write is conditional on the item
+/// being what `seen` says (absent, or the same `last_at`), so a concurrent sender's later time is
+/// never overwritten; on a conflict the item is read again.
 pub async fn record_arm(
     store: &dyn SnapshotStore,
     destination: &str,
     e: &EventItem,
     rearm: Duration,
+    seen: ArmSeen,
 ) -> Result<(), StoreError> {
     let (pk, sk) = arm_key(destination, e);
-    if let Some(item) = store.get(&pk, &sk).await? {
-        let a: ArmItem = item.decode()?;
-        if a.last_at >= e.taken_at {
+    let mut current = match seen {
+        ArmSeen::Read(a) => a,
+        ArmSeen::Unknown => arm(store, destination, e).await?,
+    };
+    for _ in 0..8 {
+        if current.as_ref().is_some_and(|a| a.last_at >= e.taken_at) {
             return Ok(());
         }
+        let cond = match &current {
+            Some(a) => PutCondition::IfAttrEquals { name: "last_at".into(), value: json!(a.last_at) },
+            None => PutCondition::IfAbsent,
+        };
+        let expires_at = (e.taken_at + rearm + Duration::days(1)).timestamp();
+        let a = ArmItem { pk: pk.clone(), sk: sk.clone(), last_at: e.taken_at, expires_at };
+        if store.put(Item::from_typed(&pk, &sk, &a)?, cond).await? == PutOutcome::Written {
+            return Ok(());
+        }
+        current = arm(store, destination, e).await?;
     }
-    let expires_at = (e.taken_at + rearm + Duration::days(1)).timestamp();
-    let a = ArmItem { pk: pk.clone(), sk: sk.clone(), last_at: e.taken_at, expires_at };
-    store.put(Item::from_typed(&pk, &sk, &a)?, PutCondition::Always).await.map(|_| ())
+    Err(StoreError::Rejected(format!("the re-arm item {pk}/{sk} stays contended")))
 }
 
 /// Live alerts sent to a destination on a local day: `CAP#{target}` / `{day}`.

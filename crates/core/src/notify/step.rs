@@ -1,5 +1,6 @@
-//! The notify step: event items → controls → outbox claim → send → mark; the retry pass; digests.
-//! Shared by the `notifier` Lambda and the local runner (docs/alerts.md).
+//! The notify step: event items → is it recorded already? → controls → send → one delivery write with
+//! the outcome; the retry pass (take over → send → mark); digests (claim → send → mark). Shared by the
+//! `notifier` Lambda and the local runner (docs/alerts.md §4).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -7,7 +8,7 @@ use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
 use super::destination::{DeliveryMode, Destination, Sender};
-use super::outbox::{self, Claim, DeliveryItem, DeliveryState, HoldItem, RetryItem};
+use super::outbox::{self, ArmSeen, Claim, DeliveryItem, DeliveryState, HoldItem, RetryItem};
 use super::port::{NotifyError, ReportLinks};
 use super::render::{self, DigestPeriod};
 use crate::clock::Clock;
@@ -27,7 +28,8 @@ pub struct NotifyConfig {
     pub max_attempts: u32,
     /// Waits before the 1st, 2nd, … retry, in seconds (the last repeats).
     pub backoff_secs: Vec<i64>,
-    /// A `pending` delivery older than this is taken over by the retry pass (its sender died).
+    /// A delivery the retry pass took over (`pending`) and did not mark within this time is taken over
+    /// again (that sender died).
     pub lease_secs: i64,
     /// Events older than this when processed are held for the digest instead of sent live (a stream
     /// replayed from its start, a new destination, a long outage).
@@ -94,7 +96,7 @@ pub struct NotifyReport {
     pub messages: usize,
     pub held: usize,
     pub suppressed: usize,
-    /// Deliveries already claimed by an earlier run (a replay): nothing sent.
+    /// Deliveries already recorded by an earlier run (a replay): nothing sent.
     pub duplicates: usize,
     /// Failed this run; in the retry queue.
     pub failed: usize,
@@ -180,8 +182,8 @@ pub struct RecordsOutcome {
     /// Records that are not event inserts.
     pub ignored: usize,
     pub poison: Vec<Poison>,
-    /// Report this sequence number as the batch item failure (the batch is retried from there; the
-    /// outbox makes the retry send nothing twice).
+    /// Report this sequence number as the batch item failure (the batch is retried from there; a
+    /// delivery already recorded is not sent again, one whose send was not recorded is).
     pub retry_from: Option<String>,
 }
 
@@ -218,7 +220,7 @@ pub async fn notify_records(records: &[EventRecord], deps: NotifyDeps<'_>) -> Re
     match notify_events(&events, deps).await {
         Ok(r) => out.report = r,
         Err(e) => {
-            tracing::warn!(error = %e, "notify step failed; the batch will be retried (the outbox keeps it from sending twice)");
+            tracing::warn!(error = %e, "notify step failed; the batch will be retried (recorded deliveries are not sent again)");
             out.retry_from = first_seq;
         }
     }
@@ -238,13 +240,22 @@ async fn disabled_reason(store: &dyn SnapshotStore, dest: &Destination) -> Resul
     Ok(outbox::destination_state(store, dest.id()).await?.filter(|s| s.disabled).map(|s| s.reason))
 }
 
-/// Applies the controls to new events, claims each delivery and sends what is due now.
+/// Applies the controls to new events and sends what is due now; each delivery is written once, with
+/// its outcome.
 pub async fn notify_events(events: &[EventItem], deps: NotifyDeps<'_>) -> Result<NotifyReport, StoreError> {
     let mut report = NotifyReport { events: events.len(), ..NotifyReport::default() };
     let mut sorted: Vec<&EventItem> = events.iter().collect();
     sorted.sort_by(|a, b| (a.taken_at, &a.pk, &a.sk).cmp(&(b.taken_at, &b.pk, &b.sk)));
+    sorted.dedup_by(|a, b| a.pk == b.pk && a.sk == b.sk);
     let flood = flood_keys(events, deps.config.flood_new_entrants);
-    let runs = deps.destinations.iter().map(|dest| notify_destination(dest, &sorted, &flood, deps));
+    // What earlier runs recorded (a replayed batch): one query per event that some destination wants.
+    let mut recorded: HashSet<(String, String)> = HashSet::new();
+    for e in sorted.iter().filter(|e| deps.destinations.iter().any(|d| d.config.filter.matches(e))) {
+        for d in outbox::deliveries_of(deps.store, &e.pk, &e.sk).await? {
+            recorded.insert((d.pk, d.sk));
+        }
+    }
+    let runs = deps.destinations.iter().map(|dest| notify_destination(dest, &sorted, &flood, &recorded, deps));
     for r in futures::future::join_all(runs).await {
         report.merge(r?);
     }
@@ -252,10 +263,21 @@ pub async fn notify_events(events: &[EventItem], deps: NotifyDeps<'_>) -> Result
     Ok(report)
 }
 
+/// A delivery on its way out.
+struct Outgoing {
+    event: EventItem,
+    delivery: DeliveryItem,
+    /// `false`: a live send, not written yet (written once after the send, if absent); `true`: the
+    /// retry pass took it over, stored at `delivery.version` (marked with a compare-and-swap).
+    stored: bool,
+    arm: ArmSeen,
+}
+
 async fn notify_destination(
     dest: &Destination,
     events: &[&EventItem],
     flood: &HashSet<(String, String)>,
+    recorded: &HashSet<(String, String)>,
     deps: NotifyDeps<'_>,
 ) -> Result<NotifyReport, StoreError> {
     let mut report = NotifyReport::default();
@@ -282,11 +304,26 @@ async fn notify_destination(
     let quiet = c.is_quiet(now);
     // (key kind, product) → event time, for re-arm within this run.
     let mut armed_now: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
-    let mut to_send: Vec<(EventItem, DeliveryItem)> = Vec::new();
+    let mut to_send: Vec<Outgoing> = Vec::new();
+    let delivery_sk = crate::keys::delivery_sk(channel, dest.id());
     for e in matching {
+        if recorded.contains(&(crate::keys::delivery_pk(&e.pk, &e.sk), delivery_sk.clone())) {
+            report.duplicates += 1;
+            continue;
+        }
         let arm_key = (e.key_kind.clone(), e.product.to_string());
         let in_run = armed_now.get(&arm_key).is_some_and(|t| *t < e.taken_at && e.taken_at - *t < rearm);
-        let (state, reason) = if in_run || outbox::armed_out(store, dest.id(), e, rearm).await? {
+        // Without a re-arm time nothing is read or recorded for it.
+        let arm = if rearm > Duration::zero() && !in_run {
+            ArmSeen::Read(outbox::arm(store, dest.id(), e).await?)
+        } else {
+            ArmSeen::Unknown
+        };
+        let armed_out = match &arm {
+            ArmSeen::Read(a) => outbox::armed_out(a.as_ref(), e, rearm),
+            ArmSeen::Unknown => false,
+        };
+        let (state, reason) = if in_run || armed_out {
             (DeliveryState::Suppressed, "re-arm")
         } else if c.mode != DeliveryMode::Immediate {
             (DeliveryState::Held, "digest mode")
@@ -303,30 +340,22 @@ async fn notify_destination(
         };
         let mut d = DeliveryItem::new(e, dest.id(), channel, state, now, cfg.ttl_days);
         d.reason = (!reason.is_empty()).then(|| reason.to_string());
+        if state == DeliveryState::Pending {
+            // Sent now; nothing is written until the send has an outcome.
+            cap_used = cap_used.saturating_add(1);
+            armed_now.insert(arm_key, e.taken_at);
+            to_send.push(Outgoing { event: (*e).clone(), delivery: d, stored: false, arm });
+            continue;
+        }
         if state == DeliveryState::Held {
             // The hold first: if the claim then fails (a replay), the digest checks the delivery's
             // state and drops a hold whose delivery is not `held`.
             let hold = HoldItem::new(&d, e);
             store.put(hold.to_item()?, crate::store::PutCondition::Always).await?;
         }
-        if state == DeliveryState::Pending {
-            // The retry item goes in with the claim: if we die before marking, the retry pass finds
-            // it after the lease.
-            let r = RetryItem::new(&d, now + Duration::seconds(cfg.lease_secs));
-            d.retry_sk = Some(r.sk.clone());
-        }
         match outbox::claim(store, d).await? {
             Claim::Exists(_) => report.duplicates += 1,
-            Claim::Claimed(d) => match state {
-                DeliveryState::Pending => {
-                    let r = RetryItem::new(&d, now + Duration::seconds(cfg.lease_secs));
-                    store.put(r.to_item()?, crate::store::PutCondition::Always).await?;
-                    cap_used = cap_used.saturating_add(1);
-                    armed_now.insert(arm_key, e.taken_at);
-                    to_send.push(((*e).clone(), d));
-                }
-                _ => report.record(&d),
-            },
+            Claim::Claimed(d) => report.record(&d),
         }
     }
     let sent_before = report.sent;
@@ -338,10 +367,10 @@ async fn notify_destination(
     Ok(report)
 }
 
-/// Sends claimed deliveries of one destination and marks each.
+/// Sends deliveries of one destination and writes each one's outcome.
 async fn send_group(
     dest: &Destination,
-    items: Vec<(EventItem, DeliveryItem)>,
+    items: Vec<Outgoing>,
     deps: NotifyDeps<'_>,
     report: &mut NotifyReport,
 ) -> Result<(), StoreError> {
@@ -353,7 +382,7 @@ async fn send_group(
     let lang_for = |e: &EventItem| lang.unwrap_or_else(|| render::lang_of(e));
     match &dest.sender {
         Sender::Slack(p) => {
-            let events: Vec<&EventItem> = items.iter().map(|(e, _)| e).collect();
+            let events: Vec<&EventItem> = items.iter().map(|o| &o.event).collect();
             let messages = render::slack_messages(lang, &events);
             let mut results: Vec<Option<SendResult>> = vec![None; items.len()];
             for (msg, idxs) in messages {
@@ -376,39 +405,41 @@ async fn send_group(
                     }
                 }
             }
-            for ((e, d), r) in items.into_iter().zip(results) {
+            for (o, r) in items.into_iter().zip(results) {
                 let r = r.unwrap_or_else(|| SendResult::Transient { reason: "not sent".into(), retry_after: None });
-                finish(dest, &e, d, r, deps, report).await?;
+                finish(dest, o, r, deps, report).await?;
             }
         }
         Sender::Sns(p) => {
-            for (e, d) in items {
+            for o in items {
                 let r = match &disabled {
                     Some(reason) => SendResult::Disabled(reason.clone()),
-                    None => match p.publish(&render::sns_message(lang_for(&e), &e, &d.key())).await {
-                        Ok(receipt) => {
-                            report.messages += 1;
-                            SendResult::Ok(Some(receipt.message_id))
+                    None => {
+                        match p.publish(&render::sns_message(lang_for(&o.event), &o.event, &o.delivery.key())).await {
+                            Ok(receipt) => {
+                                report.messages += 1;
+                                SendResult::Ok(Some(receipt.message_id))
+                            }
+                            Err(err) => SendResult::from(&err),
                         }
-                        Err(err) => SendResult::from(&err),
-                    },
+                    }
                 };
                 if let SendResult::Disabled(reason) = &r {
                     disabled = Some(reason.clone());
                 }
-                finish(dest, &e, d, r, deps, report).await?;
+                finish(dest, o, r, deps, report).await?;
             }
         }
         Sender::Feed(p) => {
-            for (e, d) in items {
-                let r = match p.emit(&render::feed_alert(lang_for(&e), &e, &d.key())).await {
+            for o in items {
+                let r = match p.emit(&render::feed_alert(lang_for(&o.event), &o.event, &o.delivery.key())).await {
                     Ok(()) => {
                         report.messages += 1;
                         SendResult::Ok(None)
                     }
                     Err(err) => SendResult::from(&err),
                 };
-                finish(dest, &e, d, r, deps, report).await?;
+                finish(dest, o, r, deps, report).await?;
             }
         }
     }
@@ -420,11 +451,13 @@ async fn send_group(
     Ok(())
 }
 
-/// Marks a delivery after its send, moving its retry-queue item as needed.
+/// Writes a delivery's outcome after its send: a live one's single write (insert-if-absent), or the
+/// retry pass's mark (compare-and-swap); a failure's retry-queue item goes in first, so a crash
+/// between the two leaves a queue item without a failed delivery (dropped by the retry pass; the
+/// stream's retry of a live batch sends again) rather than a failed delivery nobody retries.
 async fn finish(
     dest: &Destination,
-    e: &EventItem,
-    d: DeliveryItem,
+    o: Outgoing,
     r: SendResult,
     deps: NotifyDeps<'_>,
     report: &mut NotifyReport,
@@ -432,6 +465,7 @@ async fn finish(
     let store = deps.store;
     let cfg = deps.config;
     let now = deps.clock.now();
+    let Outgoing { event: e, delivery: d, stored, arm } = o;
     let mut next = d.clone();
     next.attempts = d.attempts.saturating_add(1);
     next.updated_at = now;
@@ -463,9 +497,18 @@ async fn finish(
     if let Some(r) = &new_retry {
         store.put(r.to_item()?, crate::store::PutCondition::Always).await?;
     }
-    let written = outbox::swap(store, &d, next).await?;
+    let written = if stored {
+        outbox::swap(store, &d, next).await?
+    } else {
+        match outbox::claim(store, next).await? {
+            Claim::Claimed(w) => Some(w),
+            Claim::Exists(_) => None,
+        }
+    };
     let Some(written) = written else {
-        // Someone else moved this delivery on (a retry pass that took over a lease): theirs stands.
+        // Someone else decided this delivery meanwhile (a retry pass that took over a lease; for a
+        // live send, nothing should): theirs stands.
+        tracing::warn!(destination = dest.id(), delivery = %d.key(), "delivery decided elsewhere during its send; keeping that");
         if let Some(r) = &new_retry {
             store.delete(&r.pk, &r.sk).await?;
         }
@@ -474,8 +517,9 @@ async fn finish(
     if let Some(sk) = old_retry {
         store.delete(&outbox::retry_pk(dest.id()), &sk).await?;
     }
-    if written.state == DeliveryState::Sent {
-        outbox::record_arm(store, dest.id(), e, Duration::seconds(dest.config.controls.rearm_secs.max(0))).await?;
+    let rearm = Duration::seconds(dest.config.controls.rearm_secs.max(0));
+    if written.state == DeliveryState::Sent && rearm > Duration::zero() {
+        outbox::record_arm(store, dest.id(), &e, rearm, arm).await?;
     }
     if written.state == DeliveryState::Failed {
         tracing::warn!(destination = dest.id(), delivery = %written.key(), reason = ?written.reason, "delivery failed; queued for retry");
@@ -508,8 +552,9 @@ fn retry_or_die(
     *new_retry = Some(r);
 }
 
-/// The retry pass: sends again the failed deliveries that are due, and takes over `pending` ones whose
-/// sender died (older than the lease).
+/// The retry pass: sends again the failed deliveries that are due, and takes over again `pending` ones
+/// it took before whose sender died (older than the lease). A live send leaves no queue item unless it
+/// failed, so this pass never races the stream.
 pub async fn retry_failed(deps: NotifyDeps<'_>) -> Result<NotifyReport, StoreError> {
     let mut report = NotifyReport::default();
     let store = deps.store;
@@ -525,7 +570,7 @@ pub async fn retry_failed(deps: NotifyDeps<'_>) -> Result<NotifyReport, StoreErr
             report.skipped_disabled += due.len();
             continue;
         }
-        let mut taken: Vec<(EventItem, DeliveryItem)> = Vec::new();
+        let mut taken: Vec<Outgoing> = Vec::new();
         for r in due {
             let Some(d) = outbox::load(store, &r.delivery_pk, &r.delivery_sk).await? else {
                 store.delete(&r.pk, &r.sk).await?;
@@ -564,7 +609,7 @@ pub async fn retry_failed(deps: NotifyDeps<'_>) -> Result<NotifyReport, StoreErr
             match outbox::swap(store, &d, next).await? {
                 Some(w) => {
                     store.delete(&r.pk, &r.sk).await?;
-                    taken.push((event, w));
+                    taken.push(Outgoing { event, delivery: w, stored: true, arm: ArmSeen::Unknown });
                 }
                 None => store.delete(&lease.pk, &lease.sk).await?,
             }

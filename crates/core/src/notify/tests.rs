@@ -133,6 +133,72 @@ impl World {
     }
 }
 
+/// Stream records of event inserts, with sequence numbers `000000`, `000001`, …
+fn records_of(events: &[EventItem]) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
+    use crate::stream::{encode, Change, ChangeKind};
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let item = e.to_item().unwrap();
+            let change = Change {
+                kind: ChangeKind::Insert,
+                pk: item.pk.clone(),
+                sk: item.sk.clone(),
+                new: Some(item),
+                old: None,
+                sequence: format!("{i:06}"),
+            };
+            encode(&change, "t", "us-east-1", t0()).unwrap()
+        })
+        .collect()
+}
+
+/// The memory store, whose puts of delivery items (`DLV#…`) fail once `allowed` more have gone
+/// through: what a sender that dies (or a store that stops taking writes) right after a send leaves.
+struct DiesBeforeDeliveryWrite<'a> {
+    inner: &'a MemorySnapshotStore,
+    allowed: std::sync::Mutex<usize>,
+}
+
+impl<'a> DiesBeforeDeliveryWrite<'a> {
+    fn new(inner: &'a MemorySnapshotStore, allowed: usize) -> Self {
+        DiesBeforeDeliveryWrite { inner, allowed: std::sync::Mutex::new(allowed) }
+    }
+}
+
+#[async_trait::async_trait]
+impl SnapshotStore for DiesBeforeDeliveryWrite<'_> {
+    async fn put(
+        &self,
+        item: crate::store::Item,
+        condition: crate::store::PutCondition,
+    ) -> Result<crate::store::PutOutcome, crate::store::StoreError> {
+        if item.pk.starts_with("DLV#") {
+            let mut allowed = self.allowed.lock().unwrap();
+            if *allowed == 0 {
+                return Err(crate::store::StoreError::Unavailable("the sender died".into()));
+            }
+            *allowed -= 1;
+        }
+        self.inner.put(item, condition).await
+    }
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<crate::store::Item>, crate::store::StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(&self, q: &Query) -> Result<Vec<crate::store::Item>, crate::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), crate::store::StoreError> {
+        self.inner.delete(pk, sk).await
+    }
+}
+
+/// Every item of a kind (`DLV`, `RETRY`, …) in the memory store.
+fn items_of(store: &MemorySnapshotStore, kind: &str) -> Vec<crate::store::Item> {
+    store.all_items().into_iter().filter(|i| crate::billing::kind_of(&i.pk, &i.sk) == kind).collect()
+}
+
 fn batch() -> Vec<EventItem> {
     vec![
         event("MLB", "MLB1055", "MLB100", EventKind::NewNumberOne, t0(), "Smartphone Galaxy A15 128GB"),
@@ -198,24 +264,117 @@ fn a_failing_destination_does_not_stop_the_others_and_is_retried_later() {
 }
 
 #[test]
-fn a_crash_between_send_and_mark_is_recovered_after_the_lease() {
+fn a_crash_between_send_and_write_sends_again_on_the_streams_retry() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    let dests = vec![slack_dest("wh-a", p.clone())];
+    let records = records_of(&batch());
+    // The message goes out, then the sender dies before writing any delivery.
+    let dying = DiesBeforeDeliveryWrite::new(&w.store, 0);
+    let deps = NotifyDeps { store: &dying, ..w.deps(&dests) };
+    let out = block_on(notify_records(&records, deps));
+    assert_eq!(out.retry_from.as_deref(), Some("000000"), "the batch is handed back to the stream");
+    assert_eq!(p.slack().len(), 1);
+    assert!(items_of(&w.store, "DLV").is_empty() && items_of(&w.store, "RETRY").is_empty());
+    // The stream's retry of the batch sends the alerts again (at least once, never zero times)…
+    let retried = block_on(notify_records(&records, w.deps(&dests)));
+    assert_eq!((retried.retry_from.clone(), retried.report.sent, retried.report.duplicates), (None, 3, 0));
+    assert_eq!(p.slack().len(), 2);
+    let states: Vec<_> = items_of(&w.store, "DLV").iter().map(|i| i.decode::<DeliveryItem>().unwrap().state).collect();
+    assert_eq!(states, [DeliveryState::Sent; 3]);
+    // …and once written, a replay sends nothing.
+    let replay = block_on(notify_records(&records, w.deps(&dests)));
+    assert_eq!((replay.report.sent, replay.report.duplicates), (0, 3));
+    assert_eq!(p.slack().len(), 2);
+    assert!(items_of(&w.store, "RETRY").is_empty(), "a sent delivery leaves no queue item");
+}
+
+#[test]
+fn a_retry_pass_that_dies_after_its_send_is_taken_over_after_the_lease() {
     let w = World::new();
     let p = Arc::new(RecordingPublisher::new());
     let dests = vec![slack_dest("wh-a", p.clone())];
     let e = batch().remove(0);
-    // What a claim leaves behind when the process dies right after it.
-    let mut d = DeliveryItem::new(&e, "wh-a", "slack", DeliveryState::Pending, t0(), 30);
-    let r = outbox::RetryItem::new(&d, t0() + Duration::seconds(600));
-    d.retry_sk = Some(r.sk.clone());
-    block_on(w.store.put(r.to_item().unwrap(), crate::store::PutCondition::Always)).unwrap();
-    block_on(outbox::claim(&w.store, d)).unwrap();
     block_on(w.store.put(e.to_item().unwrap(), crate::store::PutCondition::Always)).unwrap();
-    // A replay finds the claim and does not send.
+    p.fail_next(&[Fault::Transient]);
+    assert_eq!(block_on(notify_events(std::slice::from_ref(&e), w.deps(&dests))).unwrap().failed, 1);
+    // Due: the pass takes the delivery over (one delivery write), sends, and dies before the mark.
+    w.clock.advance(Duration::seconds(61));
+    let dying = DiesBeforeDeliveryWrite::new(&w.store, 1);
+    assert!(block_on(retry_failed(NotifyDeps { store: &dying, ..w.deps(&dests) })).is_err());
+    assert_eq!(p.slack().len(), 1);
+    let d: DeliveryItem = items_of(&w.store, "DLV")[0].decode().unwrap();
+    assert_eq!(d.state, DeliveryState::Pending);
+    // A replay of the batch and a retry pass within the lease leave it alone.
     assert_eq!(block_on(notify_events(std::slice::from_ref(&e), w.deps(&dests))).unwrap().duplicates, 1);
-    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().sent, 0, "within the lease");
+    assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().events, 0, "within the lease");
+    // After the lease it is taken over and sent again.
     w.clock.advance(Duration::seconds(601));
     assert_eq!(block_on(retry_failed(w.deps(&dests))).unwrap().sent, 1);
-    assert_eq!(p.slack().len(), 1);
+    assert_eq!(p.slack().len(), 2);
+    let d: DeliveryItem = items_of(&w.store, "DLV")[0].decode().unwrap();
+    assert_eq!((d.state, d.attempts), (DeliveryState::Sent, 2));
+    assert!(items_of(&w.store, "RETRY").is_empty());
+}
+
+#[test]
+fn a_failed_live_send_is_written_once_as_failed_with_its_queue_item() {
+    let w = World::new();
+    let p = Arc::new(RecordingPublisher::new());
+    p.fail_always(Some(Fault::Transient));
+    let dests = vec![sns_dest(p.clone())];
+    let e = batch().remove(0);
+    let r = block_on(notify_events(std::slice::from_ref(&e), w.deps(&dests))).unwrap();
+    assert_eq!((r.failed, r.sent), (1, 0));
+    let d: DeliveryItem = items_of(&w.store, "DLV")[0].decode().unwrap();
+    assert_eq!((d.state, d.attempts, d.version), (DeliveryState::Failed, 1, 1));
+    assert_eq!(d.next_retry_at, Some(t0() + Duration::seconds(60)), "the first backoff");
+    let q: Vec<outbox::RetryItem> = items_of(&w.store, "RETRY").iter().map(|i| i.decode().unwrap()).collect();
+    assert_eq!(q.len(), 1);
+    assert_eq!((Some(q[0].sk.clone()), q[0].due), (d.retry_sk.clone(), t0() + Duration::seconds(60)));
+    // A replay sends nothing: the failed delivery belongs to the retry pass.
+    assert_eq!(block_on(notify_events(std::slice::from_ref(&e), w.deps(&dests))).unwrap().duplicates, 1);
+    assert_eq!(p.attempts(), 1);
+}
+
+#[test]
+fn a_live_delivered_alert_costs_one_write() {
+    use crate::billing::{Meter, MeteredStore};
+    let meter = Arc::new(Meter::new());
+    let store = MeteredStore::new(MemorySnapshotStore::new(), meter.clone());
+    let clock = ManualClock::new(t0());
+    let config = NotifyConfig::default();
+    let slack = Arc::new(RecordingPublisher::new());
+    let sns = Arc::new(RecordingPublisher::new());
+    let mut dests = vec![slack_dest("wh-a", slack.clone()), sns_dest(sns.clone())];
+    // No re-arm time: nothing but the delivery item is written.
+    for d in &mut dests {
+        d.config.controls.rearm_secs = 0;
+    }
+    let deps = NotifyDeps { store: &store, clock: &clock, destinations: &dests, config: &config };
+    let r = block_on(notify_events(&batch(), deps)).unwrap();
+    assert_eq!((r.sent, r.messages), (6, 4));
+    let k = meter.by_kind();
+    assert_eq!((k["DLV"].writes, k["DLV"].write_units), (6, 6), "one write, of one unit, per delivered alert");
+    assert_eq!(meter.total().writes, 6, "{k:?}");
+    // Reads: whether each event is recorded already (one query per event), and each destination's state.
+    assert_eq!((k["DLV"].reads, k["DEST"].reads), (3, 2));
+    // A replay reads and writes nothing else.
+    let before = meter.total();
+    assert_eq!(block_on(notify_events(&batch(), deps)).unwrap().duplicates, 6);
+    assert_eq!(meter.total().writes, before.writes);
+    assert_eq!(meter.total().reads - before.reads, 3 + 2);
+
+    // With the default re-arm time: one re-arm item per alert too (read once, when the rules apply).
+    let meter = Arc::new(Meter::new());
+    let store = MeteredStore::new(MemorySnapshotStore::new(), meter.clone());
+    let dests = vec![slack_dest("wh-a", slack.clone()), sns_dest(sns.clone())];
+    let deps = NotifyDeps { store: &store, clock: &clock, destinations: &dests, config: &config };
+    assert_eq!(block_on(notify_events(&batch(), deps)).unwrap().sent, 6);
+    let k = meter.by_kind();
+    assert_eq!((k["DLV"].writes, k["ARM"].writes, k["ARM"].reads), (6, 6, 6));
+    assert_eq!(meter.total().writes, 12, "{k:?}");
+    assert!(!k.contains_key("RETRY"), "{k:?}");
 }
 
 #[test]
@@ -261,6 +420,29 @@ fn rearm_per_destination_product_and_kind() {
     assert_eq!((r.suppressed, r.sent), (1, 1));
     w.clock.set(t0() + Duration::hours(13));
     assert_eq!(block_on(notify_events(&[late], w.deps(&dests))).unwrap().sent, 1);
+}
+
+#[test]
+fn the_rearm_item_keeps_the_latest_time_when_the_senders_read_is_stale() {
+    use outbox::ArmSeen;
+    let store = MemorySnapshotStore::new();
+    let rearm = Duration::hours(12);
+    let at = |h: i64| event("MLB", "MLB1055", "MLB101", EventKind::Climber, t0() + Duration::hours(h), "x");
+    let last = |e: &EventItem| block_on(outbox::arm(&store, "wh-a", e)).unwrap().map(|a| a.last_at);
+    // Two senders read no item; the later delivery is recorded first.
+    block_on(outbox::record_arm(&store, "wh-a", &at(2), rearm, ArmSeen::Read(None))).unwrap();
+    block_on(outbox::record_arm(&store, "wh-a", &at(1), rearm, ArmSeen::Read(None))).unwrap();
+    assert_eq!(last(&at(1)), Some(t0() + Duration::hours(2)), "an earlier time never overwrites a later one");
+    // A sender that read the item before someone moved it on writes over the current one.
+    let stale = block_on(outbox::arm(&store, "wh-a", &at(0))).unwrap();
+    block_on(outbox::record_arm(&store, "wh-a", &at(5), rearm, ArmSeen::Read(stale.clone()))).unwrap();
+    block_on(outbox::record_arm(&store, "wh-a", &at(4), rearm, ArmSeen::Read(stale))).unwrap();
+    assert_eq!(last(&at(0)), Some(t0() + Duration::hours(5)));
+    // Not read at all (the retry pass): read, then written.
+    block_on(outbox::record_arm(&store, "wh-a", &at(6), rearm, ArmSeen::Unknown)).unwrap();
+    assert_eq!(last(&at(0)), Some(t0() + Duration::hours(6)));
+    assert!(outbox::armed_out(block_on(outbox::arm(&store, "wh-a", &at(7))).unwrap().as_ref(), &at(7), rearm));
+    assert!(!outbox::armed_out(block_on(outbox::arm(&store, "wh-a", &at(18))).unwrap().as_ref(), &at(18), rearm));
 }
 
 #[test]
@@ -344,19 +526,7 @@ fn stream_records_go_through_the_codec() {
     let w = World::new();
     let p = Arc::new(RecordingPublisher::new());
     let dests = vec![slack_dest("wh-a", p.clone())];
-    let mut records = Vec::new();
-    for (i, e) in batch().iter().enumerate() {
-        let item = e.to_item().unwrap();
-        let change = Change {
-            kind: ChangeKind::Insert,
-            pk: item.pk.clone(),
-            sk: item.sk.clone(),
-            new: Some(item),
-            old: None,
-            sequence: format!("{i:06}"),
-        };
-        records.push(encode(&change, "t", "us-east-1", t0()).unwrap());
-    }
+    let mut records = records_of(&batch());
     let snap = crate::store::Item::new("CAT#MLB#MLB1055", "SNAP#2026-11-29T13:00:00Z", Default::default());
     let change = Change {
         kind: ChangeKind::Insert,
@@ -376,7 +546,8 @@ fn stream_records_go_through_the_codec() {
 }
 
 #[test]
-fn a_store_failure_asks_for_the_batch_again() {
+fn a_store_that_is_down_sends_nothing_and_asks_for_the_batch_again() {
+    // Down for reads as well as writes: a send only follows a read of the event's deliveries.
     struct Down;
     #[async_trait::async_trait]
     impl SnapshotStore for Down {
@@ -388,10 +559,10 @@ fn a_store_failure_asks_for_the_batch_again() {
             Err(crate::store::StoreError::Throttled(None))
         }
         async fn get(&self, _: &str, _: &str) -> Result<Option<crate::store::Item>, crate::store::StoreError> {
-            Ok(None)
+            Err(crate::store::StoreError::Throttled(None))
         }
         async fn query(&self, _: &Query) -> Result<Vec<crate::store::Item>, crate::store::StoreError> {
-            Ok(vec![])
+            Err(crate::store::StoreError::Throttled(None))
         }
         async fn delete(&self, _: &str, _: &str) -> Result<(), crate::store::StoreError> {
             Ok(())
@@ -416,7 +587,7 @@ fn a_store_failure_asks_for_the_batch_again() {
     let deps = NotifyDeps { store: &Down, clock: &clock, destinations: &dests, config: &cfg };
     let out = block_on(notify_records(&[rec], deps));
     assert_eq!(out.retry_from.as_deref(), Some("42"));
-    assert_eq!(p.attempts(), 0, "nothing is sent without a claim");
+    assert_eq!(p.attempts(), 0, "nothing is sent without knowing whether it went out before");
 }
 
 #[test]
