@@ -299,43 +299,52 @@ fn float(x: f64) -> Value {
 /// point to `taken_at` (`-` before it for a point after `taken_at`; a fraction only when there is
 /// one): `9@10800 7@7200 -@3600 4@0`.
 pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(points.len() * 9);
+    // Written as bytes, checked once at the end (every byte is ASCII).
+    let mut out: Vec<u8> = Vec::with_capacity(points.len() * 12);
+    let t_secs = Some(taken_at.timestamp()).filter(|_| taken_at.timestamp_subsec_nanos() == 0);
     for (i, p) in points.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
         match p.position {
             Some(x) => push_digits(&mut out, u64::from(x)),
-            None => out.push('-'),
+            None => out.push(b'-'),
         }
-        out.push('@');
-        let age = taken_at.signed_duration_since(p.at);
-        let (secs, nanos) = (age.num_seconds(), age.subsec_nanos());
+        out.push(b'@');
+        // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
+        let (secs, nanos) = match t_secs.filter(|_| p.at.timestamp_subsec_nanos() == 0) {
+            Some(t) => (t - p.at.timestamp(), 0),
+            None => {
+                let age = taken_at.signed_duration_since(p.at);
+                (age.num_seconds(), age.subsec_nanos())
+            }
+        };
         if secs < 0 || nanos < 0 {
-            out.push('-');
+            out.push(b'-');
         }
         push_digits(&mut out, secs.unsigned_abs());
         if nanos != 0 {
+            // The nanoseconds as 9 digits, without the trailing zeros.
             let mut frac = nanos.unsigned_abs();
             let mut width = 9;
             while frac % 10 == 0 {
                 frac /= 10;
                 width -= 1;
             }
-            out.push('.');
             let mut digits = [b'0'; 9];
             for d in digits[..width].iter_mut().rev() {
                 *d = b'0' + (frac % 10) as u8;
                 frac /= 10;
             }
-            out.extend(digits[..width].iter().map(|b| char::from(*b)));
+            out.push(b'.');
+            out.extend_from_slice(&digits[..width]);
         }
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `n` in decimal (as `format!("{n}")`, without its formatting machinery).
-fn push_digits(out: &mut String, mut n: u64) {
+fn push_digits(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -346,7 +355,7 @@ fn push_digits(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.extend(digits[at..].iter().map(|b| char::from(*b)));
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Reads a sparkline written by [`write_recent`] back.
