@@ -88,6 +88,30 @@ pub(crate) fn serialize_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> R
     }
 }
 
+/// A time as [`serialize_time`] writes it, as a string (for items built without serde).
+pub(crate) fn time_string(t: DateTime<Utc>) -> String {
+    let mut buf = [0u8; 20];
+    match rfc3339_secs(t, &mut buf).filter(|_| t.timestamp_subsec_nanos() == 0) {
+        Some(x) => x.to_string(),
+        None => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    }
+}
+
+/// Whether a key time ([`ts`]) gives `t` back exactly: whole seconds, a year of four digits.
+pub(crate) fn is_key_time(t: DateTime<Utc>) -> bool {
+    let mut buf = [0u8; 20];
+    t.timestamp_subsec_nanos() == 0 && rfc3339_secs(t, &mut buf).is_some()
+}
+
+/// Whether `s` is the key time of `t` ([`ts`]), without allocating.
+pub(crate) fn is_ts_of(s: &str, t: DateTime<Utc>) -> bool {
+    let mut buf = [0u8; 20];
+    match rfc3339_secs(t, &mut buf) {
+        Some(x) => x == s,
+        None => ts(t) == s,
+    }
+}
+
 /// [`serialize_time`] of an optional time (`None` as chrono's `Option` would be: `null`).
 pub(crate) fn serialize_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
@@ -200,6 +224,9 @@ mod tests {
             let mut json = serde_json::Serializer::new(Vec::new());
             serialize_opt_time(&Some(t), &mut json).unwrap();
             assert_eq!(json.into_inner(), serde_json::to_vec(&Some(t)).unwrap(), "{t:?}");
+            assert_eq!(serde_json::Value::String(time_string(t)), serde_json::to_value(t).unwrap(), "{t:?}");
+            assert!(is_ts_of(&ts(t), t) && !is_ts_of(&ts(t + chrono::Duration::seconds(1)), t), "{t:?}");
+            assert_eq!(is_key_time(t), parse_ts(&ts(t)) == Some(t), "{t:?}");
         }
         let id = EntryId::parse("MLB12").unwrap();
         assert_eq!(event_sk(times[0], "climber", &id), "2026-01-02T03:04:05Z#climber#MLB12");

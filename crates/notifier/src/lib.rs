@@ -328,6 +328,30 @@ mod tests {
         assert_eq!(w.dests[0].id(), "topic-meli-radar-alerts");
     }
 
+    /// The event images of the sample batch are what the scorer writes today; the sample of a mixed
+    /// batch keeps one in the form written before (a deployed table still has them).
+    #[test]
+    fn sample_events_are_stored_items_of_both_forms() {
+        use meli_core::signals::EventItem;
+        let images = |name: &str| -> Vec<meli_core::store::Item> {
+            let ev: Event = serde_json::from_value(read(name)).unwrap();
+            ev.records
+                .iter()
+                .filter_map(|r| meli_core::stream::decode(r).unwrap().new)
+                .filter(|i| i.pk.starts_with("EVT#") && i.attrs.contains_key("severity"))
+                .collect()
+        };
+        let new = images("insert.json");
+        assert_eq!(new.len(), 3);
+        for item in &new {
+            assert_eq!(&EventItem::from_item(item).unwrap().to_item().unwrap(), item, "{}", item.sk);
+        }
+        let [old] = &images("mixed.json")[..] else { panic!("one event in mixed.json") };
+        assert!(old.attrs.contains_key("recent_positions"), "the form before: every field, the sparkline as maps");
+        let same = new.iter().find(|i| i.sk == old.sk).unwrap();
+        assert_eq!(EventItem::from_item(old).unwrap(), EventItem::from_item(same).unwrap());
+    }
+
     #[tokio::test]
     async fn mixed_batches_skip_what_is_not_an_event() {
         let w = world();

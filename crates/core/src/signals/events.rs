@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::EntryId;
 use crate::keys;
 use crate::signals::config::SignalConfig;
-use crate::signals::items::{expiry, EventItem};
+use crate::signals::items::{expiry, places, EventItem};
 use crate::signals::product::ProductSignals;
 use crate::signals::state::Fired;
 use crate::signals::window::{slot_pos, Slot, Window};
@@ -63,9 +63,25 @@ impl EventKind {
         self.key_kind_in(n, &mut buf).to_string()
     }
 
+    /// The kind and N of a key kind: the inverse of [`EventKind::key_kind`] (`entered_top_10` is
+    /// `(EnteredTopN, Some(10))`); `None` for a string no kind writes.
+    pub fn from_key_kind(key_kind: &str) -> Option<(EventKind, Option<u8>)> {
+        if let Some(kind) = EventKind::ALL.into_iter().find(|k| k.as_str() == key_kind) {
+            return Some((kind, None));
+        }
+        let (kind, digits) = match key_kind.strip_prefix("entered_top_") {
+            Some(d) => (EventKind::EnteredTopN, d),
+            None => (EventKind::LeftTopN, key_kind.strip_prefix("left_top_")?),
+        };
+        // Only N as `key_kind` writes it: no sign, no leading zero.
+        let n: u8 = digits.parse().ok().filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))?;
+        let mut buf = [0u8; KEY_KIND_MAX];
+        (kind.key_kind_in(Some(n), &mut buf) == key_kind).then_some((kind, Some(n)))
+    }
+
     /// [`EventKind::key_kind`] written in `buf` (re-arm checks every candidate event against the
     /// fired ones; most candidates are held back, so the check allocates nothing).
-    fn key_kind_in(self, n: Option<u8>, buf: &mut [u8; KEY_KIND_MAX]) -> &str {
+    pub(crate) fn key_kind_in(self, n: Option<u8>, buf: &mut [u8; KEY_KIND_MAX]) -> &str {
         let prefix = match (self, n) {
             (EventKind::EnteredTopN, Some(_)) => "entered_top_",
             (EventKind::LeftTopN, Some(_)) => "left_top_",
@@ -92,7 +108,7 @@ impl EventKind {
 }
 
 /// Room for the longest key kind (`entered_top_255`).
-const KEY_KIND_MAX: usize = 16;
+pub(crate) const KEY_KIND_MAX: usize = 16;
 
 /// How much an event matters (for filter policies and digests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -405,10 +421,6 @@ fn event_item(
     let first = w.cols.len().saturating_sub(cfg.sparkline_points.max(1));
     let recent_positions =
         (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: slot_pos(slots[c]) }).collect();
-    let places = match (f.from, f.to) {
-        (Some(a), Some(b)) => Some(i32::from(a) - i32::from(b)),
-        _ => None,
-    };
     EventItem {
         pk: common.pk.clone(),
         sk: keys::event_sk(t, &key_kind, id),
@@ -430,7 +442,7 @@ fn event_item(
             .map_or_else(|| cell.and_then(|c| w.currency(c.cur)).map(str::to_string), |e| e.currency.clone()),
         from_position: f.from,
         to_position: f.to,
-        places,
+        places: places(f.from, f.to),
         previous_number_one: f.previous_number_one,
         reference_price: f.reference_price,
         price_change_share: f.price_change_share,
@@ -454,6 +466,15 @@ mod tests {
     fn slots() -> impl Strategy<Value = Vec<Slot>> {
         let slot = prop_oneof![Just(0u32), (1u32..40).prop_map(|i| 1 << 8 | i), Just(1 << 8 | 255)];
         prop::collection::vec(slot, 1..30)
+    }
+
+    #[test]
+    fn key_kinds_no_kind_writes_are_refused() {
+        for s in ["", "entered_top_", "entered_top_010", "entered_top_+1", "left_top_256", "left_top_n1", "climbers"] {
+            assert_eq!(EventKind::from_key_kind(s), None, "{s:?}");
+        }
+        assert_eq!(EventKind::from_key_kind("entered_top_n"), Some((EventKind::EnteredTopN, None)));
+        assert_eq!(EventKind::from_key_kind("left_top_0"), Some((EventKind::LeftTopN, Some(0))));
     }
 
     proptest! {
@@ -484,7 +505,10 @@ mod tests {
                     (EventKind::LeftTopN, Some(n)) => format!("left_top_{n}"),
                     _ => kind.as_str().to_string(),
                 };
-                prop_assert_eq!(kind.key_kind(n), want);
+                prop_assert_eq!(kind.key_kind(n), want.clone());
+                // Read back: N only counts for the top-N kinds.
+                let n_back = n.filter(|_| matches!(kind, EventKind::EnteredTopN | EventKind::LeftTopN));
+                prop_assert_eq!(EventKind::from_key_kind(&want), Some((kind, n_back)));
             }
         }
     }

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
-use crate::signals::events::{EventKind, PositionPoint, Severity};
+use crate::signals::events::{EventKind, PositionPoint, Severity, KEY_KIND_MAX};
 use crate::signals::product::{ProductSignals, Trend};
 use crate::snapshot::Snapshot;
 use crate::store::{Item, StoreError};
@@ -104,7 +105,16 @@ impl SnapshotItem {
 }
 
 /// An event item `EVT#{site}#{cat}` / `{ts}#{key_kind}#{product}`: everything a notification needs.
+///
+/// The fields that repeat the keys (`kind`, `key_kind`, `n`, `site`, `category`, `product`,
+/// `taken_at`) and `places` (`from_position − to_position`) must agree with them:
+/// [`EventItem::to_item`] refuses an item where they do not, because the stored item leaves them out
+/// and [`EventItem::from_item`] reads them back from the keys (docs/decisions.md, "Event items are
+/// stored lean"). `Serialize` writes every field (the CLI's `--json`, the notifier's hold items);
+/// `Deserialize` reads that form, the stored form and the stored form of before (every field, the
+/// sparkline as a list of maps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EventItemFields")]
 pub struct EventItem {
     pub pk: String,
     pub sk: String,
@@ -112,7 +122,7 @@ pub struct EventItem {
     /// The kind as it appears in the key (`entered_top_10` for `entered_top_n` with n = 10).
     pub key_kind: String,
     /// N of the top-N events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u8>,
     pub severity: Severity,
     pub site: SiteId,
@@ -123,53 +133,418 @@ pub struct EventItem {
     pub taken_at: DateTime<Utc>,
     /// `YYYY-MM-DD` of `taken_at`, for the by-day index.
     pub day: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permalink: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_position: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_position: Option<u8>,
-    /// Places moved against the previous list (positive = up).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Places moved against the previous list (positive = up): `from_position − to_position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub places: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_number_one: Option<EntryId>,
     /// The rolling minimum a price drop is measured against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price: Option<f64>,
     /// `price / reference_price − 1` (negative for a drop).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_change_share: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviews_before: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviews_after: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviews_delta: Option<i64>,
     /// For a re-entry: when the product was last in the list (within the lookback).
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "keys::serialize_opt_time")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "keys::serialize_opt_time")]
     pub last_seen_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
     /// The last positions of the product, oldest first, for a sparkline.
-    #[serde(default)]
     pub recent_positions: Vec<PositionPoint>,
     pub expires_at: i64,
 }
 
+/// The places moved from one position to another (positive = up).
+pub fn places(from: Option<u8>, to: Option<u8>) -> Option<i32> {
+    match (from, to) {
+        (Some(a), Some(b)) => Some(i32::from(a) - i32::from(b)),
+        _ => None,
+    }
+}
+
 impl EventItem {
+    /// The stored item: the attributes the keys do not already say, the sparkline as one string
+    /// (`recent`, see [`write_recent`]), built straight into the item's map.
+    ///
+    /// Attributes, in this order: `severity`, `product_type`, then those present of `title`, `brand`, `permalink`, `price`, `currency`, `from_position`,
+    /// `to_position`, `previous_number_one`, `reference_price`, `price_change_share`,
+    /// `reviews_before`, `reviews_after`, `reviews_delta`, `last_seen_at`, `momentum`, `trend`,
+    /// `recent`, then `expires_at` (the TTL), and `taken_at` only when the key's time (whole
+    /// seconds) does not give it back exactly.
     pub fn to_item(&self) -> Result<Item, StoreError> {
-        Item::from_typed(&self.pk, &self.sk, self)
+        if let Some(what) = self.disagreement() {
+            return Err(StoreError::Corrupt(format!("event item {}/{}: {what}", self.pk, self.sk)));
+        }
+        let mut a = Map::with_capacity(24);
+        let mut put = |name: &str, v: Value| {
+            a.insert(name.to_string(), v);
+        };
+        let text = |s: &str| Value::String(s.to_string());
+        put("severity", text(self.severity.as_str()));
+        put("product_type", text(self.product_type.as_str()));
+        let strings = [("title", &self.title), ("brand", &self.brand), ("permalink", &self.permalink)];
+        for (name, v) in strings {
+            if let Some(v) = v {
+                put(name, text(v));
+            }
+        }
+        if let Some(x) = self.price {
+            put("price", float(x));
+        }
+        if let Some(x) = &self.currency {
+            put("currency", text(x));
+        }
+        for (name, v) in [("from_position", self.from_position), ("to_position", self.to_position)] {
+            if let Some(x) = v {
+                put(name, Value::from(x));
+            }
+        }
+        if let Some(x) = &self.previous_number_one {
+            put("previous_number_one", text(x.as_str()));
+        }
+        for (name, v) in [("reference_price", self.reference_price), ("price_change_share", self.price_change_share)] {
+            if let Some(x) = v {
+                put(name, float(x));
+            }
+        }
+        for (name, v) in [("reviews_before", self.reviews_before), ("reviews_after", self.reviews_after)] {
+            if let Some(x) = v {
+                put(name, Value::from(x));
+            }
+        }
+        if let Some(x) = self.reviews_delta {
+            put("reviews_delta", Value::from(x));
+        }
+        if let Some(t) = self.last_seen_at {
+            put("last_seen_at", Value::String(keys::time_string(t)));
+        }
+        if let Some(x) = self.momentum {
+            put("momentum", float(x));
+        }
+        if let Some(x) = self.trend {
+            put("trend", text(x.as_str()));
+        }
+        if !self.recent_positions.is_empty() {
+            put("recent", Value::String(write_recent(&self.recent_positions, self.taken_at)));
+        }
+        put("expires_at", Value::from(self.expires_at));
+        if !keys::is_key_time(self.taken_at) {
+            put("taken_at", Value::String(keys::time_string(self.taken_at)));
+        }
+        Ok(Item { pk: self.pk.clone(), sk: self.sk.clone(), attrs: a })
+    }
+
+    /// Decodes a stored event item, in the form [`EventItem::to_item`] writes or the one before.
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        item.decode()
+    }
+
+    /// What the fields that the stored item leaves out say against the keys, if anything.
+    fn disagreement(&self) -> Option<&'static str> {
+        let pk_rest = self.pk.strip_prefix(keys::EVENT_PREFIX).and_then(|r| r.strip_prefix(self.site.as_str()));
+        if pk_rest.and_then(|r| r.strip_prefix('#')) != Some(self.category.as_str()) {
+            return Some("the partition key is not EVT#{site}#{category}");
+        }
+        let mut buf = [0u8; KEY_KIND_MAX];
+        let n_fits = self.n.is_none() || matches!(self.kind, EventKind::EnteredTopN | EventKind::LeftTopN);
+        if !n_fits || self.kind.key_kind_in(self.n, &mut buf) != self.key_kind {
+            return Some("key_kind is not the key kind of kind and n");
+        }
+        let sk_fits = self.sk.split_once('#').is_some_and(|(at, rest)| {
+            keys::is_ts_of(at, self.taken_at)
+                && rest.strip_prefix(self.key_kind.as_str()).and_then(|r| r.strip_prefix('#'))
+                    == Some(self.product.as_str())
+        });
+        if !sk_fits {
+            return Some("the sort key is not {taken_at}#{key_kind}#{product}");
+        }
+        if self.places != places(self.from_position, self.to_position) {
+            return Some("places is not from_position − to_position");
+        }
+        None
+    }
+}
+
+/// A float as `serde_json` serializes it (`null` when not finite).
+fn float(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+/// The sparkline as stored: `{position}@{age}` per point, oldest first, separated by spaces, where
+/// the position is `-` when the product was not in the list and the age is the seconds from the
+/// point to `taken_at` (`-` before it for a point after `taken_at`; a fraction only when there is
+/// one): `9@10800 7@7200 -@3600 4@0`.
+pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
+    // Written as bytes, checked once at the end (every byte is ASCII).
+    let mut out: Vec<u8> = Vec::with_capacity(points.len() * 12);
+    let t_secs = Some(taken_at.timestamp()).filter(|_| taken_at.timestamp_subsec_nanos() == 0);
+    for (i, p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        match p.position {
+            Some(x) => push_digits(&mut out, u64::from(x)),
+            None => out.push(b'-'),
+        }
+        out.push(b'@');
+        // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
+        let (secs, nanos) = match t_secs.filter(|_| p.at.timestamp_subsec_nanos() == 0) {
+            Some(t) => (t - p.at.timestamp(), 0),
+            None => {
+                let age = taken_at.signed_duration_since(p.at);
+                (age.num_seconds(), age.subsec_nanos())
+            }
+        };
+        if secs < 0 || nanos < 0 {
+            out.push(b'-');
+        }
+        push_digits(&mut out, secs.unsigned_abs());
+        if nanos != 0 {
+            // The nanoseconds as 9 digits, without the trailing zeros.
+            let mut frac = nanos.unsigned_abs();
+            let mut width = 9;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            let mut digits = [b'0'; 9];
+            for d in digits[..width].iter_mut().rev() {
+                *d = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            out.push(b'.');
+            out.extend_from_slice(&digits[..width]);
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `n` in decimal (as `format!("{n}")`, without its formatting machinery).
+fn push_digits(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Reads a sparkline written by [`write_recent`] back.
+pub fn read_recent(text: &str, taken_at: DateTime<Utc>) -> Result<Vec<PositionPoint>, EventItemError> {
+    let bad = || EventItemError(format!("recent: {text:?} is not `{{position}}@{{seconds}} …`"));
+    text.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|token| {
+            let (pos, age) = token.split_once('@').ok_or_else(bad)?;
+            let position = match pos {
+                "-" => None,
+                p => Some(digits(p).and_then(|x| u8::try_from(x).ok()).ok_or_else(bad)?),
+            };
+            let (negative, age) = match age.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, age),
+            };
+            let (secs, frac) = match age.split_once('.') {
+                Some((s, f)) => (s, Some(f)),
+                None => (age, None),
+            };
+            let secs = digits(secs).and_then(|s| i64::try_from(s).ok()).ok_or_else(bad)?;
+            let nanos = match frac {
+                None => 0,
+                Some(f) if f.len() <= 9 => digits(f).map(|x| x * 10u64.pow(9 - f.len() as u32)).ok_or_else(bad)?,
+                Some(_) => return Err(bad()),
+            };
+            let age = chrono::TimeDelta::new(secs, u32::try_from(nanos).map_err(|_| bad())?).ok_or_else(bad)?;
+            let at = if negative { taken_at.checked_add_signed(age) } else { taken_at.checked_sub_signed(age) };
+            Ok(PositionPoint { at: at.ok_or_else(bad)?, position })
+        })
+        .collect()
+}
+
+/// A run of ASCII digits as a number (no sign, not empty).
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Why an event item does not decode.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EventItemError(String);
+
+/// Every attribute an event item has had: what [`EventItem`] decodes from. The fields that repeat
+/// the keys are read from the keys when absent (the stored form leaves them out).
+#[derive(Deserialize)]
+struct EventItemFields {
+    pk: String,
+    sk: String,
+    #[serde(default)]
+    kind: Option<EventKind>,
+    #[serde(default)]
+    key_kind: Option<String>,
+    #[serde(default)]
+    n: Option<u8>,
+    severity: Severity,
+    #[serde(default)]
+    site: Option<SiteId>,
+    #[serde(default)]
+    category: Option<CategoryId>,
+    #[serde(default)]
+    product: Option<EntryId>,
+    product_type: EntryType,
+    #[serde(default)]
+    taken_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    day: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    brand: Option<String>,
+    #[serde(default)]
+    permalink: Option<String>,
+    #[serde(default)]
+    price: Option<f64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    from_position: Option<u8>,
+    #[serde(default)]
+    to_position: Option<u8>,
+    #[serde(default)]
+    places: Option<i32>,
+    #[serde(default)]
+    previous_number_one: Option<EntryId>,
+    #[serde(default)]
+    reference_price: Option<f64>,
+    #[serde(default)]
+    price_change_share: Option<f64>,
+    #[serde(default)]
+    reviews_before: Option<u64>,
+    #[serde(default)]
+    reviews_after: Option<u64>,
+    #[serde(default)]
+    reviews_delta: Option<i64>,
+    #[serde(default)]
+    last_seen_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    momentum: Option<f64>,
+    #[serde(default)]
+    trend: Option<Trend>,
+    /// The stored form's sparkline.
+    #[serde(default)]
+    recent: Option<String>,
+    /// The sparkline as written before the stored form (a list of `{at, position}`), and in the
+    /// form `Serialize` writes.
+    #[serde(default)]
+    recent_positions: Option<Vec<PositionPoint>>,
+    expires_at: i64,
+}
+
+impl TryFrom<EventItemFields> for EventItem {
+    type Error = EventItemError;
+
+    fn try_from(f: EventItemFields) -> Result<Self, Self::Error> {
+        // `{time}#{key kind}#{product}`, read for the fields that are absent.
+        let mut parts = f.sk.splitn(3, '#');
+        let (sk_at, sk_kind, sk_product) = (parts.next(), parts.next(), parts.next());
+        let bad_sk = || EventItemError(format!("the sort key {:?} is not {{time}}#{{key kind}}#{{product}}", f.sk));
+        let key_kind = match f.key_kind {
+            Some(k) => k,
+            None => sk_kind.ok_or_else(bad_sk)?.to_string(),
+        };
+        let product = match f.product {
+            Some(p) => p,
+            None => sk_product.and_then(|p| EntryId::parse(p).ok()).ok_or_else(bad_sk)?,
+        };
+        let taken_at = match f.taken_at {
+            Some(t) => t,
+            None => sk_at.and_then(keys::parse_ts).ok_or_else(bad_sk)?,
+        };
+        let (kind, n) = match f.kind {
+            Some(kind) => (kind, f.n),
+            None => EventKind::from_key_kind(&key_kind)
+                .ok_or_else(|| EventItemError(format!("{key_kind:?} is not the key kind of an event")))?,
+        };
+        let (site, category) = match (f.site, f.category) {
+            (Some(s), Some(c)) => (s, c),
+            (site, category) => {
+                let (s, c) =
+                    f.pk.strip_prefix(keys::EVENT_PREFIX)
+                        .and_then(|r| r.split_once('#'))
+                        .and_then(|(s, c)| Some((SiteId::parse(s).ok()?, CategoryId::parse(c).ok()?)))
+                        .ok_or_else(|| {
+                            EventItemError(format!("the partition key {:?} is not EVT#{{site}}#{{category}}", f.pk))
+                        })?;
+                (site.unwrap_or(s), category.unwrap_or(c))
+            }
+        };
+        let recent_positions = match (f.recent_positions, f.recent) {
+            (Some(points), _) => points,
+            (None, Some(text)) => read_recent(&text, taken_at)?,
+            (None, None) => Vec::new(),
+        };
+        Ok(EventItem {
+            pk: f.pk,
+            sk: f.sk,
+            kind,
+            key_kind,
+            n,
+            severity: f.severity,
+            site,
+            category,
+            product,
+            product_type: f.product_type,
+            taken_at,
+            day: f.day.unwrap_or_else(|| keys::day(taken_at)),
+            title: f.title,
+            brand: f.brand,
+            permalink: f.permalink,
+            price: f.price,
+            currency: f.currency,
+            from_position: f.from_position,
+            to_position: f.to_position,
+            places: f.places.or_else(|| places(f.from_position, f.to_position)),
+            previous_number_one: f.previous_number_one,
+            reference_price: f.reference_price,
+            price_change_share: f.price_change_share,
+            reviews_before: f.reviews_before,
+            reviews_after: f.reviews_after,
+            reviews_delta: f.reviews_delta,
+            last_seen_at: f.last_seen_at,
+            momentum: f.momentum,
+            trend: f.trend,
+            recent_positions,
+            expires_at: f.expires_at,
+        })
     }
 }
 
@@ -268,6 +643,7 @@ mod tests {
     use super::*;
     use crate::ids::Position;
     use crate::snapshot::SnapshotEntry;
+    use proptest::prelude::*;
 
     fn snap(t: &str, ids: &[&str]) -> Snapshot {
         Snapshot {
@@ -302,6 +678,251 @@ mod tests {
         assert_eq!(columns["position"], serde_json::json!([1, 2]));
         assert!(columns.get("title").is_none(), "a column no entry has is left out");
         assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
+    }
+
+    fn at(secs: i64, nanos: u32) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, nanos).unwrap()
+    }
+
+    /// A time from 2000 to 2100, whole seconds most of the time.
+    fn time() -> impl Strategy<Value = DateTime<Utc>> {
+        let nanos = prop_oneof![3 => Just(0u32), 1 => 0u32..1_000_000_000];
+        (946_684_800i64..4_102_444_800, nanos).prop_map(|(s, n)| at(s, n))
+    }
+
+    fn float() -> impl Strategy<Value = f64> {
+        use proptest::num::f64::{NORMAL, SUBNORMAL, ZERO};
+        NORMAL | SUBNORMAL | ZERO
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("\\PC{0,40}")
+    }
+
+    /// An event item as the scorer could write it: any values, the fields that repeat the keys
+    /// agreeing with them.
+    fn event_item() -> impl Strategy<Value = EventItem> {
+        let ids = (
+            prop::sample::select(vec![SiteId::MLB, SiteId::MLA, SiteId::MLM]),
+            1u64..1_000_000_000_000,
+            "[0-9A-Z]{1,20}",
+            prop::sample::select(EventKind::ALL.to_vec()),
+            proptest::option::of(any::<u8>()),
+            time(),
+            prop::sample::select(vec![Severity::Info, Severity::Notable, Severity::Major]),
+            prop::sample::select(vec![EntryType::Item, EntryType::Product, EntryType::UserProduct]),
+        );
+        let listing = (
+            (text(), text(), text(), proptest::option::of(float()), text()),
+            proptest::option::of(any::<u8>()),
+            proptest::option::of(any::<u8>()),
+            proptest::option::of("[0-9]{1,12}"),
+        );
+        let numbers = (
+            proptest::option::of(float()),
+            proptest::option::of(float()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<i64>()),
+            proptest::option::of(time()),
+            proptest::option::of(float()),
+            proptest::option::of(prop::sample::select(vec![
+                Trend::New,
+                Trend::Rising,
+                Trend::Stable,
+                Trend::Falling,
+                Trend::Breakout,
+            ])),
+        );
+        let recent = prop::collection::vec((time(), proptest::option::of(any::<u8>())), 0..14);
+        (ids, listing, numbers, recent, any::<i64>()).prop_map(
+            |(
+                (site, cat, product, kind, n, taken_at, severity, product_type),
+                listing,
+                numbers,
+                recent,
+                expires_at,
+            )| {
+                let category = CategoryId::parse(&format!("{}{cat}", site.as_str())).unwrap();
+                let product = EntryId::parse(&format!("{}{product}", site.as_str())).unwrap();
+                let n = n.filter(|_| matches!(kind, EventKind::EnteredTopN | EventKind::LeftTopN));
+                let key_kind = kind.key_kind(n);
+                let ((title, brand, permalink, price, currency), from, to, previous) = listing;
+                let (reference_price, share, before, after, delta, last_seen_at, momentum, trend) = numbers;
+                EventItem {
+                    pk: keys::event_pk(site, &category),
+                    sk: keys::event_sk(taken_at, &key_kind, &product),
+                    kind,
+                    key_kind,
+                    n,
+                    severity,
+                    site,
+                    category,
+                    product,
+                    product_type,
+                    taken_at,
+                    day: keys::day(taken_at),
+                    title,
+                    brand,
+                    permalink,
+                    price,
+                    currency,
+                    from_position: from,
+                    to_position: to,
+                    places: places(from, to),
+                    previous_number_one: previous.map(|p| EntryId::parse(&format!("{}{p}", site.as_str())).unwrap()),
+                    reference_price,
+                    price_change_share: share,
+                    reviews_before: before,
+                    reviews_after: after,
+                    reviews_delta: delta,
+                    last_seen_at,
+                    momentum,
+                    trend,
+                    recent_positions: recent.into_iter().map(|(at, position)| PositionPoint { at, position }).collect(),
+                    expires_at,
+                }
+            },
+        )
+    }
+
+    /// An event of the notifier's sample batch (`events/notifier/insert.json`), with a sparkline
+    /// that has a gap.
+    fn sample_event() -> EventItem {
+        let taken_at = keys::parse_ts("2026-11-29T12:00:00Z").unwrap();
+        let site = SiteId::MLB;
+        let category = CategoryId::parse("MLB1055").unwrap();
+        let product = EntryId::parse("MLB19615337").unwrap();
+        let key_kind = EventKind::NewNumberOne.key_kind(None);
+        EventItem {
+            pk: keys::event_pk(site, &category),
+            sk: keys::event_sk(taken_at, &key_kind, &product),
+            kind: EventKind::NewNumberOne,
+            key_kind,
+            n: None,
+            severity: Severity::Major,
+            site,
+            category,
+            product,
+            product_type: EntryType::Product,
+            taken_at,
+            day: keys::day(taken_at),
+            title: Some("Apple iPhone 15 (128 GB) - Preto".into()),
+            brand: Some("Apple".into()),
+            permalink: Some("https://www.mercadolivre.com.br/p/MLB19615337".into()),
+            price: Some(4599.0),
+            currency: Some("BRL".into()),
+            from_position: Some(2),
+            to_position: Some(1),
+            places: Some(1),
+            previous_number_one: Some(EntryId::parse("MLB22639473").unwrap()),
+            reference_price: None,
+            price_change_share: None,
+            reviews_before: None,
+            reviews_after: None,
+            reviews_delta: None,
+            last_seen_at: None,
+            momentum: Some(14.2),
+            trend: Some(Trend::Rising),
+            recent_positions: [Some(9), Some(7), None, Some(4), Some(2), Some(1)]
+                .into_iter()
+                .enumerate()
+                .map(|(i, position)| PositionPoint { at: taken_at - chrono::Duration::hours(5 - i as i64), position })
+                .collect(),
+            expires_at: expiry(taken_at, 90),
+        }
+    }
+
+    /// What a data engineer sees in the table for one event.
+    #[test]
+    fn an_event_item_is_stored_lean() {
+        let e = sample_event();
+        let item = e.to_item().unwrap();
+        insta::assert_json_snapshot!("event_item", item);
+        assert_eq!(item.attrs["recent"], "9@18000 7@14400 -@10800 4@7200 2@3600 1@0");
+        assert_eq!(EventItem::from_item(&item).unwrap(), e);
+        // The same event in the form written before: every field, the sparkline as maps.
+        let old = Item::from_typed(&e.pk, &e.sk, &e).unwrap();
+        assert_eq!(
+            old.attrs["recent_positions"][2],
+            serde_json::json!({"at": "2026-11-29T09:00:00Z", "position": null})
+        );
+        assert_eq!(EventItem::from_item(&old).unwrap(), e);
+        // DynamoDB's size (what it bills per started KB, `crate::billing`): 360 bytes against 688.
+        let size = crate::billing::item_size;
+        assert_eq!((size(&item), size(&old)), (360, 688));
+    }
+
+    #[test]
+    fn sparklines_are_written_and_read_back() {
+        let t = at(1_796_040_000, 0);
+        let points = |v: &[(i64, u32, Option<u8>)]| -> Vec<PositionPoint> {
+            v.iter().map(|(s, n, p)| PositionPoint { at: at(1_796_040_000 - s, *n), position: *p }).collect()
+        };
+        // Sub-second times, and a point after `taken_at`.
+        let odd =
+            points(&[(7200, 500_000_000, Some(12)), (1, 999_999_999, None), (-90, 0, Some(0)), (0, 7, Some(255))]);
+        let text = write_recent(&odd, t);
+        assert_eq!(text, "12@7199.5 -@0.000000001 0@-90 255@-0.000000007");
+        assert_eq!(read_recent(&text, t).unwrap(), odd);
+        assert_eq!(read_recent("", t).unwrap(), []);
+        for bad in ["9", "9@", "x@1", "256@0", "1@1.", "1@1.0000000001", "1@+3", "1@--3", "1@9999999999999999999"] {
+            assert!(read_recent(bad, t).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn event_items_that_disagree_with_their_keys_are_refused() {
+        let e = sample_event();
+        let mut wrong: Vec<EventItem> = vec![e.clone(); 7];
+        wrong[0].places = Some(3);
+        wrong[1].product = EntryId::parse("MLB1").unwrap();
+        wrong[2].taken_at += chrono::Duration::hours(1);
+        wrong[3].kind = EventKind::Climber;
+        wrong[4].n = Some(10);
+        wrong[5].category = CategoryId::parse("MLB1000").unwrap();
+        wrong[6].site = SiteId::MLA;
+        for w in &wrong {
+            assert!(matches!(w.to_item(), Err(StoreError::Corrupt(_))), "{w:?}");
+        }
+        // A time the key cannot carry is stored beside it.
+        let mut fine = e.clone();
+        fine.taken_at += chrono::Duration::milliseconds(250);
+        let item = fine.to_item().unwrap();
+        assert_eq!(item.attrs["taken_at"], "2026-11-29T12:00:00.250Z");
+        assert_eq!(EventItem::from_item(&item).unwrap(), fine);
+        assert!(!e.to_item().unwrap().attrs.contains_key("taken_at"));
+    }
+
+    proptest! {
+        #[test]
+        fn event_items_survive_the_store(e in event_item()) {
+            let item = e.to_item().unwrap();
+            prop_assert_eq!(&EventItem::from_item(&item).unwrap(), &e);
+            // As the embedded store keeps it (JSON text) and as the notifier reads it (a stream image).
+            let text: Item = serde_json::from_str(&serde_json::to_string(&item).unwrap()).unwrap();
+            prop_assert_eq!(&EventItem::from_item(&text).unwrap(), &e);
+            let change = crate::stream::Change {
+                kind: crate::stream::ChangeKind::Insert,
+                pk: item.pk.clone(),
+                sk: item.sk.clone(),
+                new: Some(item.clone()),
+                old: None,
+                sequence: "1".into(),
+            };
+            let record = crate::stream::encode(&change, "t", "us-east-1", e.taken_at).unwrap();
+            let image = crate::stream::decode(&record).unwrap().new.unwrap();
+            prop_assert_eq!(&EventItem::from_item(&image).unwrap(), &e);
+            // Items written before (every field, the sparkline as maps) and the `Serialize` form.
+            let old = Item::from_typed(&e.pk, &e.sk, &e).unwrap();
+            prop_assert_eq!(&EventItem::from_item(&old).unwrap(), &e);
+            let json: EventItem = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            prop_assert_eq!(&json, &e);
+            // Nothing the keys say is stored again.
+            for name in ["kind", "key_kind", "n", "site", "category", "product", "places", "recent_positions"] {
+                prop_assert!(!item.attrs.contains_key(name), "{}", name);
+            }
+        }
     }
 
     #[test]
