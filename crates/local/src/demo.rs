@@ -130,7 +130,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     print_events(&out.events);
     print_alerts(&alerts_file, &out);
-    print_summary(&out, &args, &tracked);
+    print_summary(&out, &args, &tracked, every);
     sandbox.shutdown().await;
     // The HTML report of the demo period, one site overview (with its category pages) per site.
     let days = u32::try_from((period.num_hours() + 23) / 24).unwrap_or(u32::MAX).max(1);
@@ -306,7 +306,7 @@ fn print_alerts(file: &std::path::Path, out: &DemoOutcome) {
     }
 }
 
-fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, CategoryId)]) {
+fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, CategoryId)], every: Duration) {
     println!("\n== Summary ==");
     println!("  simulated period      {} at one refresh every {}", args.period, args.every);
     println!("  categories            {}", tracked.len());
@@ -321,19 +321,21 @@ fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, Categor
         println!("  errors by kind        {}", list.join(", "));
     }
     println!("  data                  {}", args.data_dir.display());
-    print_units(out);
+    print_units(out, every, &args.every);
 }
 
 /// US$ per million on-demand write and read request units (us-east-1 list prices since November
 /// 2024; docs/costs.md).
 const USD_PER_M_WRU: f64 = 0.625;
 const USD_PER_M_RRU: f64 = 0.125;
-/// Refreshes a month of 1,000 categories refreshed hourly (docs/costs.md's case).
-const COST_CASE_REFRESHES: f64 = 1000.0 * 24.0 * 30.4;
+/// Categories in docs/costs.md's case, and the seconds of its month.
+const COST_CASE_CATEGORIES: f64 = 1000.0;
+const MONTH_SECS: f64 = 30.4 * 86_400.0;
 
 /// The store's operations per category refresh, as DynamoDB on-demand would bill them, and what that
-/// makes a month at 1,000 categories hourly.
-fn print_units(out: &DemoOutcome) {
+/// makes a month for 1,000 categories refreshed at the demo's cadence (the units per refresh depend
+/// on it: the state holds more snapshots and a refresh sees fewer events at a shorter one).
+fn print_units(out: &DemoOutcome, every: Duration, every_text: &str) {
     let n = out.category_refreshes.max(1) as f64;
     println!("\n== DynamoDB units per category refresh (counted as on-demand would bill them) ==");
     println!("  {:<12} {:>8} {:>8} {:>10} {:>8} {:>8}", "item", "writes", "WRU", "B/write", "reads", "RRU");
@@ -360,9 +362,12 @@ fn print_units(out: &DemoOutcome) {
         "",
         total.reads as f64 / n
     );
+    let refreshes = COST_CASE_CATEGORIES * MONTH_SECS / every.num_seconds().max(1) as f64;
     println!(
-        "  at 1,000 categories hourly: writes US$ {:.2} + reads US$ {:.2} a month (docs/costs.md)",
-        wru * COST_CASE_REFRESHES * USD_PER_M_WRU / 1e6,
-        rru * COST_CASE_REFRESHES * USD_PER_M_RRU / 1e6
+        "  1,000 categories refreshed every {} ({:.2} M refreshes a month): writes US$ {:.2} + reads US$ {:.2} a month (docs/costs.md)",
+        every_text,
+        refreshes / 1e6,
+        wru * refreshes * USD_PER_M_WRU / 1e6,
+        rru * refreshes * USD_PER_M_RRU / 1e6
     );
 }
