@@ -69,15 +69,6 @@ fn rfc3339_secs(t: DateTime<Utc>, buf: &mut [u8; 20]) -> Option<&str> {
     std::str::from_utf8(buf).ok()
 }
 
-/// `YYYY-MM-DD` of a time (chrono's `%Y-%m-%d`).
-pub fn day(t: DateTime<Utc>) -> String {
-    let mut buf = [0u8; 20];
-    match rfc3339_secs(t, &mut buf) {
-        Some(s) => s[..10].to_string(),
-        None => t.format("%Y-%m-%d").to_string(),
-    }
-}
-
 /// Serializes a time exactly as chrono's `Serialize` does (RFC 3339, `Z`, fractional seconds only
 /// when there are some), without its formatting machinery for whole seconds.
 pub(crate) fn serialize_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -217,7 +208,6 @@ mod tests {
         ];
         for t in times {
             assert_eq!(ts(t), t.to_rfc3339_opts(SecondsFormat::Secs, true), "{t:?}");
-            assert_eq!(day(t), t.format("%Y-%m-%d").to_string(), "{t:?}");
             let mut json = serde_json::Serializer::new(Vec::new());
             serialize_time(&t, &mut json).unwrap();
             assert_eq!(json.into_inner(), serde_json::to_vec(&t).unwrap(), "{t:?}");

@@ -311,7 +311,6 @@ mod tests {
             product: EntryId::parse(product).unwrap(),
             product_type: EntryType::Product,
             taken_at: item.snapshot.taken_at,
-            day: "2026-11-01".into(),
             title: None,
             brand: None,
             permalink: None,

@@ -328,7 +328,6 @@ fn latest_history_and_event_items_carry_what_readers_need() {
     let e: EventItem = climber.decode().unwrap();
     assert_eq!(e.sk, keys::event_sk(s[2].taken_at, "climber", &e.product));
     assert_eq!((e.from_position, e.to_position, e.places), (Some(14), Some(3), Some(11)));
-    assert_eq!(e.day, "2026-11-01");
     assert_eq!(e.title.as_deref(), Some("Celular 14"));
     assert_eq!(e.permalink.as_deref(), Some("https://www.mercadolivre.com.br/p/MLB14"));
     assert_eq!((e.price, e.currency.as_deref()), (Some(1014.0), Some("BRL")));

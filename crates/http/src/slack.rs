@@ -264,7 +264,6 @@ mod tests {
             product,
             product_type: EntryType::Product,
             taken_at: at,
-            day: "2026-11-29".into(),
             title: Some(title.into()),
             brand: None,
             permalink: None,

@@ -62,7 +62,6 @@ pub(crate) fn event(
         product: product.clone(),
         product_type: EntryType::Product,
         taken_at: at,
-        day: at.format("%Y-%m-%d").to_string(),
         title: Some(title.to_string()),
         brand: Some("Marca X".into()),
         permalink: Some(format!("https://www.example.com/p/{product}")),

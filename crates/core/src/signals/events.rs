@@ -187,7 +187,6 @@ impl Fingerprint {
 /// The fields every event of a snapshot shares, built once.
 struct Common {
     pk: String,
-    day: String,
 }
 
 pub(crate) struct EventContext {
@@ -236,10 +235,7 @@ pub(crate) fn detect(
             return;
         }
         let key_kind = key_kind.to_string();
-        let common = common.get_or_insert_with(|| Common {
-            pk: keys::event_pk(w.current.site, &w.current.category),
-            day: keys::day(t),
-        });
+        let common = common.get_or_insert_with(|| Common { pk: keys::event_pk(w.current.site, &w.current.category) });
         out.push(event_item(w, common, row, kind, key_kind, sig, f, sev, cfg));
     };
 
@@ -433,7 +429,6 @@ fn event_item(
         product: id.clone(),
         product_type: entry.map_or_else(|| w.kind(row), |e| e.kind),
         taken_at: t,
-        day: common.day.clone(),
         title: entry.and_then(|e| e.title.clone()),
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),

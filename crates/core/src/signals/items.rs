@@ -131,8 +131,6 @@ pub struct EventItem {
     pub product_type: EntryType,
     #[serde(serialize_with = "keys::serialize_time")]
     pub taken_at: DateTime<Utc>,
-    /// `YYYY-MM-DD` of `taken_at`, for the by-day index.
-    pub day: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -424,8 +422,6 @@ struct EventItemFields {
     #[serde(default)]
     taken_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    day: Option<String>,
-    #[serde(default)]
     title: Option<String>,
     #[serde(default)]
     brand: Option<String>,
@@ -524,7 +520,6 @@ impl TryFrom<EventItemFields> for EventItem {
             product,
             product_type: f.product_type,
             taken_at,
-            day: f.day.unwrap_or_else(|| keys::day(taken_at)),
             title: f.title,
             brand: f.brand,
             permalink: f.permalink,
@@ -761,7 +756,6 @@ mod tests {
                     product,
                     product_type,
                     taken_at,
-                    day: keys::day(taken_at),
                     title,
                     brand,
                     permalink,
@@ -806,7 +800,6 @@ mod tests {
             product,
             product_type: EntryType::Product,
             taken_at,
-            day: keys::day(taken_at),
             title: Some("Apple iPhone 15 (128 GB) - Preto".into()),
             brand: Some("Apple".into()),
             permalink: Some("https://www.mercadolivre.com.br/p/MLB19615337".into()),
@@ -842,7 +835,9 @@ mod tests {
         assert_eq!(item.attrs["recent"], "9@18000 7@14400 -@10800 4@7200 2@3600 1@0");
         assert_eq!(EventItem::from_item(&item).unwrap(), e);
         // The same event in the form written before: every field, the sparkline as maps.
-        let old = Item::from_typed(&e.pk, &e.sk, &e).unwrap();
+        let mut old = Item::from_typed(&e.pk, &e.sk, &e).unwrap();
+        // Items of that form also carried `day`, the key of a by-day index since dropped.
+        old.attrs.insert("day".into(), serde_json::json!("2026-11-29"));
         assert_eq!(
             old.attrs["recent_positions"][2],
             serde_json::json!({"at": "2026-11-29T09:00:00Z", "position": null})
