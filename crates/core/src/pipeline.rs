@@ -8,7 +8,7 @@
 use aws_lambda_events::dynamodb::EventRecord;
 
 use crate::keys;
-use crate::score_step::{score_snapshot, ScoreError};
+use crate::score_step::{score_snapshot_with, ScoreError, StateCache};
 use crate::signals::{EventItem, SignalConfig, SnapshotItem};
 use crate::snapshot::Snapshot;
 use crate::store::SnapshotStore;
@@ -94,6 +94,17 @@ pub async fn score_records<R: SnapshotRecord>(
     store: &dyn SnapshotStore,
     cfg: &SignalConfig,
 ) -> BatchOutcome {
+    score_records_with(records, store, cfg, None).await
+}
+
+/// [`score_records`] with the process's [`StateCache`] (the Lambda and the local runner keep one for
+/// their lifetime).
+pub async fn score_records_with<R: SnapshotRecord>(
+    records: &[R],
+    store: &dyn SnapshotStore,
+    cfg: &SignalConfig,
+    cache: Option<&StateCache>,
+) -> BatchOutcome {
     let mut out = BatchOutcome::default();
     for record in records {
         let seq = record.sequence().to_string();
@@ -108,7 +119,7 @@ pub async fn score_records<R: SnapshotRecord>(
                 continue;
             }
         };
-        match score_snapshot(store, &snapshot, cfg).await {
+        match score_snapshot_with(store, &snapshot, cfg, cache).await {
             Ok(report) => {
                 out.scored += 1;
                 out.events.extend(report.events_written);

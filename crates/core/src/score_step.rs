@@ -5,8 +5,10 @@
 //! the part it needs is rebuilt from the snapshot and event items. Replaying a snapshot leaves the
 //! store as it was; scoring an older snapshot after a newer one leaves the newer one the latest.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Utc};
@@ -102,11 +104,129 @@ pub struct ScoreReport {
     pub signals: Option<CategorySignals>,
 }
 
+/// The scorer states this process wrote last, by list: a warm Lambda (or the local runner) scores the
+/// list's next snapshot against the `SCORE` item it wrote instead of reading it again: one request
+/// and one read unit less per record (docs/signals.md §7). It is only a cache: the write is still a
+/// compare-and-swap on the item's `version`, so a state another process wrote since (a shard moved,
+/// a rival scorer) fails the condition, and the step reads the item and merges as it does without a
+/// cache.
+///
+/// It holds the item's `version` and `state` attributes as written (about 2 KB a list, not the
+/// decoded state's 40), so a budget of a few MB holds every list of a deployment. When full, a list
+/// is held only after the lists not scored for [`StateCache::IDLE_HOURS`] (by snapshot time) are
+/// dropped to make room, never by evicting a live one: the lists come round in a cycle (every
+/// category once per refresh), where evicting the least recently used would make every read miss.
+#[derive(Debug)]
+pub struct StateCache {
+    inner: Mutex<CacheInner>,
+    budget: usize,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    lists: HashMap<String, Cached>,
+    bytes: usize,
+}
+
+/// A list's `SCORE` item as this process last wrote (or read) it.
+#[derive(Debug)]
+struct Cached {
+    version: u64,
+    /// The `state` attribute.
+    encoded: String,
+    /// The time of the state's newest snapshot.
+    newest: Option<DateTime<Utc>>,
+    bytes: usize,
+}
+
+/// What the cache holds (for logs and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub lists: usize,
+    pub bytes: usize,
+}
+
+impl StateCache {
+    /// Lists not scored for this long (by their newest snapshot) make room for others.
+    pub const IDLE_HOURS: i64 = 6;
+    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes.
+    pub const DEFAULT_BUDGET: usize = 8 << 20;
+
+    /// A cache that holds up to `budget` bytes of states.
+    pub fn new(budget: usize) -> Self {
+        StateCache { inner: Mutex::new(CacheInner::default()), budget }
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
+        CacheStats { lists: inner.lists.len(), bytes: inner.bytes }
+    }
+
+    /// Whether the cache holds the list's state.
+    pub fn holds(&self, pk: &str) -> bool {
+        self.lock().lists.contains_key(pk)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // A panic while holding the lock leaves a map that is still a valid cache.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes the list's entry out (the step puts the state it writes back): its version and state.
+    fn take(&self, pk: &str) -> Option<(u64, String)> {
+        let mut inner = self.lock();
+        let c = inner.lists.remove(pk)?;
+        inner.bytes -= c.bytes;
+        Some((c.version, c.encoded))
+    }
+
+    fn hold(&self, pk: &str, version: u64, encoded: String, newest: Option<DateTime<Utc>>) {
+        // The strings, and the map's own overhead per entry.
+        let bytes = encoded.len() + pk.len() + 96;
+        let mut inner = self.lock();
+        if let Some(old) = inner.lists.remove(pk) {
+            inner.bytes -= old.bytes;
+        }
+        if inner.bytes + bytes > self.budget {
+            if let Some(t) = newest {
+                let idle = t - chrono::Duration::hours(Self::IDLE_HOURS);
+                let before = inner.lists.len();
+                inner.lists.retain(|_, c| c.newest.is_some_and(|n| n >= idle));
+                if inner.lists.len() != before {
+                    inner.bytes = inner.lists.values().map(|c| c.bytes).sum();
+                }
+            }
+            if inner.bytes + bytes > self.budget {
+                return;
+            }
+        }
+        inner.bytes += bytes;
+        inner.lists.insert(pk.to_string(), Cached { version, encoded, newest, bytes });
+    }
+}
+
+impl Default for StateCache {
+    fn default() -> Self {
+        StateCache::new(StateCache::DEFAULT_BUDGET)
+    }
+}
+
 /// Scores one snapshot of the store's list (see the module docs).
 pub async fn score_snapshot(
     store: &dyn SnapshotStore,
     snapshot: &Snapshot,
     cfg: &SignalConfig,
+) -> Result<ScoreReport, ScoreError> {
+    score_snapshot_with(store, snapshot, cfg, None).await
+}
+
+/// [`score_snapshot`] with the process's [`StateCache`]: a list whose state the cache holds is scored
+/// without reading the `SCORE` item; the state written is held for the list's next snapshot.
+pub async fn score_snapshot_with(
+    store: &dyn SnapshotStore,
+    snapshot: &Snapshot,
+    cfg: &SignalConfig,
+    cache: Option<&StateCache>,
 ) -> Result<ScoreReport, ScoreError> {
     let s = snapshot.clone().normalized().map_err(ScoreError::InvalidSnapshot)?;
     let t = s.taken_at;
@@ -134,18 +254,30 @@ pub async fn score_snapshot(
         return Ok(report);
     }
 
-    // 1. Load the state; rebuild what it lacks from the items.
-    let raw = store.get(&pk, SCORE_SK).await?;
-    let stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
-    let mut state = match raw.as_ref().map(|i| i.decode::<ScoreStateItem>()) {
-        None => ListState::default(),
-        Some(Ok(item)) => item.state().unwrap_or_else(|e| {
-            report.state_note = Some(e.to_string());
-            ListState { version: item.version, ..ListState::default() }
-        }),
-        Some(Err(e)) => {
-            report.state_note = Some(e.to_string());
-            ListState::default()
+    // 1. Load the state (the one this process wrote last, or the item); rebuild what it lacks from
+    // the items.
+    let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded)| {
+        // What this process wrote decodes; if it ever did not, the item is read as without a cache.
+        let state = ListState::from_stored(version, &encoded).ok()?;
+        Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
+    });
+    let (stored, mut state) = match held {
+        Some(held) => held,
+        None => {
+            let raw = store.get(&pk, SCORE_SK).await?;
+            let stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
+            let state = match raw.as_ref().map(|i| i.decode::<ScoreStateItem>()) {
+                None => ListState::default(),
+                Some(Ok(item)) => item.state().unwrap_or_else(|e| {
+                    report.state_note = Some(e.to_string());
+                    ListState { version: item.version, ..ListState::default() }
+                }),
+                Some(Err(e)) => {
+                    report.state_note = Some(e.to_string());
+                    ListState::default()
+                }
+            };
+            (stored, state)
         }
     };
     if !state.covers(t, cfg) {
@@ -184,7 +316,10 @@ pub async fn score_snapshot(
             PutOutcome::ConditionFailed => report.events_existing += 1,
         }
     }
-    let (written, newest) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
+    let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
+    if let (Some(cache), Some((version, encoded))) = (cache, now_stored) {
+        cache.hold(&pk, version, encoded, newest);
+    }
     report.state_written = written;
     report.latest = match newest {
         Some(at) if at > t => LatestOutcome::Newer(at),
@@ -218,9 +353,13 @@ async fn lookback_history(
     Ok((history, corrupt))
 }
 
+/// The item's `version` and `state` as stored after the step (for the [`StateCache`]).
+type NowStored = Option<(u64, String)>;
+
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
-/// attributes as read. Returns whether it wrote, and the time of the state's newest snapshot.
+/// attributes as read. Returns whether it wrote, the time of the state's newest snapshot, and the
+/// item as it now is.
 async fn write_state(
     store: &dyn SnapshotStore,
     pk: &str,
@@ -229,25 +368,26 @@ async fn write_state(
     mut state: ListState,
     mut stored: Option<(Option<Value>, Option<Value>)>,
     cfg: &SignalConfig,
-) -> Result<(bool, Option<DateTime<Utc>>), ScoreError> {
+) -> Result<(bool, Option<DateTime<Utc>>, NowStored), ScoreError> {
     for _ in 0..CAS_ATTEMPTS {
         state.absorb(s, &scored.products, &scored.events, cfg);
         let newest = state.newest();
         let mut next = ScoreStateItem::new(s.site, &s.category, &state);
+        let stored_version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64);
         let condition = match &stored {
             None => PutCondition::IfAbsent,
             Some((Some(v), old)) => {
                 if old.as_ref().and_then(Value::as_str) == Some(next.state.as_str()) {
-                    return Ok((false, newest));
+                    return Ok((false, newest, stored_version.map(|v| (v, next.state))));
                 }
                 PutCondition::IfAttrEquals { name: "version".into(), value: v.clone() }
             }
             // An item without a version (not ours, or damaged): replaced.
             Some((None, _)) => PutCondition::Always,
         };
-        next.version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64).map_or(1, |v| v + 1);
+        next.version = stored_version.map_or(1, |v| v + 1);
         match store.put(next.to_item()?, condition).await? {
-            PutOutcome::Written => return Ok((true, newest)),
+            PutOutcome::Written => return Ok((true, newest, Some((next.version, next.state)))),
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
                 stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));

@@ -8,10 +8,14 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::executor::block_on;
+use meli_core::billing;
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use meli_core::keys;
 use meli_core::names;
-use meli_core::score_step::{score_series, score_series_in, score_snapshot, LatestOutcome, ScoreReport};
+use meli_core::score_step::{
+    score_series, score_series_in, score_snapshot, score_snapshot_with, CacheStats, LatestOutcome, ScoreReport,
+    StateCache,
+};
 use meli_core::signals::{self, CalibrationItem, EventItem, EventKind, LatestItem, SignalConfig, SnapshotItem};
 use meli_core::snapshot::Snapshot;
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, Query, SnapshotStore};
@@ -700,4 +704,94 @@ fn a_missing_or_damaged_state_is_rebuilt_from_the_items_with_the_same_results() 
     ))
     .unwrap()
     .is_none());
+}
+
+/// Scores `snaps` in order through one store, with the given cache, and returns the events written,
+/// the final `SCORE` item and the `SCORE` reads counted.
+fn score_all(snaps: &[Snapshot], cache: Option<&StateCache>) -> (Vec<EventItem>, Item, u64) {
+    let meter = std::sync::Arc::new(billing::Meter::new());
+    let store = billing::MeteredStore::new(MemorySnapshotStore::new(), meter.clone());
+    let mut events = Vec::new();
+    for s in snaps {
+        store_snapshot(store.inner(), s);
+        let r = block_on(score_snapshot_with(&store, s, &SignalConfig::default(), cache)).unwrap();
+        events.extend(r.events_written);
+    }
+    let score =
+        block_on(store.inner().get(&keys::category_pk(SiteId::MLB, &cat()), signals::SCORE_SK)).unwrap().unwrap();
+    let reads = meter.by_kind().get("CAT/SCORE").map_or(0, |u| u.reads);
+    (events, score, reads)
+}
+
+#[test]
+fn a_warm_cache_scores_without_reading_the_state_and_writes_the_same() {
+    let snaps = series();
+    let (cold_events, cold_item, cold_reads) = score_all(&snaps, None);
+    let cache = StateCache::default();
+    let (warm_events, warm_item, warm_reads) = score_all(&snaps, Some(&cache));
+    assert_eq!(warm_events, cold_events);
+    assert_eq!(warm_item, cold_item, "the same SCORE item, version included");
+    assert_eq!(cold_reads, snaps.len() as u64);
+    // Only the first snapshot reads (and finds nothing): the rest use the state it wrote.
+    assert_eq!(warm_reads, 1);
+    assert_eq!(cache.stats().lists, 1);
+}
+
+#[test]
+fn a_stale_cache_loses_the_compare_and_swap_and_keeps_the_other_writer_s_snapshot() {
+    let (a, b, c) = (snap_at(hours(0), &[1, 2, 3]), snap_at(hours(1), &[1, 2, 4]), snap_at(hours(2), &[1, 2, 5]));
+    let store = MemorySnapshotStore::new();
+    let ours = StateCache::default();
+    for s in [&a, &b] {
+        store_snapshot(&store, s);
+        block_on(score_snapshot_with(&store, s, &SignalConfig::default(), Some(&ours))).unwrap();
+    }
+    // Another instance (the shard moved) scores 2 h; ours still holds the state of 1 h.
+    store_snapshot(&store, &c);
+    block_on(score_snapshot_with(&store, &c, &SignalConfig::default(), Some(&StateCache::default()))).unwrap();
+    let d = snap_at(hours(3), &[1, 2, 6]);
+    store_snapshot(&store, &d);
+    let r = block_on(score_snapshot_with(&store, &d, &SignalConfig::default(), Some(&ours))).unwrap();
+    assert!(r.state_written);
+    let st = state_of(&store);
+    let cols: Vec<DateTime<Utc>> = st.cols.iter().map(|c| c.at).collect();
+    assert_eq!(cols, [hours(0), hours(1), hours(2), hours(3)], "the other instance's 2 h was kept");
+    assert!(st.index_of(&EntryId::parse("MLB5").unwrap()).is_some());
+    // The same as a store scored without any cache.
+    let (_, plain, _) = score_all(&[a, b, c, d], None);
+    let theirs: signals::ScoreStateItem = plain.decode().unwrap();
+    assert_eq!(st.cols, theirs.state().unwrap().cols);
+}
+
+#[test]
+fn the_cache_keeps_to_its_budget_and_makes_room_from_idle_lists() {
+    let one = |c: &str, t: DateTime<Utc>| {
+        let mut s = snap_at(t, &(1..=20).collect::<Vec<_>>());
+        s.category = CategoryId::parse(c).unwrap();
+        s
+    };
+    let store = MemorySnapshotStore::new();
+    let score_in = |cache: &StateCache, s: &Snapshot| {
+        block_on(names::store_snapshot(&store, &SnapshotItem::new(s.clone(), 30), PutCondition::Always, &[])).unwrap();
+        block_on(score_snapshot_with(&store, s, &SignalConfig::default(), Some(cache))).unwrap()
+    };
+    let pk = |c: &str| keys::category_pk(SiteId::MLB, &CategoryId::parse(c).unwrap());
+    // No room at all: nothing held, scoring unaffected.
+    let none = StateCache::new(0);
+    assert!(score_in(&none, &one("MLB1000", hours(0))).state_written);
+    assert_eq!(none.stats(), CacheStats::default());
+    // Room for one list of one snapshot.
+    let probe = StateCache::default();
+    score_in(&probe, &one("MLB1001", hours(0)));
+    let cache = StateCache::new(probe.stats().bytes + 100);
+    score_in(&cache, &one("MLB1002", hours(0)));
+    assert!(cache.holds(&pk("MLB1002")));
+    // A second list, while the first is live: not held (the first is not evicted).
+    score_in(&cache, &one("MLB1003", hours(1)));
+    assert!(cache.holds(&pk("MLB1002")) && !cache.holds(&pk("MLB1003")));
+    // Once the first has not been scored for IDLE_HOURS, it makes room.
+    score_in(&cache, &one("MLB1004", hours(StateCache::IDLE_HOURS + 1)));
+    assert!(!cache.holds(&pk("MLB1002")) && cache.holds(&pk("MLB1004")));
+    assert_eq!(cache.stats().lists, 1);
+    assert!(cache.stats().bytes <= probe.stats().bytes + 100);
 }

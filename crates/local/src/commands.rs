@@ -104,6 +104,7 @@ pub async fn fetch(data_dir: &Path, categories: Option<&str>, every: Option<&str
             ..Default::default()
         },
         signals: SignalConfig::default(),
+        cache: Default::default(),
     };
     loop {
         let tick = runner.tick(None).await?;

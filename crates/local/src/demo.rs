@@ -211,6 +211,7 @@ pub async fn run_pipeline(
         tracked: tracked.to_vec(),
         fetch: FetchConfig { refresh_every: every, ..FetchConfig::default() },
         signals: SignalConfig::default(),
+        cache: Default::default(),
     };
     let steps = (period.num_seconds() / every.num_seconds().max(1)).max(1);
     let started = Instant::now();

@@ -10,7 +10,8 @@ use std::time::Instant;
 use meli_core::clock::Clock;
 use meli_core::fetch::{fetch_due, FetchConfig, FetchError, FetchReport};
 use meli_core::ids::{CategoryId, SiteId};
-use meli_core::pipeline::{score_records, Poison};
+use meli_core::pipeline::{score_records_with, Poison};
+use meli_core::score_step::StateCache;
 use meli_core::signals::{EventItem, SignalConfig};
 use meli_core::source::MarketplaceSource;
 use meli_core::store::StoreError;
@@ -56,6 +57,8 @@ pub struct Runner {
     pub tracked: Vec<(SiteId, CategoryId)>,
     pub fetch: FetchConfig,
     pub signals: SignalConfig,
+    /// The scorer states written, for the lists' next snapshots (as a warm trend-scorer keeps them).
+    pub cache: StateCache,
 }
 
 impl Runner {
@@ -83,7 +86,7 @@ impl Runner {
             let Some(&(last, _)) = batch.last() else { break };
             let (seqs, records): (Vec<i64>, Vec<_>) = batch.into_iter().unzip();
             report.records += records.len();
-            let out = score_records(&records, self.store.as_ref(), &self.signals).await;
+            let out = score_records_with(&records, self.store.as_ref(), &self.signals, Some(&self.cache)).await;
             report.scored += out.scored;
             report.events.extend(out.events);
             for p in &out.poison {

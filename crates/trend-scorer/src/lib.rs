@@ -13,7 +13,8 @@
 pub mod config;
 
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use meli_core::pipeline::{score_records, BatchOutcome, SnapshotRecord};
+use meli_core::pipeline::{score_records_with, BatchOutcome, SnapshotRecord};
+use meli_core::score_step::StateCache;
 use meli_core::signals::SignalConfig;
 use meli_core::store::SnapshotStore;
 
@@ -31,13 +32,16 @@ pub fn response(outcome: &BatchOutcome) -> DynamoDbEventResponse {
 }
 
 /// Scores one batch of stream records. The Lambda passes the records of a
-/// [`meli_core::stream::RawEvent`], whose images are decoded straight into the snapshot item.
+/// [`meli_core::stream::RawEvent`], whose images are decoded straight into the snapshot item, and the
+/// [`StateCache`] it keeps from its cold start: a list this instance scored before is scored without
+/// reading its `SCORE` item.
 pub async fn handle<R: SnapshotRecord>(
     records: &[R],
     store: &dyn SnapshotStore,
     signals: &SignalConfig,
+    cache: &StateCache,
 ) -> DynamoDbEventResponse {
-    let outcome = score_records(records, store, signals).await;
+    let outcome = score_records_with(records, store, signals, Some(cache)).await;
     for p in &outcome.poison {
         tracing::error!(sequence = %p.sequence, reason = %p.reason, "skipped a record that cannot be scored");
     }
@@ -50,6 +54,7 @@ pub async fn handle<R: SnapshotRecord>(
         ignored = outcome.ignored,
         poison = outcome.poison.len(),
         events = outcome.events.len(),
+        cached_lists = cache.stats().lists,
         "batch scored"
     );
     response(&outcome)

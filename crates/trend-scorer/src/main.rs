@@ -5,6 +5,7 @@ use std::convert::Infallible;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use meli_aws::DynamoSnapshotStore;
+use meli_core::score_step::StateCache;
 use meli_core::signals::SignalConfig;
 use meli_core::store::SnapshotStore;
 use meli_core::stream::RawEvent;
@@ -26,9 +27,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::warn!(%error, "the cold-start read of the table failed");
     }
     let signals = SignalConfig::default();
-    let (store, signals) = (&store, &signals);
+    // The states this instance writes, for the lists' next snapshots (a shard's records come to one
+    // instance at a time, so a warm one mostly finds them here).
+    let cache = StateCache::default();
+    let (store, signals, cache) = (&store, &signals, &cache);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| async move {
-        Ok::<_, Infallible>(handle(&event.payload.records, store, signals).await)
+        Ok::<_, Infallible>(handle(&event.payload.records, store, signals, cache).await)
     }))
     .await
 }

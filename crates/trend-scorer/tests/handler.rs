@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lambda_events::dynamodb::Event;
 use meli_core::pipeline::SnapshotRecord;
+use meli_core::score_step::StateCache;
 use meli_core::signals::{SignalConfig, SnapshotItem};
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 use meli_core::stream::RawEvent;
@@ -69,7 +70,8 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
     assert_eq!(ev.records[0].new_image::<SnapshotItem>().unwrap().unwrap(), snap);
 
     let store = table_of("insert").await;
-    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
+    let cache = StateCache::default();
+    let resp = handle(&ev.records, &store, &SignalConfig::default(), &cache).await;
     assert!(failures(&resp).is_empty());
     assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
     let events = store.query(&Query::pk("EVT#MLB#MLB1055")).await.unwrap();
@@ -78,9 +80,13 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
     assert!(snap.snapshot.entries.iter().all(|e| e.title.is_none()));
     assert_eq!(one.attrs["title"], "Samsung Galaxy A55 5G 256 GB", "{one:?}");
 
-    // A replayed batch writes nothing new.
+    // A replayed batch writes nothing new, whether this instance holds the list's state or not.
     let before = store.len();
-    let again = handle(&ev.records, &store, &SignalConfig::default()).await;
+    assert_eq!(cache.stats().lists, 1);
+    let again = handle(&ev.records, &store, &SignalConfig::default(), &cache).await;
+    assert!(failures(&again).is_empty());
+    assert_eq!(store.len(), before);
+    let again = handle(&ev.records, &store, &SignalConfig::default(), &StateCache::default()).await;
     assert!(failures(&again).is_empty());
     assert_eq!(store.len(), before);
 }
@@ -89,7 +95,7 @@ async fn inserts_are_scored_and_decode_into_the_stored_item_type() {
 async fn modify_and_remove_records_are_ignored() {
     for name in ["modify", "remove"] {
         let store = MemorySnapshotStore::new();
-        let resp = handle(&event(name).records, &store, &SignalConfig::default()).await;
+        let resp = handle(&event(name).records, &store, &SignalConfig::default(), &StateCache::default()).await;
         assert!(failures(&resp).is_empty(), "{name}");
         assert!(store.is_empty(), "{name} wrote something");
     }
@@ -98,7 +104,7 @@ async fn modify_and_remove_records_are_ignored() {
 #[tokio::test]
 async fn a_malformed_image_is_skipped_and_the_rest_scored() {
     let store = MemorySnapshotStore::new();
-    let resp = handle(&event("malformed").records, &store, &SignalConfig::default()).await;
+    let resp = handle(&event("malformed").records, &store, &SignalConfig::default(), &StateCache::default()).await;
     // Permanent: not reported (a retry would fail the same way and block the shard).
     assert!(failures(&resp).is_empty());
     assert!(store.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some(), "the good record was scored");
@@ -135,7 +141,7 @@ async fn a_transient_failure_reports_the_first_failed_record() {
     let ev = event("insert");
     let store = ThrottlingStore::default();
     store.throttle.store(true, Ordering::SeqCst);
-    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
+    let resp = handle(&ev.records, &store, &SignalConfig::default(), &StateCache::default()).await;
     assert_eq!(failures(&resp), ["100000000000000000001"]);
     // The wire shape Lambda reads.
     let wire = serde_json::to_value(&resp).unwrap();
@@ -143,7 +149,7 @@ async fn a_transient_failure_reports_the_first_failed_record() {
 
     // Lambda retries from that record; with the store back, the batch goes through.
     store.throttle.store(false, Ordering::SeqCst);
-    let resp = handle(&ev.records, &store, &SignalConfig::default()).await;
+    let resp = handle(&ev.records, &store, &SignalConfig::default(), &StateCache::default()).await;
     assert!(failures(&resp).is_empty());
     assert!(store.inner.get("CAT#MLB#MLB1055", "SCORE").await.unwrap().is_some());
 }

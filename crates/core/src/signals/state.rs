@@ -126,6 +126,13 @@ impl ListState {
         self.cols.last().map(|c| c.at)
     }
 
+    /// The state of a `SCORE` item's `version` and `state` attributes ([`ScoreStateItem`]).
+    pub fn from_stored(version: u64, state: &str) -> Result<Self, CodecError> {
+        let mut s = ListState::decode(&base64_decode(state)?)?;
+        s.version = version;
+        Ok(s)
+    }
+
     /// Lays a snapshot out against the state's tables.
     pub fn prepare<'a>(&self, s: &'a Snapshot) -> Prepared<'a> {
         let mut new_ids: Vec<(&EntryId, EntryType)> = Vec::new();
@@ -831,9 +838,7 @@ impl ScoreStateItem {
 
     /// The state; its version is the item's.
     pub fn state(&self) -> Result<ListState, CodecError> {
-        let mut s = ListState::decode(&base64_decode(&self.state)?)?;
-        s.version = self.version;
-        Ok(s)
+        ListState::from_stored(self.version, &self.state)
     }
 }
 

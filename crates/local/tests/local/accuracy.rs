@@ -92,6 +92,7 @@ fn rank_events_match_the_ground_truth_over_a_simulated_week() {
             tracked: tracked.clone(),
             fetch: FetchConfig { refresh_every: every, failure_backoff: every, ..FetchConfig::default() },
             signals: signals.clone(),
+            cache: Default::default(),
         };
 
         let mut ours = Vec::new();

@@ -160,6 +160,7 @@ fn a_run_under_faults_finishes_and_accounts_for_every_category() {
             tracked: tracked.clone(),
             fetch: FetchConfig::default(),
             signals: SignalConfig::default(),
+            cache: Default::default(),
         };
         let mut ok = 0;
         for _ in 0..12 {
@@ -221,6 +222,7 @@ fn the_runner_scores_what_it_fetched() {
             tracked: vec![(site, c.clone())],
             fetch: FetchConfig::default(),
             signals: SignalConfig::default(),
+            cache: Default::default(),
         };
         let mut events = 0;
         for _ in 0..(4 * 12) {
@@ -231,6 +233,8 @@ fn the_runner_scores_what_it_fetched() {
             assert!(t.drain.poison.is_empty(), "{:?}", t.drain.poison);
             events += t.drain.events.len();
         }
+        // The runner holds the list's scorer state: only the first snapshot read its item.
+        assert_eq!(meter.by_kind()["CAT/SCORE"].reads, 1);
         let latest: LatestItem = meli_core::score_step::read_latest(store.as_ref(), site, &c, &SignalConfig::default())
             .await
             .unwrap()
