@@ -54,7 +54,7 @@ locals {
   notifier_environment = {
     MELI_TABLE_NAME               = aws_dynamodb_table.this.name
     MELI_SNS_TOPIC_ARN            = aws_sns_topic.this.arn
-    MELI_SLACK_SECRET_ID          = aws_secretsmanager_secret.slack.arn
+    MELI_SLACK_SECRET_ID          = var.enable_slack ? aws_secretsmanager_secret.slack[0].arn : "" # "" = no Slack
     MELI_SNS_CONTROLS             = jsonencode(var.sns_controls)
     MELI_REPORTS_BUCKET           = local.notifier_reports_environment.MELI_REPORTS_BUCKET # "" without create_reports
     MELI_REPORTS_KMS_KEY_ARN      = local.notifier_reports_environment.MELI_REPORTS_KMS_KEY_ARN
@@ -259,6 +259,7 @@ resource "aws_secretsmanager_secret" "token" {
 }
 
 resource "aws_secretsmanager_secret" "slack" {
+  count = var.enable_slack ? 1 : 0
   #checkov:skip=CKV2_AWS_57:Slack incoming-webhook URLs cannot be rotated through an API; they are replaced by hand in Slack and here.
   name        = "${var.name}/slack"
   description = "Slack incoming webhooks of the notifier: [{\"url\": \"https://hooks.slack.com/services/...\", \"name\": \"#channel\"}] or comma-separated URLs (docs/alerts.md); no value or [] = no Slack"
@@ -403,10 +404,13 @@ data "aws_iam_policy_document" "notifier" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.this.arn]
   }
-  statement {
-    sid       = "SlackWebhooks"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.slack.arn]
+  dynamic "statement" {
+    for_each = aws_secretsmanager_secret.slack
+    content {
+      sid       = "SlackWebhooks"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value.arn]
+    }
   }
   statement {
     sid       = "Key"

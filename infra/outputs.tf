@@ -37,11 +37,11 @@ output "function_arns" {
 }
 
 output "secret_arns" {
-  description = "ARNs of the secrets to fill in (docs/deploy.md): app credentials, OAuth token, Slack webhooks."
+  description = "ARNs of the secrets to fill in (docs/deploy.md): app credentials, OAuth token, Slack webhooks (null with enable_slack = false)."
   value = {
     app   = aws_secretsmanager_secret.app.arn
     token = aws_secretsmanager_secret.token.arn
-    slack = aws_secretsmanager_secret.slack.arn
+    slack = var.enable_slack ? aws_secretsmanager_secret.slack[0].arn : null
   }
 }
 

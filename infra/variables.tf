@@ -181,6 +181,12 @@ variable "deletion_protection" {
 }
 
 ################################################################################
+variable "enable_slack" {
+  description = "Create the Slack webhooks secret and let the notifier post to Slack. false: alerts go to the SNS topic only (e-mail, SMS) and the secret, US$ 0.40 a month, is not created. Turning it off deletes the secret and its webhooks."
+  type        = bool
+  default     = true
+}
+
 # The HTML reports (create_reports = true; infra/reports.tf, docs/report.md).
 ################################################################################
 

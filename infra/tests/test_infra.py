@@ -253,6 +253,21 @@ def rust_str_list(path, name):
     return re.findall(r'"([^"]*)"', m.group(1))
 
 
+def test_slack_is_optional(module):
+    # enable_slack = false: no secret (US$ 0.40 a month), an empty variable the notifier reads as
+    # "no Slack" (crates/notifier/src/config.rs), no grant on a secret that does not exist.
+    assert module["variable"]["enable_slack"]["default"] is True
+    assert module["resource"][("aws_secretsmanager_secret", "slack")]["count"] == "${var.enable_slack ? 1 : 0}"
+    env = module["locals"]["notifier_environment"]
+    assert env["MELI_SLACK_SECRET_ID"] == '${var.enable_slack ? aws_secretsmanager_secret.slack[0].arn : ""}'
+    notifier = module["data"][("aws_iam_policy_document", "notifier")]
+    assert not [st for st in notifier.get("statement", []) if st.get("sid") == "SlackWebhooks"]
+    grants = [d["statement"] for d in notifier.get("dynamic", []) if "statement" in d]
+    assert len(grants) == 1 and grants[0]["for_each"] == "${aws_secretsmanager_secret.slack}"
+    assert grants[0]["content"][0]["sid"] == "SlackWebhooks"
+    assert grants[0]["content"][0]["actions"] == ["secretsmanager:GetSecretValue"]
+
+
 def test_reports_bucket_is_private_encrypted_and_optional(module):
     res = module["resource"]
     reports = {k: v for k, v in res.items() if k[1] in ("reports", "notifier_reports")}

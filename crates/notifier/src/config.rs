@@ -189,6 +189,21 @@ mod tests {
         assert_eq!(c.slack_secret_id, None);
     }
 
+    /// Terraform sets `MELI_SLACK_SECRET_ID = ""` with `enable_slack = false`: no Slack, SNS only.
+    #[test]
+    fn an_empty_slack_secret_id_means_no_slack() {
+        let c = Config::from_lookup(env(&[
+            ("MELI_TABLE_NAME", "meli-radar"),
+            ("MELI_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:alerts"),
+            ("MELI_SLACK_SECRET_ID", ""),
+        ]))
+        .unwrap();
+        assert_eq!(c.slack_secret_id, None);
+        let e =
+            Config::from_lookup(env(&[("MELI_TABLE_NAME", "meli-radar"), ("MELI_SLACK_SECRET_ID", " ")])).unwrap_err();
+        assert!(e.to_string().contains("neither MELI_SNS_TOPIC_ARN nor MELI_SLACK_SECRET_ID is set"), "{e}");
+    }
+
     const ID: &str = "arn:aws:secretsmanager:us-east-1:1:secret:meli-radar/slack";
 
     fn secret(text: &str) -> Result<SecretString, SecretError> {
