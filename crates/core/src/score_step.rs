@@ -505,12 +505,12 @@ pub fn latest_from_state(
     let t = snapshot.taken_at;
     // The earlier columns no longer carry the runs the scorer continued from; the newest keeps the
     // runs it computed.
-    if let Some(col) = state.cols.last().filter(|c| c.at == t && c.runs && c.cells.len() == latest.products.len()) {
-        for (p, cell) in latest.products.iter_mut().zip(&col.cells) {
-            p.top_since = cell.top_since;
-            p.top_dwell_secs = cell.top_since.map(|x| (t - x).num_seconds());
-            p.number_one_since = cell.one_since;
-            p.number_one_dwell_secs = cell.one_since.map(|x| (t - x).num_seconds());
+    if let Some(col) = state.cols.last().filter(|c| c.at == t && c.dwell.len() == latest.products.len()) {
+        for (p, d) in latest.products.iter_mut().zip(&col.dwell) {
+            p.top_since = d.top_since;
+            p.top_dwell_secs = d.top_since.map(|x| (t - x).num_seconds());
+            p.number_one_since = d.one_since;
+            p.number_one_dwell_secs = d.one_since.map(|x| (t - x).num_seconds());
         }
     }
     latest.fill_from(snapshot);

@@ -174,16 +174,8 @@ mod tests {
     }
 
     fn column(cells: &[(u8, u32)]) -> Column {
-        let cell = |&(pos, id): &(u8, u32)| Cell {
-            id,
-            pos,
-            cur: 0,
-            price: None,
-            reviews: None,
-            top_since: None,
-            one_since: None,
-        };
-        Column { at: DateTime::UNIX_EPOCH, cells: cells.iter().map(cell).collect(), runs: false }
+        let cell = |&(pos, id): &(u8, u32)| Cell { id, pos, cur: 0, price: None, reviews: None };
+        Column { at: DateTime::UNIX_EPOCH, cells: cells.iter().map(cell).collect(), dwell: Vec::new() }
     }
 
     /// A column of `(position, product)`: dense (positions 1, 2, … in order) or anything.

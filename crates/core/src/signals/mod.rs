@@ -70,7 +70,7 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     let curve = DemandCurve::choose(ctx.calibration, cfg);
     let r24 = w.r24(cfg);
     // The dwell runs continue from the previous list when the state has them for it.
-    let carry = w.p_col().is_some_and(|p| w.cols[p].runs);
+    let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
     let (momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
     let pctx = product::ProductContext {
         curve: &curve,

@@ -168,11 +168,11 @@ pub(crate) fn product_signals(
     let first_seen = w.seen(row).map_or(t, |r| r.first_seen.min(t));
 
     let carried = match (ctx.carry, w.p_col()) {
-        (true, Some(p)) => Some(cell_at(p)),
+        (true, Some(p)) => Some(w.slot_dwell(p, slots[p])),
         _ => None,
     };
-    let top_carry = carried.map(|c| c.and_then(|p| p.top_since));
-    let one_carry = carried.map(|c| c.and_then(|p| p.one_since));
+    let top_carry = carried.map(|c| c.and_then(|d| d.top_since));
+    let one_carry = carried.map(|c| c.and_then(|d| d.one_since));
     let top_since = run_since(w, slots, cfg.dwell_top, top_carry);
     let number_one_since = run_since(w, slots, 1, one_carry);
 

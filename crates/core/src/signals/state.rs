@@ -42,7 +42,12 @@ pub struct Cell {
     pub cur: u16,
     pub price: Option<f64>,
     pub reviews: Option<u64>,
-    /// The start of the product's runs in the top N and at #1, kept for the newest column only.
+}
+
+/// The start of a product's runs in the top N and at #1, kept for the newest column only (apart
+/// from the cells: a state holds one column of them and 27 without).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Dwell {
     pub top_since: Option<DateTime<Utc>>,
     pub one_since: Option<DateTime<Utc>>,
 }
@@ -53,8 +58,15 @@ pub struct Column {
     pub at: DateTime<Utc>,
     /// In position order.
     pub cells: Vec<Cell>,
-    /// Whether `top_since`/`one_since` of the cells are set (the newest column only).
-    pub runs: bool,
+    /// The dwell runs of the cells, parallel to them (the newest column only; empty for the others).
+    pub dwell: Vec<Dwell>,
+}
+
+impl Column {
+    /// Whether the column carries its cells' dwell runs.
+    pub fn runs(&self) -> bool {
+        !self.dwell.is_empty()
+    }
 }
 
 /// An event already emitted for the list (for re-arm).
@@ -159,17 +171,9 @@ impl ListState {
                     },
                 },
             };
-            cells.push(Cell {
-                id,
-                pos: e.position.get(),
-                cur,
-                price: e.price,
-                reviews: e.reviews_total,
-                top_since: None,
-                one_since: None,
-            });
+            cells.push(Cell { id, pos: e.position.get(), cur, price: e.price, reviews: e.reviews_total });
         }
-        Prepared { col: Column { at: s.taken_at, cells, runs: false }, new_ids, new_currencies }
+        Prepared { col: Column { at: s.taken_at, cells, dwell: Vec::new() }, new_ids, new_currencies }
     }
 
     /// Merges a scored snapshot in: its products and currencies, its column (with the dwell runs of
@@ -196,22 +200,13 @@ impl ListState {
         }
         // Dwell runs: on the newest column only.
         let last = self.cols.len() - 1;
-        for (i, c) in self.cols.iter_mut().enumerate() {
-            if i != last && c.runs {
-                c.runs = false;
-                for cell in &mut c.cells {
-                    cell.top_since = None;
-                    cell.one_since = None;
-                }
-            }
+        for c in &mut self.cols[..last] {
+            c.dwell = Vec::new();
         }
-        if self.cols[last].at == t && !self.cols[last].runs && products.len() == self.cols[last].cells.len() {
-            let newest = &mut self.cols[last];
-            for (cell, p) in newest.cells.iter_mut().zip(products) {
-                cell.top_since = p.top_since;
-                cell.one_since = p.number_one_since;
-            }
-            newest.runs = true;
+        let newest = &mut self.cols[last];
+        if newest.at == t && !newest.runs() && !products.is_empty() && products.len() == newest.cells.len() {
+            newest.dwell =
+                products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }).collect();
         }
         // Fired events.
         for e in events {
@@ -396,7 +391,7 @@ impl ListState {
             prev_at = at;
             w.varint(c.cells.len() as u64);
             let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
-            w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs) * RUNS));
+            w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs()) * RUNS));
             if !dense {
                 for x in &c.cells {
                     w.u8(x.pos);
@@ -446,10 +441,10 @@ impl ListState {
                     w.varint(rv);
                 }
             }
-            if c.runs {
-                for cell in &c.cells {
-                    w.u8(u8::from(cell.top_since.is_some()) | (u8::from(cell.one_since.is_some()) << 1));
-                    for since in [cell.top_since, cell.one_since].into_iter().flatten() {
+            if c.runs() {
+                for d in &c.dwell {
+                    w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
+                    for since in [d.top_since, d.one_since].into_iter().flatten() {
                         w.time(since, at);
                     }
                 }
@@ -555,23 +550,21 @@ impl ListState {
                 }
             }
             let prev: &[Cell] = cols.last().map_or(&[], |c| &c.cells);
-            let mut cells = decode_cells(&mut r, prev, pos, n, nc)?;
-            let runs = flags & RUNS != 0;
-            if runs {
-                for cell in &mut cells {
+            let cells = decode_cells(&mut r, prev, pos, n, nc)?;
+            let mut dwell = Vec::new();
+            if flags & RUNS != 0 {
+                dwell.reserve_exact(cells.len());
+                for _ in &cells {
                     let f = r.u8()?;
                     if f > 3 {
                         return Err(CodecError("unknown run flags"));
                     }
-                    if f & 1 != 0 {
-                        cell.top_since = Some(r.time(prev_at)?);
-                    }
-                    if f & 2 != 0 {
-                        cell.one_since = Some(r.time(prev_at)?);
-                    }
+                    let top_since = if f & 1 != 0 { Some(r.time(prev_at)?) } else { None };
+                    let one_since = if f & 2 != 0 { Some(r.time(prev_at)?) } else { None };
+                    dwell.push(Dwell { top_since, one_since });
                 }
             }
-            cols.push(Column { at, cells, runs });
+            cols.push(Column { at, cells, dwell });
         }
         // Events.
         let nk = r.len(b.len())?;
@@ -614,7 +607,7 @@ impl ListState {
 /// positions, `n` and `nc` the sizes of the id and currency tables.
 fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usize) -> Result<Vec<Cell>, CodecError> {
     // Filled in place (a `push` of a 64-byte cell was a call per cell).
-    let blank = Cell { id: 0, pos: 0, cur: NO_CURRENCY, price: None, reviews: None, top_since: None, one_since: None };
+    let blank = Cell { id: 0, pos: 0, cur: NO_CURRENCY, price: None, reviews: None };
     let mut cells = vec![blank; pos.len()];
     for (i, (pos, out)) in pos.iter().zip(cells.iter_mut()).enumerate() {
         let f = r.u8()?;
@@ -626,13 +619,7 @@ fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usi
             if p.price.is_none() {
                 return Err(CodecError("no price to repeat"));
             }
-            *out = Cell {
-                pos: *pos,
-                reviews: Some(q.wrapping_add(u64::from((f >> 5) - REV_SMALL))),
-                top_since: None,
-                one_since: None,
-                ..*p
-            };
+            *out = Cell { pos: *pos, reviews: Some(q.wrapping_add(u64::from((f >> 5) - REV_SMALL))), ..*p };
             continue;
         }
         let (id, re) = if f & ID_SAME != 0 {
@@ -679,7 +666,7 @@ fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usi
             let d = if code == REV_DELTA { unzig(r.varint()?) as u64 } else { u64::from(code - REV_SMALL) };
             Some(q.wrapping_add(d))
         };
-        *out = Cell { id, pos: *pos, cur, price, reviews, top_since: None, one_since: None };
+        *out = Cell { id, pos: *pos, cur, price, reviews };
     }
     Ok(cells)
 }
@@ -982,20 +969,22 @@ mod tests {
                     .filter(|_| n > 0)
                     .map(|(gap, cells, runs, _)| {
                         at += chrono::Duration::seconds(gap);
-                        let cells = cells
+                        let since = |s: Option<i64>| s.map(|s| at - chrono::Duration::seconds(s));
+                        let (cells, dwell): (Vec<Cell>, Vec<Dwell>) = cells
                             .into_iter()
                             .enumerate()
-                            .map(|(i, (id, pos, cur, price, reviews, top, one))| Cell {
-                                id: id % n,
-                                pos: pos.unwrap_or(i as u8 + 1),
-                                cur: if usize::from(cur) < currencies.len() { cur } else { NO_CURRENCY },
-                                price,
-                                reviews,
-                                top_since: top.filter(|_| runs).map(|s| at - chrono::Duration::seconds(s)),
-                                one_since: one.filter(|_| runs).map(|s| at - chrono::Duration::seconds(s)),
+                            .map(|(i, (id, pos, cur, price, reviews, top, one))| {
+                                let cell = Cell {
+                                    id: id % n,
+                                    pos: pos.unwrap_or(i as u8 + 1),
+                                    cur: if usize::from(cur) < currencies.len() { cur } else { NO_CURRENCY },
+                                    price,
+                                    reviews,
+                                };
+                                (cell, Dwell { top_since: since(top), one_since: since(one) })
                             })
-                            .collect();
-                        Column { at, cells, runs }
+                            .unzip();
+                        Column { at, cells, dwell: if runs { dwell } else { Vec::new() } }
                     })
                     .collect();
                 let kinds_table = ["new_entrant", "entered_top_10", "price_drop"];

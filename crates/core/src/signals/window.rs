@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::{SignalConfig, DAY_SECS};
 use crate::signals::items::SeenRange;
-use crate::signals::state::{Cell, Column, ListState, Prepared};
+use crate::signals::state::{Cell, Column, Dwell, ListState, Prepared};
 use crate::snapshot::Snapshot;
 
 pub(crate) struct Window<'a> {
@@ -184,6 +184,12 @@ impl<'a> Window<'a> {
     pub fn slot_cell(&self, col: usize, v: Slot) -> Option<&'a Cell> {
         let cols: &[&'a Column] = &self.cols;
         slot_index(v).and_then(|i| cols[col].cells.get(i))
+    }
+
+    /// The dwell runs of the cell a slot of column `col` points to (None: the column has none).
+    pub fn slot_dwell(&self, col: usize, v: Slot) -> Option<&'a Dwell> {
+        let cols: &[&'a Column] = &self.cols;
+        slot_index(v).and_then(|i| cols[col].dwell.get(i))
     }
 
     pub fn pos(&self, row: usize, col: usize) -> Option<u8> {
