@@ -174,7 +174,7 @@ mod tests {
     }
 
     fn column(cells: &[(u8, u32)]) -> Column {
-        let cell = |&(pos, id): &(u8, u32)| Cell { id, pos, cur: 0, price: None, reviews: None };
+        let cell = |&(pos, id): &(u8, u32)| Cell::new(id, pos, 0, None, None);
         Column { at: DateTime::UNIX_EPOCH, cells: cells.iter().map(cell).collect(), dwell: Vec::new() }
     }
 

@@ -432,7 +432,7 @@ fn event_item(
         title: entry.and_then(|e| e.title.clone()),
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),
-        price: entry.map_or_else(|| cell.and_then(|c| c.price), |e| e.price),
+        price: entry.map_or_else(|| cell.and_then(|c| c.price()), |e| e.price),
         currency: entry
             .map_or_else(|| cell.and_then(|c| w.currency(c.cur)).map(str::to_string), |e| e.currency.clone()),
         from_position: f.from,

@@ -216,7 +216,7 @@ pub(crate) fn product_signals(
     if let (Some(cur), Some(window)) = (currency, slots.get(ctx.price_from..s)) {
         for (v, col) in window.iter().zip(&w.cols[ctx.price_from..s]) {
             let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) else { continue };
-            if let (true, Some(p)) = (h.cur == cur, h.price) {
+            if let (true, Some(p)) = (h.cur == cur, h.price()) {
                 if p > 0.0 && p < min {
                     min = p;
                 }
@@ -231,7 +231,7 @@ pub(crate) fn product_signals(
 
     // Reviews deltas.
     let reviews_total = e.reviews_total;
-    let reviews_at = |c: usize| cell_at(c).and_then(|h| h.reviews);
+    let reviews_at = |c: usize| cell_at(c).and_then(|h| h.reviews());
     let reviews_delta = match (reviews_total, w.p_col().and_then(reviews_at)) {
         (Some(now), Some(before)) => Some(now as i64 - before as i64),
         _ => None,
