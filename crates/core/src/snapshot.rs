@@ -46,6 +46,8 @@ pub struct SnapshotEntry {
     pub price: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// The offers' price range and seller count: filled by the fetcher and kept in the product item,
+    /// not stored in the snapshot item (nothing that reads snapshots uses them; [`entries_to_columns`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
