@@ -1,13 +1,17 @@
 """The one reader of the history: DynamoDB-JSON export files, as written by DynamoDB's export to S3
 (``AWSDynamoDB/<id>/data/*.json.gz``) and by ``meli-radar export --format ndjson`` (``data/*.json``).
 Each line is ``{"Item": {<attribute>: {"S"|"N"|"L"|"M"|"BOOL"|"NULL": ...}}}``. A snapshot item's
-``entries`` is one string, a JSON text of columns (``{"position": [1, 2], "id": [...], "type": "PI",
-"resolution": "RC", "currency": "BRL", ...}``: ``type`` and ``resolution`` one letter per entry, the
-currency written once when every entry with a price shares it and the others have none, a field no
-entry has left out). It carries no title, brand
-or link: those are in the product items (``PROD#{site}#{id}`` / ``META``), joined on site and id
-(``with_names``). Items written before are read too: columns with titles, long type names and a currency
-per entry, and before that a list of maps.
+``entries`` is one string, a JSON text of columns (``{"id": [19615337, "MLBU2811003407"], "type": "PU",
+"resolution": "RO", "price": [4599, null], "currency": "BRL", ...}``; crates/core/src/snapshot.rs,
+``entries_to_columns``): an id of the item's site followed by a number is that number (a string is a
+whole id), ``position`` is left out when the positions are 1…n in column order, ``type`` and
+``resolution`` are one letter per entry, the currency is written once when every entry with a price
+shares it and the others have none, a field no entry has is left out. ``site``, ``category`` and
+``taken_at`` are read from the keys when the item does not store them. It carries no title, brand or
+link: those are in the product items (``PROD#{site}#{id}`` / ``META``), joined on site and id
+(``with_names``); nor the price range and seller count. Items written before are read too: whole ids,
+positions, site/category/taken_at attributes; columns with titles, long type names and a currency per
+entry; and before that a list of maps.
 
 Parsing is ``from_json`` against a typed schema (no Python in the per-row path). Lines that are not
 items, and items that are not snapshots, are counted, never fatal.
@@ -119,9 +123,9 @@ def _entry_from_dynamo(m):
     return F.struct(*cols)
 
 
-def _entries_from_columns(text):
-    """The JSON text of columns → an array of ENTRY_TYPE structs, one per id (a missing column gives
-    nulls; ``get`` is null past an array's end, never an error)."""
+def _entries_from_columns(text, site):
+    """The JSON text of columns of an item of ``site`` → an array of ENTRY_TYPE structs, one per id (a
+    missing column gives nulls; ``get`` is null past an array's end, never an error)."""
     c = F.from_json(text, _COLUMNS_SCHEMA)
     codes = F.create_map(*[F.lit(x) for kv in _TYPE_CODES.items() for x in kv])
 
@@ -132,7 +136,12 @@ def _entries_from_columns(text):
 
     def field(f, x, i):
         if f.name == "id":
-            return x
+            # A number (Spark keeps its JSON text) is an id of the item's site; a whole id never is
+            # all digits (it starts with its site).
+            return F.when(x.rlike("^[0-9]+$"), F.concat(site, x)).otherwise(x)
+        if f.name == "position":
+            # No position column: the positions are 1…n in column order.
+            return F.coalesce(F.get(c["position"], i), i + 1)
         if f.name == "type":
             return text_column("type", x, i, lambda raw, i: F.try_element_at(codes, raw.substr(i + 1, F.lit(1))))
         if f.name == "currency":
@@ -163,15 +172,17 @@ def snapshots_from_items(items: DataFrame) -> DataFrame:
     snaps = items.where(
         it.isNotNull() & it["pk"]["S"].startswith("CAT#") & it["sk"]["S"].startswith("SNAP#")
     )
-    # site/category from the attributes, else from the key (CAT#{site}#{cat}).
+    # site/category from the attributes, else from the key (CAT#{site}#{cat}); the time likewise
+    # (SNAP#{time}): items store them only when the keys do not give them back.
     pk_parts = F.split(it["pk"]["S"], "#")
+    site = F.coalesce(it["site"]["S"], pk_parts.getItem(1))
     return snaps.select(
-        F.coalesce(it["site"]["S"], pk_parts.getItem(1)).alias("site"),
+        site.alias("site"),
         F.coalesce(it["category"]["S"], pk_parts.getItem(2)).alias("category"),
         F.coalesce(it["taken_at"]["S"], F.substring(it["sk"]["S"], 6, 64)).alias("taken_at"),
         F.coalesce(
             F.transform(it["entries"]["L"], lambda e: _entry_from_dynamo(e["M"])),
-            _entries_from_columns(it["entries"]["S"]),
+            _entries_from_columns(it["entries"]["S"], site),
             F.array(),
         ).alias("entries"),
     )

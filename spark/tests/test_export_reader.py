@@ -198,3 +198,67 @@ def test_slim_items_take_their_names_from_the_product_items(spark, slim_dir):
     sig = signals.compute(snaps)
     products = {(p["taken_at"], p["id"]): p for p in rows(sig.products)}
     assert products[("2026-11-01T03:00:00Z", "MLB5")]["brand"] == "Marca"
+
+
+# Snapshot items as stored since they fit 1 KB (crates/core/src/snapshot.rs, `entries_to_columns`): no
+# site, category or taken_at (the keys say them), ids of the item's site as numbers, other ids whole,
+# no position column when the positions are 1…n, whole numbers without ".0", no price range or seller
+# count. Beside them, the item of the form before (session 5) in the same list.
+def _lean(at, columns):
+    return {"pk": {"S": "CAT#MLA#MLA1055"}, "sk": {"S": f"SNAP#{at}"}, "expires_at": {"N": "1809129600"},
+            "fetch": {"M": {"api_calls": {"N": "3"}, "duration_ms": {"N": "38"}}},
+            "entries": {"S": json.dumps(columns)}}
+
+
+BEFORE_1KB = {"pk": {"S": "CAT#MLA#MLA1055"}, "sk": {"S": "SNAP#2026-11-01T01:00:00Z"}, "site": {"S": "MLA"},
+              "category": {"S": "MLA1055"}, "taken_at": {"S": "2026-11-01T01:00:00Z"},
+              "expires_at": {"N": "1809129600"}, "fetch": {"M": {"api_calls": {"N": "36"}, "duration_ms": {"N": "17"}}},
+              "entries": {"S": json.dumps({
+                  "position": [1, 2], "id": ["MLA57892453", "MLAU2798868515"], "type": "PU", "resolution": "RO",
+                  "price": [910069.0, None], "currency": "ARS", "price_min": [910069.0, None],
+                  "price_max": [1224629.0, None], "seller_count": [7, None]})}}
+LEAN_A = _lean("2026-11-01T02:00:00Z", {
+    "id": [57892453, "MLAU2798868515", "MLB6111612913"], "type": "PUI", "resolution": "ROF",
+    "price": [910069, None, None], "currency": "ARS", "reviews_total": [120, None, None], "rating": [4.6, None, None]})
+LEAN_B = _lean("2026-11-01T03:00:00Z", {
+    "position": [1, 3], "id": [22181595, 57892453], "type": "PP", "resolution": "CC",
+    "price": [1273559.5, 910069], "currency": "ARS"})
+
+
+@pytest.fixture(scope="module")
+def lean_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lean")
+    meta = _meta("MLB0", title="Celular")
+    meta["pk"] = {"S": "PROD#MLA#MLA57892453"}
+    with open(root / "items.json", "w", encoding="utf-8") as f:
+        for item in (BEFORE_1KB, LEAN_A, LEAN_B, meta):
+            f.write(json.dumps({"Item": item}) + "\n")
+    return str(root)
+
+
+def test_items_under_a_kilobyte_read_their_ids_positions_and_keys(spark, lean_dir):
+    snaps, _, stats = export.read_export(spark, lean_dir)
+    assert stats["snapshots"] == 3
+    got = sorted(rows(snaps), key=lambda s: s["taken_at"])
+    # site, category and time from the keys.
+    assert [(s["site"], s["category"], s["taken_at"]) for s in got] == [
+        ("MLA", "MLA1055", "2026-11-01T01:00:00Z"),
+        ("MLA", "MLA1055", "2026-11-01T02:00:00Z"),
+        ("MLA", "MLA1055", "2026-11-01T03:00:00Z"),
+    ]
+    celular = {"position": 1, "id": "MLA57892453", "type": "PRODUCT", "title": "Celular", "price": 910069.0,
+               "currency": "ARS"}
+    opaque = {"position": 2, "id": "MLAU2798868515", "type": "USER_PRODUCT"}
+    # The item of before: whole ids, its price range and seller count not read.
+    assert got[0]["entries"] == [celular, opaque]
+    # Numbers are ids of the item's site, a string a whole id (here another site's); positions 1…n.
+    assert got[1]["entries"] == [
+        dict(celular, reviews_total=120, rating=4.6),
+        opaque,
+        {"position": 3, "id": "MLB6111612913", "type": "ITEM"},
+    ]
+    # A position column when the positions are not 1…n.
+    assert got[2]["entries"] == [
+        {"position": 1, "id": "MLA22181595", "type": "PRODUCT", "price": 1273559.5, "currency": "ARS"},
+        dict(celular, position=3),
+    ]

@@ -136,6 +136,47 @@ impl EntryId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as a number of `site` (what a stored snapshot's `id` column holds): the digits after
+    /// the prefix when the prefix is `site` and the rest is a decimal number of at most
+    /// [`EntryId::NUMBER_DIGITS`] digits written without a leading zero (so that
+    /// [`EntryId::from_number`] gives back this id exactly). `None` for any other id.
+    pub fn number_in(&self, site: SiteId) -> Option<u64> {
+        let digits = self.0.strip_prefix(site.as_str())?;
+        let ok = !digits.is_empty()
+            && digits.len() <= Self::NUMBER_DIGITS
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'));
+        if ok {
+            digits.parse().ok()
+        } else {
+            None
+        }
+    }
+
+    /// At most this many digits make an id a number ([`EntryId::number_in`]): every JSON reader,
+    /// Spark's and JavaScript's included, holds such a number exactly (< 2^53).
+    pub const NUMBER_DIGITS: usize = 15;
+
+    /// The id `{site}{n}`: what [`EntryId::number_in`] took apart.
+    pub fn from_number(site: SiteId, n: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let mut s = String::with_capacity(3 + digits.len() - at);
+        s.push_str(site.as_str());
+        // ASCII digits only.
+        s.extend(digits[at..].iter().map(|&b| char::from(b)));
+        EntryId(s)
+    }
 }
 
 /// A rank in a best-seller list: 1 is the best seller.
@@ -298,6 +339,33 @@ mod tests {
             let _ = CategoryId::parse(&s);
             let _ = EntryId::parse(&s);
             let _ = EntryType::parse(&s);
+        }
+
+        #[test]
+        fn an_id_is_a_number_of_its_site_only_when_the_number_gives_it_back(
+            site in prop::sample::select(SiteId::KNOWN.to_vec()),
+            rest in "[0-9]{1,20}|[A-Z0-9]{1,8}",
+            n in any::<u64>(),
+        ) {
+            let site = SiteId::parse(site).unwrap();
+            let id = EntryId::parse(&format!("{site}{rest}")).unwrap();
+            match id.number_in(site) {
+                Some(n) => prop_assert_eq!(EntryId::from_number(site, n), id.clone()),
+                None => prop_assert!(
+                    rest.len() > EntryId::NUMBER_DIGITS
+                        || (rest.starts_with('0') && rest != "0")
+                        || !rest.bytes().all(|b| b.is_ascii_digit()),
+                    "{} is a number", id
+                ),
+            }
+            // Another site's number: never.
+            let other = if site == SiteId::MLA { SiteId::MLB } else { SiteId::MLA };
+            prop_assert_eq!(id.number_in(other), None);
+            // Every number is an id, which takes it back when it is short enough.
+            let from = EntryId::from_number(site, n);
+            let parsed = EntryId::parse(from.as_str());
+            prop_assert_eq!(parsed.as_ref(), Ok(&from));
+            prop_assert_eq!(from.number_in(site), Some(n).filter(|n| n.to_string().len() <= EntryId::NUMBER_DIGITS));
         }
 
         #[test]

@@ -46,6 +46,8 @@ pub struct SnapshotEntry {
     pub price: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// The offers' price range and seller count: filled by the fetcher and kept in the product item,
+    /// not stored in the snapshot item (nothing that reads snapshots uses them; [`entries_to_columns`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,21 +204,34 @@ impl Snapshot {
 // ---------------------------------------------------------------------------------------------
 // The snapshot item's stored entries: one JSON text of columns (docs/decisions.md).
 
-/// The entries of a stored snapshot item as one JSON text, one column per field, in list order:
-/// `{"position":[1,2],"id":["MLB1","MLB2"],"type":"PI","resolution":"RC","price":[…],"currency":"BRL",…}`.
+/// The entries of a stored snapshot item of `site` as one JSON text, one column per field, in list
+/// order. A list of four at positions 1–4 in an `MLB` item:
+/// `{"id":[19615337,23186641,3944576712,"MLBU2811003407"],"type":"PPIU","resolution":"RRRO","price":[4599,1899.9,1299,null],"currency":"BRL"}`.
 ///
+/// - `position` is left out when the positions are 1, 2, …, n in list order (a normalized list:
+///   the order of the columns is the ranking); else it is a column.
+/// - `id`: an id of the item's site followed by a number ([`EntryId::number_in`]: digits, no leading
+///   zero, at most 15) is stored as that number, `19615337` for `MLB19615337`; any other id
+///   (`"MLBU2811003407"`, an `MLA` id in an `MLB` item) as the whole id, a string. A string is always
+///   a whole id and a number never is, so the two cannot be confused.
 /// - Title, brand and permalink are not stored: they live in the product items (`PROD#…`/`META`),
 ///   which whoever stores a snapshot keeps current and readers join ([`crate::names`]).
+/// - Nor are the price range and the seller count (`price_min`, `price_max`, `seller_count`): nothing
+///   that reads snapshots uses them, and the product items hold them.
 /// - `type` and `resolution` are strings of one-letter codes, one letter per entry ([`Coded`]).
-/// - `currency` is one string when every entry with a price has the same one and the others have
+/// - `price`, `currency`, `reviews_total`, `rating`: a column each (`null` for an entry without);
+///   `currency` is one string when every entry with a price has the same one and the others have
 ///   none (the usual list: unresolved entries have neither), else a column.
+/// - Numbers without a fractional part are written without one (`4599`, not `4599.0`); they read
+///   back as the same `f64`.
 /// - A field that no entry has is left out.
 ///
 /// Written as a single string attribute: the stream decoder reads one value instead of a typed map
 /// per field per entry. Items written before (a list of entry maps; columns with titles, long type
-/// and resolution names, a currency per entry) still decode ([`deserialize_stored_entries`]).
-pub(crate) fn entries_to_columns(entries: &[SnapshotEntry]) -> Result<String, serde_json::Error> {
-    serde_json::to_string(&ColumnsRef(entries))
+/// and resolution names, a currency per entry, whole ids, positions, the price range and seller
+/// count) still decode ([`StoredEntries`]).
+pub(crate) fn entries_to_columns(site: SiteId, entries: &[SnapshotEntry]) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&ColumnsRef { site, entries })
 }
 
 /// A value stored as one letter (the `type` and `resolution` columns).
@@ -272,7 +287,10 @@ impl Coded for EntryResolution {
     }
 }
 
-struct ColumnsRef<'a>(&'a [SnapshotEntry]);
+struct ColumnsRef<'a> {
+    site: SiteId,
+    entries: &'a [SnapshotEntry],
+}
 
 /// One column: `f` of every entry, as a sequence.
 struct Col<'a, F>(&'a [SnapshotEntry], F);
@@ -292,23 +310,58 @@ fn codes<C: Coded>(es: &[SnapshotEntry], f: impl Fn(&SnapshotEntry) -> C) -> Str
     es.iter().map(|e| f(e).code()).collect()
 }
 
+/// A number as stored: without a fractional part when it has none (`4599`, not `4599.0`).
+struct Num(f64);
+
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// Every whole `f64` below this is exact as an `i64` and back (2^53).
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        let x = self.0;
+        // −0 stays a float, to keep its sign.
+        if x.fract() == 0.0 && x.abs() < EXACT && (x != 0.0 || x.is_sign_positive()) {
+            serializer.serialize_i64(x as i64)
+        } else {
+            serializer.serialize_f64(x)
+        }
+    }
+}
+
+/// An id as the `id` column stores it: a number for an id of the item's site followed by a
+/// number, else the whole id.
+struct IdRef<'a>(&'a EntryId, SiteId);
+
+impl Serialize for IdRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.number_in(self.1) {
+            Some(n) => serializer.serialize_u64(n),
+            None => serializer.serialize_str(self.0.as_str()),
+        }
+    }
+}
+
 impl Serialize for ColumnsRef<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let es = self.0;
+        let (es, site) = (self.entries, self.site);
         let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("position", &col(es, |e| e.position))?;
-        m.serialize_entry("id", &col(es, |e| &e.id))?;
+        if !es.iter().enumerate().all(|(i, e)| usize::from(e.position.get()) == i + 1) {
+            m.serialize_entry("position", &col(es, |e| e.position))?;
+        }
+        m.serialize_entry("id", &col(es, |e| IdRef(&e.id, site)))?;
         m.serialize_entry("type", &codes(es, |e| e.kind))?;
         m.serialize_entry("resolution", &codes(es, |e| e.resolution))?;
         macro_rules! optional {
             ($name:literal, $field:ident) => {
+                optional!($name, $field, |v| v)
+            };
+            ($name:literal, $field:ident, $as:expr) => {
                 if es.iter().any(|e| e.$field.is_some()) {
-                    m.serialize_entry($name, &col(es, |e| &e.$field))?;
+                    m.serialize_entry($name, &col(es, |e| e.$field.as_ref().map(|v| $as(v.clone()))))?;
                 }
             };
         }
-        optional!("price", price);
+        optional!("price", price, Num);
         // One currency: that of every entry with a price, when they share it and no entry without
         // a price has one (unresolved entries have neither); else a column.
         let priced = |e: &SnapshotEntry, one: &str| match e.price {
@@ -319,21 +372,57 @@ impl Serialize for ColumnsRef<'_> {
             Some(one) if es.iter().all(|e| priced(e, one)) => m.serialize_entry("currency", one)?,
             _ => optional!("currency", currency),
         }
-        optional!("price_min", price_min);
-        optional!("price_max", price_max);
-        optional!("seller_count", seller_count);
         optional!("reviews_total", reviews_total);
-        optional!("rating", rating);
+        optional!("rating", rating, Num);
         m.end()
+    }
+}
+
+/// An `id` column's value: a number of the item's site (the stored form), or a whole id.
+enum StoredId {
+    Number(u64),
+    Whole(EntryId),
+}
+
+impl StoredId {
+    fn into_id(self, site: SiteId) -> EntryId {
+        match self {
+            StoredId::Number(n) => EntryId::from_number(site, n),
+            StoredId::Whole(id) => id,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StoredId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id: a whole id (a string), or the number of an id of the item's site")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<StoredId, E> {
+                Ok(StoredId::Number(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<StoredId, E> {
+                u64::try_from(n).map(StoredId::Number).map_err(|_| E::custom(format!("negative id number {n}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StoredId, E> {
+                EntryId::parse(s).map(StoredId::Whole).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
 /// [`ColumnsRef`] as read back, and the columns of items written before it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Columns {
-    position: Vec<Position>,
-    id: Vec<EntryId>,
+pub(crate) struct Columns {
+    /// Absent: 1, 2, …, n.
+    #[serde(default)]
+    position: Option<Vec<Position>>,
+    id: Vec<StoredId>,
     #[serde(rename = "type", deserialize_with = "coded_column")]
     kind: Vec<EntryType>,
     #[serde(default, deserialize_with = "coded_column")]
@@ -349,6 +438,7 @@ struct Columns {
     price: Vec<Option<f64>>,
     #[serde(default)]
     currency: CurrencyColumn,
+    /// Items written before the item fitted 1 KB carry the price range and the seller count.
     #[serde(default)]
     price_min: Vec<Option<f64>>,
     #[serde(default)]
@@ -430,15 +520,17 @@ fn column<T>(c: Vec<T>, n: usize, name: &str) -> Result<std::vec::IntoIter<T>, S
 }
 
 impl Columns {
-    fn into_entries(self) -> Result<Vec<SnapshotEntry>, String> {
-        let n = self.position.len();
-        if self.id.len() != n || self.kind.len() != n {
-            return Err(format!(
-                "the entries' columns differ in length: {n} positions, {} ids, {} types",
-                self.id.len(),
-                self.kind.len()
-            ));
+    /// The entries, with the ids stored as numbers read as ids of `site` (the item's).
+    fn into_entries(self, site: SiteId) -> Result<Vec<SnapshotEntry>, String> {
+        let n = self.id.len();
+        if self.kind.len() != n {
+            return Err(format!("the entries' columns differ in length: {n} ids, {} types", self.kind.len()));
         }
+        let positions = match self.position {
+            Some(p) if p.len() == n => p,
+            Some(p) => return Err(format!("the entries' columns differ in length: {} positions, {n} ids", p.len())),
+            None => (1..=n as i64).map(Position::new).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+        };
         let mut resolution = column(self.resolution, n, "resolution")?;
         let mut title = column(self.title, n, "title")?;
         let mut brand = column(self.brand, n, "brand")?;
@@ -454,12 +546,12 @@ impl Columns {
         let mut reviews_total = column(self.reviews_total, n, "reviews_total")?;
         let mut rating = column(self.rating, n, "rating")?;
         let mut out = Vec::with_capacity(n);
-        for ((position, id), kind) in self.position.into_iter().zip(self.id).zip(self.kind) {
+        for ((position, id), kind) in positions.into_iter().zip(self.id).zip(self.kind) {
             // Every iterator has `n` items, or none (an absent column: the default).
             let entry_price = price.next().flatten();
             out.push(SnapshotEntry {
                 position,
-                id,
+                id: id.into_id(site),
                 kind,
                 resolution: resolution.next().unwrap_or_default(),
                 title: title.next().flatten(),
@@ -481,27 +573,44 @@ impl Columns {
     }
 }
 
-/// Deserializes a stored snapshot item's entries: the JSON text of columns
-/// ([`entries_to_columns`], and the columns written before it), or a sequence of entry maps (items
-/// written before columns, and the `meli-radar score --input` shape).
-pub(crate) fn deserialize_stored_entries<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<SnapshotEntry>, D::Error> {
-    struct Stored;
-    impl<'de> serde::de::Visitor<'de> for Stored {
-        type Value = Vec<SnapshotEntry>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("the entries as a JSON text of columns, or a sequence of entries")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let cols: Columns = serde_json::from_str(v).map_err(|e| E::custom(format!("the entries' columns: {e}")))?;
-            cols.into_entries().map_err(E::custom)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            serde::de::Visitor::visit_seq(Entries, seq)
+/// A stored snapshot item's entries as read, before the item's site is known (the attributes of
+/// an item come in any order): the JSON text of columns ([`entries_to_columns`], and the columns
+/// written before it), or a sequence of entry maps (items written before columns, and the
+/// `meli-radar score --input` shape). [`StoredEntries::into_entries`] finishes them.
+pub(crate) enum StoredEntries {
+    Columns(Box<Columns>),
+    Rows(Vec<SnapshotEntry>),
+}
+
+impl StoredEntries {
+    /// The entries of an item of `site`.
+    pub(crate) fn into_entries(self, site: SiteId) -> Result<Vec<SnapshotEntry>, String> {
+        match self {
+            StoredEntries::Columns(cols) => cols.into_entries(site),
+            StoredEntries::Rows(rows) => Ok(rows),
         }
     }
-    d.deserialize_any(Stored)
+}
+
+impl<'de> Deserialize<'de> for StoredEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Stored;
+        impl<'de> serde::de::Visitor<'de> for Stored {
+            type Value = StoredEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the entries as a JSON text of columns, or a sequence of entries")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let cols: Columns =
+                    serde_json::from_str(v).map_err(|e| E::custom(format!("the entries' columns: {e}")))?;
+                Ok(StoredEntries::Columns(Box::new(cols)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                serde::de::Visitor::visit_seq(Entries, seq).map(StoredEntries::Rows)
+            }
+        }
+        d.deserialize_any(Stored)
+    }
 }
 
 #[cfg(test)]
@@ -541,35 +650,65 @@ mod tests {
         ));
     }
 
-    fn stored_round_trip(entries: &[SnapshotEntry]) -> Result<Vec<SnapshotEntry>, String> {
-        let text = entries_to_columns(entries).map_err(|e| e.to_string())?;
-        // As the store carries it: a string attribute.
-        deserialize_stored_entries(serde_json::Value::String(text)).map_err(|e| e.to_string())
+    /// `entries` stored in an item of `site` and read back, as the store carries them: a string
+    /// attribute.
+    fn stored_round_trip(site: SiteId, entries: &[SnapshotEntry]) -> Result<Vec<SnapshotEntry>, String> {
+        let text = entries_to_columns(site, entries).map_err(|e| e.to_string())?;
+        read_stored(site, serde_json::Value::String(text))
+    }
+
+    /// Stored entries (a JSON text of columns as a string, or a list of maps) read for an item of `site`.
+    fn read_stored(site: SiteId, v: serde_json::Value) -> Result<Vec<SnapshotEntry>, String> {
+        StoredEntries::deserialize(v).map_err(|e| e.to_string())?.into_entries(site)
+    }
+
+    fn text(v: serde_json::Value) -> serde_json::Value {
+        serde_json::Value::String(v.to_string())
+    }
+
+    /// Ids of every shape the `id` column meets: numbers of the item's site (`MLB…` in an `MLB`
+    /// item), user products, ids of another site, a leading zero, more digits than a number holds.
+    fn arb_id() -> impl proptest::strategy::Strategy<Value = EntryId> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (1u64..10_000_000_000).prop_map(|n| format!("MLB{n}")),
+            1 => (1u64..10_000_000_000).prop_map(|n| format!("MLBU{n}")),
+            1 => (1u64..10_000_000_000).prop_map(|n| format!("MLA{n}")),
+            1 => (0u64..1_000_000).prop_map(|n| format!("MLB0{n}")),
+            1 => Just("MLB0".to_string()),
+            1 => (100_000_000_000_000u64..u64::MAX).prop_map(|n| format!("MLB{n}")),
+            1 => "[A-Z0-9]{1,12}".prop_map(|rest| format!("MLB{rest}")),
+        ]
+        .prop_map(|s| EntryId::parse(&s).unwrap())
     }
 
     fn arb_entry() -> impl proptest::strategy::Strategy<Value = SnapshotEntry> {
         use proptest::prelude::*;
         let kinds = prop_oneof![Just(EntryType::Item), Just(EntryType::Product), Just(EntryType::UserProduct)];
         let text = proptest::option::of("\\PC{0,24}");
-        let number = proptest::option::of(prop_oneof![0.0f64..1e7, Just(219.35000000000002), Just(0.1)]);
+        let number = proptest::option::of(prop_oneof![
+            0.0f64..1e7,
+            (0u64..10_000_000).prop_map(|n| n as f64),
+            Just(219.35000000000002),
+            Just(0.1),
+            Just(-0.0),
+            Just(4.0),
+            Just(1e300),
+        ]);
         (
-            (1i64..=50, 1u64..10_000_000_000, kinds),
+            (1i64..=50, arb_id(), kinds),
             (text.clone(), text.clone(), text.clone(), text),
             (number.clone(), number.clone(), number.clone(), number),
             (proptest::option::of(0u32..100), proptest::option::of(any::<u64>())),
         )
             .prop_map(
                 |(
-                    (pos, n, kind),
+                    (pos, id, kind),
                     (title, brand, permalink, currency),
                     (price, pmin, pmax, rating),
                     (sellers, reviews),
                 )| {
-                    let mut e = SnapshotEntry::bare(
-                        Position::new(pos).unwrap_or(Position::new(1).unwrap()),
-                        EntryId::parse(&format!("MLB{n}")).unwrap(),
-                        kind,
-                    );
+                    let mut e = SnapshotEntry::bare(Position::new(pos).unwrap_or(Position::new(1).unwrap()), id, kind);
                     (e.title, e.brand, e.permalink, e.currency) = (title, brand, permalink, currency);
                     (e.price, e.price_min, e.price_max, e.rating) = (price, pmin, pmax, rating);
                     (e.seller_count, e.reviews_total) = (sellers, reviews);
@@ -579,20 +718,31 @@ mod tests {
     }
 
     /// `entries` as a stored item gives them back: everything but the names (title, brand, link),
-    /// which the product items keep.
-    fn without_names(entries: &[SnapshotEntry]) -> Vec<SnapshotEntry> {
+    /// the price range and the seller count, which the product items keep.
+    fn as_stored(entries: &[SnapshotEntry]) -> Vec<SnapshotEntry> {
         let mut out = entries.to_vec();
         for e in &mut out {
             (e.title, e.brand, e.permalink) = (None, None, None);
+            (e.price_min, e.price_max, e.seller_count) = (None, None, None);
         }
         out
     }
 
+    /// Floats compared by their bits (−0 is not 0, and NaN never comes up: JSON has none).
+    fn same(a: &[SnapshotEntry], b: &[SnapshotEntry]) -> bool {
+        let bits = |es: &[SnapshotEntry]| {
+            es.iter().map(|e| (e.price.map(f64::to_bits), e.rating.map(f64::to_bits))).collect::<Vec<_>>()
+        };
+        a == b && bits(a) == bits(b)
+    }
+
     proptest::proptest! {
         #[test]
-        fn stored_columns_give_back_the_entries_but_their_names(
+        fn stored_columns_give_back_what_they_keep(
             mut entries in proptest::collection::vec(arb_entry(), 0..30),
             one_currency in proptest::option::of("[A-Z]{3}"),
+            ranked in proptest::bool::ANY,
+            site in proptest::prop_oneof![proptest::strategy::Just(SiteId::MLB), proptest::strategy::Just(SiteId::MLA)],
         ) {
             if let Some(c) = one_currency {
                 // Every entry with a price in the same currency, the others with none: stored once.
@@ -600,12 +750,28 @@ mod tests {
                     e.currency = e.price.map(|_| c.clone());
                 }
             }
-            let text = entries_to_columns(&entries).unwrap();
+            if ranked {
+                // A normalized list: positions 1…n, not stored.
+                for (i, e) in entries.iter_mut().enumerate() {
+                    e.position = Position::new(i as i64 + 1).unwrap();
+                }
+            }
+            let text = entries_to_columns(site, &entries).unwrap();
             let cols: serde_json::Value = serde_json::from_str(&text).unwrap();
-            for name in ["title", "brand", "permalink"] {
+            for name in ["title", "brand", "permalink", "price_min", "price_max", "seller_count"] {
                 proptest::prop_assert!(cols.get(name).is_none(), "{} is stored: {}", name, text);
             }
-            proptest::prop_assert_eq!(stored_round_trip(&entries).unwrap(), without_names(&entries));
+            let one_to_n = entries.iter().enumerate().all(|(i, e)| usize::from(e.position.get()) == i + 1);
+            proptest::prop_assert_eq!(cols.get("position").is_none(), one_to_n, "{}", text);
+            // Numbers are ids of the item's site; strings are whole ids.
+            for (v, e) in cols["id"].as_array().unwrap().iter().zip(&entries) {
+                match v.as_u64() {
+                    Some(n) => proptest::prop_assert_eq!(format!("{site}{n}"), e.id.as_str()),
+                    None => proptest::prop_assert_eq!(v.as_str(), Some(e.id.as_str())),
+                }
+            }
+            let back = stored_round_trip(site, &entries).unwrap();
+            proptest::prop_assert!(same(&back, &as_stored(&entries)), "{:?}\n{:?}", back, as_stored(&entries));
         }
     }
 
@@ -621,23 +787,88 @@ mod tests {
         for e in &mut entries[..2] {
             e.price = Some(10.0);
             e.currency = Some("BRL".into());
+            (e.price_min, e.price_max, e.seller_count) = (Some(9.5), Some(12.0), Some(3));
         }
+        entries[1].price = Some(10.25);
         for e in &mut entries {
             e.title = Some(format!("t {}", e.id));
         }
-        let text = entries_to_columns(&entries).unwrap();
+        let text = entries_to_columns(SiteId::MLB, &entries).unwrap();
         assert_eq!(
             text,
-            r#"{"position":[1,2,3],"id":["MLB1","MLB2","MLBU3"],"type":"PIU","resolution":"RFO","price":[10.0,10.0,null],"currency":"BRL"}"#
+            r#"{"id":[1,2,"MLBU3"],"type":"PIU","resolution":"RFO","price":[10,10.25,null],"currency":"BRL"}"#
         );
-        assert_eq!(stored_round_trip(&entries).unwrap(), without_names(&entries));
+        assert_eq!(stored_round_trip(SiteId::MLB, &entries).unwrap(), as_stored(&entries));
         // A currency without a price, or two currencies: one per entry.
         for (i, cur) in [(2, Some("BRL")), (1, Some("USD"))] {
             let mut es = entries.clone();
             es[i].currency = cur.map(Into::into);
-            let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(&es).unwrap()).unwrap();
+            let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(SiteId::MLB, &es).unwrap()).unwrap();
             assert!(cols["currency"].is_array(), "{cols}");
-            assert_eq!(stored_round_trip(&es).unwrap(), without_names(&es));
+            assert_eq!(stored_round_trip(SiteId::MLB, &es).unwrap(), as_stored(&es));
+        }
+        // Positions other than 1…n are a column.
+        let mut gap = entries.clone();
+        gap[2].position = Position::new(5).unwrap();
+        let cols: serde_json::Value = serde_json::from_str(&entries_to_columns(SiteId::MLB, &gap).unwrap()).unwrap();
+        assert_eq!(cols["position"], serde_json::json!([1, 2, 5]));
+        assert_eq!(stored_round_trip(SiteId::MLB, &gap).unwrap(), as_stored(&gap));
+    }
+
+    #[test]
+    fn ids_of_the_items_site_are_numbers_and_others_whole() {
+        let ids = ["MLB1481736854", "MLA1481736854", "MLBU3013800008", "MLB0123", "MLB1234567890123456", "MLB7"];
+        let entries: Vec<SnapshotEntry> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), EntryId::parse(id).unwrap(), EntryType::Item)
+            })
+            .collect();
+        let cols: serde_json::Value =
+            serde_json::from_str(&entries_to_columns(SiteId::MLB, &entries).unwrap()).unwrap();
+        assert_eq!(
+            cols["id"],
+            serde_json::json!([1481736854u64, "MLA1481736854", "MLBU3013800008", "MLB0123", "MLB1234567890123456", 7])
+        );
+        assert_eq!(stored_round_trip(SiteId::MLB, &entries).unwrap(), entries);
+        // In an MLA item the MLA id is the number and the MLB ids are whole.
+        let cols: serde_json::Value =
+            serde_json::from_str(&entries_to_columns(SiteId::MLA, &entries).unwrap()).unwrap();
+        assert_eq!(cols["id"][0], "MLB1481736854");
+        assert_eq!(cols["id"][1], 1481736854u64);
+        assert_eq!(stored_round_trip(SiteId::MLA, &entries).unwrap(), entries);
+        // A number is read as an id of the item's site.
+        let e = read_stored(SiteId::MLM, text(serde_json::json!({"id": [42, "MLB42"], "type": "PP"}))).unwrap();
+        assert_eq!((e[0].id.as_str(), e[1].id.as_str()), ("MLM42", "MLB42"));
+        assert_eq!((e[0].position.get(), e[1].position.get()), (1, 2));
+    }
+
+    /// A column text written by session 5's code (a slim `MLA` list of 3 from the 72 h demo): whole
+    /// ids, positions, prices with `.0`, the price range and the seller count.
+    const COLUMNS_BEFORE_1KB: &str = r#"{"position":[1,2,3],"id":["MLA57892453","MLAU2798868515","MLA6111612913"],"type":"PUI","resolution":"ROF","price":[910069.0,null,null],"currency":"ARS","price_min":[910069.0,null,null],"price_max":[1224629.0,null,null],"seller_count":[7,null,null],"reviews_total":[120,null,null],"rating":[4.6,null,null]}"#;
+
+    #[test]
+    fn stored_entries_read_the_columns_written_before_the_item_fitted_a_kilobyte() {
+        // Read in an item of the same site (its ids are whole: the site does not matter).
+        for site in [SiteId::MLA, SiteId::MLB] {
+            let e = read_stored(site, serde_json::Value::String(COLUMNS_BEFORE_1KB.into())).unwrap();
+            let ids: Vec<&str> = e.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, ["MLA57892453", "MLAU2798868515", "MLA6111612913"]);
+            assert_eq!(e.iter().map(|e| e.position.get()).collect::<Vec<_>>(), [1, 2, 3]);
+            assert_eq!(
+                (e[0].kind, e[1].kind, e[2].kind),
+                (EntryType::Product, EntryType::UserProduct, EntryType::Item)
+            );
+            assert_eq!(e[2].resolution, EntryResolution::Forbidden);
+            assert_eq!(
+                (e[0].price, e[0].currency.as_deref(), e[1].currency.as_deref()),
+                (Some(910069.0), Some("ARS"), None)
+            );
+            assert_eq!((e[0].price_min, e[0].price_max, e[0].seller_count), (Some(910069.0), Some(1224629.0), Some(7)));
+            assert_eq!((e[0].reviews_total, e[0].rating), (Some(120), Some(4.6)));
+            // Written again, it is the new form, and reads back the same but for what it leaves out.
+            assert_eq!(stored_round_trip(SiteId::MLA, &e).unwrap(), as_stored(&e));
         }
     }
 
@@ -646,7 +877,7 @@ mod tests {
         let text = r#"{"position":[1,2],"id":["MLB1","MLB2"],"type":["PRODUCT","ITEM"],
             "resolution":["resolved","forbidden"],"title":["A",null],"brand":[null,"B"],
             "permalink":["https://x/1",null],"price":[10.5,null],"currency":["BRL",null]}"#;
-        let e = deserialize_stored_entries(serde_json::Value::String(text.into())).unwrap();
+        let e = read_stored(SiteId::MLB, serde_json::Value::String(text.into())).unwrap();
         assert_eq!((e[0].kind, e[1].kind), (EntryType::Product, EntryType::Item));
         assert_eq!((e[0].resolution, e[1].resolution), (EntryResolution::Resolved, EntryResolution::Forbidden));
         assert_eq!((e[0].title.as_deref(), e[1].title.as_deref()), (Some("A"), None));
@@ -659,8 +890,10 @@ mod tests {
     #[test]
     fn stored_entries_read_the_older_list_of_maps_and_reject_bad_columns() {
         let rows = serde_json::json!([{"position": 1, "id": "MLB1", "type": "ITEM", "title": "A"}]);
-        let e = deserialize_stored_entries(rows).unwrap();
+        let e = read_stored(SiteId::MLB, rows).unwrap();
         assert_eq!((e[0].id.as_str(), e[0].title.as_deref()), ("MLB1", Some("A")));
+        let too_many: Vec<u64> = (1..=u64::from(Position::MAX) + 1).collect();
+        let too_many = serde_json::json!({"id": too_many, "type": "P".repeat(too_many.len())}).to_string();
         for bad in [
             r#"{"position":[1,2],"id":["MLB1"],"type":["ITEM","ITEM"]}"#,
             r#"{"position":[1],"id":["MLB1"],"type":["ITEM"],"title":["a","b"]}"#,
@@ -671,9 +904,17 @@ mod tests {
             r#"{"position":[1],"id":["MLB1"],"type":"P","resolution":"RR"}"#,
             r#"{"position":[1],"id":["MLB1"],"type":"P","currency":["BRL","BRL"]}"#,
             r#"{"position":[1],"id":["MLB1"],"type":"P","currency":7}"#,
+            r#"{"position":[1,2],"id":[1],"type":"P"}"#,
+            r#"{"id":[1,2],"type":"P"}"#,
+            r#"{"id":[-1],"type":"P"}"#,
+            r#"{"id":[1.5],"type":"P"}"#,
+            r#"{"id":["1"],"type":"P"}"#,
+            r#"{"id":[null],"type":"P"}"#,
+            r#"{"type":"P"}"#,
+            too_many.as_str(),
             r#"[1,2"#,
         ] {
-            let r = deserialize_stored_entries(serde_json::Value::String(bad.into()));
+            let r = read_stored(SiteId::MLB, serde_json::Value::String(bad.into()));
             assert!(r.is_err(), "{bad} decoded: {r:?}");
         }
     }

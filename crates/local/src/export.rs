@@ -304,7 +304,9 @@ mod tests {
         assert_eq!(line["Item"]["sk"], json!({"S": "SNAP#2026-11-01T10:00:00Z"}));
         // The entries are one string: a JSON text of columns (what the Spark job's reader expects).
         let cols: serde_json::Value = serde_json::from_str(line["Item"]["entries"]["S"].as_str().unwrap()).unwrap();
-        assert_eq!(cols["position"], json!([1]));
+        // Positions 1…n are the columns' order; an id of the item's site is its number.
+        assert!(cols.get("position").is_none(), "{cols}");
+        assert_eq!(cols["id"], json!([12]));
         assert_eq!(cols["type"], json!("P"));
         assert!(cols.get("title").is_none(), "the names are in the product items: {cols}");
         assert_eq!(cols["price"], json!([1999.9]));

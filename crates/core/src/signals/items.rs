@@ -21,12 +21,15 @@ pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
 
 /// The snapshot item `CAT#{site}#{cat}` / `SNAP#{ts}`: a snapshot with its keys and TTL.
 ///
-/// Stored with its entries as one string attribute, a JSON text of columns
-/// ([`crate::snapshot::entries_to_columns`]; docs/decisions.md), and decoded through
-/// [`SnapshotItemFields`], the same attributes spelled out (serde's `flatten` buffers the whole item
-/// before decoding it again). Items whose entries are a list of maps (written before) still decode.
+/// Stored as `entries`, one string attribute holding a JSON text of columns
+/// ([`crate::snapshot::entries_to_columns`]; docs/decisions.md), `fetch` (API calls and duration)
+/// and `expires_at` (the TTL). `site` and `category` are stored only when the partition key does
+/// not give them back, `taken_at` only when the sort key does not (a time with a fraction of a
+/// second). Decoded through [`SnapshotItemFields`], the same attributes spelled out (serde's
+/// `flatten` buffers the whole item before decoding it again). Items written before (with `site`,
+/// `category` and `taken_at`; entries as a list of maps) still decode.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "SnapshotItemFields")]
+#[serde(try_from = "SnapshotItemFields")]
 pub struct SnapshotItem {
     pub pk: String,
     pub sk: String,
@@ -39,13 +42,25 @@ impl Serialize for SnapshotItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error as _, SerializeStruct};
         let s = &self.snapshot;
-        let entries = crate::snapshot::entries_to_columns(&s.entries).map_err(S::Error::custom)?;
+        let entries = crate::snapshot::entries_to_columns(s.site, &s.entries).map_err(S::Error::custom)?;
+        let ids_in_key = self.pk == keys::category_pk(s.site, &s.category);
+        let time_in_key = keys::is_key_time(s.taken_at)
+            && self.sk.strip_prefix(keys::SNAP_PREFIX).is_some_and(|t| keys::is_ts_of(t, s.taken_at));
         let mut m = serializer.serialize_struct("SnapshotItem", 8)?;
         m.serialize_field("pk", &self.pk)?;
         m.serialize_field("sk", &self.sk)?;
-        m.serialize_field("site", &s.site)?;
-        m.serialize_field("category", &s.category)?;
-        m.serialize_field("taken_at", &s.taken_at)?;
+        if ids_in_key {
+            m.skip_field("site")?;
+            m.skip_field("category")?;
+        } else {
+            m.serialize_field("site", &s.site)?;
+            m.serialize_field("category", &s.category)?;
+        }
+        if time_in_key {
+            m.skip_field("taken_at")?;
+        } else {
+            m.serialize_field("taken_at", &s.taken_at)?;
+        }
         m.serialize_field("entries", &entries)?;
         m.serialize_field("fetch", &s.fetch)?;
         m.serialize_field("expires_at", &self.expires_at)?;
@@ -53,35 +68,55 @@ impl Serialize for SnapshotItem {
     }
 }
 
-/// The attributes of a [`SnapshotItem`], flat (its decoding form).
+/// The attributes of a [`SnapshotItem`], flat (its decoding form). `site`, `category` and
+/// `taken_at` are read from the keys when absent.
 #[derive(Deserialize)]
 struct SnapshotItemFields {
     pk: String,
     sk: String,
-    site: crate::ids::SiteId,
-    category: CategoryId,
-    taken_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::snapshot::deserialize_stored_entries")]
-    entries: Vec<crate::snapshot::SnapshotEntry>,
+    #[serde(default)]
+    site: Option<SiteId>,
+    #[serde(default)]
+    category: Option<CategoryId>,
+    #[serde(default)]
+    taken_at: Option<DateTime<Utc>>,
+    entries: crate::snapshot::StoredEntries,
     #[serde(default)]
     fetch: crate::snapshot::FetchMeta,
     expires_at: i64,
 }
 
-impl From<SnapshotItemFields> for SnapshotItem {
-    fn from(f: SnapshotItemFields) -> Self {
-        SnapshotItem {
+/// Why a snapshot item does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SnapshotItemError(String);
+
+impl TryFrom<SnapshotItemFields> for SnapshotItem {
+    type Error = SnapshotItemError;
+
+    fn try_from(f: SnapshotItemFields) -> Result<Self, Self::Error> {
+        let (site, category) = match (f.site, f.category) {
+            (Some(s), Some(c)) => (s, c),
+            (site, category) => {
+                let (s, c) = keys::parse_category_pk(&f.pk).ok_or_else(|| {
+                    SnapshotItemError(format!("the partition key {:?} is not CAT#{{site}}#{{category}}", f.pk))
+                })?;
+                (site.unwrap_or(s), category.unwrap_or(c))
+            }
+        };
+        let taken_at = match f.taken_at {
+            Some(t) => t,
+            None => f.sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts).ok_or_else(|| {
+                SnapshotItemError(format!("the sort key {:?} is not {}{{time}}", f.sk, keys::SNAP_PREFIX))
+            })?,
+        };
+        let entries = f.entries.into_entries(site).map_err(SnapshotItemError)?;
+        Ok(SnapshotItem {
             pk: f.pk,
             sk: f.sk,
-            snapshot: Snapshot {
-                site: f.site,
-                category: f.category,
-                taken_at: f.taken_at,
-                entries: f.entries,
-                fetch: f.fetch,
-            },
+            snapshot: Snapshot { site, category, taken_at, entries, fetch: f.fetch },
             expires_at: f.expires_at,
-        }
+        })
     }
 }
 
@@ -668,11 +703,102 @@ mod tests {
         assert_eq!(item.pk, "CAT#MLB#MLB1055");
         assert_eq!(item.sk, "SNAP#2026-11-01T10:00:00Z");
         assert_eq!(item.attrs["expires_at"], serde_json::json!(s.taken_at.timestamp() + 864_000));
+        // What the keys say is not stored again.
+        let mut names: Vec<&str> = item.attrs.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["entries", "expires_at", "fetch"]);
         let columns: serde_json::Value = serde_json::from_str(item.attrs["entries"].as_str().unwrap()).unwrap();
-        assert_eq!(columns["id"][1], "MLB2");
-        assert_eq!(columns["position"], serde_json::json!([1, 2]));
+        assert_eq!(columns["id"], serde_json::json!([1, 2]), "ids of the item's site are numbers");
+        assert!(columns.get("position").is_none(), "positions 1…n are the order of the columns");
         assert!(columns.get("title").is_none(), "a column no entry has is left out");
         assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
+    }
+
+    #[test]
+    fn a_snapshot_item_stores_what_its_keys_do_not_give_back() {
+        // A time with a fraction of a second: the key has whole seconds.
+        let mut s = snap("2026-11-01T10:00:00Z", &["MLB1"]);
+        s.taken_at += chrono::Duration::milliseconds(250);
+        let si = SnapshotItem::new(s, 10);
+        let item = si.to_item().unwrap();
+        assert_eq!(item.attrs["taken_at"], "2026-11-01T10:00:00.250Z");
+        assert!(!item.attrs.contains_key("site"));
+        assert_eq!(SnapshotItem::from_item(&item).unwrap(), si);
+        // Keys that are not the snapshot's own (built by hand): every attribute is stored.
+        let mut odd = SnapshotItem::new(snap("2026-11-01T10:00:00Z", &["MLB1"]), 10);
+        (odd.pk, odd.sk) = ("CAT#MLB#MLB1".into(), "SNAP#2026-11-01T11:00:00Z".into());
+        let item = odd.to_item().unwrap();
+        assert_eq!(
+            (&item.attrs["site"], &item.attrs["category"]),
+            (&serde_json::json!("MLB"), &serde_json::json!("MLB1055"))
+        );
+        assert_eq!(item.attrs["taken_at"], "2026-11-01T10:00:00Z");
+        assert_eq!(SnapshotItem::from_item(&item).unwrap(), odd);
+        // Keys that say nothing, and no attributes to say it: not a snapshot item.
+        let mut bare = SnapshotItem::new(snap("2026-11-01T10:00:00Z", &["MLB1"]), 10).to_item().unwrap();
+        bare.pk = "CAT#nope".into();
+        assert!(SnapshotItem::from_item(&bare).is_err());
+        let mut bare = SnapshotItem::new(snap("2026-11-01T10:00:00Z", &["MLB1"]), 10).to_item().unwrap();
+        bare.sk = "SNAP#yesterday".into();
+        assert!(SnapshotItem::from_item(&bare).is_err());
+    }
+
+    /// A snapshot item as session 5's code wrote it (from the 72 h demo, cut to 3 entries): `site`,
+    /// `category` and `taken_at` stored, whole ids, positions, the price range and the seller count.
+    const ITEM_BEFORE_1KB: &str = r#"{"pk":"CAT#MLA#MLA1002","sk":"SNAP#2026-11-02T00:00:00Z","expires_at":1809129600,
+        "fetch":{"api_calls":36,"duration_ms":17},"site":"MLA","category":"MLA1002","taken_at":"2026-11-02T00:00:00Z",
+        "entries":"{\"position\":[1,2,3],\"id\":[\"MLA57892453\",\"MLA22181595\",\"MLAU2798868515\"],\"type\":\"PPU\",\"resolution\":\"RRO\",\"price\":[910069.0,1273559.0,null],\"currency\":\"ARS\",\"price_min\":[910069.0,1273559.0,null],\"price_max\":[1224629.0,1698349.0,null],\"seller_count\":[7,10,null]}"}"#;
+
+    #[test]
+    fn a_snapshot_item_written_before_decodes_and_is_written_smaller() {
+        let item: Item = serde_json::from_str(ITEM_BEFORE_1KB).unwrap();
+        let si = SnapshotItem::from_item(&item).unwrap();
+        let s = &si.snapshot;
+        assert_eq!((s.site, s.category.as_str()), (SiteId::MLA, "MLA1002"));
+        assert_eq!(s.taken_at, keys::parse_ts("2026-11-02T00:00:00Z").unwrap());
+        assert_eq!((s.fetch.api_calls, s.fetch.duration_ms, si.expires_at), (36, 17, 1_809_129_600));
+        let ids: Vec<&str> = s.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["MLA57892453", "MLA22181595", "MLAU2798868515"]);
+        assert_eq!(
+            (s.entries[1].price, s.entries[1].price_max, s.entries[1].seller_count),
+            (Some(1273559.0), Some(1698349.0), Some(10))
+        );
+        // Written again: the new form, which reads back all it keeps.
+        let again = si.to_item().unwrap();
+        assert!(crate::billing::item_size(&again) < crate::billing::item_size(&item));
+        let back = SnapshotItem::from_item(&again).unwrap();
+        let mut want = si.clone();
+        for e in &mut want.snapshot.entries {
+            (e.price_min, e.price_max, e.seller_count) = (None, None, None);
+        }
+        assert_eq!(back, want);
+    }
+
+    /// A full list at its largest: 20 resolved entries with 10-digit ids (listings), prices in
+    /// the millions with cents, reviews in the hundreds of thousands, ratings, a long category id
+    /// and slow-fetch metadata. DynamoDB bills a write per started KB: the snapshot item must stay
+    /// one write unit.
+    #[test]
+    fn a_full_snapshot_item_is_one_write_unit() {
+        let ids: Vec<String> = (0..20).map(|i| format!("MLB{}", 9_876_543_210u64 - i * 7_654_321)).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut s = snap("2026-11-29T23:59:59Z", &ids);
+        s.category = CategoryId::parse("MLB123456789").unwrap();
+        s.fetch = crate::snapshot::FetchMeta { api_calls: 41, duration_ms: 12_345 };
+        for (i, e) in s.entries.iter_mut().enumerate() {
+            e.resolution = crate::snapshot::EntryResolution::Resolved;
+            // A price as the API gives it: a decimal with cents, read into the nearest `f64`.
+            e.price = Some((123_456_789 + i as u64 * 111_111) as f64 / 100.0);
+            e.currency = Some("BRL".into());
+            e.reviews_total = Some(123_456 + i as u64 * 1_000);
+            e.rating = Some(4.7);
+            (e.title, e.brand, e.permalink) = (Some("x".repeat(60)), Some("Brand".into()), Some("https://x".into()));
+            (e.price_min, e.price_max, e.seller_count) = (e.price, e.price.map(|p| p * 1.3), Some(12));
+        }
+        let item = SnapshotItem::new(s, 180).to_item().unwrap();
+        let size = crate::billing::item_size(&item);
+        assert!(size <= 1024, "the snapshot item is {size} B: {item:?}");
+        assert_eq!(crate::billing::write_units(size), 1);
     }
 
     fn at(secs: i64, nanos: u32) -> DateTime<Utc> {
