@@ -220,7 +220,7 @@ pub(crate) fn entries_to_columns(entries: &[SnapshotEntry]) -> Result<String, se
 }
 
 /// A value stored as one letter (the `type` and `resolution` columns).
-trait Coded: Sized + Copy {
+pub(crate) trait Coded: Sized + Copy {
     const WHAT: &'static str;
     fn code(self) -> char;
     fn from_code(c: char) -> Option<Self>;
