@@ -18,7 +18,7 @@
 //!
 //! Stored as one string attribute, a JSON text of columns in list order (like the snapshot item's
 //! entries): `{"site":"MLB","at":…,"u":3600,"rules":"9a3c…","keep":720,"id":"15960724,U3013800008",
-//! "res":"RRO","price":[…],"currency":"BRL","reviews":[…],"rating":[…],"due":[…]}`:
+//! "res":"RO","price":[…],"currency":"BRL","reviews":[…],"rating":[…],"due":[…]}`:
 //! - ids without their site's prefix, comma-separated;
 //! - resolutions as the snapshot item's one-letter codes;
 //! - times (`keep`, `due`) as whole units `u` (the refresh cadence) after `at`, on the grid of `u` (a time is
@@ -27,7 +27,10 @@
 //! - a column that no entry has is left out; prices that are whole numbers are written without `.0`.
 //!
 //! A text that does not decode is treated as no cache (every entry's product item is read, as for a
-//! `STATE` written before the cache existed).
+//! `STATE` written before the cache existed). `STATE` is read eventually consistently: a read that
+//! misses the latest write gives the cache before it, whose due times are no later, so the refresh
+//! reads the product items of the entries worked on since (budget allowing; else it fills them with
+//! values one refresh old, as the plan would have left them unworked anyway).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
