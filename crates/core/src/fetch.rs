@@ -6,6 +6,10 @@
 //! category and schedule slot with a conditional put: the same slot fetched twice stores one snapshot.
 //! A position is never dropped because its entry could not be resolved.
 //!
+//! The `STATE` item read to find a category due is the one the refresh uses, and it carries the
+//! current list's entries ([`cache`]): a refresh reads the product item (`PROD#…`/`META`) only of an
+//! entry that is new to the list or due for work, and rewrites it whole from what it read.
+//!
 //! Used by the `fetcher` Lambda and by the local runner.
 
 use std::collections::BTreeMap;
@@ -22,6 +26,10 @@ use crate::signals::items::SnapshotItem;
 use crate::snapshot::{EntryResolution, FetchMeta, Snapshot, SnapshotEntry};
 use crate::source::{ForbiddenKind, HighlightEntry, MarketplaceSource, SourceError};
 use crate::store::{Item, PutCondition, PutOutcome, SnapshotStore, StoreError};
+
+pub mod cache;
+
+use cache::{CachedEntry, EntryCache};
 
 /// How the fetcher spends its budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +109,10 @@ pub struct CategoryState {
     pub last_ok: Option<DateTime<Utc>>,
     #[serde(default)]
     pub consecutive_failures: u32,
+    /// The current list's entries as the last refresh left them; absent in items written before
+    /// the cache (their refresh reads every entry's product item).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "cache::attr")]
+    pub entries: Option<EntryCache>,
 }
 
 /// The product cache item (`PROD#{site}#{id}` / `META`).
@@ -292,17 +304,18 @@ pub async fn fetch_due(
     for (site, cat) in tracked {
         match load_state(store, *site, cat).await? {
             Some(st) if st.next_due > now => report.not_due += 1,
-            _ => due.push((*site, cat.clone())),
+            // The refresh goes on from this read: no second one.
+            prev => due.push((*site, cat.clone(), prev)),
         }
     }
 
     let results: Vec<_> = stream::iter(due)
-        .map(|(site, cat)| async move {
+        .map(|(site, cat, prev)| async move {
             let near = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < cfg.deadline_margin);
             if near {
                 return (site, cat, Ok((CategoryOutcome::Skipped, BTreeMap::new())));
             }
-            let r = fetch_category(source, store, clock, site, &cat, cfg).await;
+            let r = fetch_category(source, store, clock, site, &cat, prev, cfg).await;
             (site, cat, r)
         })
         .buffer_unordered(cfg.concurrency.max(1))
@@ -341,6 +354,9 @@ impl Calls {
     }
 }
 
+/// Writes the `STATE` item after a refresh, with the list's entries as `entries` says (on a failed
+/// refresh, the previous ones: nothing was learned about them).
+#[allow(clippy::too_many_arguments)] // one call per outcome of fetch_category; a struct would only rename them
 async fn write_state(
     store: &dyn SnapshotStore,
     site: SiteId,
@@ -349,6 +365,7 @@ async fn write_state(
     status: CategoryStatus,
     now: DateTime<Utc>,
     cfg: &FetchConfig,
+    entries: Option<EntryCache>,
 ) -> Result<(), StoreError> {
     let failures = match status {
         CategoryStatus::Error { .. } => prev.map_or(0, |p| p.consecutive_failures) + 1,
@@ -373,6 +390,7 @@ async fn write_state(
         last_attempt: now,
         last_ok,
         consecutive_failures: failures,
+        entries,
     };
     store.put(Item::from_typed(keys::category_pk(site, cat), keys::STATE, &st)?, PutCondition::Always).await?;
     Ok(())
@@ -384,11 +402,12 @@ async fn fetch_category(
     clock: &dyn Clock,
     site: SiteId,
     cat: &CategoryId,
+    prev: Option<CategoryState>,
     cfg: &FetchConfig,
 ) -> Result<(CategoryOutcome, BTreeMap<String, u32>), FetchError> {
     let started = Instant::now();
     let now = clock.now();
-    let prev = load_state(store, site, cat).await?;
+    let kept = || prev.as_ref().and_then(|p| p.entries.clone());
     let mut calls = Calls::default();
 
     calls.hit("highlights");
@@ -405,16 +424,18 @@ async fn fetch_category(
                     CategoryOutcome::Failed { error: other.to_string() },
                 ),
             };
-            write_state(store, site, cat, prev.as_ref(), status, now, cfg).await?;
+            write_state(store, site, cat, prev.as_ref(), status, now, cfg, kept()).await?;
             return Ok((outcome, calls.0));
         }
     };
 
     let mut entries: Vec<SnapshotEntry> =
         list.iter().map(|h: &HighlightEntry| SnapshotEntry::bare(h.position, h.id.clone(), h.kind)).collect();
-    let metas = resolve_entries(source, store, site, &mut entries, now, cfg, &mut calls).await?;
-
     let taken_at = slot_of(now, cfg.refresh_every);
+    let usable =
+        prev.as_ref().and_then(|p| p.entries.as_ref()).filter(|c| c.site == site && c.rules == cache::rules(cfg));
+    let (metas, entry_cache) =
+        resolve_entries(source, store, site, &mut entries, usable, now, taken_at, cfg, &mut calls).await?;
     let snapshot = Snapshot {
         site,
         category: cat.clone(),
@@ -429,16 +450,17 @@ async fn fetch_category(
         Ok(s) => s,
         Err(e) => {
             let status = CategoryStatus::Error { kind: "malformed".into() };
-            write_state(store, site, cat, prev.as_ref(), status, now, cfg).await?;
+            write_state(store, site, cat, prev.as_ref(), status, now, cfg, Some(entry_cache)).await?;
             return Ok((CategoryOutcome::Failed { error: format!("the list is not valid: {e}") }, calls.0));
         }
     };
     let n = snapshot.entries.len();
-    // The entries' names go to the product items, which `resolve_entries` has just written (so
-    // `store_snapshot` only writes one whose expiry would come before the snapshot's).
+    // The names of the entries read this refresh go to the product items, which `resolve_entries`
+    // has just read or written, each outliving the snapshot (so `store_snapshot` reads and writes
+    // none); the entries filled from the cache carry no names and are left alone.
     let item = SnapshotItem::new(snapshot, cfg.retention.num_days());
     let outcome = names::store_snapshot(store, &item, PutCondition::IfAbsent, &metas).await?;
-    write_state(store, site, cat, prev.as_ref(), CategoryStatus::Ok, now, cfg).await?;
+    write_state(store, site, cat, prev.as_ref(), CategoryStatus::Ok, now, cfg, Some(entry_cache)).await?;
     let api_calls = calls.total();
     Ok((CategoryOutcome::Ok { entries: n, api_calls, already_stored: outcome == PutOutcome::ConditionFailed }, calls.0))
 }
@@ -447,52 +469,87 @@ fn stale(at: Option<DateTime<Utc>>, ttl: Duration, now: DateTime<Utc>) -> bool {
     at.is_none_or(|t| now - t >= ttl)
 }
 
-/// Fills the entries from the product cache and resolves what is missing or stale. Returns the
-/// product items as they now are in the store.
+/// The work the plan wants on a product known from its product item `m` (`is_new`: there was none),
+/// before the refresh budget. [`cache::due`] is the earliest time at which this is not `None`.
+fn wanted(m: &ProductMeta, is_new: bool, cfg: &FetchConfig, now: DateTime<Utc>) -> Work {
+    let denied = matches!(m.resolution, EntryResolution::Forbidden | EntryResolution::NotFound);
+    match m.kind {
+        EntryType::UserProduct => Work::None,
+        _ if denied => {
+            if stale(m.meta_at, cfg.denied_ttl, now) {
+                Work::Meta
+            } else {
+                Work::None
+            }
+        }
+        _ if is_new || m.meta_at.is_none() || m.resolution == EntryResolution::Failed => Work::Meta,
+        _ if stale(m.meta_at, cfg.meta_ttl, now) => Work::Meta,
+        _ if stale(m.price_at, cfg.price_ttl, now) => Work::Price,
+        _ if cfg.fetch_reviews && m.review_item.is_some() && stale(m.reviews_at, cfg.reviews_ttl, now) => Work::Reviews,
+        _ => Work::None,
+    }
+}
+
+/// Reads an entry's product item; a missing one (or one that does not decode) starts a new product.
+async fn read_meta(
+    store: &dyn SnapshotStore,
+    site: SiteId,
+    e: &SnapshotEntry,
+    now: DateTime<Utc>,
+) -> Result<(ProductMeta, bool), StoreError> {
+    let cached = match store.get_eventually_consistent(&keys::product_pk(site, &e.id), keys::META).await? {
+        Some(item) => item.decode::<ProductMeta>().ok(),
+        None => None,
+    };
+    let is_new = cached.is_none();
+    Ok((cached.unwrap_or_else(|| ProductMeta::new(e.id.clone(), e.kind, now)), is_new))
+}
+
+/// Fills the entries and resolves what is missing or stale. An entry in `cache` is filled from it
+/// unless it is due (or the product items may expire before the snapshot); any other entry's product
+/// item is read, planned from, worked on and written back whole. Returns the product items read or
+/// written (as they now are in the store) and the cache for the next refresh.
+#[allow(clippy::too_many_arguments)] // the steps of one refresh; a struct would only rename them
 async fn resolve_entries(
     source: &dyn MarketplaceSource,
     store: &dyn SnapshotStore,
     site: SiteId,
     entries: &mut [SnapshotEntry],
+    cache: Option<&EntryCache>,
     now: DateTime<Utc>,
+    taken_at: DateTime<Utc>,
     cfg: &FetchConfig,
     calls: &mut Calls,
-) -> Result<Vec<ProductMeta>, StoreError> {
-    // 1. Load the cache.
-    let mut metas: Vec<(ProductMeta, bool)> = Vec::with_capacity(entries.len());
-    for e in entries.iter() {
-        let cached = match store.get_eventually_consistent(&keys::product_pk(site, &e.id), keys::META).await? {
-            Some(item) => item.decode::<ProductMeta>().ok(),
-            None => None,
-        };
-        let is_new = cached.is_none();
-        metas.push((cached.unwrap_or_else(|| ProductMeta::new(e.id.clone(), e.kind, now)), is_new));
-    }
+) -> Result<(Vec<ProductMeta>, EntryCache), StoreError> {
+    let retention_days = cfg.retention.num_days();
+    // The snapshot item's expiry: a product item that would expire first is rewritten.
+    let snapshot_expiry = crate::signals::items::expiry(taken_at, retention_days);
+    let cached: std::collections::HashMap<&EntryId, &CachedEntry> =
+        cache.map(|c| c.entries.iter().map(|e| (&e.id, e)).collect()).unwrap_or_default();
+    // Some cached entry's product item may expire before this snapshot: read them all this once.
+    let sweep = cache.is_some_and(|c| taken_at.timestamp() > c.keeps_until);
 
-    // 2. Decide what to refresh: every unknown entry, and the stalest few known ones.
+    // 1-2. Per entry in list order: the cache, or the product item and what to do about it. Every
+    // unknown entry is resolved, and the first few known ones that need it.
     let mut refresh_budget = cfg.max_refreshes_per_fetch;
-    let mut plan: Vec<Work> = vec![Work::None; entries.len()];
-    for (i, (m, is_new)) in metas.iter().enumerate() {
-        let denied = matches!(m.resolution, EntryResolution::Forbidden | EntryResolution::NotFound);
-        let work = match m.kind {
-            EntryType::UserProduct => Work::None,
-            _ if denied => {
-                if stale(m.meta_at, cfg.denied_ttl, now) {
-                    Work::Meta
-                } else {
-                    Work::None
-                }
-            }
-            _ if *is_new || m.meta_at.is_none() || m.resolution == EntryResolution::Failed => Work::Meta,
-            _ if stale(m.meta_at, cfg.meta_ttl, now) => Work::Meta,
-            _ if stale(m.price_at, cfg.price_ttl, now) => Work::Price,
-            _ if cfg.fetch_reviews && m.review_item.is_some() && stale(m.reviews_at, cfg.reviews_ttl, now) => {
-                Work::Reviews
-            }
-            _ => Work::None,
-        };
-        let unknown = *is_new || m.meta_at.is_none();
-        plan[i] = match work {
+    let mut plan: Vec<Work> = Vec::with_capacity(entries.len());
+    // Per entry: the product item read (and whether it was new), or the cache entry.
+    let mut metas: Vec<Option<(ProductMeta, bool)>> = Vec::with_capacity(entries.len());
+    let mut hits: Vec<Option<CachedEntry>> = Vec::with_capacity(entries.len());
+    for e in entries.iter() {
+        let hit = cached.get(&e.id).filter(|c| {
+            let due = c.due.is_some_and(|d| now >= d) && (refresh_budget > 0 || c.unknown());
+            !sweep && !due
+        });
+        if let Some(c) = hit {
+            plan.push(Work::None);
+            metas.push(None);
+            hits.push(Some((*c).clone()));
+            continue;
+        }
+        let (m, is_new) = read_meta(store, site, e, now).await?;
+        let unknown = is_new || m.meta_at.is_none();
+        let work = match wanted(&m, is_new, cfg, now) {
             Work::None => Work::None,
             w if unknown => w,
             w if refresh_budget > 0 => {
@@ -501,12 +558,16 @@ async fn resolve_entries(
             }
             _ => Work::None,
         };
+        plan.push(work);
+        metas.push(Some((m, is_new)));
+        hits.push(None);
     }
 
     // 3. Products: /products/{id} and /products/{id}/items, one entry at a time.
     let mut item_ids: Vec<usize> = Vec::new();
     for (i, work) in plan.iter().enumerate() {
-        let (m, _) = &mut metas[i];
+        // Only an entry whose product item was read has work.
+        let Some((m, _)) = metas[i].as_mut() else { continue };
         match (m.kind, work) {
             (_, Work::None) => {}
             (EntryType::Item, Work::Meta | Work::Price) => item_ids.push(i),
@@ -544,13 +605,13 @@ async fn resolve_entries(
 
     // 4. Listings: one multiget for up to 20 ids.
     for chunk in item_ids.chunks(20) {
-        let ids: Vec<EntryId> = chunk.iter().map(|&i| metas[i].0.id.clone()).collect();
+        let ids: Vec<EntryId> = chunk.iter().filter_map(|&i| metas[i].as_ref().map(|(m, _)| m.id.clone())).collect();
         calls.hit("items");
         match source.items(&ids).await {
             Ok(results) => {
                 for (id, r) in results {
-                    let Some(&i) = chunk.iter().find(|&&i| metas[i].0.id == id) else { continue };
-                    let m = &mut metas[i].0;
+                    let at = chunk.iter().copied().find(|&i| metas[i].as_ref().is_some_and(|(m, _)| m.id == id));
+                    let Some((m, _)) = at.and_then(|i| metas[i].as_mut()) else { continue };
                     match r {
                         Ok(info) => {
                             m.title = Some(info.title);
@@ -573,28 +634,54 @@ async fn resolve_entries(
             Err(e) => {
                 calls.entry_error(&e);
                 for &i in chunk {
-                    mark_failed(&mut metas[i].0, &e, now);
+                    if let Some((m, _)) = metas[i].as_mut() {
+                        mark_failed(m, &e, now);
+                    }
                 }
             }
         }
     }
 
-    // 5. Write back the cache entries that changed and fill the snapshot.
+    // 5. Fill the snapshot; write back the product items worked on, new, or that would expire
+    // before the snapshot item; keep the list's entries for the next refresh.
+    let mut out = Vec::new();
+    let mut cache_entries = Vec::with_capacity(entries.len());
+    // The carried entries' product items outlive the snapshots up to the old bound (they were not
+    // read); those read now, up to their own expiry.
+    let mut keeps_until = match cache {
+        Some(c) if hits.iter().any(Option::is_some) => c.keeps_until,
+        _ => i64::MAX,
+    };
     for (i, e) in entries.iter_mut().enumerate() {
-        let (m, is_new) = &mut metas[i];
         let worked = !matches!(plan[i], Work::None);
-        let resolution = match (worked, m.resolution) {
-            (true, r) => r,
-            (false, EntryResolution::Resolved) => EntryResolution::Cached,
-            (false, r) => r,
-        };
-        m.fill(e, resolution);
-        if worked || *is_new {
-            m.expires_at = Some(names::meta_expiry(now, cfg.retention.num_days()));
-            store.put(Item::from_typed(keys::product_pk(site, &m.id), keys::META, &*m)?, PutCondition::Always).await?;
+        let cached_resolution = |r| if r == EntryResolution::Resolved { EntryResolution::Cached } else { r };
+        if let Some(c) = hits[i].take() {
+            c.fill(e, cached_resolution(c.resolution));
+            cache_entries.push(c);
+            continue;
         }
+        let Some((mut m, is_new)) = metas[i].take() else { continue };
+        m.fill(e, if worked { m.resolution } else { cached_resolution(m.resolution) });
+        if worked || is_new || m.expires_at.is_none_or(|x| x < snapshot_expiry) {
+            // Written whole: `m` is the product item as read (names, review listing and all), updated.
+            m.expires_at = Some(names::meta_expiry(now, retention_days));
+            store.put(Item::from_typed(keys::product_pk(site, &m.id), keys::META, &m)?, PutCondition::Always).await?;
+        }
+        if let Some(x) = m.expires_at {
+            keeps_until = keeps_until.min(x.saturating_sub(retention_days.saturating_mul(86_400)));
+        }
+        cache_entries.push(CachedEntry::of(&m, cfg, now));
+        out.push(m);
     }
-    Ok(metas.into_iter().map(|(m, _)| m).collect())
+    let next = EntryCache {
+        site,
+        at: now,
+        unit_secs: cache::unit_secs(cfg),
+        rules: cache::rules(cfg),
+        keeps_until,
+        entries: cache_entries,
+    };
+    Ok((out, next))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -791,5 +878,313 @@ mod tests {
         let names = block_on(crate::names::read_names(&store, SiteId::MLB, [&a, &b])).unwrap();
         assert_eq!(names[&a].title.as_deref(), Some("Celular A (2026)"));
         assert_eq!(names[&b].title.as_deref(), Some("Celular B"));
+    }
+
+    /// A marketplace whose list can change: catalog products with offers and reviews, and user
+    /// products; it counts the offer pages it serves.
+    struct Market {
+        // Each held only inside one method (no await while held).
+        list: Mutex<Vec<(EntryId, EntryType)>>,
+        /// The listing of each product's first offer.
+        first_offer: Mutex<HashMap<EntryId, EntryId>>,
+        offer_pages: Mutex<u32>,
+    }
+
+    impl Market {
+        fn new(ids: &[(&str, EntryType)]) -> Self {
+            let m = Market {
+                list: Mutex::new(Vec::new()),
+                first_offer: Mutex::new(HashMap::new()),
+                offer_pages: Mutex::new(0),
+            };
+            m.set_list(ids);
+            m
+        }
+        fn set_list(&self, ids: &[(&str, EntryType)]) {
+            *self.list.lock().unwrap() = ids.iter().map(|(id, k)| (EntryId::parse(id).unwrap(), *k)).collect();
+        }
+        fn winner(id: &EntryId) -> EntryId {
+            EntryId::parse(&format!("MLB9{}", &id.as_str()[3..])).unwrap()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MarketplaceSource for Market {
+        async fn highlights(&self, _: SiteId, _: &CategoryId) -> Result<Vec<HighlightEntry>, SourceError> {
+            Ok(self
+                .list
+                .lock()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, (id, kind))| HighlightEntry {
+                    position: Position::new(i as i64 + 1).unwrap(),
+                    id: id.clone(),
+                    kind: *kind,
+                })
+                .collect())
+        }
+        async fn product(&self, id: &EntryId) -> Result<ProductInfo, SourceError> {
+            Ok(ProductInfo {
+                id: id.clone(),
+                name: format!("Produto {id}"),
+                status: None,
+                brand: Some("Marca".into()),
+                permalink: Some(format!("https://x/{id}")),
+                domain_id: None,
+                price: None,
+                currency: None,
+                price_min: None,
+                price_max: None,
+                winner_item_id: Some(Market::winner(id)),
+            })
+        }
+        async fn product_offers(&self, id: &EntryId, offset: u32, limit: u32) -> Result<OfferPage, SourceError> {
+            let pages = {
+                let mut g = self.offer_pages.lock().unwrap();
+                *g += 1;
+                *g
+            };
+            let first = self.first_offer.lock().unwrap().get(id).cloned().unwrap_or_else(|| Market::winner(id));
+            let offer = |item_id: EntryId, price: f64| crate::source::Offer {
+                item_id,
+                seller_id: None,
+                price: Some(price),
+                currency: Some("BRL".into()),
+                free_shipping: None,
+            };
+            let base = 100.0 + f64::from(pages);
+            Ok(OfferPage {
+                total: 2,
+                offset,
+                limit,
+                offers: vec![offer(first, base), offer(Market::winner(id), base + 50.5)],
+            })
+        }
+        async fn items(&self, _: &[EntryId]) -> Result<Vec<ItemResult>, SourceError> {
+            Ok(Vec::new())
+        }
+        async fn reviews(&self, item: &EntryId, _: Option<&EntryId>) -> Result<ReviewSummary, SourceError> {
+            Ok(ReviewSummary { total: item.as_str().len() as u64 * 10, rating_average: Some(4.5) })
+        }
+    }
+
+    use crate::billing::{Meter, MeteredStore};
+    use std::sync::Arc;
+
+    /// A metered in-memory store, a clock at a slot and one tracked category.
+    type Metered = MeteredStore<MemorySnapshotStore>;
+
+    fn setup() -> (Metered, Arc<Meter>, ManualClock, [(SiteId, CategoryId); 1]) {
+        let meter = Arc::new(Meter::new());
+        let store = MeteredStore::new(MemorySnapshotStore::new(), meter.clone());
+        let clock = ManualClock::new(keys::parse_ts("2026-11-01T00:00:00Z").unwrap());
+        (store, meter, clock, [(SiteId::MLB, CategoryId::parse("MLB1055").unwrap())])
+    }
+
+    fn usage(meter: &Meter, kind: &str) -> crate::billing::Usage {
+        meter.by_kind().get(kind).copied().unwrap_or_default()
+    }
+
+    fn state(store: &Metered) -> CategoryState {
+        let pk = keys::category_pk(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap());
+        block_on(store.inner().get(&pk, keys::STATE)).unwrap().unwrap().decode().unwrap()
+    }
+
+    fn stored_meta(store: &Metered, id: &str) -> ProductMeta {
+        meta(store.inner(), &EntryId::parse(id).unwrap())
+    }
+
+    fn latest_snapshot(store: &Metered) -> SnapshotItem {
+        let pk = keys::category_pk(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap());
+        let items = block_on(store.inner().query(&crate::store::Query::pk(pk).begins_with("SNAP#"))).unwrap();
+        SnapshotItem::from_item(items.last().unwrap()).unwrap()
+    }
+
+    const P: EntryType = EntryType::Product;
+
+    #[test]
+    fn a_steady_state_refresh_reads_no_product_item_and_writes_one_state_and_one_snapshot() {
+        let (store, meter, clock, tracked) = setup();
+        let source = Market::new(&[("MLB1", P), ("MLB2", P), ("MLBU3", EntryType::UserProduct)]);
+        let cfg = FetchConfig { max_refreshes_per_fetch: 20, ..FetchConfig::default() };
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        // The first refresh: every product item read (none there), written once.
+        let prod = usage(&meter, "PROD");
+        assert_eq!((prod.reads, prod.writes), (3, 3));
+        assert_eq!(usage(&meter, "CAT/STATE").reads, 1, "fetch_due's read is the refresh's");
+        // The next refresh reads the reviews of the resolved products (due at once).
+        clock.advance(cfg.refresh_every);
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!(usage(&meter, "PROD").reads, 5);
+        let first = latest_snapshot(&store);
+
+        let before = meter.by_kind();
+        for _ in 0..8 {
+            clock.advance(cfg.refresh_every);
+            let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+            assert_eq!((r.ok, r.snapshots_written, r.total_calls()), (1, 1, 1), "{r:?}");
+        }
+        let after = meter.by_kind();
+        let delta = |kind: &str, f: fn(&crate::billing::Usage) -> u64| {
+            f(&after.get(kind).copied().unwrap_or_default()) - f(&before.get(kind).copied().unwrap_or_default())
+        };
+        assert_eq!(delta("PROD", |u| u.reads), 0, "no product item read in steady state");
+        assert_eq!(delta("PROD", |u| u.writes), 0);
+        assert_eq!((delta("CAT/STATE", |u| u.reads), delta("CAT/STATE", |u| u.writes)), (8, 8));
+        assert_eq!(delta("CAT/SNAP", |u| u.writes), 8);
+
+        // The list filled from the cache is the one filled from the product items, but for what the
+        // stored item leaves out (names, the offer range) and the resolution saying where it came from.
+        let last = latest_snapshot(&store);
+        let strip = |item: &SnapshotItem| {
+            let mut es = item.snapshot.entries.clone();
+            for e in &mut es {
+                (e.price_min, e.price_max, e.seller_count) = (None, None, None);
+                if e.resolution == EntryResolution::Resolved {
+                    e.resolution = EntryResolution::Cached;
+                }
+            }
+            es
+        };
+        assert_eq!(strip(&first), strip(&last));
+        assert!(last.snapshot.entries.iter().take(2).all(|e| e.resolution == EntryResolution::Cached));
+        assert!(last.snapshot.entries[0].price.is_some() && last.snapshot.entries[0].reviews_total.is_some());
+    }
+
+    #[test]
+    fn new_and_due_entries_read_their_product_items_and_rewrite_them_whole() {
+        let (store, meter, clock, tracked) = setup();
+        let source = Market::new(&[("MLB1", P), ("MLB2", P), ("MLB3", P)]);
+        // Without reviews, the prices are the first work due after the resolution.
+        let cfg = FetchConfig { fetch_reviews: false, ..FetchConfig::default() };
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        let reads = || usage(&meter, "PROD").reads;
+        let writes = || usage(&meter, "PROD").writes;
+        assert_eq!((reads(), writes()), (3, 3));
+
+        // A new entrant: its product item is read (absent) and written; the others are not read.
+        source.set_list(&[("MLB4", P), ("MLB1", P), ("MLB2", P), ("MLB3", P)]);
+        clock.advance(cfg.refresh_every);
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!((reads(), writes()), (4, 4));
+        assert_eq!(stored_meta(&store, "MLB4").title.as_deref(), Some("Produto MLB4"));
+
+        // A user edits a product item's names (as `store_snapshot` would); the marketplace now lists
+        // another first offer. Once the prices are due, one entry per refresh is read (the budget is
+        // one) and written back from what was read: names, first seen and review listing kept.
+        let mut edited = stored_meta(&store, "MLB1");
+        edited.title = Some("Nome editado".into());
+        block_on(store.inner().put(
+            Item::from_typed(keys::product_pk(SiteId::MLB, &edited.id), keys::META, &edited).unwrap(),
+            PutCondition::Always,
+        ))
+        .unwrap();
+        source.first_offer.lock().unwrap().insert(edited.id.clone(), EntryId::parse("MLB777").unwrap());
+        clock.set(keys::parse_ts("2026-11-02T00:00:00Z").unwrap());
+        let (r0, w0) = (reads(), writes());
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!((reads() - r0, writes() - w0), (1, 1), "only the entry the budget allows is read");
+        let m = stored_meta(&store, "MLB1");
+        assert_eq!(m.title.as_deref(), Some("Nome editado"));
+        assert_eq!((m.brand.as_deref(), m.permalink.as_deref()), (Some("Marca"), Some("https://x/MLB1")));
+        assert_eq!(m.review_item, Some(Market::winner(&edited.id)), "the review listing is not the new first offer");
+        assert_eq!(m.first_seen, edited.first_seen);
+        assert!(m.price_at > edited.price_at && m.price != edited.price, "{m:?}");
+        // The snapshot has the new price; the next refresh takes the first due entry in list order:
+        // the entrant, whose prices were read 24 h before.
+        let snap = latest_snapshot(&store);
+        assert_eq!(snap.snapshot.entries[1].price, m.price);
+        assert_eq!(snap.snapshot.entries[1].resolution, EntryResolution::Resolved);
+        clock.advance(cfg.refresh_every);
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        assert_eq!((reads() - r0, writes() - w0), (2, 2));
+        assert_eq!(stored_meta(&store, "MLB4").price_at, Some(clock.now()));
+        assert!(stored_meta(&store, "MLB2").price_at < Some(clock.now()));
+    }
+
+    #[test]
+    fn an_entry_refreshed_through_another_list_is_read_but_not_called_again() {
+        // Two categories list the same product; the first refreshes its prices, the second finds
+        // it due in its cache, reads the product item and plans from it: no second call.
+        let (store, meter, clock, _) = setup();
+        let source = Market::new(&[("MLB1", P)]);
+        let cats = [
+            (SiteId::MLB, CategoryId::parse("MLB1055").unwrap()),
+            (SiteId::MLB, CategoryId::parse("MLB1000").unwrap()),
+        ];
+        let cfg = FetchConfig { concurrency: 1, ..FetchConfig::default() };
+        block_on(fetch_due(&source, &store, &clock, &cats[..1], &cfg, None)).unwrap();
+        block_on(fetch_due(&source, &store, &clock, &cats[1..], &cfg, None)).unwrap();
+        clock.advance(cfg.price_ttl);
+        let pages = *source.offer_pages.lock().unwrap();
+        block_on(fetch_due(&source, &store, &clock, &cats[..1], &cfg, None)).unwrap();
+        assert_eq!(*source.offer_pages.lock().unwrap(), pages + 1);
+        let reads = usage(&meter, "PROD").reads;
+        let r = block_on(fetch_due(&source, &store, &clock, &cats[1..], &cfg, None)).unwrap();
+        assert_eq!(*source.offer_pages.lock().unwrap(), pages + 1, "{r:?}");
+        assert_eq!(usage(&meter, "PROD").reads, reads + 1);
+    }
+
+    #[test]
+    fn a_state_without_the_cache_reads_every_product_item_as_before() {
+        let (store, meter, clock, tracked) = setup();
+        let source = Market::new(&[("MLB1", P), ("MLB2", P)]);
+        let cfg = FetchConfig { fetch_reviews: false, ..FetchConfig::default() };
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        // The item as written before the cache existed, and one whose cache does not decode.
+        let pk = keys::category_pk(SiteId::MLB, &tracked[0].1);
+        let mut old = Item::from_typed(pk, keys::STATE, &state(&store)).unwrap();
+        assert!(old.attrs.remove("entries").is_some());
+        let mut garbled = old.clone();
+        garbled.attrs.insert("entries".into(), serde_json::json!("{\"site\":\"MLB\",\"id\":7}"));
+        for item in [old, garbled] {
+            block_on(store.inner().put(item, PutCondition::Always)).unwrap();
+            assert!(state(&store).entries.is_none());
+            clock.advance(cfg.refresh_every);
+            let reads = usage(&meter, "PROD").reads;
+            let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+            assert_eq!((r.ok, r.total_calls()), (1, 1), "{r:?}");
+            assert_eq!(usage(&meter, "PROD").reads, reads + 2);
+            assert_eq!(state(&store).entries.map(|c| c.entries.len()), Some(2), "written again with the cache");
+        }
+        // A cache written under other TTLs is not used either.
+        let other = FetchConfig { price_ttl: Duration::hours(12), ..cfg.clone() };
+        clock.advance(cfg.refresh_every);
+        let reads = usage(&meter, "PROD").reads;
+        block_on(fetch_due(&source, &store, &clock, &tracked, &other, None)).unwrap();
+        assert_eq!(usage(&meter, "PROD").reads, reads + 2);
+    }
+
+    #[test]
+    fn product_items_of_cached_entries_are_kept_alive_past_the_snapshots() {
+        // User products are never due: only their expiry brings a read.
+        let (store, meter, clock, tracked) = setup();
+        let source = Market::new(&[("MLBU1", EntryType::UserProduct), ("MLBU2", EntryType::UserProduct)]);
+        let cfg = FetchConfig { refresh_every: Duration::days(1), ..FetchConfig::default() };
+        block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+        let reads = || usage(&meter, "PROD").reads;
+        assert_eq!(reads(), 2);
+        let mut sweeps = 0;
+        for _ in 0..(2 * names::META_SLACK_DAYS + 5) {
+            clock.advance(cfg.refresh_every);
+            let before = reads();
+            block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+            let snap = latest_snapshot(&store);
+            for id in ["MLBU1", "MLBU2"] {
+                let m = stored_meta(&store, id);
+                assert!(
+                    m.expires_at.unwrap() >= snap.expires_at,
+                    "{id} would expire before {}",
+                    snap.snapshot.taken_at
+                );
+            }
+            match reads() - before {
+                0 => {}
+                2 => sweeps += 1,
+                n => panic!("{n} reads"),
+            }
+        }
+        assert_eq!(sweeps, 2, "about once per {} days", names::META_SLACK_DAYS);
     }
 }

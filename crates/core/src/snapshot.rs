@@ -235,7 +235,7 @@ pub(crate) fn entries_to_columns(site: SiteId, entries: &[SnapshotEntry]) -> Res
 }
 
 /// A value stored as one letter (the `type` and `resolution` columns).
-trait Coded: Sized + Copy {
+pub(crate) trait Coded: Sized + Copy {
     const WHAT: &'static str;
     fn code(self) -> char;
     fn from_code(c: char) -> Option<Self>;

@@ -38,6 +38,11 @@ pub struct DemoArgs {
     /// Polling cadence: how often each category is refreshed (simulated time).
     #[arg(long, default_value = "15m")]
     pub every: String,
+    /// How often the fetcher wakes (simulated time), at most --every: production's scheduler wakes it
+    /// every 15 minutes (infra `fetch_schedule`) and it refreshes the categories that are due. By
+    /// default it wakes once per refresh.
+    #[arg(long)]
+    pub wake: Option<String>,
     /// The sandbox market's seed: the same seed gives the same run.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -60,6 +65,8 @@ pub struct DemoArgs {
 pub struct DemoOutcome {
     pub ticks: usize,
     pub category_refreshes: u64,
+    /// Categories the fetcher found not due when it woke (their `STATE` read, nothing else).
+    pub not_due: u64,
     pub snapshots: usize,
     pub api_calls: u64,
     pub errors: BTreeMap<String, u64>,
@@ -84,6 +91,13 @@ impl DemoOutcome {
 pub async fn run(args: DemoArgs) -> Result<()> {
     let period = config::parse_duration(&args.period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
     let every = config::parse_duration(&args.every).map_err(|e| anyhow::anyhow!("--every: {e}"))?;
+    let wake = match &args.wake {
+        Some(w) => config::parse_duration(w).map_err(|e| anyhow::anyhow!("--wake: {e}"))?,
+        None => every,
+    };
+    if wake > every {
+        bail!("--wake ({}) must not be longer than --every ({})", args.wake.as_deref().unwrap_or(""), args.every);
+    }
     if !(args.rate_limit.is_finite() && args.rate_limit > 0.0) {
         bail!("--rate-limit must be a positive number of requests per second");
     }
@@ -114,7 +128,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         ..Default::default()
     })?;
     let mut out =
-        run_pipeline(&sandbox, store.clone(), &tracked, period, every, args.rate_limit, &destinations, true).await?;
+        run_pipeline(&sandbox, store.clone(), &tracked, period, every, wake, args.rate_limit, &destinations, true)
+            .await?;
     // The pipeline's operations only (the rankings and the report below read the store too).
     out.units = meter.by_kind();
 
@@ -190,7 +205,8 @@ fn demo_client(sandbox: &SandboxHandle, store: Arc<crate::EmbeddedSnapshotStore>
     Ok(MeliClient::builder(http).token_store(tokens).build()?)
 }
 
-/// Runs the pipeline tick by tick while the sandbox's clock steps through the period.
+/// Runs the pipeline tick by tick while the sandbox's clock steps through the period: a tick every
+/// `wake`, each category refreshed every `every` (when a tick finds it due).
 #[allow(clippy::too_many_arguments)] // the demo and the report test share it; a struct would only rename them
 pub async fn run_pipeline(
     sandbox: &SandboxHandle,
@@ -198,6 +214,7 @@ pub async fn run_pipeline(
     tracked: &[(SiteId, CategoryId)],
     period: Duration,
     every: Duration,
+    wake: Duration,
     rps: f64,
     destinations: &[meli_core::notify::Destination],
     progress: bool,
@@ -213,16 +230,17 @@ pub async fn run_pipeline(
         signals: SignalConfig::default(),
         cache: Default::default(),
     };
-    let steps = (period.num_seconds() / every.num_seconds().max(1)).max(1);
+    let steps = (period.num_seconds() / wake.num_seconds().max(1)).max(1);
     let started = Instant::now();
     let mut out = DemoOutcome::default();
     for step in 0..=steps {
         if step > 0 {
-            sandbox.state().advance(every);
+            sandbox.state().advance(wake);
         }
         clock.set(sandbox.state().now());
         let tick = runner.tick(None).await?;
         out.ticks += 1;
+        out.not_due += tick.fetch.not_due as u64;
         out.snapshots += tick.fetch.snapshots_written;
         for (_, _, outcome) in &tick.fetch.categories {
             match outcome {
@@ -247,9 +265,9 @@ pub async fn run_pipeline(
         let n = crate::notify::drain_notifier(store.as_ref(), deps).await?;
         out.alerts_sent += n.report.messages;
         out.alerts_held += n.report.held;
-        let hours = (every * i32::try_from(step).unwrap_or(i32::MAX)).num_hours();
+        let hours = (wake * i32::try_from(step).unwrap_or(i32::MAX)).num_hours();
         if progress
-            && (step == steps || (step > 0 && (every * i32::try_from(step).unwrap_or(0)).num_minutes() % 360 == 0))
+            && (step == steps || (step > 0 && (wake * i32::try_from(step).unwrap_or(0)).num_minutes() % 360 == 0))
         {
             let mut err = std::io::stderr();
             let _ = writeln!(
@@ -310,6 +328,9 @@ fn print_alerts(file: &std::path::Path, out: &DemoOutcome) {
 fn print_summary(out: &DemoOutcome, args: &DemoArgs, tracked: &[(SiteId, CategoryId)], every: Duration) {
     println!("\n== Summary ==");
     println!("  simulated period      {} at one refresh every {}", args.period, args.every);
+    if let Some(wake) = &args.wake {
+        println!("  fetcher woken         every {wake}: {} wakes, {} categories not due", out.ticks, out.not_due);
+    }
     println!("  categories            {}", tracked.len());
     println!("  snapshots stored      {}", out.snapshots);
     println!("  category refreshes    {}", out.category_refreshes);

@@ -254,12 +254,51 @@ fn the_runner_scores_what_it_fetched() {
         // A resolved list of 20 fits 1 KB: one write unit per snapshot (docs/costs.md).
         assert_eq!(units["CAT/SNAP"].write_units, 48, "a snapshot item over 1 KB: {:?}", units["CAT/SNAP"]);
         assert!(units["CAT/SNAP"].bytes_written > 48 * 500, "not resolved lists: {:?}", units["CAT/SNAP"]);
+        // One state read per refresh (the one that found it due), and its write within 1 KB with the
+        // list's entries in it.
+        let state = units["CAT/STATE"];
+        assert_eq!((state.reads, state.writes, state.write_units), (48, 48, 48), "{state:?}");
+        // The product items: read when an entry is new or due, not for every entry of every refresh
+        // (20 × 48); the scorer's reads of the events' names come on top.
+        let prod = units["PROD"];
+        let entries = latest.products.len() as u64;
+        assert!(prod.reads < 48 * entries / 3, "{prod:?}");
         // Replaying the whole feed changes nothing.
         store.set_checkpoint(meli_local::runner::SCORER, 0).unwrap();
         let (items_before, _) = store.counts().unwrap();
         let replay = runner.drain().await.unwrap();
         assert!(replay.events.is_empty(), "a replay writes no new events");
         assert_eq!(store.counts().unwrap().0, items_before);
+        sb.shutdown().await;
+    });
+}
+
+#[test]
+fn the_demo_wakes_the_fetcher_more_often_than_it_refreshes_and_counts_the_wakes() {
+    runtime().block_on(async {
+        let sb = meli_sandbox::spawn(SandboxConfig { seed: 3, ..Default::default() }).await.unwrap();
+        let meter = Arc::new(meli_core::billing::Meter::new());
+        let store = Arc::new(EmbeddedSnapshotStore::in_memory().unwrap().with_meter(meter.clone()));
+        let tracked = vec![cat("MLB1055"), cat("MLA1055")];
+        let out = meli_local::demo::run_pipeline(
+            &sb,
+            store,
+            &tracked,
+            Duration::hours(6),
+            Duration::hours(1),
+            Duration::minutes(15),
+            1000.0,
+            &[],
+            false,
+        )
+        .await
+        .unwrap();
+        // 25 wakes over 6 h; each category refreshed at 0 h, 1 h, … 6 h and found not due 3 wakes in 4.
+        assert_eq!((out.ticks, out.category_refreshes, out.not_due), (25, 14, 36), "{out:?}");
+        let units = meter.by_kind();
+        assert_eq!(units["CAT/SNAP"].writes, 14);
+        let state = units["CAT/STATE"];
+        assert_eq!((state.reads, state.writes), (50, 14), "every wake reads every category's schedule");
         sb.shutdown().await;
     });
 }

@@ -48,6 +48,7 @@ fn hostile_run() -> (Arc<EmbeddedSnapshotStore>, Vec<(String, Option<String>)>) 
             &tracked,
             Duration::hours(24),
             Duration::minutes(15),
+            Duration::minutes(15),
             1000.0,
             &[],
             false,
