@@ -310,8 +310,11 @@ fn codes<C: Coded>(es: &[SnapshotEntry], f: impl Fn(&SnapshotEntry) -> C) -> Str
     es.iter().map(|e| f(e).code()).collect()
 }
 
-/// A number as stored: without a fractional part when it has none (`4599`, not `4599.0`).
-struct Num(f64);
+/// A number as stored: without a fractional part when it has none (`4599`, not `4599.0`). Also the
+/// numbers of the fetcher's entry cache (`fetch::cache`).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Num(pub f64);
 
 impl Serialize for Num {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -325,6 +328,22 @@ impl Serialize for Num {
             serializer.serialize_f64(x)
         }
     }
+}
+
+/// The currency a `currency` column can store once: that of every entry with a price, when they
+/// share it and no entry without a price has one (unresolved entries have neither). `None`: a column
+/// of one per entry is needed (or there is no currency at all).
+pub(crate) fn one_currency<'a, E>(
+    es: &'a [E],
+    price: impl Fn(&E) -> Option<f64>,
+    currency: impl Fn(&'a E) -> Option<&'a str>,
+) -> Option<&'a str> {
+    let one = es.iter().find_map(&currency)?;
+    let fits = |e: &'a E| match price(e) {
+        Some(_) => currency(e) == Some(one),
+        None => currency(e).is_none(),
+    };
+    es.iter().all(fits).then_some(one)
 }
 
 /// An id as the `id` column stores it: a number for an id of the item's site followed by a
@@ -362,15 +381,9 @@ impl Serialize for ColumnsRef<'_> {
             };
         }
         optional!("price", price, Num);
-        // One currency: that of every entry with a price, when they share it and no entry without
-        // a price has one (unresolved entries have neither); else a column.
-        let priced = |e: &SnapshotEntry, one: &str| match e.price {
-            Some(_) => e.currency.as_deref() == Some(one),
-            None => e.currency.is_none(),
-        };
-        match es.iter().find_map(|e| e.currency.as_deref()) {
-            Some(one) if es.iter().all(|e| priced(e, one)) => m.serialize_entry("currency", one)?,
-            _ => optional!("currency", currency),
+        match one_currency(es, |e| e.price, |e| e.currency.as_deref()) {
+            Some(one) => m.serialize_entry("currency", one)?,
+            None => optional!("currency", currency),
         }
         optional!("reviews_total", reviews_total);
         optional!("rating", rating, Num);
@@ -479,8 +492,9 @@ where
     d.deserialize_any(Visitor(std::marker::PhantomData))
 }
 
-/// The `currency` column: the one currency of every entry with a price, or one per entry.
-enum CurrencyColumn {
+/// The `currency` column: the one currency of every entry with a price ([`one_currency`]), or one per
+/// entry. Also the entry cache's (`fetch::cache`).
+pub(crate) enum CurrencyColumn {
     One(String),
     Each(Vec<Option<String>>),
 }
@@ -488,6 +502,21 @@ enum CurrencyColumn {
 impl Default for CurrencyColumn {
     fn default() -> Self {
         CurrencyColumn::Each(Vec::new())
+    }
+}
+
+impl CurrencyColumn {
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, CurrencyColumn::Each(v) if v.is_empty())
+    }
+}
+
+impl Serialize for CurrencyColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CurrencyColumn::One(c) => serializer.serialize_str(c),
+            CurrencyColumn::Each(v) => v.serialize(serializer),
+        }
     }
 }
 
@@ -512,7 +541,7 @@ impl<'de> Deserialize<'de> for CurrencyColumn {
 
 /// Column `c` as an iterator over `n` entries' values; an absent column is empty (its iterator ends
 /// at once, and the reader takes the default).
-fn column<T>(c: Vec<T>, n: usize, name: &str) -> Result<std::vec::IntoIter<T>, String> {
+pub(crate) fn column<T>(c: Vec<T>, n: usize, name: &str) -> Result<std::vec::IntoIter<T>, String> {
     match c.len() {
         len if len == 0 || len == n => Ok(c.into_iter()),
         len => Err(format!("the entries' {name} column has {len} values for {n} entries")),

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FetchConfig, ProductMeta};
 use crate::ids::{EntryId, EntryType, SiteId};
-use crate::snapshot::{Coded, EntryResolution, SnapshotEntry};
+use crate::snapshot::{self, Coded, CurrencyColumn, EntryResolution, Num, SnapshotEntry};
 
 /// One entry of the list as the last refresh left it.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,24 +144,6 @@ pub fn due(m: &ProductMeta, cfg: &FetchConfig, now: DateTime<Utc>) -> Option<Dat
     Some(due)
 }
 
-/// A compact number: whole values without a fraction.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Num(f64);
-
-impl Serialize for Num {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        /// Below 2^53 every whole f64 is an exact i64.
-        const EXACT: f64 = 9_007_199_254_740_992.0;
-        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
-            #[allow(clippy::cast_possible_truncation)] // whole and below 2^53: exact
-            s.serialize_i64(self.0 as i64)
-        } else {
-            s.serialize_f64(self.0)
-        }
-    }
-}
-
 /// The stored text's fields.
 #[derive(Serialize, Deserialize)]
 struct Text {
@@ -174,35 +156,14 @@ struct Text {
     res: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     price: Vec<Option<Num>>,
-    #[serde(default, skip_serializing_if = "Currency::is_empty")]
-    currency: Currency,
+    #[serde(default, skip_serializing_if = "CurrencyColumn::is_empty")]
+    currency: CurrencyColumn,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     reviews: Vec<Option<u64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     rating: Vec<Option<f64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     due: Vec<Option<i64>>,
-}
-
-/// The `currency` column: one currency (that of every entry with a price, the others having none),
-/// or one per entry.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Currency {
-    One(String),
-    Each(Vec<Option<String>>),
-}
-
-impl Default for Currency {
-    fn default() -> Self {
-        Currency::Each(Vec::new())
-    }
-}
-
-impl Currency {
-    fn is_empty(&self) -> bool {
-        matches!(self, Currency::Each(v) if v.is_empty())
-    }
 }
 
 /// A column of `n` values, or nothing when no value is there.
@@ -216,11 +177,7 @@ fn column<T>(es: &[CachedEntry], f: impl Fn(&CachedEntry) -> Option<T>) -> Vec<O
 
 /// Column `c` read back for `n` entries: all `None` when absent.
 fn read_column<T>(c: Vec<Option<T>>, n: usize, name: &str) -> Result<Vec<Option<T>>, String> {
-    match c.len() {
-        0 => Ok(std::iter::repeat_with(|| None).take(n).collect()),
-        len if len == n => Ok(c),
-        len => Err(format!("the {name} column has {len} values for {n} entries")),
-    }
+    Ok(snapshot::column(c, n, name)?.chain(std::iter::repeat_with(|| None)).take(n).collect())
 }
 
 impl EntryCache {
@@ -231,13 +188,9 @@ impl EntryCache {
         let es = &self.entries;
         let prefix = self.site.as_str();
         let id: Vec<&str> = es.iter().map(|e| e.id.as_str().strip_prefix(prefix).unwrap_or(e.id.as_str())).collect();
-        let priced = |e: &CachedEntry, one: &str| match e.price {
-            Some(_) => e.currency.as_deref() == Some(one),
-            None => e.currency.is_none(),
-        };
-        let currency = match es.iter().find_map(|e| e.currency.as_deref()) {
-            Some(one) if es.iter().all(|e| priced(e, one)) => Currency::One(one.to_string()),
-            _ => Currency::Each(column(es, |e| e.currency.clone())),
+        let currency = match snapshot::one_currency(es, |e| e.price, |e| e.currency.as_deref()) {
+            Some(one) => CurrencyColumn::One(one.to_string()),
+            None => CurrencyColumn::Each(column(es, |e| e.currency.clone())),
         };
         let text = Text {
             site: self.site,
@@ -287,8 +240,8 @@ impl EntryCache {
         let price: Vec<Option<f64>> =
             read_column(t.price, n, "price")?.into_iter().map(|p| p.map(|Num(x)| x)).collect();
         let currency = match t.currency {
-            Currency::One(c) => price.iter().map(|p| p.map(|_| c.clone())).collect(),
-            Currency::Each(c) => read_column(c, n, "currency")?,
+            CurrencyColumn::One(c) => price.iter().map(|p| p.map(|_| c.clone())).collect(),
+            CurrencyColumn::Each(c) => read_column(c, n, "currency")?,
         };
         let reviews = read_column(t.reviews, n, "reviews")?;
         let rating = read_column(t.rating, n, "rating")?;
