@@ -112,7 +112,7 @@ pub struct ScoreReport {
 /// cache.
 ///
 /// It holds the item's `version` and `state` attributes as written (about 2 KB a list, not the
-/// decoded state's 40), so a budget of a few MB holds every list of a deployment. When full, a list
+/// decoded state's ≈ 18), so a budget of a few MB holds every list of a deployment. When full, a list
 /// is held only after the lists not scored for [`StateCache::IDLE_HOURS`] (by snapshot time) are
 /// dropped to make room, never by evicting a live one: the lists come round in a cycle (every
 /// category once per refresh), where evicting the least recently used would make every read miss.
