@@ -533,9 +533,7 @@ async fn resolve_entries(
     // unknown entry is resolved, and the first few known ones that need it.
     let mut refresh_budget = cfg.max_refreshes_per_fetch;
     let mut plan: Vec<Work> = Vec::with_capacity(entries.len());
-    // Per entry: the product item read (and whether it was new), or the cache entry.
-    let mut metas: Vec<Option<(ProductMeta, bool)>> = Vec::with_capacity(entries.len());
-    let mut hits: Vec<Option<CachedEntry>> = Vec::with_capacity(entries.len());
+    let mut known: Vec<Known> = Vec::with_capacity(entries.len());
     for e in entries.iter() {
         let hit = cached.get(&e.id).filter(|c| {
             let due = c.due.is_some_and(|d| now >= d) && (refresh_budget > 0 || c.unknown());
@@ -543,8 +541,7 @@ async fn resolve_entries(
         });
         if let Some(c) = hit {
             plan.push(Work::None);
-            metas.push(None);
-            hits.push(Some((*c).clone()));
+            known.push(Known::Cached((*c).clone()));
             continue;
         }
         let (m, is_new) = read_meta(store, site, e, now).await?;
@@ -559,15 +556,14 @@ async fn resolve_entries(
             _ => Work::None,
         };
         plan.push(work);
-        metas.push(Some((m, is_new)));
-        hits.push(None);
+        known.push(Known::Read { meta: m, is_new });
     }
 
     // 3. Products: /products/{id} and /products/{id}/items, one entry at a time.
     let mut item_ids: Vec<usize> = Vec::new();
     for (i, work) in plan.iter().enumerate() {
         // Only an entry whose product item was read has work.
-        let Some((m, _)) = metas[i].as_mut() else { continue };
+        let Some(m) = known[i].read_mut() else { continue };
         match (m.kind, work) {
             (_, Work::None) => {}
             (EntryType::Item, Work::Meta | Work::Price) => item_ids.push(i),
@@ -605,13 +601,13 @@ async fn resolve_entries(
 
     // 4. Listings: one multiget for up to 20 ids.
     for chunk in item_ids.chunks(20) {
-        let ids: Vec<EntryId> = chunk.iter().filter_map(|&i| metas[i].as_ref().map(|(m, _)| m.id.clone())).collect();
+        let ids: Vec<EntryId> = chunk.iter().filter_map(|&i| known[i].read().map(|m| m.id.clone())).collect();
         calls.hit("items");
         match source.items(&ids).await {
             Ok(results) => {
                 for (id, r) in results {
-                    let at = chunk.iter().copied().find(|&i| metas[i].as_ref().is_some_and(|(m, _)| m.id == id));
-                    let Some((m, _)) = at.and_then(|i| metas[i].as_mut()) else { continue };
+                    let at = chunk.iter().copied().find(|&i| known[i].read().is_some_and(|m| m.id == id));
+                    let Some(m) = at.and_then(|i| known[i].read_mut()) else { continue };
                     match r {
                         Ok(info) => {
                             m.title = Some(info.title);
@@ -634,7 +630,7 @@ async fn resolve_entries(
             Err(e) => {
                 calls.entry_error(&e);
                 for &i in chunk {
-                    if let Some((m, _)) = metas[i].as_mut() {
+                    if let Some(m) = known[i].read_mut() {
                         mark_failed(m, &e, now);
                     }
                 }
@@ -649,18 +645,20 @@ async fn resolve_entries(
     // The carried entries' product items outlive the snapshots up to the old bound (they were not
     // read); those read now, up to their own expiry.
     let mut keeps_until = match cache {
-        Some(c) if hits.iter().any(Option::is_some) => c.keeps_until,
+        Some(c) if known.iter().any(|k| matches!(k, Known::Cached(_))) => c.keeps_until,
         _ => i64::MAX,
     };
-    for (i, e) in entries.iter_mut().enumerate() {
-        let worked = !matches!(plan[i], Work::None);
+    for ((e, k), work) in entries.iter_mut().zip(known).zip(&plan) {
+        let worked = !matches!(work, Work::None);
         let cached_resolution = |r| if r == EntryResolution::Resolved { EntryResolution::Cached } else { r };
-        if let Some(c) = hits[i].take() {
-            c.fill(e, cached_resolution(c.resolution));
-            cache_entries.push(c);
-            continue;
-        }
-        let Some((mut m, is_new)) = metas[i].take() else { continue };
+        let (mut m, is_new) = match k {
+            Known::Cached(c) => {
+                c.fill(e, cached_resolution(c.resolution));
+                cache_entries.push(c);
+                continue;
+            }
+            Known::Read { meta, is_new } => (meta, is_new),
+        };
         m.fill(e, if worked { m.resolution } else { cached_resolution(m.resolution) });
         if worked || is_new || m.expires_at.is_none_or(|x| x < snapshot_expiry) {
             // Written whole: `m` is the product item as read (names, review listing and all), updated.
@@ -682,6 +680,29 @@ async fn resolve_entries(
         entries: cache_entries,
     };
     Ok((out, next))
+}
+
+/// What a refresh knows of an entry: the cache's copy, or the product item it read (and whether
+/// there was none).
+enum Known {
+    Cached(CachedEntry),
+    Read { meta: ProductMeta, is_new: bool },
+}
+
+impl Known {
+    fn read(&self) -> Option<&ProductMeta> {
+        match self {
+            Known::Read { meta, .. } => Some(meta),
+            Known::Cached(_) => None,
+        }
+    }
+
+    fn read_mut(&mut self) -> Option<&mut ProductMeta> {
+        match self {
+            Known::Read { meta, .. } => Some(meta),
+            Known::Cached(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
