@@ -127,9 +127,16 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         slack,
         ..Default::default()
     })?;
-    let mut out =
-        run_pipeline(&sandbox, store.clone(), &tracked, period, every, wake, args.rate_limit, &destinations, true)
-            .await?;
+    let mut out = run_pipeline(
+        &sandbox,
+        store.clone(),
+        &tracked,
+        Schedule { period, every, wake },
+        args.rate_limit,
+        &destinations,
+        true,
+    )
+    .await?;
     // The pipeline's operations only (the rankings and the report below read the store too).
     out.units = meter.by_kind();
 
@@ -205,16 +212,24 @@ fn demo_client(sandbox: &SandboxHandle, store: Arc<crate::EmbeddedSnapshotStore>
     Ok(MeliClient::builder(http).token_store(tokens).build()?)
 }
 
+/// The simulated times of a demo run: named, since three durations in a row are easy to swap.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// How long the simulated run lasts.
+    pub period: Duration,
+    /// Each category is refreshed this often (`FetchConfig::refresh_every`).
+    pub every: Duration,
+    /// The fetcher wakes this often (at most `every`), refreshing what is due.
+    pub wake: Duration,
+}
+
 /// Runs the pipeline tick by tick while the sandbox's clock steps through the period: a tick every
 /// `wake`, each category refreshed every `every` (when a tick finds it due).
-#[allow(clippy::too_many_arguments)] // the demo and the report test share it; a struct would only rename them
 pub async fn run_pipeline(
     sandbox: &SandboxHandle,
     store: Arc<crate::EmbeddedSnapshotStore>,
     tracked: &[(SiteId, CategoryId)],
-    period: Duration,
-    every: Duration,
-    wake: Duration,
+    schedule: Schedule,
     rps: f64,
     destinations: &[meli_core::notify::Destination],
     progress: bool,
@@ -226,10 +241,11 @@ pub async fn run_pipeline(
         source: Arc::new(client.clone()),
         clock: clock.clone(),
         tracked: tracked.to_vec(),
-        fetch: FetchConfig { refresh_every: every, ..FetchConfig::default() },
+        fetch: FetchConfig { refresh_every: schedule.every, ..FetchConfig::default() },
         signals: SignalConfig::default(),
         cache: Default::default(),
     };
+    let Schedule { period, wake, .. } = schedule;
     let steps = (period.num_seconds() / wake.num_seconds().max(1)).max(1);
     let started = Instant::now();
     let mut out = DemoOutcome::default();
