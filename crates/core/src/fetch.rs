@@ -52,7 +52,9 @@ pub struct FetchConfig {
     /// A forbidden category (403) is asked again after this long.
     pub forbidden_backoff: Duration,
     /// First retry delay after a transient failure; doubles per consecutive failure, capped at
-    /// `no_list_backoff`.
+    /// `refresh_every` (at least `failure_backoff`): a list that keeps failing is asked no more often
+    /// than a healthy one, and no less, so a run of errors never blinds the history for longer than
+    /// the errors last.
     pub failure_backoff: Duration,
     /// Whether to read `/reviews` (a popularity proxy) at all.
     pub fetch_reviews: bool,
@@ -378,7 +380,7 @@ async fn write_state(
         CategoryStatus::Forbidden { .. } => now + cfg.forbidden_backoff,
         CategoryStatus::Error { .. } => {
             let factor = 1i32 << failures.saturating_sub(1).min(10);
-            now + (cfg.failure_backoff * factor).min(cfg.no_list_backoff)
+            now + (cfg.failure_backoff * factor).min(cfg.refresh_every.max(cfg.failure_backoff))
         }
     };
     let last_ok = if status == CategoryStatus::Ok { Some(now) } else { prev.and_then(|p| p.last_ok) };
@@ -909,6 +911,8 @@ mod tests {
         /// The listing of each product's first offer.
         first_offer: Mutex<HashMap<EntryId, EntryId>>,
         offer_pages: Mutex<u32>,
+        /// Whether the list answers 503.
+        down: Mutex<bool>,
     }
 
     impl Market {
@@ -917,6 +921,7 @@ mod tests {
                 list: Mutex::new(Vec::new()),
                 first_offer: Mutex::new(HashMap::new()),
                 offer_pages: Mutex::new(0),
+                down: Mutex::new(false),
             };
             m.set_list(ids);
             m
@@ -932,6 +937,12 @@ mod tests {
     #[async_trait::async_trait]
     impl MarketplaceSource for Market {
         async fn highlights(&self, _: SiteId, _: &CategoryId) -> Result<Vec<HighlightEntry>, SourceError> {
+            if *self.down.lock().unwrap() {
+                return Err(SourceError::Server { status: 503 });
+            }
+            if *self.down.lock().unwrap() {
+                return Err(SourceError::Server { status: 503 });
+            }
             Ok(self
                 .list
                 .lock()
@@ -1023,6 +1034,36 @@ mod tests {
     }
 
     const P: EntryType = EntryType::Product;
+
+    #[test]
+    fn a_failing_list_is_retried_sooner_than_its_refresh_and_never_later() {
+        let (store, _, clock, tracked) = setup();
+        let source = Market::new(&[("MLB1", P)]);
+        *source.down.lock().unwrap() = true;
+        for (every, expected) in [(60, [5, 10, 20, 40, 60, 60, 60, 60]), (15, [5, 10, 15, 15, 15, 15, 15, 15])] {
+            let cfg = FetchConfig { refresh_every: Duration::minutes(every), ..FetchConfig::default() };
+            let mut delays = Vec::new();
+            for _ in 0..8 {
+                let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+                assert_eq!((r.failed, r.snapshots_written), (1, 0), "{r:?}");
+                let st = state(&store);
+                delays.push((st.next_due - clock.now()).num_minutes());
+                clock.set(st.next_due);
+            }
+            assert_eq!(delays, expected, "minutes until the next try, refreshing every {every} min");
+            // Back up: the next try refreshes, and the list is on its cadence again.
+            *source.down.lock().unwrap() = false;
+            let r = block_on(fetch_due(&source, &store, &clock, &tracked, &cfg, None)).unwrap();
+            assert_eq!((r.ok, r.snapshots_written), (1, 1), "{r:?}");
+            let st = state(&store);
+            assert_eq!(
+                (st.consecutive_failures, st.next_due),
+                (0, slot_of(clock.now(), cfg.refresh_every) + cfg.refresh_every)
+            );
+            *source.down.lock().unwrap() = true;
+            clock.set(st.next_due);
+        }
+    }
 
     #[test]
     fn a_steady_state_refresh_reads_no_product_item_and_writes_one_state_and_one_snapshot() {

@@ -65,7 +65,9 @@ pub enum ItemsAccess {
 }
 
 /// Fault injection: each field is the probability that a request (outside `/_sandbox`) gets that
-/// fault. Decisions are deterministic from the seed and the request counter.
+/// fault. Decisions are deterministic from the seed, the simulated tick and the request (method,
+/// path and query, and how many times the same request came before in the tick), not from how
+/// concurrent requests interleave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultConfig {
     /// 500 `internal_server_error`.

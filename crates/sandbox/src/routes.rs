@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::auth::{TokenInfo, TokenRequest};
 use crate::config::ItemsAccess;
 use crate::errors::ApiError;
-use crate::market::{h3, unit, ItemRef, Kind, Market, ProductRef};
+use crate::market::{h3, str_hash, unit, ItemRef, Kind, Market, ProductRef};
 use crate::render::{self, Viewer};
 use crate::sim::{tick_time, top_entries};
 use crate::state::SandboxState;
@@ -585,12 +585,15 @@ impl Fault {
     }
 }
 
-fn decide(st: &SandboxState, n: u64) -> Option<Fault> {
+/// The fault (if any) for the `n`th occurrence in simulated tick `tick` of the request whose method,
+/// path and query hash to `key`: the same seed gives the same faults however concurrent requests
+/// interleave.
+fn decide(st: &SandboxState, key: u64, (tick, n): (usize, u64)) -> Option<Fault> {
     let f = &st.config().faults;
     if f.total() <= 0.0 {
         return None;
     }
-    let mut u = unit(h3(st.config().seed, n, 0xFA17, 0));
+    let mut u = unit(h3(st.config().seed, key, n, 0xFA17 ^ (tick as u64) << 16));
     for (p, kind) in [
         (f.error_500, Fault::E500),
         (f.error_503, Fault::E503),
@@ -617,7 +620,8 @@ async fn sandbox_layer(State(st): State<SandboxState>, req: Request, next: Next)
         }
         return resp;
     }
-    let fault = decide(&st, st.next_request());
+    let key = str_hash(&format!("{} {}", req.method(), req.uri()));
+    let fault = decide(&st, key, st.occurrence(key));
     if let Some(f) = fault {
         st.record_fault(f.name());
     }

@@ -1,7 +1,6 @@
 //! The shared state of a running sandbox: market, clock, tick cache, tokens, limits and counters.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -80,7 +79,10 @@ pub(crate) struct Inner {
     pub(crate) auth: Mutex<AuthStore>,
     buckets: Mutex<HashMap<String, Bucket>>,
     pub(crate) stats: Mutex<Stats>,
-    pub(crate) requests: AtomicU64,
+    /// The simulated tick and how many times each request (method, path and query, hashed) has been
+    /// seen in it: fault decisions are per tick, request and occurrence, so clients that interleave
+    /// (or cancel) concurrent requests differently still get the same faults.
+    occurrences: Mutex<(usize, HashMap<u64, u64>)>,
     /// Rendered bodies of the current tick (responses are pure functions of tick and request).
     bodies: Mutex<BodyCache>,
     #[allow(clippy::type_complexity)]
@@ -113,7 +115,7 @@ impl SandboxState {
                 auth: Mutex::new(auth),
                 buckets: Mutex::new(HashMap::new()),
                 stats: Mutex::new(Stats::default()),
-                requests: AtomicU64::new(0),
+                occurrences: Mutex::new((0, HashMap::new())),
                 trends: Mutex::new(HashMap::new()),
                 bodies: Mutex::new(BodyCache::default()),
                 config,
@@ -223,9 +225,17 @@ impl SandboxState {
         }
     }
 
-    /// Next request number (for fault decisions).
-    pub(crate) fn next_request(&self) -> u64 {
-        self.inner.requests.fetch_add(1, Ordering::Relaxed)
+    /// The simulated tick, and how many times the request hashed to `key` was seen before in it
+    /// (for fault decisions). Only the current tick's counts are kept.
+    pub(crate) fn occurrence(&self, key: u64) -> (usize, u64) {
+        let k = tick_of(self.inner.config.start, self.now()).unwrap_or(0);
+        let mut seen = self.inner.occurrences.lock();
+        if seen.0 != k {
+            *seen = (k, HashMap::new());
+        }
+        let n = seen.1.entry(key).or_insert(0);
+        *n += 1;
+        (k, *n - 1)
     }
 
     pub(crate) fn record(&self, route: &str, status: &str) {

@@ -576,6 +576,36 @@ async fn faults_are_deterministic_from_the_seed() {
     assert_ne!(a, run(8).await);
 }
 
+#[tokio::test]
+async fn faults_do_not_depend_on_the_order_of_requests() {
+    // Two clients asking for the same things in opposite orders (as concurrent fetches interleave
+    // differently from run to run) get the same answer to each request.
+    let paths: Vec<String> = ["MLB1055", "MLB1051", "MLB1648", "MLB1000", "MLB1574", "MLA1055", "MLA1051", "MLM1055"]
+        .iter()
+        .map(|c| format!("/categories/{c}"))
+        .collect();
+    let mut answers = Vec::new();
+    for reversed in [false, true] {
+        let sb = Sb::new(SandboxConfig {
+            seed: 7,
+            faults: FaultConfig { error_500: 0.5, ..Default::default() },
+            ..Default::default()
+        })
+        .await;
+        let mut order: Vec<&String> = paths.iter().collect();
+        if reversed {
+            order.reverse();
+        }
+        let mut got = std::collections::BTreeMap::new();
+        for p in order {
+            got.insert(p.clone(), sb.get(p, None).await.0);
+        }
+        answers.push(got);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0].values().any(|s| *s == 500) && answers[0].values().any(|s| *s != 500), "{:?}", answers[0]);
+}
+
 // ------------------------------------------------------------------------- determinism, clock
 
 async fn transcript(seed: u64) -> Vec<Value> {
