@@ -111,9 +111,12 @@ pub struct ScoreReport {
 /// a rival scorer) fails the condition, and the step reads the item and merges as it does without a
 /// cache.
 ///
-/// It holds the item's `version` and `state` attributes as written (about 2 KB a list, not the
-/// decoded state's ≈ 18), so a budget of a few MB holds every list of a deployment. When full, a list
-/// is held only after the lists not scored for [`StateCache::IDLE_HOURS`] (by snapshot time) are
+/// It holds the state decoded, with the item's `version` and `state` attributes as written: the next
+/// record of the list is scored without decoding the state (about a quarter of a record's CPU), and
+/// the attribute tells a replay (nothing to write) from a change. A list of 20 entries at hourly
+/// refreshes takes about 20 KB ([`ListState::heap_bytes`] and the string), so the default budget of
+/// 32 MB holds about 1,500 lists; a list beyond it is read as without a cache. When full, a list is
+/// held only after the lists not scored for [`StateCache::IDLE_HOURS`] (by snapshot time) are
 /// dropped to make room, never by evicting a live one: the lists come round in a cycle (every
 /// category once per refresh), where evicting the least recently used would make every read miss.
 #[derive(Debug)]
@@ -134,6 +137,8 @@ struct Cached {
     version: u64,
     /// The `state` attribute.
     encoded: String,
+    /// `encoded`, decoded.
+    state: ListState,
     /// The time of the state's newest snapshot.
     newest: Option<DateTime<Utc>>,
     bytes: usize,
@@ -149,8 +154,8 @@ pub struct CacheStats {
 impl StateCache {
     /// Lists not scored for this long (by their newest snapshot) make room for others.
     pub const IDLE_HOURS: i64 = 6;
-    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes.
-    pub const DEFAULT_BUDGET: usize = 8 << 20;
+    /// The default budget: about 1,500 lists of 20 entries at hourly refreshes (the Lambda has 128 MB).
+    pub const DEFAULT_BUDGET: usize = 32 << 20;
 
     /// A cache that holds up to `budget` bytes of states.
     pub fn new(budget: usize) -> Self {
@@ -172,17 +177,26 @@ impl StateCache {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes the list's entry out (the step puts the state it writes back): its version and state.
-    fn take(&self, pk: &str) -> Option<(u64, String)> {
+    /// Takes the list's entry out (the step puts the state it writes back): its version, its `state`
+    /// attribute and that, decoded.
+    fn take(&self, pk: &str) -> Option<(u64, String, ListState)> {
         let mut inner = self.lock();
         let c = inner.lists.remove(pk)?;
         inner.bytes -= c.bytes;
-        Some((c.version, c.encoded))
+        Some((c.version, c.encoded, c.state))
     }
 
-    fn hold(&self, pk: &str, version: u64, encoded: String, newest: Option<DateTime<Utc>>) {
-        // The strings, and the map's own overhead per entry.
-        let bytes = encoded.len() + pk.len() + 96;
+    fn hold(&self, pk: &str, version: u64, encoded: String, state: ListState) {
+        // What the next record finds here is what it would read from the item (every test that
+        // scores through a cache checks it).
+        debug_assert_eq!(
+            ListState::from_stored(version, &encoded).as_ref(),
+            Ok(&state),
+            "the held state is not the item's"
+        );
+        let newest = state.newest();
+        // The strings, the decoded state, and the map's own overhead per entry.
+        let bytes = encoded.capacity() + pk.len() + state.heap_bytes() + std::mem::size_of::<Cached>() + 64;
         let mut inner = self.lock();
         if let Some(old) = inner.lists.remove(pk) {
             inner.bytes -= old.bytes;
@@ -201,7 +215,7 @@ impl StateCache {
             }
         }
         inner.bytes += bytes;
-        inner.lists.insert(pk.to_string(), Cached { version, encoded, newest, bytes });
+        inner.lists.insert(pk.to_string(), Cached { version, encoded, state, newest, bytes });
     }
 }
 
@@ -256,10 +270,9 @@ pub async fn score_snapshot_with(
 
     // 1. Load the state (the one this process wrote last, or the item); rebuild what it lacks from
     // the items.
-    let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded)| {
-        // What this process wrote decodes; if it ever did not, the item is read as without a cache.
-        let state = ListState::from_stored(version, &encoded).ok()?;
-        Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
+    let held = cache.and_then(|c| c.take(&pk)).map(|(version, encoded, mut state)| {
+        state.version = version;
+        (Some((Some(Value::from(version)), Some(Value::String(encoded)))), state)
     });
     let (stored, mut state) = match held {
         Some(held) => held,
@@ -317,8 +330,8 @@ pub async fn score_snapshot_with(
         }
     }
     let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
-    if let (Some(cache), Some((version, encoded))) = (cache, now_stored) {
-        cache.hold(&pk, version, encoded, newest);
+    if let (Some(cache), Some((version, encoded, state))) = (cache, now_stored) {
+        cache.hold(&pk, version, encoded, state);
     }
     report.state_written = written;
     report.latest = match newest {
@@ -353,8 +366,8 @@ async fn lookback_history(
     Ok((history, corrupt))
 }
 
-/// The item's `version` and `state` as stored after the step (for the [`StateCache`]).
-type NowStored = Option<(u64, String)>;
+/// The item's `version` and `state` as stored after the step, and the state (for the [`StateCache`]).
+type NowStored = Option<(u64, String, ListState)>;
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
@@ -378,7 +391,14 @@ async fn write_state(
             None => PutCondition::IfAbsent,
             Some((Some(v), old)) => {
                 if old.as_ref().and_then(Value::as_str) == Some(next.state.as_str()) {
-                    return Ok((false, newest, stored_version.map(|v| (v, next.state))));
+                    return Ok((
+                        false,
+                        newest,
+                        stored_version.map(|v| {
+                            state.version = v;
+                            (v, next.state, state)
+                        }),
+                    ));
                 }
                 PutCondition::IfAttrEquals { name: "version".into(), value: v.clone() }
             }
@@ -387,7 +407,10 @@ async fn write_state(
         };
         next.version = stored_version.map_or(1, |v| v + 1);
         match store.put(next.to_item()?, condition).await? {
-            PutOutcome::Written => return Ok((true, newest, Some((next.version, next.state)))),
+            PutOutcome::Written => {
+                state.version = next.version;
+                return Ok((true, newest, Some((next.version, next.state, state))));
+            }
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
                 stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));

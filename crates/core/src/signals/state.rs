@@ -179,6 +179,29 @@ impl ListState {
             && self.fired_from.is_some_and(|f| f <= t - cfg.rearm())
     }
 
+    /// About how many bytes the state takes in memory, its own struct included (what
+    /// `score_step::StateCache` counts against its budget).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let ids: usize = self.ids.iter().map(|i| i.as_str().len()).sum();
+        let cols: usize = self
+            .cols
+            .iter()
+            .map(|c| c.cells.capacity() * size_of::<Cell>() + c.dwell.capacity() * size_of::<Dwell>())
+            .sum();
+        let fired: usize = self.fired.iter().map(|f| f.key_kind.capacity() + f.product.as_str().len()).sum();
+        size_of::<Self>()
+            + self.ids.capacity() * size_of::<EntryId>()
+            + ids
+            + self.kinds.capacity() * size_of::<EntryType>()
+            + self.seen.capacity() * size_of::<SeenRange>()
+            + self.currencies.iter().map(|c| size_of::<String>() + c.capacity()).sum::<usize>()
+            + self.cols.capacity() * size_of::<Column>()
+            + cols
+            + self.fired.capacity() * size_of::<Fired>()
+            + fired
+    }
+
     /// The time of the newest snapshot held.
     pub fn newest(&self) -> Option<DateTime<Utc>> {
         self.cols.last().map(|c| c.at)
