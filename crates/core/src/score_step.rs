@@ -111,14 +111,16 @@ pub struct ScoreReport {
 /// a rival scorer) fails the condition, and the step reads the item and merges as it does without a
 /// cache.
 ///
-/// It holds the state decoded, with the item's `version` and `state` attributes as written: the next
-/// record of the list is scored without decoding the state (about a quarter of a record's CPU), and
-/// the attribute tells a replay (nothing to write) from a change. A list of 20 entries at hourly
-/// refreshes takes about 20 KB ([`ListState::heap_bytes`] and the string), so the default budget of
-/// 32 MB holds about 1,500 lists; a list beyond it is read as without a cache. When full, a list is
-/// held only after the lists not scored for [`StateCache::IDLE_HOURS`] (by snapshot time) are
-/// dropped to make room, never by evicting a live one: the lists come round in a cycle (every
-/// category once per refresh), where evicting the least recently used would make every read miss.
+/// It holds the item's `version` and `state` attributes as written (about 2 KB a list) and, while
+/// the budget allows, the state decoded (about 20 KB more, [`ListState::heap_bytes`]): a list held
+/// decoded is scored without decoding its state (about a quarter of a record's CPU), one held as the
+/// attribute only decodes it first. The attribute also tells a replay (nothing to write) from a
+/// change. The default budget of 8 MB holds about 3,500 lists, or 370 of them all decoded: a list is
+/// held decoded when that fits, else as the attribute; to hold a list at all, decoded states of
+/// others are dropped first (they keep their attribute), then lists not scored for
+/// [`StateCache::IDLE_HOURS`] (by snapshot time), never a live one: the lists come round in a cycle
+/// (every category once per refresh), where evicting the least recently used would make every read
+/// miss.
 #[derive(Debug)]
 pub struct StateCache {
     inner: Mutex<CacheInner>,
@@ -137,8 +139,8 @@ struct Cached {
     version: u64,
     /// The `state` attribute.
     encoded: String,
-    /// `encoded`, decoded.
-    state: ListState,
+    /// `encoded`, decoded, when the budget had room for it.
+    state: Option<ListState>,
     /// The time of the state's newest snapshot.
     newest: Option<DateTime<Utc>>,
     bytes: usize,
@@ -148,14 +150,17 @@ struct Cached {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
     pub lists: usize,
+    /// Of `lists`, those held decoded.
+    pub decoded: usize,
     pub bytes: usize,
 }
 
 impl StateCache {
     /// Lists not scored for this long (by their newest snapshot) make room for others.
     pub const IDLE_HOURS: i64 = 6;
-    /// The default budget: about 1,500 lists of 20 entries at hourly refreshes (the Lambda has 128 MB).
-    pub const DEFAULT_BUDGET: usize = 32 << 20;
+    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes, 370 of them decoded
+    /// (the trend-scorer's memory goal is a 32 MB peak; docs/operations.md).
+    pub const DEFAULT_BUDGET: usize = 8 << 20;
 
     /// A cache that holds up to `budget` bytes of states.
     pub fn new(budget: usize) -> Self {
@@ -164,7 +169,8 @@ impl StateCache {
 
     pub fn stats(&self) -> CacheStats {
         let inner = self.lock();
-        CacheStats { lists: inner.lists.len(), bytes: inner.bytes }
+        let decoded = inner.lists.values().filter(|c| c.state.is_some()).count();
+        CacheStats { lists: inner.lists.len(), decoded, bytes: inner.bytes }
     }
 
     /// Whether the cache holds the list's state.
@@ -178,8 +184,8 @@ impl StateCache {
     }
 
     /// Takes the list's entry out (the step puts the state it writes back): its version, its `state`
-    /// attribute and that, decoded.
-    fn take(&self, pk: &str) -> Option<(u64, String, ListState)> {
+    /// attribute and that, decoded when it was held so.
+    fn take(&self, pk: &str) -> Option<(u64, String, Option<ListState>)> {
         let mut inner = self.lock();
         let c = inner.lists.remove(pk)?;
         inner.bytes -= c.bytes;
@@ -195,13 +201,30 @@ impl StateCache {
             "the held state is not the item's"
         );
         let newest = state.newest();
-        // The strings, the decoded state, and the map's own overhead per entry.
-        let bytes = encoded.capacity() + pk.len() + state.heap_bytes() + std::mem::size_of::<Cached>() + 64;
+        // The attribute and the map's own overhead per entry; the decoded state on top.
+        let small = encoded.capacity() + pk.len() + std::mem::size_of::<Cached>() + 64;
+        let full = small + state.heap_bytes();
         let mut inner = self.lock();
         if let Some(old) = inner.lists.remove(pk) {
             inner.bytes -= old.bytes;
         }
-        if inner.bytes + bytes > self.budget {
+        if inner.bytes + small > self.budget {
+            // Room for the list: other lists' decoded states first (they keep their attribute).
+            let mut bytes = inner.bytes;
+            for c in inner.lists.values_mut() {
+                if bytes + small <= self.budget {
+                    break;
+                }
+                if let Some(state) = c.state.take() {
+                    let freed = state.heap_bytes();
+                    c.bytes -= freed;
+                    bytes -= freed;
+                }
+            }
+            inner.bytes = bytes;
+        }
+        if inner.bytes + small > self.budget {
+            // Then the lists idle for a while.
             if let Some(t) = newest {
                 let idle = t - chrono::Duration::hours(Self::IDLE_HOURS);
                 let before = inner.lists.len();
@@ -210,10 +233,11 @@ impl StateCache {
                     inner.bytes = inner.lists.values().map(|c| c.bytes).sum();
                 }
             }
-            if inner.bytes + bytes > self.budget {
+            if inner.bytes + small > self.budget {
                 return;
             }
         }
+        let (state, bytes) = if inner.bytes + full <= self.budget { (Some(state), full) } else { (None, small) };
         inner.bytes += bytes;
         inner.lists.insert(pk.to_string(), Cached { version, encoded, state, newest, bytes });
     }
@@ -270,9 +294,16 @@ pub async fn score_snapshot_with(
 
     // 1. Load the state (the one this process wrote last, or the item); rebuild what it lacks from
     // the items.
-    let held = cache.and_then(|c| c.take(&pk)).map(|(version, encoded, mut state)| {
-        state.version = version;
-        (Some((Some(Value::from(version)), Some(Value::String(encoded)))), state)
+    let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded, state)| {
+        // What this process wrote decodes; if it ever did not, the item is read as without a cache.
+        let state = match state {
+            Some(mut state) => {
+                state.version = version;
+                state
+            }
+            None => ListState::from_stored(version, &encoded).ok()?,
+        };
+        Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
     });
     let (stored, mut state) = match held {
         Some(held) => held,

@@ -734,7 +734,12 @@ fn a_warm_cache_scores_without_reading_the_state_and_writes_the_same() {
     assert_eq!(cold_reads, snaps.len() as u64);
     // Only the first snapshot reads (and finds nothing): the rest use the state it wrote.
     assert_eq!(warm_reads, 1);
-    assert_eq!(cache.stats().lists, 1);
+    assert_eq!((cache.stats().lists, cache.stats().decoded), (1, 1));
+    // A budget with no room for the decoded state holds the attribute, and decodes it per record.
+    let strings = StateCache::new(cache.stats().bytes - 1);
+    let (events, item, reads) = score_all(&snaps, Some(&strings));
+    assert_eq!((events, item, reads), (cold_events, cold_item, 1));
+    assert_eq!((strings.stats().lists, strings.stats().decoded), (1, 0));
 }
 
 #[test]
@@ -780,18 +785,29 @@ fn the_cache_keeps_to_its_budget_and_makes_room_from_idle_lists() {
     let none = StateCache::new(0);
     assert!(score_in(&none, &one("MLB1000", hours(0))).state_written);
     assert_eq!(none.stats(), CacheStats::default());
-    // Room for one list of one snapshot.
+    // Room for one list of one snapshot, decoded.
     let probe = StateCache::default();
     score_in(&probe, &one("MLB1001", hours(0)));
+    assert_eq!((probe.stats().lists, probe.stats().decoded), (1, 1));
     let cache = StateCache::new(probe.stats().bytes + 100);
     score_in(&cache, &one("MLB1002", hours(0)));
     assert!(cache.holds(&pk("MLB1002")));
-    // A second list, while the first is live: not held (the first is not evicted).
+    assert_eq!(cache.stats().decoded, 1);
+    // A second list: the first gives up its decoded state, and both are held as their attributes.
     score_in(&cache, &one("MLB1003", hours(1)));
-    assert!(cache.holds(&pk("MLB1002")) && !cache.holds(&pk("MLB1003")));
-    // Once the first has not been scored for IDLE_HOURS, it makes room.
-    score_in(&cache, &one("MLB1004", hours(StateCache::IDLE_HOURS + 1)));
-    assert!(!cache.holds(&pk("MLB1002")) && cache.holds(&pk("MLB1004")));
-    assert_eq!(cache.stats().lists, 1);
+    assert!(cache.holds(&pk("MLB1002")) && cache.holds(&pk("MLB1003")));
+    assert_eq!((cache.stats().lists, cache.stats().decoded), (2, 0));
     assert!(cache.stats().bytes <= probe.stats().bytes + 100);
+    let attribute = cache.stats().bytes / 2;
+    // Room for one attribute: a second list, while the first is live, is not held (the first is
+    // not evicted).
+    let small = StateCache::new(attribute * 3 / 2);
+    score_in(&small, &one("MLB1002", hours(2)));
+    score_in(&small, &one("MLB1003", hours(3)));
+    assert!(small.holds(&pk("MLB1002")) && !small.holds(&pk("MLB1003")));
+    // Once the first has not been scored for IDLE_HOURS, it makes room.
+    score_in(&small, &one("MLB1004", hours(2 + StateCache::IDLE_HOURS + 1)));
+    assert!(!small.holds(&pk("MLB1002")) && small.holds(&pk("MLB1004")));
+    assert_eq!(small.stats().lists, 1);
+    assert!(small.stats().bytes <= attribute * 3 / 2);
 }
