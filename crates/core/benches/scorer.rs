@@ -255,7 +255,13 @@ fn run(
         let t_absorb = Instant::now();
         state.absorb(&snap, &scored.products, &scored.events, cfg);
         totals.absorb += t_absorb.elapsed();
-        let state_item = ScoreStateItem::new(snap.site, &snap.category, &state);
+        // The step writes through `new_reusing` (the columns written for the previous record that
+        // did not change are not encoded again); a state decoded for this record has none.
+        let state_item = if strategy == Strategy::Warm {
+            ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state)
+        } else {
+            ScoreStateItem::new(snap.site, &snap.category, &state)
+        };
         if let Some(written) = &written_before {
             // The step's replay check (warm): nothing to write when the state did not change.
             assert_ne!(written, &state_item.state);

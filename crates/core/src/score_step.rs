@@ -112,10 +112,10 @@ pub struct ScoreReport {
 /// cache.
 ///
 /// It holds the item's `version` and `state` attributes as written (about 2 KB a list) and, while
-/// the budget allows, the state decoded (about 20 KB more, [`ListState::heap_bytes`]): a list held
+/// the budget allows, the state decoded (about 22 KB more, [`ListState::heap_bytes`]): a list held
 /// decoded is scored without decoding its state (about a quarter of a record's CPU), one held as the
 /// attribute only decodes it first. The attribute also tells a replay (nothing to write) from a
-/// change. The default budget of 8 MB holds about 3,500 lists, or 370 of them all decoded: a list is
+/// change. The default budget of 8 MB holds about 3,500 lists, or 340 of them all decoded: a list is
 /// held decoded when that fits, else as the attribute; to hold a list at all, decoded states of
 /// others are dropped first (they keep their attribute), then lists not scored for
 /// [`StateCache::IDLE_HOURS`] (by snapshot time), never a live one: the lists come round in a cycle
@@ -158,7 +158,7 @@ pub struct CacheStats {
 impl StateCache {
     /// Lists not scored for this long (by their newest snapshot) make room for others.
     pub const IDLE_HOURS: i64 = 6;
-    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes, 370 of them decoded
+    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes, 340 of them decoded
     /// (the trend-scorer's memory goal is a 32 MB peak; docs/operations.md).
     pub const DEFAULT_BUDGET: usize = 8 << 20;
 
@@ -314,7 +314,9 @@ pub async fn score_snapshot_with(
                 None => ListState::default(),
                 Some(Ok(item)) => item.state().unwrap_or_else(|e| {
                     report.state_note = Some(e.to_string());
-                    ListState { version: item.version, ..ListState::default() }
+                    let mut fresh = ListState::default();
+                    fresh.version = item.version;
+                    fresh
                 }),
                 Some(Err(e)) => {
                     report.state_note = Some(e.to_string());
@@ -416,7 +418,7 @@ async fn write_state(
     for _ in 0..CAS_ATTEMPTS {
         state.absorb(s, &scored.products, &scored.events, cfg);
         let newest = state.newest();
-        let mut next = ScoreStateItem::new(s.site, &s.category, &state);
+        let mut next = ScoreStateItem::new_reusing(s.site, &s.category, &mut state);
         let stored_version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64);
         let condition = match &stored {
             None => PutCondition::IfAbsent,

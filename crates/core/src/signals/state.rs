@@ -144,6 +144,37 @@ pub struct ListState {
     pub cols: Vec<Column>,
     /// Sorted by time.
     pub fired: Vec<Fired>,
+    /// The bytes [`ListState::encode_reusing`] wrote for each column (not part of the state: equal
+    /// states may hold different ones).
+    written: WrittenColumns,
+}
+
+/// The encoded columns of the last [`ListState::encode_reusing`], with what each one's bytes depend
+/// on: the column's time, whether it was the first (written against no column) and the time it was
+/// written against, and whether it carried dwell runs. Its cells, and the previous column's, do
+/// not change while it is in the state, but for a new product renumbering every cell (`intern`
+/// empties this then).
+#[derive(Clone, Default)]
+struct WrittenColumns(Vec<(ColumnKey, Vec<u8>)>);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ColumnKey {
+    at: DateTime<Utc>,
+    first: bool,
+    against: i64,
+    runs: bool,
+}
+
+impl PartialEq for WrittenColumns {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for WrittenColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} columns written", self.0.len())
+    }
 }
 
 /// The scored snapshot laid out against a state: its column (ids and currencies the state does not
@@ -200,6 +231,7 @@ impl ListState {
             + cols
             + self.fired.capacity() * size_of::<Fired>()
             + fired
+            + self.written.0.iter().map(|(_, b)| size_of::<(ColumnKey, Vec<u8>)>() + b.capacity()).sum::<usize>()
     }
 
     /// The time of the newest snapshot held.
@@ -316,6 +348,8 @@ impl ListState {
         if new_ids.is_empty() {
             return col;
         }
+        // Every column's cells are renumbered: what was written for them no longer holds.
+        self.written = WrittenColumns::default();
         let old = self.ids.len();
         let t = col.at;
         // Merge the sorted old table with the new ids; map old and provisional indices to final ones.
@@ -417,6 +451,22 @@ impl ListState {
     /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
     /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(None).0
+    }
+
+    /// [`ListState::encode`], keeping each column's bytes and reusing those written by the last call
+    /// for the columns that did not change (a state held from one record to the next changes in its
+    /// oldest and newest columns). The same bytes as `encode` (checked in debug builds).
+    pub fn encode_reusing(&mut self) -> Vec<u8> {
+        let before = std::mem::take(&mut self.written);
+        let (bytes, written) = self.encode_with(Some(before));
+        self.written = written;
+        debug_assert!(bytes == self.encode(), "reused column bytes differ from the state's");
+        bytes
+    }
+
+    /// The bytes, and (when `reuse` is given: the columns written before) the columns written now.
+    fn encode_with(&self, reuse: Option<WrittenColumns>) -> (Vec<u8>, WrittenColumns) {
         let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
         let mut w = Writer::new(32 + self.ids.len() * 12 + self.cols.len() * 6 + cells * 3 + self.fired.len() * 6);
         w.u8(b'S');
@@ -452,72 +502,28 @@ impl ListState {
         }
         // Columns: each cell against the product's cell in the previous column.
         w.varint(self.cols.len() as u64);
+        let keep = reuse.is_some();
+        let mut before = reuse.unwrap_or_default().0.into_iter().peekable();
+        let mut written = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
         let mut prev_at = base;
         let mut prev: &[Cell] = &[];
-        for c in &self.cols {
-            let at = c.at.timestamp();
-            w.time(c.at, prev_at);
-            prev_at = at;
-            w.varint(c.cells.len() as u64);
-            let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
-            w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs()) * RUNS));
-            if !dense {
-                for x in &c.cells {
-                    w.u8(x.pos);
+        for (i, c) in self.cols.iter().enumerate() {
+            let key = ColumnKey { at: c.at, first: i == 0, against: prev_at, runs: c.runs() };
+            while before.next_if(|(k, _)| k.at < c.at).is_some() {}
+            match before.next_if(|(k, _)| *k == key) {
+                Some((key, bytes)) => {
+                    w.buf.extend_from_slice(&bytes);
+                    written.push((key, bytes));
                 }
-            }
-            w.buf.reserve(c.cells.len() * 4);
-            for (i, cell) in c.cells.iter().enumerate() {
-                if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
-                    w.u8(FAST | (code << 5));
-                    continue;
-                }
-                let (same_id, re) = match prev.get(i) {
-                    Some(p) if p.id == cell.id => (true, Some(p)),
-                    _ => (false, find_prev(prev, i, cell.id)),
-                };
-                let (price, cents) = match cell.price() {
-                    None => (0, 0),
-                    Some(p) if re.and_then(Cell::price).is_some_and(|q| q.to_bits() == p.to_bits()) => (PRICE_SAME, 0),
-                    Some(p) => cents_of(p).map_or((PRICE_F64, 0), |c| (PRICE_CENTS, c)),
-                };
-                let cur = match cell.cur {
-                    NO_CURRENCY => 0,
-                    c if re.is_some_and(|r| r.cur == c) => CUR_SAME,
-                    _ => CUR_INDEX,
-                };
-                let (reviews, rv) = match (cell.reviews(), re.and_then(Cell::reviews)) {
-                    (None, _) => (0, 0),
-                    (Some(r), Some(q)) if r.wrapping_sub(q) <= 4 => (REV_SMALL + r.wrapping_sub(q) as u8, 0),
-                    (Some(r), Some(q)) if zig(r.wrapping_sub(q) as i64) < r => {
-                        (REV_DELTA, zig(r.wrapping_sub(q) as i64))
-                    }
-                    (Some(r), _) => (REV_LITERAL, r),
-                };
-                w.u8(u8::from(same_id) | price | cur | (reviews << 5));
-                if !same_id {
-                    w.varint(u64::from(cell.id));
-                }
-                match (price, cell.price()) {
-                    (PRICE_F64, Some(p)) => w.f64(p),
-                    (PRICE_CENTS, _) => w.varint(cents),
-                    _ => {}
-                }
-                if cur == CUR_INDEX {
-                    w.varint(u64::from(cell.cur));
-                }
-                if reviews >= REV_DELTA {
-                    w.varint(rv);
-                }
-            }
-            if c.runs() {
-                for d in &c.dwell {
-                    w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
-                    for since in [d.top_since, d.one_since].into_iter().flatten() {
-                        w.time(since, at);
+                None => {
+                    let from = w.buf.len();
+                    encode_column(&mut w, c, prev, prev_at);
+                    if keep {
+                        written.push((key, w.buf[from..].to_vec()));
                     }
                 }
             }
+            prev_at = c.at.timestamp();
             prev = &c.cells;
         }
         // Events: kinds from a table, products by index when the state knows them.
@@ -545,7 +551,7 @@ impl ListState {
                 }
             }
         }
-        w.into_bytes()
+        (w.into_bytes(), WrittenColumns(written))
     }
 
     /// Reads what [`ListState::encode`] wrote; anything else (another format version included) is an
@@ -668,7 +674,73 @@ impl ListState {
             currencies,
             cols,
             fired,
+            written: WrittenColumns::default(),
         })
+    }
+}
+
+/// One column of [`ListState::encode`]: its time against `prev_at`, then its cells against `prev`,
+/// the previous column's.
+fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) {
+    let at = c.at.timestamp();
+    w.time(c.at, prev_at);
+    w.varint(c.cells.len() as u64);
+    let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
+    w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs()) * RUNS));
+    if !dense {
+        for x in &c.cells {
+            w.u8(x.pos);
+        }
+    }
+    w.buf.reserve(c.cells.len() * 4);
+    for (i, cell) in c.cells.iter().enumerate() {
+        if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
+            w.u8(FAST | (code << 5));
+            continue;
+        }
+        let (same_id, re) = match prev.get(i) {
+            Some(p) if p.id == cell.id => (true, Some(p)),
+            _ => (false, find_prev(prev, i, cell.id)),
+        };
+        let (price, cents) = match cell.price() {
+            None => (0, 0),
+            Some(p) if re.and_then(Cell::price).is_some_and(|q| q.to_bits() == p.to_bits()) => (PRICE_SAME, 0),
+            Some(p) => cents_of(p).map_or((PRICE_F64, 0), |c| (PRICE_CENTS, c)),
+        };
+        let cur = match cell.cur {
+            NO_CURRENCY => 0,
+            c if re.is_some_and(|r| r.cur == c) => CUR_SAME,
+            _ => CUR_INDEX,
+        };
+        let (reviews, rv) = match (cell.reviews(), re.and_then(Cell::reviews)) {
+            (None, _) => (0, 0),
+            (Some(r), Some(q)) if r.wrapping_sub(q) <= 4 => (REV_SMALL + r.wrapping_sub(q) as u8, 0),
+            (Some(r), Some(q)) if zig(r.wrapping_sub(q) as i64) < r => (REV_DELTA, zig(r.wrapping_sub(q) as i64)),
+            (Some(r), _) => (REV_LITERAL, r),
+        };
+        w.u8(u8::from(same_id) | price | cur | (reviews << 5));
+        if !same_id {
+            w.varint(u64::from(cell.id));
+        }
+        match (price, cell.price()) {
+            (PRICE_F64, Some(p)) => w.f64(p),
+            (PRICE_CENTS, _) => w.varint(cents),
+            _ => {}
+        }
+        if cur == CUR_INDEX {
+            w.varint(u64::from(cell.cur));
+        }
+        if reviews >= REV_DELTA {
+            w.varint(rv);
+        }
+    }
+    if c.runs() {
+        for d in &c.dwell {
+            w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
+            for since in [d.top_since, d.one_since].into_iter().flatten() {
+                w.time(since, at);
+            }
+        }
     }
 }
 
@@ -879,6 +951,17 @@ fn utc_secs(b: &[u8]) -> Option<DateTime<Utc>> {
 
 impl ScoreStateItem {
     pub fn new(site: SiteId, category: &CategoryId, state: &ListState) -> Self {
+        Self::of_bytes(site, category, state, &state.encode())
+    }
+
+    /// [`ScoreStateItem::new`] through [`ListState::encode_reusing`]: for a state that is kept and
+    /// written again (the trend-scorer's `StateCache`).
+    pub fn new_reusing(site: SiteId, category: &CategoryId, state: &mut ListState) -> Self {
+        let bytes = state.encode_reusing();
+        Self::of_bytes(site, category, state, &bytes)
+    }
+
+    fn of_bytes(site: SiteId, category: &CategoryId, state: &ListState, bytes: &[u8]) -> Self {
         ScoreStateItem {
             pk: keys::category_pk(site, category),
             sk: SCORE_SK.to_string(),
@@ -886,7 +969,7 @@ impl ScoreStateItem {
             category: category.clone(),
             version: state.version,
             newest: state.newest(),
-            state: base64_encode(&state.encode()),
+            state: base64_encode(bytes),
         }
     }
 
@@ -968,6 +1051,21 @@ mod tests {
             prop_assert_eq!(&back, &st);
             let item = ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &st);
             prop_assert_eq!(item.state().unwrap(), st);
+        }
+
+        #[test]
+        fn reused_column_bytes_are_the_bytes_of_the_state(lists in lists(), order in prop::collection::vec(0usize..12, 1..30)) {
+            // Snapshots in any order (late ones insert columns, new products renumber cells, the
+            // lookback drops the oldest), written after each merge by the writer that keeps its
+            // columns' bytes: always what the whole encoder writes.
+            let cfg = SignalConfig::default();
+            let mut st = ListState::default();
+            for i in order.into_iter().map(|i| i % lists.len()) {
+                st.absorb(&snap(i as i64 * 7, &lists[i], 100.0 + i as f64), &[], &[], &cfg);
+                let reused = st.encode_reusing();
+                prop_assert_eq!(&reused, &st.encode());
+                prop_assert_eq!(ListState::decode(&reused).unwrap(), st.clone());
+            }
         }
 
         #[test]
@@ -1096,6 +1194,7 @@ mod tests {
                     currencies,
                     cols,
                     fired,
+                    written: WrittenColumns::default(),
                 }
             })
     }
