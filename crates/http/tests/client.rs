@@ -3,8 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: a failed unwrap is a failed test
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use meli_core::auth::{MemoryTokenStore, StoreTokenStore, Swapped, TokenSet, TokenStore, TokenStoreError};
@@ -20,7 +21,9 @@ use serde_json::Value;
 
 const SECRET: &str = "sandbox-secret";
 
+/// Every test starts here, so the binary's log subscriber is in place before anything logs.
 async fn sandbox(config: SandboxConfig) -> SandboxHandle {
+    install_log_capture();
     meli_sandbox::spawn(config).await.expect("sandbox starts")
 }
 
@@ -441,10 +444,62 @@ impl Write for Buf {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
+thread_local! {
+    /// The buffer of the thread that is capturing its logs (see [`Capture`]).
+    static CAPTURE: RefCell<Option<Buf>> = const { RefCell::new(None) };
+}
+
+/// Writes into the capturing thread's buffer (the filter lets nothing else through).
+struct ThreadBuf;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThreadBuf {
     type Writer = Buf;
     fn make_writer(&'a self) -> Buf {
-        self.clone()
+        CAPTURE.with(|c| c.borrow().clone()).unwrap_or_default()
+    }
+}
+
+/// One global subscriber for the binary, wanting every event (TRACE) on a thread that captures and
+/// none elsewhere, decided per event.
+///
+/// Not a thread-local `set_default` subscriber: `tracing` caches per callsite, once for the whole
+/// process, whether anyone wants its events, and while a single dispatcher is registered the thread
+/// that first reaches a callsite decides it from its own default. A sibling test (no subscriber on
+/// its thread) reaching `warn!("token request refused")` first cached "never", and the capturing
+/// test's own event at that line was dropped: 16 failures in 30 runs with 8 test threads. Installed
+/// by the first test through a `Once` (which the others wait for) before anything logs, the global
+/// subscriber is every thread's default, and its filter answers "sometimes", never "never".
+fn install_log_capture() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::Layer;
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| CAPTURE.with(|c| c.borrow().is_some()));
+        let layer = tracing_subscriber::fmt::layer().with_writer(ThreadBuf).with_ansi(false).with_filter(capturing);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("the only global subscriber of this test binary");
+    });
+}
+
+/// Captures what this thread logs until dropped.
+struct Capture(Buf);
+
+impl Capture {
+    fn start() -> Capture {
+        install_log_capture();
+        let buf = Buf::default();
+        CAPTURE.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        Capture(buf)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0 .0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
     }
 }
 
@@ -457,14 +512,8 @@ async fn secrets_never_reach_logs_or_errors() {
         ..Default::default()
     })
     .await;
-    let buf = Buf::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(buf.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    // current_thread runtime: every task of this test logs through this thread's subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // current_thread runtime: every task of this test runs, and logs, on this thread.
+    let capture = Capture::start();
 
     let store = Arc::new(MemoryTokenStore::new());
     let mut c = config(&h, Grant::AuthorizationCode);
@@ -491,7 +540,7 @@ async fn secrets_never_reach_logs_or_errors() {
     ];
     texts.extend(errors);
 
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     assert!(log.contains("401 with the current token"), "the run was logged: {log}");
     assert!(log.contains("token request refused"));
     texts.push(log);
