@@ -141,7 +141,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     out.units = meter.by_kind();
 
     // Rankings, with category names from the API.
-    let client = demo_client(&sandbox, store.clone(), args.rate_limit)?;
+    let now = Arc::new(ManualClock::new(sandbox.state().now()));
+    let client = demo_client(&sandbox, store.clone(), args.rate_limit, now)?;
     println!();
     for (site, cat) in &tracked {
         let name = client.category(cat).await.ok().map(|c| c.name);
@@ -202,14 +203,21 @@ fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn demo_client(sandbox: &SandboxHandle, store: Arc<crate::EmbeddedSnapshotStore>, rps: f64) -> Result<MeliClient> {
+/// The demo's client. It keeps the simulated time (`clock`), as it keeps real time against the real
+/// API: it renews its token before the sandbox's expiry instead of learning of it from 401s.
+fn demo_client(
+    sandbox: &SandboxHandle,
+    store: Arc<crate::EmbeddedSnapshotStore>,
+    rps: f64,
+    clock: Arc<ManualClock>,
+) -> Result<MeliClient> {
     let base = url::Url::parse(&sandbox.base_url()).context("the sandbox address is not a URL")?;
     let cfg = sandbox.state().config();
     let mut http = HttpConfig::new(base, cfg.client_id.clone(), SecretString::from(cfg.client_secret.clone()));
     http.rate_limit_rps = rps;
     http.rate_limit_burst = rps.max(1.0);
     let tokens: Arc<dyn TokenStore> = Arc::new(StoreTokenStore::new(store, &cfg.client_id));
-    Ok(MeliClient::builder(http).token_store(tokens).build()?)
+    Ok(MeliClient::builder(http).token_store(tokens).clock(clock).build()?)
 }
 
 /// The simulated times of a demo run: named, since three durations in a row are easy to swap.
@@ -234,8 +242,8 @@ pub async fn run_pipeline(
     destinations: &[meli_core::notify::Destination],
     progress: bool,
 ) -> Result<DemoOutcome> {
-    let client = demo_client(sandbox, store.clone(), rps)?;
     let clock = Arc::new(ManualClock::new(sandbox.state().now()));
+    let client = demo_client(sandbox, store.clone(), rps, clock.clone())?;
     let runner = Runner {
         store: store.clone(),
         source: Arc::new(client.clone()),
