@@ -150,8 +150,8 @@ pub struct ListState {
 }
 
 /// The encoded columns of the last [`ListState::encode_reusing`], with what each one's bytes depend
-/// on: the column's time, whether it was the first (written against no column) and the time it was
-/// written against, and whether it carried dwell runs. Its cells, and the previous column's, do
+/// on: the column's time, the previous column's (none for the first), the time it was written
+/// against, and whether it carried dwell runs. Its cells, and the previous column's, do
 /// not change while it is in the state, but for a new product renumbering every cell (`intern`
 /// empties this then).
 #[derive(Clone, Default)]
@@ -160,7 +160,9 @@ struct WrittenColumns(Vec<(ColumnKey, Vec<u8>)>);
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ColumnKey {
     at: DateTime<Utc>,
-    first: bool,
+    /// The previous column's time (None: the first column, written against no cells).
+    prev: Option<DateTime<Utc>>,
+    /// The time (seconds) it is written against: the previous column's, or the state's base.
     against: i64,
     runs: bool,
 }
@@ -507,8 +509,9 @@ impl ListState {
         let mut written = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
         let mut prev_at = base;
         let mut prev: &[Cell] = &[];
-        for (i, c) in self.cols.iter().enumerate() {
-            let key = ColumnKey { at: c.at, first: i == 0, against: prev_at, runs: c.runs() };
+        let mut prev_col = None;
+        for c in &self.cols {
+            let key = ColumnKey { at: c.at, prev: prev_col, against: prev_at, runs: c.runs() };
             while before.next_if(|(k, _)| k.at < c.at).is_some() {}
             match before.next_if(|(k, _)| *k == key) {
                 Some((key, bytes)) => {
@@ -525,6 +528,7 @@ impl ListState {
             }
             prev_at = c.at.timestamp();
             prev = &c.cells;
+            prev_col = Some(c.at);
         }
         // Events: kinds from a table, products by index when the state knows them.
         let mut kinds: Vec<&str> = Vec::new();
