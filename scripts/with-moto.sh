@@ -18,35 +18,50 @@ fi
 
 make -s -C "$here" venv-moto VENV="$VENV" >&2
 
-# A free port: bind 0, read it back, release it (moto binds it again right after).
-port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 log="$(mktemp -t moto.XXXXXX.log)"
-
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-moto_pid=$!
+moto_pid=""
 stop_moto() {
-    kill "$moto_pid" 2>/dev/null || true
-    wait "$moto_pid" 2>/dev/null || true
+    if [ -n "$moto_pid" ]; then
+        kill "$moto_pid" 2>/dev/null || true
+        wait "$moto_pid" 2>/dev/null || true
+    fi
     rm -f "$log"
 }
 trap stop_moto EXIT
 
-# Ready when it answers HTTP (moto's health path); give up after ~20 s.
-for _ in $(seq 1 200); do
-    if "$VENV/bin/python" -c "import urllib.request, sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
-        ready=1
+# A free port: bind 0, read it back, release it; moto binds it again right after. Another process
+# can take it in between, and moto then exits: up to 5 ports are tried.
+for attempt in 1 2 3 4 5; do
+    port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    moto_pid=$!
+    # Ready when it answers HTTP (moto's health path); give up after ~20 s.
+    ready=""
+    for _ in $(seq 1 200); do
+        if "$VENV/bin/python" -c "import urllib.request, sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+            ready=1
+            break
+        fi
+        if ! kill -0 "$moto_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -n "$ready" ]; then
         break
     fi
-    if ! kill -0 "$moto_pid" 2>/dev/null; then
-        echo "moto_server exited:" >&2
+    if kill -0 "$moto_pid" 2>/dev/null; then
+        echo "moto_server did not answer on 127.0.0.1:$port" >&2
         cat "$log" >&2
         exit 1
     fi
-    sleep 0.1
-done
-if [ -z "${ready:-}" ]; then
-    echo "moto_server did not answer on 127.0.0.1:$port" >&2
+    wait "$moto_pid" 2>/dev/null || true
+    moto_pid=""
+    echo "moto_server exited (attempt $attempt, port $port):" >&2
     cat "$log" >&2
+done
+if [ -z "$ready" ]; then
+    echo "moto_server did not start on any of 5 ports" >&2
     exit 1
 fi
 
