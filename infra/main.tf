@@ -49,7 +49,8 @@ locals {
     MELI_RATE_LIMIT_RPS    = tostring(var.rate_limit_rps)
   }
   trend_scorer_environment = {
-    MELI_TABLE_NAME = aws_dynamodb_table.this.name
+    MELI_TABLE_NAME     = aws_dynamodb_table.this.name
+    MELI_STATE_CACHE_MB = tostring(var.scorer_state_cache_mb)
   }
   notifier_environment = {
     MELI_TABLE_NAME               = aws_dynamodb_table.this.name

@@ -102,6 +102,16 @@ variable "fetcher_timeout_s" {
   default     = 600
 }
 
+variable "scorer_state_cache_mb" {
+  description = "Memory (MB) the trend-scorer keeps the lists' states in between records (about 3,500 lists at 8 MB, 340 of them decoded); keep it well under stream_function_memory_mb. 0 turns it off."
+  type        = number
+  default     = 8
+  validation {
+    condition     = var.scorer_state_cache_mb >= 0 && var.scorer_state_cache_mb <= 8192 && floor(var.scorer_state_cache_mb) == var.scorer_state_cache_mb
+    error_message = "scorer_state_cache_mb must be a whole number of MB from 0 to 8192."
+  }
+}
+
 variable "stream_function_memory_mb" {
   description = "Memory of the trend-scorer and notifier functions (MB)."
   type        = number

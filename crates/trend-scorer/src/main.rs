@@ -29,7 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let signals = SignalConfig::default();
     // The states this instance writes, for the lists' next snapshots (a shard's records come to one
     // instance at a time, so a warm one mostly finds them here).
-    let cache = StateCache::default();
+    let cache = StateCache::new(config.state_cache_bytes);
     let (store, signals, cache) = (&store, &signals, &cache);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| async move {
         Ok::<_, Infallible>(handle(&event.payload.records, store, signals, cache).await)
