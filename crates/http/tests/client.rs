@@ -409,15 +409,20 @@ async fn rate_limited_answers_are_retried_and_the_limiter_stays_under_the_sandbo
 
 #[tokio::test]
 async fn no_attempt_starts_that_cannot_finish_before_the_deadline() {
+    // Every answer takes 4 s; the call has 2.5 s. The margins are wide so that a stalled test
+    // thread (a loaded two-core CI machine) cannot turn "cut to the time left" into "no time left":
+    // that would take a stall of over 2.4 s between the deadline and the attempt.
     let h = sandbox(SandboxConfig {
-        faults: FaultConfig { slow: 1.0, slow_delay: Duration::from_millis(1500), ..FaultConfig::default() },
+        faults: FaultConfig { slow: 1.0, slow_delay: Duration::from_millis(4000), ..FaultConfig::default() },
         ..Default::default()
     })
     .await;
-    let client = client_with(config(&h, Grant::ClientCredentials), Arc::new(MemoryTokenStore::new()));
-    client.authenticate().await.unwrap(); // slow, but within the 5 s request timeout
+    let mut c = config(&h, Grant::ClientCredentials);
+    c.retry.request_timeout = Duration::from_secs(10);
+    let client = client_with(c, Arc::new(MemoryTokenStore::new()));
+    client.authenticate().await.unwrap(); // slow, but within the 10 s request timeout
 
-    let deadline = std::time::Instant::now() + Duration::from_millis(600);
+    let deadline = std::time::Instant::now() + Duration::from_millis(2500);
     let bounded = client.with_deadline(deadline);
     let e = bounded.highlights(SiteId::MLB, &cat("MLB1055")).await.unwrap_err();
     assert_eq!(e, SourceError::Timeout);
