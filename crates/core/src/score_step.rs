@@ -139,8 +139,9 @@ struct Cached {
     version: u64,
     /// The `state` attribute.
     encoded: String,
-    /// `encoded`, decoded, when the budget had room for it.
-    state: Option<ListState>,
+    /// `encoded`, decoded, when the budget had room for it (boxed: a list held as its attribute
+    /// only costs a pointer for it).
+    state: Option<Box<ListState>>,
     /// The time of the state's newest snapshot.
     newest: Option<DateTime<Utc>>,
     bytes: usize,
@@ -185,14 +186,17 @@ impl StateCache {
 
     /// Takes the list's entry out (the step puts the state it writes back): its version, its `state`
     /// attribute and that, decoded when it was held so.
-    fn take(&self, pk: &str) -> Option<(u64, String, Option<ListState>)> {
+    fn take(&self, pk: &str) -> Option<(u64, String, Option<Box<ListState>>)> {
         let mut inner = self.lock();
         let c = inner.lists.remove(pk)?;
         inner.bytes -= c.bytes;
         Some((c.version, c.encoded, c.state))
     }
 
-    fn hold(&self, pk: &str, version: u64, encoded: String, state: ListState) {
+    /// Holds the list's `state` attribute as written (`encoded`) and the state it encodes, whose
+    /// `version` is the item's.
+    fn hold(&self, pk: &str, encoded: String, state: ListState) {
+        let version = state.version;
         // What the next record finds here is what it would read from the item (every test that
         // scores through a cache checks it).
         debug_assert_eq!(
@@ -237,7 +241,8 @@ impl StateCache {
                 return;
             }
         }
-        let (state, bytes) = if inner.bytes + full <= self.budget { (Some(state), full) } else { (None, small) };
+        let (state, bytes) =
+            if inner.bytes + full <= self.budget { (Some(Box::new(state)), full) } else { (None, small) };
         inner.bytes += bytes;
         inner.lists.insert(pk.to_string(), Cached { version, encoded, state, newest, bytes });
     }
@@ -297,10 +302,7 @@ pub async fn score_snapshot_with(
     let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded, state)| {
         // What this process wrote decodes; if it ever did not, the item is read as without a cache.
         let state = match state {
-            Some(mut state) => {
-                state.version = version;
-                state
-            }
+            Some(state) => *state,
             None => ListState::from_stored(version, &encoded).ok()?,
         };
         Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
@@ -363,8 +365,8 @@ pub async fn score_snapshot_with(
         }
     }
     let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
-    if let (Some(cache), Some((version, encoded, state))) = (cache, now_stored) {
-        cache.hold(&pk, version, encoded, state);
+    if let (Some(cache), Some((encoded, state))) = (cache, now_stored) {
+        cache.hold(&pk, encoded, state);
     }
     report.state_written = written;
     report.latest = match newest {
@@ -399,8 +401,9 @@ async fn lookback_history(
     Ok((history, corrupt))
 }
 
-/// The item's `version` and `state` as stored after the step, and the state (for the [`StateCache`]).
-type NowStored = Option<(u64, String, ListState)>;
+/// The item's `state` attribute as stored after the step, and the state, with the item's `version`
+/// (for the [`StateCache`]).
+type NowStored = Option<(String, ListState)>;
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
@@ -429,7 +432,7 @@ async fn write_state(
                         newest,
                         stored_version.map(|v| {
                             state.version = v;
-                            (v, next.state, state)
+                            (next.state, state)
                         }),
                     ));
                 }
@@ -442,7 +445,7 @@ async fn write_state(
         match store.put(next.to_item()?, condition).await? {
             PutOutcome::Written => {
                 state.version = next.version;
-                return Ok((true, newest, Some((next.version, next.state, state))));
+                return Ok((true, newest, Some((next.state, state))));
             }
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
