@@ -160,23 +160,27 @@ impl EntryId {
 
     /// The id `{site}{n}`: what [`EntryId::number_in`] took apart.
     pub fn from_number(site: SiteId, n: u64) -> Self {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = n;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        let mut s = String::with_capacity(3 + digits.len() - at);
-        s.push_str(site.as_str());
-        // ASCII digits, so always UTF-8; one copy (pushing them one `char` at a time cost a check each).
-        s.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
-        EntryId(s)
+        let mut b = Vec::with_capacity(3 + 20);
+        b.extend_from_slice(site.as_str().as_bytes());
+        push_digits(&mut b, n);
+        // A site prefix and ASCII digits: always UTF-8.
+        EntryId(String::from_utf8(b).unwrap_or_default())
     }
+}
+
+/// `n` in decimal (as `format!("{n}")`, without its formatting machinery).
+pub(crate) fn push_digits(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A rank in a best-seller list: 1 is the best seller.

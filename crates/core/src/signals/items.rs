@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
+use crate::ids::{push_digits, CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
 use crate::signals::events::{EventKind, PositionPoint, Severity, KEY_KIND_MAX};
@@ -372,21 +372,6 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
         }
     }
     String::from_utf8(out).unwrap_or_default()
-}
-
-/// `n` in decimal (as `format!("{n}")`, without its formatting machinery).
-fn push_digits(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Reads a sparkline written by [`write_recent`] back.
