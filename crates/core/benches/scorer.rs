@@ -14,7 +14,8 @@
 //! Both give the same events (checked). Printed: µs/record and records/s for each, and the ratio.
 //! No store is involved: this measures the pure work a record costs (the step adds the store's I/O).
 //!
-//! `cargo bench -p meli-core --bench scorer` (about 10 s). `SCORER_BENCH_CATEGORIES` and
+//! `cargo bench -p meli-core --bench scorer` (about 10 s); `-- --digest` prints, untimed, a digest of
+//! everything the warm path produces, for checking that a faster scorer computes the same. `SCORER_BENCH_CATEGORIES` and
 //! `SCORER_BENCH_SNAPSHOTS` are not read: the sizes are fixed so runs compare.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a benchmark binary reports on stdout
 
@@ -297,6 +298,38 @@ fn run(
     (start.elapsed(), totals)
 }
 
+/// A digest of everything the warm path produces over the stream (every product's signals, the
+/// category signals, the events, the event items planned and the state items), untimed: a change
+/// meant to make the scorer faster must leave it as it was (`--digest`).
+fn digest(stream: &[String], product_names: &HashMap<EntryId, Names>, cfg: &SignalConfig) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same digest in every run of the same toolchain.
+    let mut h = std::hash::DefaultHasher::new();
+    let mut held: HashMap<String, ListState> = HashMap::new();
+    for json in stream {
+        let snap = decode_record(json);
+        let mut state = held.remove(snap.category.as_str()).unwrap_or_else(|| {
+            let mut s = ListState::default();
+            s.rebuild_from(snap.taken_at, &[], &[], cfg);
+            s
+        });
+        let mut scored = signals::score(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
+        names::fill_events_from(&mut scored.events, product_names);
+        serde_json::to_string(&scored.products).unwrap().hash(&mut h);
+        serde_json::to_string(&scored.signals).unwrap().hash(&mut h);
+        serde_json::to_string(&scored.events).unwrap().hash(&mut h);
+        scored.suppressed.hash(&mut h);
+        for item in plan_writes(&scored).unwrap().events {
+            serde_json::to_string(&item).unwrap().hash(&mut h);
+        }
+        state.absorb(&snap, &scored.products, &scored.events, cfg);
+        let item = ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state);
+        serde_json::to_string(&item).unwrap().hash(&mut h);
+        held.insert(snap.category.to_string(), state);
+    }
+    h.finish()
+}
+
 fn main() {
     let cfg = SignalConfig::default();
     let t = Instant::now();
@@ -323,6 +356,10 @@ fn main() {
     }
     let decode_old = start.elapsed();
 
+    if std::env::args().any(|a| a == "--digest") {
+        println!("  output digest: {:016x}", digest(&stream, &product_names, &cfg));
+        return;
+    }
     let n = stream.len() as f64;
     let per = |d: StdDuration| d.as_secs_f64() * 1e6 / n;
     if std::env::args().any(|a| a == "--warm-only") {
