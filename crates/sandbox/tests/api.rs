@@ -504,7 +504,7 @@ async fn unknown_routes_methods_and_closed_search() {
 
 #[tokio::test]
 async fn rate_limit_answers_429_without_retry_after() {
-    let sb = Sb::new(SandboxConfig { rate_limit: Some(0.5), ..Default::default() }).await;
+    let sb = Sb::new(SandboxConfig { rate_limit: Some(0.01), ..Default::default() }).await;
     let token = sb.app_token().await;
     let path = "/highlights/MLB/category/MLB1055";
     let mut statuses = Vec::new();
