@@ -1406,6 +1406,9 @@ mod tests {
             (r#"{\"id\":[1,2.5],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not whole"),
             (r#"{\"id\":[1,\"x\"],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not one"),
             (r#"{\"id\":[1,2],\"id\":[1,2],\"type\":\"PP\"}"#, "a column twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"type\":\"PP\"}"#, "types twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"price\":[1,2],\"price\":[1,2]}"#, "prices twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"currency\":\"BRL\",\"currency\":[null,null]}"#, "currencies twice"),
             (r#"{\"id\":[1,2],\"type\":\"PP\",\"colour\":[1,2]}"#, "an unknown column"),
             (r#"{\"id\":[1,2],\"type\":\"PP\",\"price\":[1,1e999]}"#, "a price out of range"),
             (r#"{\"type\":\"PP\"}"#, "no ids"),
@@ -1422,6 +1425,12 @@ mod tests {
             (r#""expires_at":{"N":""#, r#""expires_at":{"S":""#, "a number as a string"),
             (r#""expires_at":{"N":""#, r#""expires_at":{"N":"-"#, "a negative TTL: not read in one pass"),
             (r#""pk":{"S":"CAT#MLB#MLB1055"}"#, r#""pk":{"S":"CAT#MLB#1055"}"#, "a bad partition key"),
+            (r#""expires_at":{"N":""#, r#""expires_at":{"N":"1"},"expires_at":{"N":""#, "an attribute twice"),
+            (
+                r#""expires_at":{"N":""#,
+                r#""colour":{"S":"red"},"expires_at":{"N":""#,
+                "an attribute the item does not have",
+            ),
             (r#""sk":{"S":"SNAP#"#, r#""sk":{"S":"SNAPS#"#, "a bad sort key"),
             (r#""fetch":{"M":{"#, r#""fetch":{"M":{"api_calls":{"N":"4294967296"},"#, "api calls out of range"),
         ] {
