@@ -361,6 +361,283 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for NumberSeed<S> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// A fast reader for images in the exact form a writer gives them (the trend-scorer's snapshot
+// items, `SnapshotItem::from_image_text`), tried before `from_image`.
+
+/// A cursor over JSON text that reads a strict subset of it: strings without escapes and the typed
+/// values `{"<tag>": payload}`. Every method returns `None` at anything outside that subset (or
+/// malformed), and the caller then decodes the text with [`from_image`], which gives the value or
+/// the error: this reader never has to produce either for text it does not take. It never reads
+/// past a malformed byte, so what it accepts is valid JSON whatever the text around it.
+pub(crate) struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// `w / 10^k` (`p` is `10^k`, `k` ≤ 22) rounded correctly, found from one division: its result `c`,
+/// or the neighbour on the side the exact quotient lies (`w as f64` may round), is taken when the
+/// exact quotient lies strictly within half a unit in the last place of it, which is checked in
+/// integers. `None` when that does not hold or cannot be checked (a tie, a result at a power of two,
+/// a quotient below 2^-62 or above 2^53); the caller then parses the text.
+fn correctly_rounded_quotient(w: u64, k: u64, p: f64) -> Option<f64> {
+    /// 10^0 … 10^22, exact.
+    const POW10_WIDE: [u128; 23] = {
+        let mut t = [1u128; 23];
+        let mut i = 1;
+        while i < 23 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    use std::cmp::Ordering;
+    /// The leading bit of a normal `f64`'s significand, and the bits stored.
+    const LEAD: u64 = 1 << 52;
+    let bits = (w as f64 / p).to_bits();
+    // The result is `m` × 2^`e`, `m` with its leading bit. Zero and subnormals are left to the parser.
+    let (biased, m) = (bits >> 52, (bits & (LEAD - 1)) | LEAD);
+    if biased == 0 {
+        return None;
+    }
+    let e = i64::try_from(biased).ok()? - 1075;
+    // (2m − 1)·2^(e−1) < w / 10^k < (2m + 1)·2^(e−1), times 10^k · 2^(1−e): all in integers.
+    let shift = u32::try_from(1 - e).ok().filter(|s| (1..=63).contains(s))?;
+    let pow = *POW10_WIDE.get(usize::try_from(k).ok()?)?;
+    let scaled = u128::from(w) << shift;
+    let side = |m: u64| -> Option<Ordering> {
+        // Within the binade (a power of two's lower neighbour is nearer, not checked here).
+        (m > LEAD && m < 2 * LEAD).then_some(())?;
+        let (below, above) = (u128::from(2 * m - 1).checked_mul(pow)?, u128::from(2 * m + 1).checked_mul(pow)?);
+        Some(if scaled <= below {
+            Ordering::Less
+        } else if scaled >= above {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        })
+    };
+    let m = match side(m)? {
+        Ordering::Equal => m,
+        Ordering::Greater => m + 1,
+        Ordering::Less => m - 1,
+    };
+    (side(m)? == Ordering::Equal).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+}
+
+/// A number read by [`Scan::number`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Number<'a> {
+    /// A whole number, with its digits (no leading zero: as `u64`'s `Display` writes it).
+    Whole(u64, &'a str),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+}
+
+impl Number<'_> {
+    /// The number as a JSON reader of `f64` gives it.
+    pub(crate) fn f64(self) -> f64 {
+        match self {
+            Number::Whole(n, _) => n as f64,
+            Number::Float(x) => x,
+        }
+    }
+}
+
+impl<'a> Scan<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Scan { text, at: 0 }
+    }
+
+    /// The next byte, if any (nothing skipped).
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Skips JSON whitespace.
+    pub(crate) fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// Takes `c` if it is the next byte (nothing skipped).
+    pub(crate) fn take(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.at += usize::from(hit);
+        hit
+    }
+
+    /// Whitespace, then `c`.
+    pub(crate) fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        self.take(c).then_some(())
+    }
+
+    /// Takes `s` if the text goes on with it (nothing skipped).
+    pub(crate) fn take_str(&mut self, s: &str) -> bool {
+        let hit = self.text.as_bytes().get(self.at..).is_some_and(|rest| rest.starts_with(s.as_bytes()));
+        if hit {
+            self.at += s.len();
+        }
+        hit
+    }
+
+    /// Takes the text up to the next byte that is `stop`, a backslash or a control character, which
+    /// is not taken (`None` at the end of the text).
+    pub(crate) fn take_until(&mut self, stop: u8) -> Option<&'a str> {
+        let start = self.at;
+        loop {
+            match self.peek()? {
+                c if c == stop || c == b'\\' || c < 0x20 => break,
+                _ => self.at += 1,
+            }
+        }
+        self.text.get(start..self.at)
+    }
+
+    /// A JSON number 0 or more (no sign), read in one pass, with the value serde_json gives it (it
+    /// parses floats correctly rounded: the workspace enables `float_roundtrip`). `None` for a
+    /// negative number, a whole number of more than 19 digits, one out of `f64`'s range, or text that
+    /// is not a number; the caller's general path reads those.
+    pub(crate) fn number(&mut self) -> Option<Number<'a>> {
+        /// Every whole number up to this is exact in an `f64`.
+        const EXACT: u64 = 1 << 53;
+        /// The powers of ten exact in an `f64`.
+        const POW10: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+            1e19, 1e20, 1e21, 1e22,
+        ];
+        let b = self.text.as_bytes();
+        let start = self.at;
+        let digit = |at: usize| b.get(at).filter(|d| d.is_ascii_digit()).map(|d| u64::from(d - b'0'));
+        // The digits read into `w` (at most 19: a `u64`), and the power of ten that scales it.
+        let (mut w, mut sig, mut exp10) = (0u64, 0usize, 0i64);
+        let mut at = start;
+        while let Some(d) = digit(at) {
+            if sig == 19 {
+                return None;
+            }
+            (w, sig, at) = (w * 10 + d, sig + 1, at + 1);
+        }
+        if sig == 0 || (sig > 1 && b[start] == b'0') {
+            return None;
+        }
+        if !matches!(b.get(at), Some(b'.' | b'e' | b'E')) {
+            self.at = at;
+            return Some(Number::Whole(w, self.text.get(start..at)?));
+        }
+        let mut exact = true;
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            let from = at;
+            while let Some(d) = digit(at) {
+                if sig < 19 {
+                    (w, sig, exp10) = (w * 10 + d, sig + 1, exp10 - 1);
+                } else {
+                    exact = false;
+                }
+                at += 1;
+            }
+            (at > from).then_some(())?;
+        }
+        if matches!(b.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            let negative = b.get(at) == Some(&b'-');
+            at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
+            let (from, mut e) = (at, 0i64);
+            while let Some(d) = digit(at) {
+                e = (e * 10 + d as i64).min(1_000_000);
+                at += 1;
+            }
+            (at > from).then_some(())?;
+            exp10 += if negative { -e } else { e };
+        }
+        let text = self.text.get(start..at)?;
+        let x = match usize::try_from(exp10.unsigned_abs()).ok().and_then(|e| POW10.get(e)) {
+            // Clinger's fast path: `w` and the power of ten are exact, and one operation rounds
+            // correctly.
+            Some(p) if exact && w <= EXACT => {
+                if exp10 < 0 {
+                    w as f64 / p
+                } else {
+                    w as f64 * p
+                }
+            }
+            // A quotient whose rounding an exact check confirms (prices such as 219.35000000000002).
+            Some(&p) if exact && exp10 < 0 => match correctly_rounded_quotient(w, exp10.unsigned_abs(), p) {
+                Some(x) => x,
+                None => text.parse::<f64>().ok()?,
+            },
+            _ => text.parse::<f64>().ok()?,
+        };
+        self.at = at;
+        // serde_json refuses a number out of range.
+        x.is_finite().then_some(Number::Float(x))
+    }
+
+    /// Whitespace, then a string without escapes: its text.
+    pub(crate) fn plain_str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let s = self.take_until(b'"')?;
+        self.take(b'"').then_some(s)
+    }
+
+    /// Whitespace, then the start of a typed value, `{"<tag>":`: its tag.
+    pub(crate) fn tag(&mut self) -> Option<&'a str> {
+        self.eat(b'{')?;
+        let tag = self.plain_str()?;
+        self.eat(b':')?;
+        Some(tag)
+    }
+
+    /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
+    pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
+        (self.tag()? == tag).then_some(())?;
+        let s = self.plain_str()?;
+        self.eat(b'}')?;
+        Some(s)
+    }
+
+    /// An `N` value read as an `i64` target reads it through [`from_image`] (a `u64` that fits, or
+    /// an `i64`).
+    pub(crate) fn typed_i64(&mut self) -> Option<i64> {
+        let v = self.typed_str("N")?;
+        match v.parse::<u64>() {
+            Ok(n) => i64::try_from(n).ok(),
+            Err(_) => v.parse::<i64>().ok(),
+        }
+    }
+
+    /// An `N` value read as a `u64` target reads it through [`from_image`].
+    pub(crate) fn typed_u64(&mut self) -> Option<u64> {
+        self.typed_str("N")?.parse::<u64>().ok()
+    }
+
+    /// The members of an object, `{"<name>": value, …}`: `f` reads each value after its name.
+    pub(crate) fn members(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let name = self.plain_str()?;
+            self.eat(b':')?;
+            f(self, name)?;
+            self.ws();
+            if !self.take(b',') {
+                return self.eat(b'}');
+            }
+        }
+    }
+
+    /// Whether only whitespace is left.
+    pub(crate) fn end(mut self) -> Option<()> {
+        self.ws();
+        (self.at == self.text.len()).then_some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +738,83 @@ mod tests {
             let image = serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(json!({"v": v})).unwrap()).unwrap();
             let fast: Value = from_image(&image.to_string()).unwrap();
             proptest::prop_assert_eq!(fast, via_attribute_values(&image));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// `Scan::number` reads a number as serde_json does (the value's bits), or leaves it to it.
+        #[test]
+        fn a_number_reads_as_serde_json_reads_it(
+            text in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,24})?([eE][+-]?[0-9]{1,3})?|[0-9.eE+-]{1,6}",
+            end in proptest::prop_oneof![proptest::strategy::Just(""), proptest::strategy::Just(","), proptest::strategy::Just("]")],
+        ) {
+            let with_end = format!("{text}{end}");
+            let mut scan = Scan::new(&with_end);
+            let general = serde_json::from_str::<f64>(&text).ok();
+            if let Some(n) = scan.number() {
+                // What it took (the caller checks what follows).
+                let took = &with_end[..scan.at];
+                let general = serde_json::from_str::<f64>(took).ok();
+                proptest::prop_assert_eq!(Some(n.f64().to_bits()), general.map(f64::to_bits), "{}", took);
+                if let Number::Whole(w, digits) = n {
+                    proptest::prop_assert_eq!((Some(w), digits), (serde_json::from_str::<u64>(took).ok(), took));
+                }
+            } else {
+                // Left to the general path: a sign, more than 19 digits before any fraction.
+                let plain = !text.starts_with('-') && text.split(['.', 'e', 'E']).next().is_some_and(|i| i.len() <= 19);
+                proptest::prop_assert!(general.is_none() || !plain, "{} not read", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Every positive `f64` as serde_json writes it (the shortest text that reads back) and prices
+        /// as float arithmetic leaves them (up to 19 digits, 0–22 after the point).
+        #[test]
+        fn written_floats_and_long_prices_read_as_serde_json_reads_them(
+            x in 0.0f64..f64::MAX,
+            digits in "[1-9][0-9]{0,18}",
+            point in 0usize..23,
+        ) {
+            let written = serde_json::to_string(&x).unwrap();
+            let mut price = digits.clone();
+            if point > 0 {
+                price = format!("{}.{}", &digits[..digits.len().saturating_sub(point).max(1)], &digits[digits.len().saturating_sub(point).max(1)..]);
+                price = price.trim_end_matches('.').to_string();
+            }
+            for text in [written, price] {
+                let general = serde_json::from_str::<f64>(&text).ok().map(f64::to_bits);
+                let read = Scan::new(&text).number().map(|n| n.f64().to_bits());
+                proptest::prop_assert!(read.is_none() || read == general, "{}: {:?} / {:?}", text, read, general);
+                proptest::prop_assert!(read.is_some() || text.contains('e'), "{} not read", text);
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_near_the_edges() {
+        for (text, want) in [
+            ("0", Some(0.0)),
+            ("9007199254740993", Some(9007199254740992.0)),
+            ("9999999999999999999", Some(1e19)),
+            ("0.1", Some(0.1)),
+            ("219.35000000000002", Some(219.35000000000002)),
+            ("1e22", Some(1e22)),
+            ("1e23", Some(1e23)),
+            ("1e-400", Some(0.0)),
+            ("1e400", None),
+            ("01", None),
+            ("1.", None),
+            ("1e", None),
+            (".5", None),
+            ("-1", None),
+            ("10000000000000000000", None),
+        ] {
+            assert_eq!(Scan::new(text).number().map(Number::f64), want, "{text}");
         }
     }
 

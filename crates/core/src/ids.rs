@@ -168,6 +168,21 @@ impl EntryId {
     }
 }
 
+impl EntryId {
+    /// [`EntryId::from_number`] of the number `digits` spells, which must be written as
+    /// [`push_digits`] writes it (ASCII digits, no leading zero, at most 19 of them: a `u64`): the
+    /// stored `id` column's number as read in place (`snapshot::EscapedColumns`), without
+    /// converting it twice.
+    pub(crate) fn from_digits(site: SiteId, digits: &str) -> Self {
+        let mut s = String::with_capacity(3 + digits.len());
+        // The site's letters are ASCII (`SiteId::KNOWN`): pushed as they are, without the UTF-8
+        // check `SiteId::as_str` makes.
+        s.extend(site.0.map(char::from));
+        s.push_str(digits);
+        EntryId(s)
+    }
+}
+
 /// `n` in decimal (as `format!("{n}")`, without its formatting machinery).
 pub(crate) fn push_digits(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];

@@ -80,8 +80,8 @@ impl SnapshotRecord for RawRecord {
         if kind != ChangeKind::Insert || !is_snapshot_key(&pk, &sk) {
             return Ok(None);
         }
-        let item: SnapshotItem = self
-            .new_image()
+        let item = self
+            .new_snapshot_item()
             .map_err(|e| format!("snapshot item does not decode: {e}"))?
             .ok_or_else(|| "insert without a new image".to_string())?;
         Ok(Some(item.snapshot))

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ddb_json::{Number, Scan};
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 
 /// What the fetcher could learn about a ranked entry. A position is kept whatever the outcome.
@@ -642,6 +643,235 @@ impl<'de> Deserialize<'de> for StoredEntries {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The columns as a stream image carries them, read in place (`SnapshotItem::from_image_text`).
+
+/// An `id` column value read in place, before the item's site is known: the digits of a number
+/// of the item's site, or a whole id.
+enum IdText<'a> {
+    Number(&'a str),
+    Whole(EntryId),
+}
+
+/// One entry's cells, read in place.
+struct Cell<'a> {
+    id: IdText<'a>,
+    kind: Option<EntryType>,
+    resolution: EntryResolution,
+    price: Option<f64>,
+    currency: Option<&'a str>,
+    reviews_total: Option<u64>,
+    rating: Option<f64>,
+}
+
+/// The `entries` attribute of a snapshot item read where an image holds it: inside a JSON string,
+/// so every quote of the columns' text is written `\"`. Read without unescaping it, in one pass,
+/// and only in the form [`entries_to_columns`] writes (positions 1…n, no names, `id` first): `None`
+/// for anything else, and the caller decodes the image the general way, which gives the entries
+/// or the error ([`Columns`]). What it reads gives what [`Columns::into_entries`] gives (tested
+/// against it).
+pub(crate) struct EscapedColumns<'a> {
+    cells: Vec<Cell<'a>>,
+    one_currency: Option<&'a str>,
+}
+
+/// Spaces (the only whitespace a JSON string holds unescaped).
+fn spaces(s: &mut Scan<'_>) {
+    while s.take(b' ') {}
+}
+
+/// An escaped quote, `\"`.
+fn quote(s: &mut Scan<'_>) -> Option<()> {
+    s.take_str("\\\"").then_some(())
+}
+
+/// A string of the escaped text, `\"text\"`, whose text has no escapes.
+fn escaped_str<'a>(s: &mut Scan<'a>) -> Option<&'a str> {
+    quote(s)?;
+    let text = s.take_until(b'"')?;
+    quote(s)?;
+    Some(text)
+}
+
+/// A sequence of the escaped text, `[v, …]`: `f` reads the value at each index; the length.
+fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>, usize) -> Option<()>) -> Option<usize> {
+    s.take(b'[').then_some(())?;
+    spaces(s);
+    if s.take(b']') {
+        return Some(0);
+    }
+    let mut n = 0;
+    loop {
+        spaces(s);
+        f(s, n)?;
+        n += 1;
+        spaces(s);
+        if !s.take(b',') {
+            return s.take(b']').then_some(n);
+        }
+    }
+}
+
+/// A column of values or `null`s, each stored in its cell by `set`; its length.
+fn cells_column<'a, T>(
+    s: &mut Scan<'a>,
+    cells: &mut [Cell<'a>],
+    read: impl Fn(&mut Scan<'a>) -> Option<T>,
+    set: impl Fn(&mut Cell<'a>, Option<T>),
+) -> Option<usize> {
+    escaped_seq(s, |s, i| {
+        let value = nullable(s, &read)?;
+        set(cells.get_mut(i)?, value);
+        Some(())
+    })
+}
+
+/// `null`, or `f`'s value.
+fn nullable<'a, T>(s: &mut Scan<'a>, f: impl FnOnce(&mut Scan<'a>) -> Option<T>) -> Option<Option<T>> {
+    if s.peek() == Some(b'n') && s.take_str("null") {
+        Some(None)
+    } else {
+        f(s).map(Some)
+    }
+}
+
+/// A whole number (`id`, `reviews_total`), as serde_json reads it into a `u64`: its value and digits.
+fn whole<'a>(s: &mut Scan<'a>) -> Option<(u64, &'a str)> {
+    match s.number()? {
+        Number::Whole(n, digits) => Some((n, digits)),
+        Number::Float(_) => None,
+    }
+}
+
+impl<'a> EscapedColumns<'a> {
+    /// Reads the columns from `s`, just past the opening quote of the string that holds them, up to
+    /// and including its closing quote.
+    pub(crate) fn read(s: &mut Scan<'a>) -> Option<Self> {
+        /// A best-seller list's length.
+        const TYPICAL: usize = 20;
+        let mut cols = EscapedColumns { cells: Vec::with_capacity(TYPICAL), one_currency: None };
+        spaces(s);
+        s.take(b'{').then_some(())?;
+        let mut seen = 0u8;
+        let mut first = true;
+        loop {
+            spaces(s);
+            let name = escaped_str(s)?;
+            spaces(s);
+            s.take(b':').then_some(())?;
+            spaces(s);
+            let (bit, len) = if first {
+                // `id` first: it gives the number of entries.
+                (name == "id").then_some(())?;
+                let cells = &mut cols.cells;
+                let n = escaped_seq(s, |s, _| {
+                    let id = if s.peek() == Some(b'\\') {
+                        IdText::Whole(EntryId::parse(escaped_str(s)?).ok()?)
+                    } else {
+                        IdText::Number(whole(s)?.1)
+                    };
+                    cells.push(Cell {
+                        id,
+                        kind: None,
+                        resolution: EntryResolution::default(),
+                        price: None,
+                        currency: None,
+                        reviews_total: None,
+                        rating: None,
+                    });
+                    Some(())
+                })?;
+                (1, n)
+            } else {
+                let cells = &mut cols.cells;
+                let n = cells.len();
+                // The cell at an index, when there is one.
+                macro_rules! cell {
+                    ($i:expr) => {
+                        cells.get_mut($i)?
+                    };
+                }
+                match name {
+                    "type" => {
+                        let codes = escaped_str(s)?;
+                        let mut i = 0;
+                        for c in codes.chars() {
+                            cell!(i).kind = Some(EntryType::from_code(c)?);
+                            i += 1;
+                        }
+                        // Every entry has a type.
+                        (i == n).then_some(())?;
+                        (2, i)
+                    }
+                    "resolution" => {
+                        let mut i = 0;
+                        for c in escaped_str(s)?.chars() {
+                            cell!(i).resolution = EntryResolution::from_code(c)?;
+                            i += 1;
+                        }
+                        (4, i)
+                    }
+                    "price" => (8, cells_column(s, cells, |s| s.number().map(Number::f64), |c, v| c.price = v)?),
+                    "currency" if s.peek() == Some(b'\\') => {
+                        cols.one_currency = Some(escaped_str(s)?);
+                        (16, n)
+                    }
+                    "currency" => (16, cells_column(s, cells, escaped_str, |c, v| c.currency = v)?),
+                    "reviews_total" => {
+                        (32, cells_column(s, cells, |s| whole(s).map(|(n, _)| n), |c, v| c.reviews_total = v)?)
+                    }
+                    "rating" => (64, cells_column(s, cells, |s| s.number().map(Number::f64), |c, v| c.rating = v)?),
+                    _ => return None,
+                }
+            };
+            // No column twice; every column has a value per entry, or none (absent).
+            (seen & bit == 0 && (len == 0 || len == cols.cells.len())).then_some(())?;
+            seen |= bit;
+            first = false;
+            spaces(s);
+            if !s.take(b',') {
+                break;
+            }
+        }
+        s.take(b'}').then_some(())?;
+        spaces(s);
+        // `type` is not optional; the list fits the positions.
+        (seen & 2 != 0 && cols.cells.len() <= usize::from(Position::MAX)).then_some(())?;
+        s.take(b'"').then_some(cols)
+    }
+
+    /// The entries of an item of `site`.
+    pub(crate) fn into_entries(self, site: SiteId) -> Option<Vec<SnapshotEntry>> {
+        let one_currency = self.one_currency;
+        let mut out = Vec::with_capacity(self.cells.len());
+        for (i, c) in self.cells.into_iter().enumerate() {
+            out.push(SnapshotEntry {
+                position: Position::new(i as i64 + 1).ok()?,
+                id: match c.id {
+                    IdText::Number(digits) => EntryId::from_digits(site, digits),
+                    IdText::Whole(id) => id,
+                },
+                kind: c.kind?,
+                resolution: c.resolution,
+                title: None,
+                brand: None,
+                permalink: None,
+                currency: match one_currency {
+                    Some(one) => c.price.map(|_| one.to_string()),
+                    None => c.currency.map(str::to_string),
+                },
+                price: c.price,
+                price_min: None,
+                price_max: None,
+                seller_count: None,
+                reviews_total: c.reviews_total,
+                rating: c.rating,
+            });
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -945,6 +1175,274 @@ mod tests {
         ] {
             let r = read_stored(SiteId::MLB, serde_json::Value::String(bad.into()));
             assert!(r.is_err(), "{bad} decoded: {r:?}");
+        }
+    }
+
+    // The snapshot item's stream image read in one pass (`SnapshotItem::from_image_text`) against
+    // the general path.
+
+    /// The stream record (JSON, as Lambda delivers it) of the insert of `item`.
+    fn record_of(item: &crate::signals::SnapshotItem) -> String {
+        let change = crate::stream::Change::insert(item.to_item().unwrap(), "000000000000000000042".into());
+        let record = crate::stream::encode(&change, "meli-radar", "sa-east-1", item.snapshot.taken_at).unwrap();
+        serde_json::to_string(&record).unwrap()
+    }
+
+    /// The record's new image, as the text the trend-scorer's `RawRecord` holds.
+    fn image_of(record: &str) -> String {
+        let raw: crate::stream::RawRecord = serde_json::from_str(record).unwrap();
+        raw.dynamodb.new_image.unwrap().get().to_string()
+    }
+
+    /// Whether the one-pass reader takes the item of `entries` (the form the fetcher writes): else
+    /// the general path decodes it. A currency that needs escaping, a negative number (`-0.0`
+    /// included), a review total of 20 digits, positions other than 1…n.
+    fn one_pass_form(entries: &[SnapshotEntry]) -> bool {
+        let plain =
+            |c: &Option<String>| c.as_deref().is_none_or(|c| !c.chars().any(|c| c == '"' || c == '\\' || c < ' '));
+        let positive = |x: Option<f64>| x.is_none_or(|x| x.is_sign_positive());
+        entries.iter().enumerate().all(|(i, e)| {
+            usize::from(e.position.get()) == i + 1
+                && plain(&e.currency)
+                && positive(e.price)
+                && positive(e.rating)
+                && e.reviews_total.is_none_or(|r| r < 10_000_000_000_000_000_000)
+        })
+    }
+
+    /// Snapshots of every shape a snapshot item stores; with `fetcher_form`, only in the form the
+    /// fetcher writes ([`one_pass_form`], times in whole seconds), which the one-pass reader takes.
+    fn arb_snapshot(fetcher_form: bool) -> impl proptest::strategy::Strategy<Value = Snapshot> {
+        use proptest::prelude::*;
+        let any_or = |p: f64| if fetcher_form { proptest::bool::weighted(1.0) } else { proptest::bool::weighted(p) };
+        (
+            proptest::collection::vec(arb_entry(), 0..25),
+            proptest::option::of(prop_oneof![Just("BRL".to_string()), "\\PC{0,5}"]),
+            (any_or(0.8), any_or(0.7)),
+            prop_oneof![Just(SiteId::MLB), Just(SiteId::MLA)],
+            (0i64..4_000_000_000, prop_oneof![3 => Just(0u32), 1 => 0u32..1_000_000_000]),
+            (any::<u32>(), any::<u64>()),
+        )
+            .prop_map(
+                move |(mut entries, one_currency, (ranked, tidy), site, (secs, nanos), (api_calls, duration_ms))| {
+                    if let Some(c) = one_currency {
+                        for e in &mut entries {
+                            e.currency = e.price.map(|_| c.clone());
+                        }
+                    }
+                    if tidy {
+                        // As a fetcher's: no sign, review totals of a few digits, currencies that need no
+                        // escaping.
+                        for e in &mut entries {
+                            (e.price, e.rating) = (e.price.map(f64::abs), e.rating.map(f64::abs));
+                            e.reviews_total = e.reviews_total.map(|r| r % 1_000_000_000);
+                            if let Some(c) = &mut e.currency {
+                                c.retain(|c| c != '"' && c != '\\' && c >= ' ');
+                            }
+                        }
+                    }
+                    if ranked {
+                        for (i, e) in entries.iter_mut().enumerate() {
+                            e.position = Position::new(i as i64 + 1).unwrap();
+                        }
+                    }
+                    Snapshot {
+                        site,
+                        category: CategoryId::parse(&format!("{site}1055")).unwrap(),
+                        taken_at: chrono::DateTime::from_timestamp(secs, if fetcher_form { 0 } else { nanos }).unwrap(),
+                        entries,
+                        fetch: FetchMeta { api_calls, duration_ms },
+                    }
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_snapshot_record_reads_in_one_pass_as_the_general_path_reads_it(snapshot in arb_snapshot(false)) {
+            use crate::pipeline::SnapshotRecord;
+            use crate::signals::SnapshotItem;
+            let item = SnapshotItem::new(snapshot.clone(), 30);
+            let record = record_of(&item);
+            let raw: crate::stream::RawRecord = serde_json::from_str(&record).unwrap();
+            let general: aws_lambda_events::dynamodb::EventRecord = serde_json::from_str(&record).unwrap();
+            let (fast, slow) = (raw.snapshot_insert().unwrap().unwrap(), general.snapshot_insert().unwrap().unwrap());
+            proptest::prop_assert!(same(&fast.entries, &slow.entries), "{:?}\n{:?}", fast.entries, slow.entries);
+            proptest::prop_assert_eq!(&fast, &slow);
+            let mut expected = snapshot.clone();
+            expected.entries = as_stored(&snapshot.entries);
+            proptest::prop_assert!(same(&fast.entries, &expected.entries));
+            proptest::prop_assert_eq!(&fast, &expected);
+            // The fetcher's form is read in one pass (else this test would only test the general path).
+            let one_pass = SnapshotItem::from_image_text(&image_of(&record));
+            let whole_seconds = snapshot.taken_at.timestamp_subsec_nanos() == 0;
+            if one_pass_form(&snapshot.entries) && whole_seconds {
+                proptest::prop_assert_eq!(one_pass.as_ref().map(|i| &i.snapshot), Some(&fast));
+            }
+        }
+
+        #[test]
+        fn a_record_of_the_fetchers_form_is_read_in_one_pass(snapshot in arb_snapshot(true)) {
+            use crate::signals::SnapshotItem;
+            proptest::prop_assert!(one_pass_form(&snapshot.entries));
+            let item = SnapshotItem::new(snapshot, 30);
+            let image = image_of(&record_of(&item));
+            let one_pass = SnapshotItem::from_image_text(&image);
+            let stored = as_stored(&item.snapshot.entries);
+            proptest::prop_assert!(one_pass.as_ref().is_some_and(|i| same(&i.snapshot.entries, &stored)));
+            proptest::prop_assert_eq!(one_pass, crate::ddb_json::from_image::<SnapshotItem>(&image).ok());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Damaged images (a byte or a token deleted, inserted or replaced anywhere, in the columns'
+        /// text or around it): the one-pass reader reads one only when the general path reads it
+        /// the same, so a bad record gets the error it always got.
+        #[test]
+        fn a_damaged_image_reads_in_one_pass_only_as_the_general_path_reads_it(
+            snapshot in arb_snapshot(true),
+            edits in proptest::collection::vec((proptest::num::usize::ANY, 0usize..3, 0usize..TOKENS.len()), 1..4),
+        ) {
+            use crate::signals::SnapshotItem;
+            let mut image = image_of(&record_of(&SnapshotItem::new(snapshot, 30)));
+            for (at, op, token) in edits {
+                let mut at = at % (image.len() + 1);
+                while !image.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let next = image[at..].chars().next().map_or(0, char::len_utf8);
+                match op {
+                    0 => drop(image.drain(at..at + next)),
+                    1 => image.insert_str(at, TOKENS[token]),
+                    _ => image.replace_range(at..at + next, TOKENS[token]),
+                }
+            }
+            let general = crate::ddb_json::from_image::<SnapshotItem>(&image);
+            if let Some(fast) = SnapshotItem::from_image_text(&image) {
+                let general = general.map_err(|e| e.to_string());
+                proptest::prop_assert!(general.as_ref().is_ok_and(|g| same(&g.snapshot.entries, &fast.snapshot.entries)));
+                proptest::prop_assert_eq!(general, Ok(fast), "{}", image);
+            }
+        }
+    }
+
+    /// What a damaged image gets: JSON's structure, escapes, numbers and names of the item.
+    const TOKENS: &[&str] = &[
+        "\\\"",
+        "\"",
+        "\\\\",
+        "\\n",
+        "\n",
+        "\t",
+        " ",
+        ",",
+        ":",
+        "[",
+        "]",
+        "{",
+        "}",
+        "null",
+        "0",
+        "1",
+        "01",
+        "-",
+        "-0",
+        ".",
+        "e",
+        "E+",
+        "1e999",
+        "1.5",
+        "18446744073709551616",
+        "\\u0022",
+        "\"S\"",
+        "\"N\"",
+        "\"M\"",
+        "\"L\"",
+        "\\\"id\\\"",
+        "\\\"type\\\"",
+        "\\\"price\\\"",
+        "\\\"currency\\\"",
+        "\\\"position\\\"",
+        "\\\"rating\\\"",
+        "\\\"reviews_total\\\"",
+        "\\\"resolution\\\"",
+        "\\\"title\\\"",
+        "\"pk\"",
+        "\"sk\"",
+        "\"fetch\"",
+        "\"expires_at\"",
+        "\"site\"",
+        "\"taken_at\"",
+        "P",
+        "Z",
+        "é",
+        "MLB",
+        "\\\"MLB1\\\"",
+    ];
+
+    #[test]
+    fn bad_snapshot_records_get_the_error_they_got_before() {
+        use crate::pipeline::SnapshotRecord;
+        use crate::signals::SnapshotItem;
+        let snapshot = Snapshot::ranked(
+            &CategoryId::parse("MLB1055").unwrap(),
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            &["MLB1", "MLB2"],
+            EntryType::Product,
+        )
+        .unwrap();
+        let record = record_of(&SnapshotItem::new(snapshot.clone(), 30));
+        let columns = r#"{\"id\":[1,2],\"type\":\"PP\",\"resolution\":\"PP\"}"#;
+        assert!(record.contains(columns), "{record}");
+        let raw = |record: &str| serde_json::from_str::<crate::stream::RawRecord>(record).unwrap();
+        assert_eq!(raw(&record).snapshot_insert().unwrap().unwrap(), snapshot);
+        for (bad, why) in [
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"resolution\":\"PP\""#, "the columns' text cut short"),
+            (r#"{\"id\":[1,2],\"type\":\"PZ\",\"resolution\":\"PP\"}"#, "an unknown code"),
+            (r#"{\"id\":[1,2],\"type\":\"P\",\"resolution\":\"PP\"}"#, "a column too short"),
+            (r#"{\"id\":[1,02],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "a leading zero"),
+            (r#"{\"id\":[1,2.5],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not whole"),
+            (r#"{\"id\":[1,\"x\"],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not one"),
+            (r#"{\"id\":[1,2],\"id\":[1,2],\"type\":\"PP\"}"#, "a column twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"type\":\"PP\"}"#, "types twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"price\":[1,2],\"price\":[1,2]}"#, "prices twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"currency\":\"BRL\",\"currency\":[null,null]}"#, "currencies twice"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"colour\":[1,2]}"#, "an unknown column"),
+            (r#"{\"id\":[1,2],\"type\":\"PP\",\"price\":[1,1e999]}"#, "a price out of range"),
+            (r#"{\"type\":\"PP\"}"#, "no ids"),
+            (r#"{\"id\":[1,2]}"#, "no types"),
+            (r#"[1,2]"#, "not columns"),
+        ] {
+            let bad = record.replace(columns, bad);
+            let (got, before) = (raw(&bad).snapshot_insert(), raw(&bad).new_image::<SnapshotItem>());
+            assert!(got.is_err(), "{why}: {got:?}");
+            let before = before.unwrap_err();
+            assert_eq!(got.unwrap_err(), format!("snapshot item does not decode: {before}"), "{why}");
+        }
+        for (from, to, why) in [
+            (r#""expires_at":{"N":""#, r#""expires_at":{"S":""#, "a number as a string"),
+            (r#""expires_at":{"N":""#, r#""expires_at":{"N":"-"#, "a negative TTL: not read in one pass"),
+            (r#""pk":{"S":"CAT#MLB#MLB1055"}"#, r#""pk":{"S":"CAT#MLB#1055"}"#, "a bad partition key"),
+            (r#""expires_at":{"N":""#, r#""expires_at":{"N":"1"},"expires_at":{"N":""#, "an attribute twice"),
+            (
+                r#""expires_at":{"N":""#,
+                r#""colour":{"S":"red"},"expires_at":{"N":""#,
+                "an attribute the item does not have",
+            ),
+            (r#""sk":{"S":"SNAP#"#, r#""sk":{"S":"SNAPS#"#, "a bad sort key"),
+            (r#""fetch":{"M":{"#, r#""fetch":{"M":{"api_calls":{"N":"4294967296"},"#, "api calls out of range"),
+        ] {
+            // In the image only (not in the record's keys).
+            let (head, image) = record.split_at(record.find("\"NewImage\"").unwrap());
+            assert!(image.contains(from), "{from} in {image}");
+            let bad = format!("{head}{}", image.replace(from, to));
+            let (got, before) = (raw(&bad).snapshot_insert(), raw(&bad).new_image::<SnapshotItem>());
+            match before {
+                Ok(item) => assert_eq!(got, Ok(item.map(|i| i.snapshot)), "{why}"),
+                Err(e) => assert_eq!(got, Err(format!("snapshot item does not decode: {e}")), "{why}"),
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::signals::SnapshotItem;
 use crate::store::Item;
 
 /// What happened to an item.
@@ -36,6 +37,14 @@ pub struct Change {
     pub old: Option<Item>,
     /// The stream sequence number: the id reported back in partial batch failures.
     pub sequence: String,
+}
+
+impl Change {
+    /// The insert of `item`, with its stream sequence number.
+    pub fn insert(item: Item, sequence: String) -> Change {
+        let (pk, sk) = (item.pk.clone(), item.sk.clone());
+        Change { kind: ChangeKind::Insert, pk, sk, new: Some(item), old: None, sequence }
+    }
 }
 
 /// Why a record could not be decoded. Always permanent: the same record will never decode.
@@ -180,6 +189,25 @@ struct RawKeys {
     sk: Option<String>,
 }
 
+/// The keys `{"pk": {"S": "…"}, "sk": {"S": "…"}}` (in either order) read in one pass, when they are
+/// just that and need no unescaping; `None` for anything else, which [`crate::ddb_json::from_image`]
+/// reads (as [`RawKeys`]), giving the keys or the error.
+fn plain_keys(json: &str) -> Option<(&str, &str)> {
+    let mut s = crate::ddb_json::Scan::new(json);
+    let (mut pk, mut sk) = (None, None);
+    s.members(|s, name| {
+        let key = match name {
+            "pk" if pk.is_none() => &mut pk,
+            "sk" if sk.is_none() => &mut sk,
+            _ => return None,
+        };
+        *key = Some(s.typed_str("S")?);
+        Some(())
+    })?;
+    s.end()?;
+    Some((pk?, sk?))
+}
+
 impl RawRecord {
     pub fn sequence(&self) -> &str {
         self.dynamodb.sequence_number.as_deref().unwrap_or_default()
@@ -197,8 +225,24 @@ impl RawRecord {
     /// The item's `pk` and `sk`.
     pub fn keys(&self) -> Result<(String, String), StreamError> {
         let raw = self.dynamodb.keys.as_ref().ok_or(StreamError::Missing("Keys"))?;
+        if let Some((pk, sk)) = plain_keys(raw.get()) {
+            return Ok((pk.to_string(), sk.to_string()));
+        }
         let keys: RawKeys = crate::ddb_json::from_image(raw.get()).map_err(|e| StreamError::BadImage(e.to_string()))?;
         Ok((keys.pk.ok_or(StreamError::Missing("pk"))?, keys.sk.ok_or(StreamError::Missing("sk"))?))
+    }
+
+    /// The new image as a snapshot item, `None` when the record has none: [`RawRecord::new_image`],
+    /// read in one pass when the image is in the form the item is written in
+    /// ([`SnapshotItem::from_image_text`]; the trend-scorer's every record).
+    pub fn new_snapshot_item(&self) -> Result<Option<SnapshotItem>, StreamError> {
+        match &self.dynamodb.new_image {
+            Some(raw) => match SnapshotItem::from_image_text(raw.get()) {
+                Some(item) => Ok(Some(item)),
+                None => self.new_image(),
+            },
+            None => Ok(None),
+        }
     }
 
     /// The new image decoded into `T`, `None` when the record has none.
@@ -275,6 +319,33 @@ mod tests {
         assert_eq!(r.new_image::<Value>().unwrap(), Some(json!({"pk": "a", "n": 2})));
         assert_eq!(r.keys().unwrap(), ("a".to_string(), "b".to_string()));
         assert_eq!((r.kind().unwrap(), r.sequence()), (ChangeKind::Insert, "7"));
+        // Keys read in one pass give what the general reader gives; any other form is left to it.
+        for keys in [
+            r#"{"pk": {"S": "a"}, "sk": {"S": "b"}}"#,
+            r#"{"sk":{"S":"b"},"pk":{"S":"a"}}"#,
+            r#"{"pk": {"S": "a\u0062"}, "sk": {"S": "b"}}"#,
+            r#"{"pk": {"S": "a"}, "sk": {"S": "b"}, "x": {"N": "1"}}"#,
+            r#"{"pk": {"S": "a"}, "sk": {"NULL": true}}"#,
+            r#"{"pk": {"S": "a"}, "pk": {"S": "b"}}"#,
+            r#"{"pk": {"S": "a"}}"#,
+            r#"{"pk": {"N": "1"}, "sk": {"S": "b"}}"#,
+            r#"{"pk": {"S": "a", "N": "1"}, "sk": {"S": "b"}}"#,
+            r#"{"pk": {"S": "a"}, "sk": {"S": "b"}} x"#,
+        ] {
+            let general = crate::ddb_json::from_image::<RawKeys>(keys)
+                .map_err(|e| StreamError::BadImage(e.to_string()))
+                .and_then(|k| Ok((k.pk.ok_or(StreamError::Missing("pk"))?, k.sk.ok_or(StreamError::Missing("sk"))?)));
+            let mut record = RawRecord::default();
+            // (The last is not JSON: no record holds it.)
+            record.dynamodb.keys = serde_json::value::RawValue::from_string(keys.to_string()).ok();
+            if record.dynamodb.keys.is_some() {
+                assert_eq!(record.keys(), general, "{keys}");
+            }
+            if let Some((pk, sk)) = plain_keys(keys) {
+                assert_eq!(Ok((pk.to_string(), sk.to_string())), general, "{keys}");
+            }
+        }
+        assert_eq!(plain_keys(r#"{"sk":{"S":"b"},"pk":{"S":"a"}}"#), Some(("a", "b")));
         let no_keys: RawRecord = serde_json::from_str(r#"{"eventName": "INSERT", "dynamodb": {}}"#).unwrap();
         assert_eq!(no_keys.keys(), Err(StreamError::Missing("Keys")));
         assert!(rec(r#"{"n": {"N": "x"}}"#).new_image::<Value>().is_err());

@@ -137,6 +137,73 @@ impl SnapshotItem {
     pub fn from_item(item: &Item) -> Result<Self, StoreError> {
         item.decode()
     }
+
+    /// The item from its image in a stream record (DynamoDB JSON), read in one pass when it is in
+    /// the form [`SnapshotItem`]'s `Serialize` writes (the `entries` columns read in place:
+    /// [`crate::snapshot::EscapedColumns`]); `None` for any other form (items written before,
+    /// attributes it does not write, escapes in the keys, anything malformed), which
+    /// [`crate::ddb_json::from_image`] then decodes, giving the item or the error. Where both read
+    /// an image they give the same item (a property test holds them to it).
+    pub(crate) fn from_image_text(image: &str) -> Option<SnapshotItem> {
+        use crate::ddb_json::Scan;
+        use crate::snapshot::{EscapedColumns, FetchMeta};
+        let mut s = Scan::new(image);
+        let (mut pk, mut sk, mut entries, mut fetch, mut expires_at) = (None, None, None, None, None);
+        s.members(|s, name| {
+            match name {
+                "pk" if pk.is_none() => pk = Some(s.typed_str("S")?),
+                "sk" if sk.is_none() => sk = Some(s.typed_str("S")?),
+                "entries" if entries.is_none() => {
+                    (s.tag()? == "S").then_some(())?;
+                    s.eat(b'"')?;
+                    entries = Some(EscapedColumns::read(s)?);
+                    s.eat(b'}')?;
+                }
+                "fetch" if fetch.is_none() => {
+                    let mut f = FetchMeta::default();
+                    let (mut calls, mut duration) = (false, false);
+                    (s.tag()? == "M").then_some(())?;
+                    s.members(|s, name| {
+                        match name {
+                            "api_calls" if !calls => {
+                                f.api_calls = u32::try_from(s.typed_u64()?).ok()?;
+                                calls = true;
+                            }
+                            "duration_ms" if !duration => {
+                                f.duration_ms = s.typed_u64()?;
+                                duration = true;
+                            }
+                            _ => return None,
+                        }
+                        Some(())
+                    })?;
+                    s.eat(b'}')?;
+                    fetch = Some(f);
+                }
+                "expires_at" if expires_at.is_none() => expires_at = Some(s.typed_i64()?),
+                // `site`, `category`, `taken_at` (written when the keys do not give them back), an
+                // attribute twice, or one this item does not have.
+                _ => return None,
+            }
+            Some(())
+        })?;
+        s.end()?;
+        let (pk, sk) = (pk?, sk?);
+        let (site, category) = keys::parse_category_pk(pk)?;
+        let taken_at = sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts)?;
+        Some(SnapshotItem {
+            pk: pk.to_string(),
+            sk: sk.to_string(),
+            snapshot: Snapshot {
+                site,
+                category,
+                taken_at,
+                entries: entries?.into_entries(site)?,
+                fetch: fetch.unwrap_or_default(),
+            },
+            expires_at: expires_at?,
+        })
+    }
 }
 
 /// An event item `EVT#{site}#{cat}` / `{ts}#{key_kind}#{product}`: everything a notification needs.
