@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
@@ -286,8 +287,13 @@ impl ListState {
         if s.entries.is_empty() {
             return;
         }
-        let prepared = self.prepare(s);
-        let col = self.intern(prepared);
+        let col = match self.known_column(s) {
+            Some(col) => col,
+            None => {
+                let prepared = self.prepare(s);
+                self.intern(prepared)
+            }
+        };
         let t = s.taken_at;
         // Seen ranges.
         self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
@@ -316,6 +322,33 @@ impl ListState {
             self.remember(Fired { at: e.taken_at, key_kind: e.key_kind.clone(), product: e.product.clone() });
         }
         self.trim(cfg);
+    }
+
+    /// The snapshot laid out against the state when every product and currency in it is already in
+    /// the tables (what [`ListState::prepare`] gives then), None when one is new. A product is
+    /// looked for first at its index in the newest column and beside it (a list moves a little
+    /// from one snapshot to the next), by comparing its id; then by [`ListState::index_of`]. The
+    /// merge's lookups: `score` has just prepared the same snapshot by binary search.
+    fn known_column(&self, s: &Snapshot) -> Option<Column> {
+        let near: &[Cell] = self.cols.last().map_or(&[], |c| &c.cells);
+        let mut cells = Vec::with_capacity(s.entries.len());
+        for (i, e) in s.entries.iter().enumerate() {
+            let wanted = e.id.as_str();
+            let at = |j: usize| {
+                let id = near.get(j)?.id;
+                (self.ids.get(id as usize)?.as_str() == wanted).then_some(id)
+            };
+            let id = match at(i).or_else(|| i.checked_sub(1).and_then(at)).or_else(|| at(i + 1)) {
+                Some(id) => id,
+                None => self.index_of(&e.id)?,
+            };
+            let cur = match e.currency.as_deref() {
+                None => NO_CURRENCY,
+                Some(c) => self.currencies.iter().position(|x| x == c)? as u16,
+            };
+            cells.push(Cell::new(id, e.position.get(), cur, e.price, e.reviews_total));
+        }
+        Some(Column { at: s.taken_at, cells, dwell: Vec::new() })
     }
 
     /// Records a fired event (no duplicates), in time order.
@@ -487,15 +520,21 @@ impl ListState {
         if !self.ids.is_empty() {
             w.time(top, base);
         }
-        let top = top.timestamp();
+        // The products in the newest list were last seen at `top`: one zero byte (whole seconds).
+        let (top_at, top) = (top, top.timestamp());
+        let top_zero = top_at.timestamp_subsec_nanos() == 0;
         let mut prev: &[u8] = b"";
         for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
             let b = id.as_str().as_bytes();
-            let shared = b.iter().zip(prev).take_while(|(x, y)| x == y).count();
+            let shared = shared_prefix(b, prev);
             w.varint(shared as u64 * 3 + u64::from(kind_code(*kind)));
             w.bytes(&b[shared..]);
             w.time(r.first_seen, base);
-            w.time(r.last_seen, top);
+            if top_zero && r.last_seen == top_at {
+                w.u8(0);
+            } else {
+                w.time(r.last_seen, top);
+            }
             prev = b;
         }
         w.varint(self.currencies.len() as u64);
@@ -893,6 +932,21 @@ fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a[i..n].iter().cmp(&b[i..n]).then(a.len().cmp(&b.len()))
 }
 
+/// The length of the prefix `a` and `b` share, eight bytes at a time (ids share long prefixes).
+#[inline]
+fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    let word = |w: &[u8]| u64::from_be_bytes(w.try_into().unwrap_or_default());
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let diff = word(x) ^ word(y);
+        if diff != 0 {
+            return i + diff.leading_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
 fn kind_code(k: EntryType) -> u8 {
     match k {
         EntryType::Item => 0,
@@ -977,8 +1031,18 @@ impl ScoreStateItem {
         }
     }
 
+    /// The store item: what [`Item::from_typed`] makes of it, built directly (as the event items
+    /// are): the 2 KB state string is copied once, not serialized into a value tree.
     pub fn to_item(&self) -> Result<Item, StoreError> {
-        Item::from_typed(&self.pk, &self.sk, self)
+        let mut attrs = Map::with_capacity(5);
+        attrs.insert("site".to_string(), Value::String(self.site.as_str().to_string()));
+        attrs.insert("category".to_string(), Value::String(self.category.as_str().to_string()));
+        attrs.insert("version".to_string(), Value::from(self.version));
+        if let Some(t) = self.newest {
+            attrs.insert("newest".to_string(), Value::String(keys::time_string(t)));
+        }
+        attrs.insert("state".to_string(), Value::String(self.state.clone()));
+        Ok(Item::new(self.pk.as_str(), self.sk.as_str(), attrs))
     }
 
     /// The state; its version is the item's.
@@ -1211,8 +1275,94 @@ mod tests {
         }
 
         #[test]
+        fn shared_prefixes_are_counted_as_bytes_are(a in "[A-Z0-9]{0,20}", b in "[A-Z0-9]{0,20}", shared in "[A-Z0-9]{0,20}") {
+            let (a, b) = (format!("{shared}{a}"), format!("{shared}{b}"));
+            let plain = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+            prop_assert_eq!(shared_prefix(a.as_bytes(), b.as_bytes()), plain);
+        }
+
+        #[test]
         fn any_state_round_trips(st in states()) {
             prop_assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+        }
+
+        #[test]
+        fn the_item_is_what_serde_makes_of_it(
+            st in states(),
+            version in any::<u64>(),
+            newest in prop::option::of((-62_000_000_000i64..250_000_000_000, prop_oneof![Just(0u32), 0u32..1_000_000_000])),
+            site in prop::sample::select(vec![SiteId::MLB, SiteId::MLA, SiteId::MLM]),
+        ) {
+            let mut item = ScoreStateItem::new(site, &CategoryId::parse(&format!("{}1055", site.as_str())).unwrap(), &st);
+            item.version = version;
+            item.newest = newest.and_then(|(s, ns)| DateTime::from_timestamp(s, ns));
+            prop_assert_eq!(item.to_item().unwrap(), Item::from_typed(&item.pk, &item.sk, &item).unwrap());
+        }
+
+        #[test]
+        fn the_merge_lays_a_snapshot_out_as_prepare_does(
+            st in states(),
+            swaps in prop::collection::vec(0usize..8, 0..4),
+            others in prop::collection::vec((0usize..8, 0usize..12, 0usize..5), 0..4),
+        ) {
+            // The newest column's products, a few of them swapped with the next or replaced by
+            // another product (known or not, anywhere in the table) and with another currency
+            // (known, unknown or none).
+            let mut ids: Vec<EntryId> =
+                st.cols.last().map_or(&[][..], |c| &c.cells[..]).iter().map(|c| st.ids[c.id as usize].clone()).collect();
+            let mut curs: Vec<Option<String>> = st
+                .cols
+                .last()
+                .map_or(&[][..], |c| &c.cells[..])
+                .iter()
+                .map(|c| st.currencies.get(usize::from(c.cur)).cloned())
+                .collect();
+            for i in swaps {
+                if i + 1 < ids.len() {
+                    ids.swap(i, i + 1);
+                }
+            }
+            for (at, product, cur) in others {
+                let id = st.ids.get(product).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{product}")).unwrap());
+                let cur = match cur {
+                    0 => None,
+                    1 => Some("XXX".to_string()),
+                    c => st.currencies.get(c - 2).cloned(),
+                };
+                if ids.contains(&id) {
+                    continue;
+                }
+                if at < ids.len() {
+                    (ids[at], curs[at]) = (id, cur);
+                } else {
+                    ids.push(id);
+                    curs.push(cur);
+                }
+            }
+            let s = Snapshot {
+                site: SiteId::MLB,
+                category: CategoryId::parse("MLB1055").unwrap(),
+                taken_at: DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+                entries: ids
+                    .into_iter()
+                    .zip(curs)
+                    .enumerate()
+                    .map(|(i, (id, cur))| {
+                        let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, EntryType::Product);
+                        e.currency = cur;
+                        e.price = Some(10.0 + i as f64);
+                        e
+                    })
+                    .collect(),
+                fetch: Default::default(),
+            };
+            let prepared = st.prepare(&s);
+            let known = st.known_column(&s);
+            if prepared.new_ids.is_empty() && prepared.new_currencies.is_empty() {
+                prop_assert_eq!(known, Some(prepared.col));
+            } else {
+                prop_assert_eq!(known, None);
+            }
         }
 
         #[test]
