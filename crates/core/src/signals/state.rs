@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
@@ -144,18 +145,45 @@ pub struct ListState {
     pub cols: Vec<Column>,
     /// Sorted by time.
     pub fired: Vec<Fired>,
-    /// The bytes [`ListState::encode_reusing`] wrote for each column (not part of the state: equal
-    /// states may hold different ones).
-    written: WrittenColumns,
+    /// What [`ListState::encode_reusing`] wrote last (not part of the state: equal states may hold
+    /// different ones).
+    written: Written,
 }
 
-/// The encoded columns of the last [`ListState::encode_reusing`], with what each one's bytes depend
-/// on: the column's time, the previous column's (none for the first), the time it was written
-/// against, and whether it carried dwell runs. Its cells, and the previous column's, do
-/// not change while it is in the state, but for a new product renumbering every cell (`intern`
-/// empties this then).
+/// What the last [`ListState::encode_reusing`] wrote: each column's bytes, with what they depend
+/// on ([`ColumnKey`]), and the product index it found for each event. A column's cells, and the
+/// previous column's, do not change while it is in the state, but for a new product renumbering
+/// every cell (`intern` empties this then); an event's index is only where the next write looks
+/// first (it checks the id there).
 #[derive(Clone, Default)]
-struct WrittenColumns(Vec<(ColumnKey, Vec<u8>)>);
+struct Written {
+    columns: Vec<WrittenColumn>,
+    /// By the events' times, in their order; `u32::MAX` for a product not in `ids`.
+    events: Vec<(DateTime<Utc>, u32)>,
+    ids: IdHeads,
+}
+
+/// The products' bytes up to their `last_seen` (the id front-coded with the type, `first_seen`),
+/// which change only with the table (`intern` empties this then), the state's base time, or a
+/// product's `first_seen` (an older snapshot merged late): one after the other, with where each
+/// ends, and what they were written against.
+#[derive(Clone, Default)]
+struct IdHeads {
+    base: i64,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    first_seen: Vec<DateTime<Utc>>,
+}
+
+#[derive(Clone)]
+struct WrittenColumn {
+    key: ColumnKey,
+    bytes: Vec<u8>,
+    /// Where the column's flags byte is, and where its dwell runs start (the end of its cells): the
+    /// bytes of the column without its runs, which the newest column loses when another comes.
+    flags_at: usize,
+    runs_at: usize,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ColumnKey {
@@ -167,15 +195,15 @@ struct ColumnKey {
     runs: bool,
 }
 
-impl PartialEq for WrittenColumns {
+impl PartialEq for Written {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl std::fmt::Debug for WrittenColumns {
+impl std::fmt::Debug for Written {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} columns written", self.0.len())
+        write!(f, "{} columns written", self.columns.len())
     }
 }
 
@@ -233,7 +261,11 @@ impl ListState {
             + cols
             + self.fired.capacity() * size_of::<Fired>()
             + fired
-            + self.written.0.iter().map(|(_, b)| size_of::<(ColumnKey, Vec<u8>)>() + b.capacity()).sum::<usize>()
+            + self.written.columns.iter().map(|c| size_of::<WrittenColumn>() + c.bytes.capacity()).sum::<usize>()
+            + self.written.events.capacity() * size_of::<(DateTime<Utc>, u32)>()
+            + self.written.ids.bytes.capacity()
+            + self.written.ids.ends.capacity() * size_of::<usize>()
+            + self.written.ids.first_seen.capacity() * size_of::<DateTime<Utc>>()
     }
 
     /// The time of the newest snapshot held.
@@ -286,8 +318,13 @@ impl ListState {
         if s.entries.is_empty() {
             return;
         }
-        let prepared = self.prepare(s);
-        let col = self.intern(prepared);
+        let col = match self.known_column(s) {
+            Some(col) => col,
+            None => {
+                let prepared = self.prepare(s);
+                self.intern(prepared)
+            }
+        };
         let t = s.taken_at;
         // Seen ranges.
         self.list_started_at = Some(self.list_started_at.map_or(t, |x| x.min(t)));
@@ -316,6 +353,33 @@ impl ListState {
             self.remember(Fired { at: e.taken_at, key_kind: e.key_kind.clone(), product: e.product.clone() });
         }
         self.trim(cfg);
+    }
+
+    /// The snapshot laid out against the state when every product and currency in it is already in
+    /// the tables (what [`ListState::prepare`] gives then), None when one is new. A product is
+    /// looked for first at its index in the newest column and beside it (a list moves a little
+    /// from one snapshot to the next), by comparing its id; then by [`ListState::index_of`]. The
+    /// merge's lookups: `score` has just prepared the same snapshot by binary search.
+    fn known_column(&self, s: &Snapshot) -> Option<Column> {
+        let near: &[Cell] = self.cols.last().map_or(&[], |c| &c.cells);
+        let mut cells = Vec::with_capacity(s.entries.len());
+        for (i, e) in s.entries.iter().enumerate() {
+            let wanted = e.id.as_str();
+            let at = |j: usize| {
+                let id = near.get(j)?.id;
+                (self.ids.get(id as usize)?.as_str() == wanted).then_some(id)
+            };
+            let id = match at(i).or_else(|| i.checked_sub(1).and_then(at)).or_else(|| at(i + 1)) {
+                Some(id) => id,
+                None => self.index_of(&e.id)?,
+            };
+            let cur = match e.currency.as_deref() {
+                None => NO_CURRENCY,
+                Some(c) => self.currencies.iter().position(|x| x == c)? as u16,
+            };
+            cells.push(Cell::new(id, e.position.get(), cur, e.price, e.reviews_total));
+        }
+        Some(Column { at: s.taken_at, cells, dwell: Vec::new() })
     }
 
     /// Records a fired event (no duplicates), in time order.
@@ -351,7 +415,7 @@ impl ListState {
             return col;
         }
         // Every column's cells are renumbered: what was written for them no longer holds.
-        self.written = WrittenColumns::default();
+        self.written = Written::default();
         let old = self.ids.len();
         let t = col.at;
         // Merge the sorted old table with the new ids; map old and provisional indices to final ones.
@@ -468,7 +532,7 @@ impl ListState {
     }
 
     /// The bytes, and (when `reuse` is given: the columns written before) the columns written now.
-    fn encode_with(&self, reuse: Option<WrittenColumns>) -> (Vec<u8>, WrittenColumns) {
+    fn encode_with(&self, reuse: Option<Written>) -> (Vec<u8>, Written) {
         let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
         let mut w = Writer::new(32 + self.ids.len() * 12 + self.cols.len() * 6 + cells * 3 + self.fired.len() * 6);
         w.u8(b'S');
@@ -481,48 +545,40 @@ impl ListState {
                 w.time(t, if i == 0 { 0 } else { base });
             }
         }
-        // Products, front-coded.
-        w.varint(self.ids.len() as u64);
-        let top = self.seen.iter().map(|r| r.last_seen).max().unwrap_or_default();
-        if !self.ids.is_empty() {
-            w.time(top, base);
-        }
-        let top = top.timestamp();
-        let mut prev: &[u8] = b"";
-        for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
-            let b = id.as_str().as_bytes();
-            let shared = b.iter().zip(prev).take_while(|(x, y)| x == y).count();
-            w.varint(shared as u64 * 3 + u64::from(kind_code(*kind)));
-            w.bytes(&b[shared..]);
-            w.time(r.first_seen, base);
-            w.time(r.last_seen, top);
-            prev = b;
-        }
+        let keep = reuse.is_some();
+        let Written { columns: before, events: hints, ids } = reuse.unwrap_or_default();
+        let ids = self.encode_ids(&mut w, base, ids, keep);
         w.varint(self.currencies.len() as u64);
         for c in &self.currencies {
             w.bytes(c.as_bytes());
         }
         // Columns: each cell against the product's cell in the previous column.
         w.varint(self.cols.len() as u64);
-        let keep = reuse.is_some();
-        let mut before = reuse.unwrap_or_default().0.into_iter().peekable();
-        let mut written = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
+        let mut before = before.into_iter().peekable();
+        let mut columns = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
         let mut prev_at = base;
         let mut prev: &[Cell] = &[];
         let mut prev_col = None;
         for c in &self.cols {
             let key = ColumnKey { at: c.at, prev: prev_col, against: prev_at, runs: c.runs() };
-            while before.next_if(|(k, _)| k.at < c.at).is_some() {}
-            match before.next_if(|(k, _)| *k == key) {
-                Some((key, bytes)) => {
-                    w.buf.extend_from_slice(&bytes);
-                    written.push((key, bytes));
+            while before.next_if(|b| b.key.at < c.at).is_some() {}
+            // The same column written against the same, or the one that had the runs it lost.
+            match before.next_if(|b| b.key == key || b.key == ColumnKey { runs: true, ..key }) {
+                Some(mut b) => {
+                    if b.key != key {
+                        b.bytes.truncate(b.runs_at);
+                        b.bytes[b.flags_at] &= !RUNS;
+                        b.key = key;
+                    }
+                    w.buf.extend_from_slice(&b.bytes);
+                    columns.push(b);
                 }
                 None => {
                     let from = w.buf.len();
-                    encode_column(&mut w, c, prev, prev_at);
+                    let (flags_at, runs_at) = encode_column(&mut w, c, prev, prev_at);
                     if keep {
-                        written.push((key, w.buf[from..].to_vec()));
+                        let bytes = w.buf[from..].to_vec();
+                        columns.push(WrittenColumn { key, bytes, flags_at, runs_at });
                     }
                 }
             }
@@ -530,7 +586,70 @@ impl ListState {
             prev = &c.cells;
             prev_col = Some(c.at);
         }
-        // Events: kinds from a table, products by index when the state knows them.
+        let events = self.encode_events(&mut w, base, &hints, keep);
+        (w.into_bytes(), Written { columns, events, ids })
+    }
+
+    /// The products of [`ListState::encode`], front-coded, each up to its `last_seen` copied from
+    /// `heads` (the last write's) when they still hold. Returns the heads written when `keep`.
+    #[inline(never)]
+    fn encode_ids(&self, w: &mut Writer, base: i64, heads: IdHeads, keep: bool) -> IdHeads {
+        w.varint(self.ids.len() as u64);
+        let top = self.seen.iter().map(|r| r.last_seen).max().unwrap_or_default();
+        if !self.ids.is_empty() {
+            w.time(top, base);
+        }
+        // The products in the newest list were last seen at `top`: one zero byte (whole seconds).
+        let (top_at, top) = (top, top.timestamp());
+        let top_zero = top_at.timestamp_subsec_nanos() == 0;
+        let usable = heads.base == base && heads.ends.len() == self.ids.len();
+        let mut stale = !usable;
+        let mut from = 0;
+        let mut prev: &[u8] = b"";
+        for (k, ((id, kind), r)) in self.ids.iter().zip(&self.kinds).zip(&self.seen).enumerate() {
+            let b = id.as_str().as_bytes();
+            if usable && heads.first_seen[k] == r.first_seen {
+                w.buf.extend_from_slice(&heads.bytes[from..heads.ends[k]]);
+            } else {
+                id_head(w, b, prev, *kind, r.first_seen, base);
+                stale = true;
+            }
+            if usable {
+                from = heads.ends[k];
+            }
+            if top_zero && r.last_seen == top_at {
+                w.u8(0);
+            } else {
+                w.time(r.last_seen, top);
+            }
+            prev = b;
+        }
+        if !keep || !stale {
+            return heads;
+        }
+        // Written again whole (a new table, a late snapshot), for the next write.
+        let mut fresh = Writer::new(self.ids.len() * 8);
+        let mut ends = Vec::with_capacity(self.ids.len());
+        let mut prev: &[u8] = b"";
+        for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
+            id_head(&mut fresh, id.as_str().as_bytes(), prev, *kind, r.first_seen, base);
+            ends.push(fresh.buf.len());
+            prev = id.as_str().as_bytes();
+        }
+        IdHeads { base, bytes: fresh.into_bytes(), ends, first_seen: self.seen.iter().map(|r| r.first_seen).collect() }
+    }
+
+    /// The events of [`ListState::encode`]: kinds from a table, products by index when the state
+    /// knows them (looked for first where `hints`, the last write's, had an event of the same time).
+    /// Returns the events' indices when `keep`.
+    #[inline(never)]
+    fn encode_events(
+        &self,
+        w: &mut Writer,
+        base: i64,
+        hints: &[(DateTime<Utc>, u32)],
+        keep: bool,
+    ) -> Vec<(DateTime<Utc>, u32)> {
         let mut kinds: Vec<&str> = Vec::new();
         for f in &self.fired {
             if !kinds.contains(&f.key_kind.as_str()) {
@@ -542,20 +661,34 @@ impl ListState {
             w.bytes(k.as_bytes());
         }
         w.varint(self.fired.len() as u64);
+        let mut found = Vec::with_capacity(if keep { self.fired.len() } else { 0 });
+        let mut hint = 0;
         let mut prev_at = base;
         for f in &self.fired {
             w.time(f.at, prev_at);
             prev_at = f.at.timestamp();
             w.varint(kinds.iter().position(|k| *k == f.key_kind).unwrap_or(0) as u64);
-            match self.index_of(&f.product) {
+            while hints.get(hint).is_some_and(|h| h.0 < f.at) {
+                hint += 1;
+            }
+            let hinted = hints[hint.min(hints.len())..]
+                .iter()
+                .take_while(|h| h.0 == f.at)
+                .map(|h| h.1)
+                .find(|i| self.ids.get(*i as usize) == Some(&f.product));
+            let index = hinted.or_else(|| self.index_of(&f.product));
+            match index {
                 Some(i) => w.varint(u64::from(i) + 1),
                 None => {
                     w.varint(0);
                     w.bytes(f.product.as_str().as_bytes());
                 }
             }
+            if keep {
+                found.push((f.at, index.unwrap_or(u32::MAX)));
+            }
         }
-        (w.into_bytes(), WrittenColumns(written))
+        found
     }
 
     /// Reads what [`ListState::encode`] wrote; anything else (another format version included) is an
@@ -678,18 +811,33 @@ impl ListState {
             currencies,
             cols,
             fired,
-            written: WrittenColumns::default(),
+            written: Written::default(),
         })
     }
 }
 
+/// A product of [`ListState::encode`] up to its `last_seen`: the length of the prefix its id `b`
+/// shares with the previous one's (`prev`) × 3 + its type, the rest of the id, its `first_seen`.
+fn id_head(w: &mut Writer, b: &[u8], prev: &[u8], kind: EntryType, first_seen: DateTime<Utc>, base: i64) {
+    let shared = shared_prefix(b, prev);
+    w.varint(shared as u64 * 3 + u64::from(kind_code(kind)));
+    w.bytes(&b[shared..]);
+    w.time(first_seen, base);
+}
+
 /// One column of [`ListState::encode`]: its time against `prev_at`, then its cells against `prev`,
 /// the previous column's.
-fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) {
+/// Returns where (from its start) it wrote its flags byte and its dwell runs.
+// The three parts of `encode_with` out of line: inlined, the encoder measured 0.8k instructions a
+// record more under callgrind.
+#[inline(never)]
+fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (usize, usize) {
+    let from = w.buf.len();
     let at = c.at.timestamp();
     w.time(c.at, prev_at);
     w.varint(c.cells.len() as u64);
     let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
+    let flags_at = w.buf.len() - from;
     w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs()) * RUNS));
     if !dense {
         for x in &c.cells {
@@ -738,6 +886,7 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) {
             w.varint(rv);
         }
     }
+    let runs_at = w.buf.len() - from;
     if c.runs() {
         for d in &c.dwell {
             w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
@@ -746,6 +895,7 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) {
             }
         }
     }
+    (flags_at, runs_at)
 }
 
 /// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
@@ -893,6 +1043,21 @@ fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a[i..n].iter().cmp(&b[i..n]).then(a.len().cmp(&b.len()))
 }
 
+/// The length of the prefix `a` and `b` share, eight bytes at a time (ids share long prefixes).
+#[inline]
+fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    let word = |w: &[u8]| u64::from_be_bytes(w.try_into().unwrap_or_default());
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let diff = word(x) ^ word(y);
+        if diff != 0 {
+            return i + diff.leading_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
 fn kind_code(k: EntryType) -> u8 {
     match k {
         EntryType::Item => 0,
@@ -977,8 +1142,25 @@ impl ScoreStateItem {
         }
     }
 
+    /// The store item: what [`Item::from_typed`] makes of it, built directly (as the event items
+    /// are): the 2 KB state string is copied once, not serialized into a value tree.
     pub fn to_item(&self) -> Result<Item, StoreError> {
-        Item::from_typed(&self.pk, &self.sk, self)
+        // In the order `from_typed` leaves them (its map drops `pk` and `sk` by moving the last
+        // attribute into their place), so that the item's JSON (the local store's text) is the same.
+        let mut attrs = Map::with_capacity(5);
+        let version = ("version", Value::from(self.version));
+        let (second, last) = match self.newest {
+            Some(t) => (("newest", Value::String(keys::time_string(t))), Some(version)),
+            None => (version, None),
+        };
+        attrs.insert("state".to_string(), Value::String(self.state.clone()));
+        attrs.insert(second.0.to_string(), second.1);
+        attrs.insert("site".to_string(), Value::String(self.site.as_str().to_string()));
+        attrs.insert("category".to_string(), Value::String(self.category.as_str().to_string()));
+        if let Some((name, v)) = last {
+            attrs.insert(name.to_string(), v);
+        }
+        Ok(Item::new(self.pk.as_str(), self.sk.as_str(), attrs))
     }
 
     /// The state; its version is the item's.
@@ -1066,6 +1248,22 @@ mod tests {
             let mut st = ListState::default();
             for i in order.into_iter().map(|i| i % lists.len()) {
                 st.absorb(&snap(i as i64 * 7, &lists[i], 100.0 + i as f64), &[], &[], &cfg);
+                let reused = st.encode_reusing();
+                prop_assert_eq!(&reused, &st.encode());
+                prop_assert_eq!(ListState::decode(&reused).unwrap(), st.clone());
+            }
+        }
+
+        #[test]
+        fn reused_bytes_are_the_bytes_of_the_state_as_the_step_merges(lists in lists(), order in prop::collection::vec(0usize..12, 1..30)) {
+            // As the step does it: each snapshot scored against the state, then merged with its
+            // products' dwell runs (the newest column's, dropped when another comes) and events.
+            let cfg = SignalConfig::default();
+            let mut st = ListState::default();
+            for i in order.into_iter().map(|i| i % lists.len()) {
+                let s = snap(i as i64 * 7, &lists[i], 100.0 + i as f64);
+                let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+                st.absorb(&s, &scored.products, &scored.events, &cfg);
                 let reused = st.encode_reusing();
                 prop_assert_eq!(&reused, &st.encode());
                 prop_assert_eq!(ListState::decode(&reused).unwrap(), st.clone());
@@ -1198,7 +1396,7 @@ mod tests {
                     currencies,
                     cols,
                     fired,
-                    written: WrittenColumns::default(),
+                    written: Written::default(),
                 }
             })
     }
@@ -1211,8 +1409,97 @@ mod tests {
         }
 
         #[test]
+        fn shared_prefixes_are_counted_as_bytes_are(a in "[A-Z0-9]{0,20}", b in "[A-Z0-9]{0,20}", shared in "[A-Z0-9]{0,20}") {
+            let (a, b) = (format!("{shared}{a}"), format!("{shared}{b}"));
+            let plain = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+            prop_assert_eq!(shared_prefix(a.as_bytes(), b.as_bytes()), plain);
+        }
+
+        #[test]
         fn any_state_round_trips(st in states()) {
             prop_assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+        }
+
+        #[test]
+        fn the_item_is_what_serde_makes_of_it(
+            st in states(),
+            version in any::<u64>(),
+            newest in prop::option::of((-62_000_000_000i64..250_000_000_000, prop_oneof![Just(0u32), 0u32..1_000_000_000])),
+            site in prop::sample::select(vec![SiteId::MLB, SiteId::MLA, SiteId::MLM]),
+        ) {
+            let mut item = ScoreStateItem::new(site, &CategoryId::parse(&format!("{}1055", site.as_str())).unwrap(), &st);
+            item.version = version;
+            item.newest = newest.and_then(|(s, ns)| DateTime::from_timestamp(s, ns));
+            let (direct, typed) = (item.to_item().unwrap(), Item::from_typed(&item.pk, &item.sk, &item).unwrap());
+            // The attributes in the same order too (the map's equality does not look at it).
+            prop_assert_eq!(serde_json::to_string(&direct).unwrap(), serde_json::to_string(&typed).unwrap());
+            prop_assert_eq!(direct, typed);
+        }
+
+        #[test]
+        fn the_merge_lays_a_snapshot_out_as_prepare_does(
+            st in states(),
+            swaps in prop::collection::vec(0usize..8, 0..4),
+            others in prop::collection::vec((0usize..8, 0usize..12, 0usize..5), 0..4),
+        ) {
+            // The newest column's products, a few of them swapped with the next or replaced by
+            // another product (known or not, anywhere in the table) and with another currency
+            // (known, unknown or none).
+            let mut ids: Vec<EntryId> =
+                st.cols.last().map_or(&[][..], |c| &c.cells[..]).iter().map(|c| st.ids[c.id as usize].clone()).collect();
+            let mut curs: Vec<Option<String>> = st
+                .cols
+                .last()
+                .map_or(&[][..], |c| &c.cells[..])
+                .iter()
+                .map(|c| st.currencies.get(usize::from(c.cur)).cloned())
+                .collect();
+            for i in swaps {
+                if i + 1 < ids.len() {
+                    ids.swap(i, i + 1);
+                }
+            }
+            for (at, product, cur) in others {
+                let id = st.ids.get(product).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{product}")).unwrap());
+                let cur = match cur {
+                    0 => None,
+                    1 => Some("XXX".to_string()),
+                    c => st.currencies.get(c - 2).cloned(),
+                };
+                if ids.contains(&id) {
+                    continue;
+                }
+                if at < ids.len() {
+                    (ids[at], curs[at]) = (id, cur);
+                } else {
+                    ids.push(id);
+                    curs.push(cur);
+                }
+            }
+            let s = Snapshot {
+                site: SiteId::MLB,
+                category: CategoryId::parse("MLB1055").unwrap(),
+                taken_at: DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+                entries: ids
+                    .into_iter()
+                    .zip(curs)
+                    .enumerate()
+                    .map(|(i, (id, cur))| {
+                        let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, EntryType::Product);
+                        e.currency = cur;
+                        e.price = Some(10.0 + i as f64);
+                        e
+                    })
+                    .collect(),
+                fetch: Default::default(),
+            };
+            let prepared = st.prepare(&s);
+            let known = st.known_column(&s);
+            if prepared.new_ids.is_empty() && prepared.new_currencies.is_empty() {
+                prop_assert_eq!(known, Some(prepared.col));
+            } else {
+                prop_assert_eq!(known, None);
+            }
         }
 
         #[test]
