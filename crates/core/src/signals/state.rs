@@ -248,13 +248,36 @@ impl ListState {
         Ok(s)
     }
 
+    /// [`ListState::index_of`], looking first at the products of the cells `near[at − 1..=at + 1]`
+    /// (a list is nearly the previous one: most products are at or next to their earlier place).
+    pub(crate) fn index_near(&self, id: &EntryId, near: &[Cell], at: usize) -> Option<u32> {
+        let b = id.as_str().as_bytes();
+        for j in [at, at.wrapping_sub(1), at + 1] {
+            let Some(c) = near.get(j) else { continue };
+            if self.ids.get(c.id as usize).is_some_and(|x| same_bytes(x.as_str().as_bytes(), b)) {
+                return Some(c.id);
+            }
+        }
+        self.index_of(id)
+    }
+
     /// Lays a snapshot out against the state's tables.
     pub fn prepare<'a>(&self, s: &'a Snapshot) -> Prepared<'a> {
+        self.prepare_near(s, true)
+    }
+
+    /// [`ListState::prepare`]; `near`: each entry's product looked for first among the newest
+    /// column's cells at its index ([`ListState::index_near`]), else searched.
+    pub(crate) fn prepare_near<'a>(&self, s: &'a Snapshot, near: bool) -> Prepared<'a> {
+        let newest: &[Cell] = match (near, self.cols.last()) {
+            (true, Some(c)) => &c.cells,
+            _ => &[],
+        };
         let mut new_ids: Vec<(&EntryId, EntryType)> = Vec::new();
         let mut new_currencies: Vec<&str> = Vec::new();
         let mut cells = Vec::with_capacity(s.entries.len());
-        for e in &s.entries {
-            let id = match self.index_of(&e.id) {
+        for (i, e) in s.entries.iter().enumerate() {
+            let id = match self.index_near(&e.id, newest, i) {
                 Some(i) => i,
                 None => {
                     new_ids.push((&e.id, e.kind));
@@ -878,6 +901,17 @@ fn cents_of(p: f64) -> Option<u64> {
 /// The order of `str`'s `Ord` on ids (bytewise), eight bytes at a time: ids share long prefixes
 /// (`MLB1000…`), and the comparisons of a binary search were calls to `memcmp`.
 #[inline]
+/// `a == b`, for ids of 8 to 16 bytes (most) as two 8-byte words each.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
+        _ => a == b,
+    }
+}
+
 fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;
