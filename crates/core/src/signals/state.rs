@@ -192,7 +192,15 @@ impl ListState {
     /// The index of a product in `ids`.
     pub fn index_of(&self, id: &EntryId) -> Option<u32> {
         let b = id.as_str().as_bytes();
-        self.ids.binary_search_by(|x| cmp_bytes(x.as_str().as_bytes(), b)).ok().map(|i| i as u32)
+        let found = match word_key(b) {
+            // Ids of 8 to 16 bytes (most) compare as three integers.
+            Some(k) => self.ids.binary_search_by(|x| {
+                let x = x.as_str().as_bytes();
+                word_key(x).map_or_else(|| cmp_bytes(x, b), |xk| xk.cmp(&k))
+            }),
+            None => self.ids.binary_search_by(|x| cmp_bytes(x.as_str().as_bytes(), b)),
+        };
+        found.ok().map(|i| i as u32)
     }
 
     /// When the product was first and last in the list, as far as the state knows.
@@ -910,6 +918,19 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
         _ => a == b,
     }
+}
+
+/// For 8 to 16 bytes: the first 8 bytes and the rest padded with zeros, big-endian, and the
+/// length, which order as the bytes do (the padding sorts a prefix first, the length then puts it
+/// before the longer string); None for other lengths.
+pub(crate) fn word_key(b: &[u8]) -> Option<(u64, u64, usize)> {
+    if !(8..=16).contains(&b.len()) {
+        return None;
+    }
+    let head = u64::from_be_bytes(*b.first_chunk::<8>()?);
+    // The last 8 bytes, shifted past the ones the head holds (none left for 8 bytes).
+    let tail = u64::from_be_bytes(*b.last_chunk::<8>()?).checked_shl(8 * (16 - b.len() as u32)).unwrap_or(0);
+    Some((head, tail, b.len()))
 }
 
 fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
