@@ -71,13 +71,15 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     let r24 = w.r24(cfg);
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
-    let (momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
         r24,
+        momentum_from,
         momentum_weights,
         momentum_den,
+        points: product::ProductContext::points(cfg),
         price_from: w.first_col_since(cfg.price_window_secs),
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
     };

@@ -95,8 +95,12 @@ pub(crate) struct ProductContext<'a> {
     /// Whether the previous list's column carries its dwell runs (it was the newest list scored).
     pub carry: bool,
     pub r24: Option<usize>,
-    /// `(column, exp(−age/τ))` of the momentum window, and the sum of the weights.
-    pub momentum_weights: Vec<(usize, f64)>,
+    /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`), and
+    /// the sum of the weights.
+    pub momentum_from: usize,
+    pub momentum_weights: Vec<f64>,
+    /// The rank points of each position: `max(0, base − position)`.
+    pub points: [f64; 256],
     pub momentum_den: f64,
     /// The first columns of the price and reviews windows (the same for every row).
     pub price_from: usize,
@@ -104,12 +108,22 @@ pub(crate) struct ProductContext<'a> {
 }
 
 impl ProductContext<'_> {
-    pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (Vec<(usize, f64)>, f64) {
+    /// [`ProductContext::points`].
+    pub fn points(cfg: &SignalConfig) -> [f64; 256] {
+        // Positions from `base` on have none.
+        let mut points = [0.0; 256];
+        for (p, x) in points.iter_mut().enumerate().take(usize::from(cfg.momentum_base)) {
+            *x = f64::from(cfg.momentum_base - p as u8);
+        }
+        points
+    }
+
+    pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (usize, Vec<f64>, f64) {
         let tau = cfg.momentum_tau_secs.max(1);
-        let weights: Vec<(usize, f64)> =
-            (w.first_col_since(cfg.momentum_window_secs)..=w.s_col()).map(|c| (c, decay(w.age_secs(c), tau))).collect();
-        let den = weights.iter().map(|(_, x)| x).sum();
-        (weights, den)
+        let from = w.first_col_since(cfg.momentum_window_secs);
+        let weights: Vec<f64> = (from..=w.s_col()).map(|c| decay(w.age_secs(c), tau)).collect();
+        let den = weights.iter().sum();
+        (from, weights, den)
     }
 }
 
@@ -178,8 +192,8 @@ pub(crate) fn product_signals(
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
     let mut num = 0.0;
-    for (c, weight) in &ctx.momentum_weights {
-        let pts = pos_at(*c).map_or(0.0, |p| f64::from(cfg.momentum_base.saturating_sub(p)));
+    for (v, weight) in slots[ctx.momentum_from..].iter().zip(&ctx.momentum_weights) {
+        let pts = slot_pos(*v).map_or(0.0, |p| ctx.points[usize::from(p)]);
         num += weight * pts;
     }
     let den = ctx.momentum_den;
@@ -271,5 +285,22 @@ pub(crate) fn product_signals(
         reviews_delta_24h,
         reviews_ref,
         demand: ctx.curve.band_cached(pos),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_points_table_is_base_minus_position() {
+        for base in 0..=u8::MAX {
+            let cfg = SignalConfig { momentum_base: base, ..SignalConfig::default() };
+            let points = ProductContext::points(&cfg);
+            for p in 0..=u8::MAX {
+                let want = f64::from(base.saturating_sub(p));
+                assert_eq!(points[usize::from(p)].to_bits(), want.to_bits(), "base {base}, position {p}");
+            }
+        }
     }
 }

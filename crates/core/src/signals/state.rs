@@ -220,7 +220,15 @@ impl ListState {
     /// The index of a product in `ids`.
     pub fn index_of(&self, id: &EntryId) -> Option<u32> {
         let b = id.as_str().as_bytes();
-        self.ids.binary_search_by(|x| cmp_bytes(x.as_str().as_bytes(), b)).ok().map(|i| i as u32)
+        let found = match word_key(b) {
+            // Ids of 8 to 16 bytes (most) compare as three integers.
+            Some(k) => self.ids.binary_search_by(|x| {
+                let x = x.as_str().as_bytes();
+                word_key(x).map_or_else(|| cmp_bytes(x, b), |xk| xk.cmp(&k))
+            }),
+            None => self.ids.binary_search_by(|x| cmp_bytes(x.as_str().as_bytes(), b)),
+        };
+        found.ok().map(|i| i as u32)
     }
 
     /// When the product was first and last in the list, as far as the state knows.
@@ -280,13 +288,36 @@ impl ListState {
         Ok(s)
     }
 
+    /// [`ListState::index_of`], looking first at the products of the cells `near[at − 1..=at + 1]`
+    /// (a list is nearly the previous one: most products are at or next to their earlier place).
+    pub(crate) fn index_near(&self, id: &EntryId, near: &[Cell], at: usize) -> Option<u32> {
+        let b = id.as_str().as_bytes();
+        for j in [at, at.wrapping_sub(1), at + 1] {
+            let Some(c) = near.get(j) else { continue };
+            if self.ids.get(c.id as usize).is_some_and(|x| same_bytes(x.as_str().as_bytes(), b)) {
+                return Some(c.id);
+            }
+        }
+        self.index_of(id)
+    }
+
     /// Lays a snapshot out against the state's tables.
     pub fn prepare<'a>(&self, s: &'a Snapshot) -> Prepared<'a> {
+        self.prepare_near(s, true)
+    }
+
+    /// [`ListState::prepare`]; `near`: each entry's product looked for first among the newest
+    /// column's cells at its index ([`ListState::index_near`]), else searched.
+    pub(crate) fn prepare_near<'a>(&self, s: &'a Snapshot, near: bool) -> Prepared<'a> {
+        let newest: &[Cell] = match (near, self.cols.last()) {
+            (true, Some(c)) => &c.cells,
+            _ => &[],
+        };
         let mut new_ids: Vec<(&EntryId, EntryType)> = Vec::new();
         let mut new_currencies: Vec<&str> = Vec::new();
         let mut cells = Vec::with_capacity(s.entries.len());
-        for e in &s.entries {
-            let id = match self.index_of(&e.id) {
+        for (i, e) in s.entries.iter().enumerate() {
+            let id = match self.index_near(&e.id, newest, i) {
                 Some(i) => i,
                 None => {
                     new_ids.push((&e.id, e.kind));
@@ -1028,6 +1059,30 @@ fn cents_of(p: f64) -> Option<u64> {
 /// The order of `str`'s `Ord` on ids (bytewise), eight bytes at a time: ids share long prefixes
 /// (`MLB1000…`), and the comparisons of a binary search were calls to `memcmp`.
 #[inline]
+/// `a == b`, for ids of 8 to 16 bytes (most) as two 8-byte words each.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
+        _ => a == b,
+    }
+}
+
+/// For 8 to 16 bytes: the first 8 bytes and the rest padded with zeros, big-endian, and the
+/// length, which order as the bytes do (the padding sorts a prefix first, the length then puts it
+/// before the longer string); None for other lengths.
+pub(crate) fn word_key(b: &[u8]) -> Option<(u64, u64, usize)> {
+    if !(8..=16).contains(&b.len()) {
+        return None;
+    }
+    let head = u64::from_be_bytes(*b.first_chunk::<8>()?);
+    // The last 8 bytes, shifted past the ones the head holds (none left for 8 bytes).
+    let tail = u64::from_be_bytes(*b.last_chunk::<8>()?).checked_shl(8 * (16 - b.len() as u32)).unwrap_or(0);
+    Some((head, tail, b.len()))
+}
+
 fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;

@@ -330,6 +330,64 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Looking a product up next to its place in the newest column finds what searching finds.
+        #[test]
+        fn ids_looked_up_near_their_place_are_the_ids_searched((hist, scored) in scenario(), shift in 0usize..3) {
+            let (st, s) = state_and_snapshot(&hist, &scored);
+            prop_assert_eq!(st.prepare(&s), st.prepare_near(&s, false));
+            let newest = st.cols.last().map_or(&[][..], |c| &c.cells[..]);
+            // Every id of the state and of the snapshot, looked for at every place (and past the end).
+            let ids = st.ids.iter().chain(s.entries.iter().map(|e| &e.id));
+            for id in ids {
+                for at in 0..newest.len() + shift + 1 {
+                    prop_assert_eq!(st.index_near(id, newest, at), st.index_of(id));
+                }
+            }
+        }
+
+        /// Ids compared as words are ids compared as bytes (short, word-sized and long ones).
+        #[test]
+        fn ids_compared_as_words_are_compared_as_bytes(a in "[A-C0-2]{0,20}", b in "[A-C0-2]{0,20}", how in 0u8..3, k in any::<usize>()) {
+            let b = match how {
+                0 => a.clone(),
+                // One byte changed: anywhere, head or tail.
+                1 if !a.is_empty() => {
+                    let mut x = a.clone().into_bytes();
+                    let k = k % x.len();
+                    x[k] = if x[k] == b'A' { b'B' } else { b'A' };
+                    String::from_utf8(x).unwrap()
+                }
+                _ => b,
+            };
+            prop_assert_eq!(crate::signals::state::same_bytes(a.as_bytes(), b.as_bytes()), a == b);
+        }
+
+        /// Word keys order byte strings of 8 to 16 bytes as the bytes order (zeros included).
+        #[test]
+        fn word_keys_order_as_bytes(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(b'7'), Just(255u8)], 0..20),
+                                    b in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(b'7'), Just(255u8)], 0..20),
+                                    prefix in any::<bool>()) {
+            // Often one a prefix of the other, or the same head.
+            let b = if prefix { a[..b.len().min(a.len())].to_vec() } else { b };
+            let (ka, kb) = (crate::signals::state::word_key(&a), crate::signals::state::word_key(&b));
+            prop_assert_eq!(ka.is_some(), (8..=16).contains(&a.len()));
+            if let (Some(ka), Some(kb)) = (ka, kb) {
+                prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            }
+        }
+
+        /// `index_of` finds every id of a table of ids of every length, and no other.
+        #[test]
+        fn index_of_finds_what_a_scan_finds(ids in proptest::collection::btree_set("MLB[0-9A]{1,16}", 0..40), probe in "MLB[0-9A]{1,16}") {
+            let mut st = ListState::default();
+            st.ids = ids.iter().map(|s| EntryId::parse(s).unwrap()).collect();
+            for (i, id) in st.ids.iter().enumerate() {
+                prop_assert_eq!(st.index_of(id), Some(i as u32));
+            }
+            let probe = EntryId::parse(&probe).unwrap();
+            prop_assert_eq!(st.index_of(&probe), st.ids.iter().position(|x| *x == probe).map(|i| i as u32));
+        }
+
         /// The grid says what searching the columns says.
         #[test]
         fn the_grid_is_the_columns_searched((hist, scored) in scenario()) {
