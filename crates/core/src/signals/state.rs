@@ -387,23 +387,14 @@ impl ListState {
     }
 
     /// The snapshot laid out against the state when every product and currency in it is already in
-    /// the tables (what [`ListState::prepare`] gives then), None when one is new. A product is
-    /// looked for first at its index in the newest column and beside it (a list moves a little
-    /// from one snapshot to the next), by comparing its id; then by [`ListState::index_of`]. The
-    /// merge's lookups: `score` has just prepared the same snapshot by binary search.
+    /// the tables (what [`ListState::prepare`] gives then, without its lists of new ids and
+    /// currencies to build), None when one is new. Products are looked up as `prepare` does
+    /// ([`ListState::index_near`]).
     fn known_column(&self, s: &Snapshot) -> Option<Column> {
         let near: &[Cell] = self.cols.last().map_or(&[], |c| &c.cells);
         let mut cells = Vec::with_capacity(s.entries.len());
         for (i, e) in s.entries.iter().enumerate() {
-            let wanted = e.id.as_str();
-            let at = |j: usize| {
-                let id = near.get(j)?.id;
-                (self.ids.get(id as usize)?.as_str() == wanted).then_some(id)
-            };
-            let id = match at(i).or_else(|| i.checked_sub(1).and_then(at)).or_else(|| at(i + 1)) {
-                Some(id) => id,
-                None => self.index_of(&e.id)?,
-            };
+            let id = self.index_near(&e.id, near, i)?;
             let cur = match e.currency.as_deref() {
                 None => NO_CURRENCY,
                 Some(c) => self.currencies.iter().position(|x| x == c)? as u16,
@@ -1056,10 +1047,8 @@ fn cents_of(p: f64) -> Option<u64> {
     [c, c + 1].into_iter().find(|c| (*c as f64 / 100.0).to_bits() == p.to_bits())
 }
 
-/// The order of `str`'s `Ord` on ids (bytewise), eight bytes at a time: ids share long prefixes
-/// (`MLB1000…`), and the comparisons of a binary search were calls to `memcmp`.
-#[inline]
 /// `a == b`, for ids of 8 to 16 bytes (most) as two 8-byte words each.
+#[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -1083,6 +1072,9 @@ pub(crate) fn word_key(b: &[u8]) -> Option<(u64, u64, usize)> {
     Some((head, tail, b.len()))
 }
 
+/// The order of `str`'s `Ord` on ids (bytewise), eight bytes at a time: ids share long prefixes
+/// (`MLB1000…`), and the comparisons of a binary search were calls to `memcmp`.
+#[inline]
 fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;
