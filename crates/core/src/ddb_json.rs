@@ -375,56 +375,6 @@ pub(crate) struct Scan<'a> {
     at: usize,
 }
 
-/// `w / 10^k` (`p` is `10^k`, `k` ≤ 22) rounded correctly, found from one division: its result `c`,
-/// or the neighbour on the side the exact quotient lies (`w as f64` may round), is taken when the
-/// exact quotient lies strictly within half a unit in the last place of it, which is checked in
-/// integers. `None` when that does not hold or cannot be checked (a tie, a result at a power of two,
-/// a quotient below 2^-62 or above 2^53); the caller then parses the text.
-fn correctly_rounded_quotient(w: u64, k: u64, p: f64) -> Option<f64> {
-    /// 10^0 … 10^22, exact.
-    const POW10_WIDE: [u128; 23] = {
-        let mut t = [1u128; 23];
-        let mut i = 1;
-        while i < 23 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    use std::cmp::Ordering;
-    /// The leading bit of a normal `f64`'s significand, and the bits stored.
-    const LEAD: u64 = 1 << 52;
-    let bits = (w as f64 / p).to_bits();
-    // The result is `m` × 2^`e`, `m` with its leading bit. Zero and subnormals are left to the parser.
-    let (biased, m) = (bits >> 52, (bits & (LEAD - 1)) | LEAD);
-    if biased == 0 {
-        return None;
-    }
-    let e = i64::try_from(biased).ok()? - 1075;
-    // (2m − 1)·2^(e−1) < w / 10^k < (2m + 1)·2^(e−1), times 10^k · 2^(1−e): all in integers.
-    let shift = u32::try_from(1 - e).ok().filter(|s| (1..=63).contains(s))?;
-    let pow = *POW10_WIDE.get(usize::try_from(k).ok()?)?;
-    let scaled = u128::from(w) << shift;
-    let side = |m: u64| -> Option<Ordering> {
-        // Within the binade (a power of two's lower neighbour is nearer, not checked here).
-        (m > LEAD && m < 2 * LEAD).then_some(())?;
-        let (below, above) = (u128::from(2 * m - 1).checked_mul(pow)?, u128::from(2 * m + 1).checked_mul(pow)?);
-        Some(if scaled <= below {
-            Ordering::Less
-        } else if scaled >= above {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        })
-    };
-    let m = match side(m)? {
-        Ordering::Equal => m,
-        Ordering::Greater => m + 1,
-        Ordering::Less => m - 1,
-    };
-    (side(m)? == Ordering::Equal).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
-}
-
 /// A number read by [`Scan::number`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Number<'a> {
@@ -496,81 +446,46 @@ impl<'a> Scan<'a> {
         self.text.get(start..self.at)
     }
 
-    /// A JSON number 0 or more (no sign), read in one pass, with the value serde_json gives it (it
-    /// parses floats correctly rounded: the workspace enables `float_roundtrip`). `None` for a
-    /// negative number, a whole number of more than 19 digits, one out of `f64`'s range, or text that
-    /// is not a number; the caller's general path reads those.
+    /// A JSON number 0 or more (no sign), with the value serde_json gives it: a whole number read
+    /// as its digits, anything else through `str::parse` (correctly rounded, as serde_json's
+    /// `float_roundtrip` reads it; it has Clinger's fast path and Eisel–Lemire itself). `None` for
+    /// a negative number, a whole number of more than 19 digits, one out of `f64`'s range, or text
+    /// that is not a number; the caller's general path reads those.
     pub(crate) fn number(&mut self) -> Option<Number<'a>> {
-        /// Every whole number up to this is exact in an `f64`.
-        const EXACT: u64 = 1 << 53;
-        /// The powers of ten exact in an `f64`.
-        const POW10: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-            1e19, 1e20, 1e21, 1e22,
-        ];
         let b = self.text.as_bytes();
         let start = self.at;
-        let digit = |at: usize| b.get(at).filter(|d| d.is_ascii_digit()).map(|d| u64::from(d - b'0'));
-        // The digits read into `w` (at most 19: a `u64`), and the power of ten that scales it.
-        let (mut w, mut sig, mut exp10) = (0u64, 0usize, 0i64);
-        let mut at = start;
-        while let Some(d) = digit(at) {
-            if sig == 19 {
-                return None;
+        let digits = |mut at: usize| {
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
             }
-            (w, sig, at) = (w * 10 + d, sig + 1, at + 1);
-        }
-        if sig == 0 || (sig > 1 && b[start] == b'0') {
+            at
+        };
+        let mut at = digits(start);
+        let whole = at - start;
+        if whole == 0 || (whole > 1 && b[start] == b'0') {
             return None;
         }
         if !matches!(b.get(at), Some(b'.' | b'e' | b'E')) {
+            // At most 19 digits: a `u64`, and serde_json reads it as one.
+            (whole <= 19).then_some(())?;
+            let text = self.text.get(start..at)?;
+            let w = b[start..at].iter().fold(0u64, |w, d| w * 10 + u64::from(d - b'0'));
             self.at = at;
-            return Some(Number::Whole(w, self.text.get(start..at)?));
+            return Some(Number::Whole(w, text));
         }
-        let mut exact = true;
         if b.get(at) == Some(&b'.') {
-            at += 1;
-            let from = at;
-            while let Some(d) = digit(at) {
-                if sig < 19 {
-                    (w, sig, exp10) = (w * 10 + d, sig + 1, exp10 - 1);
-                } else {
-                    exact = false;
-                }
-                at += 1;
-            }
+            let from = at + 1;
+            at = digits(from);
             (at > from).then_some(())?;
         }
         if matches!(b.get(at), Some(b'e' | b'E')) {
             at += 1;
-            let negative = b.get(at) == Some(&b'-');
             at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
-            let (from, mut e) = (at, 0i64);
-            while let Some(d) = digit(at) {
-                e = (e * 10 + d as i64).min(1_000_000);
-                at += 1;
-            }
+            let from = at;
+            at = digits(from);
             (at > from).then_some(())?;
-            exp10 += if negative { -e } else { e };
         }
-        let text = self.text.get(start..at)?;
-        let x = match usize::try_from(exp10.unsigned_abs()).ok().and_then(|e| POW10.get(e)) {
-            // Clinger's fast path: `w` and the power of ten are exact, and one operation rounds
-            // correctly.
-            Some(p) if exact && w <= EXACT => {
-                if exp10 < 0 {
-                    w as f64 / p
-                } else {
-                    w as f64 * p
-                }
-            }
-            // A quotient whose rounding an exact check confirms (prices such as 219.35000000000002).
-            Some(&p) if exact && exp10 < 0 => match correctly_rounded_quotient(w, exp10.unsigned_abs(), p) {
-                Some(x) => x,
-                None => text.parse::<f64>().ok()?,
-            },
-            _ => text.parse::<f64>().ok()?,
-        };
+        let x = self.text.get(start..at)?.parse::<f64>().ok()?;
         self.at = at;
         // serde_json refuses a number out of range.
         x.is_finite().then_some(Number::Float(x))
@@ -762,7 +677,7 @@ mod tests {
                     proptest::prop_assert_eq!((Some(w), digits), (serde_json::from_str::<u64>(took).ok(), took));
                 }
             } else {
-                // Left to the general path: a sign, more than 19 digits before any fraction.
+                // Left to the general path: a sign, a whole number of more than 19 digits.
                 let plain = !text.starts_with('-') && text.split(['.', 'e', 'E']).next().is_some_and(|i| i.len() <= 19);
                 proptest::prop_assert!(general.is_none() || !plain, "{} not read", text);
             }
