@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ids::{push_digits, CategoryId, EntryId, EntryType, SiteId};
+use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::signals::category::CategorySignals;
 use crate::signals::events::{EventKind, PositionPoint, Severity, KEY_KIND_MAX};
@@ -397,18 +397,27 @@ fn float(x: f64) -> Value {
 /// point to `taken_at` (`-` before it for a point after `taken_at`; a fraction only when there is
 /// one): `9@10800 7@7200 -@3600 4@0`.
 pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
-    // Written as bytes, checked once at the end (every byte is ASCII).
+    // Written as bytes, checked once at the end (every byte is ASCII); each point is put together
+    // in a buffer on the stack and appended in one copy.
     let mut out: Vec<u8> = Vec::with_capacity(points.len() * 12);
     let t_secs = Some(taken_at.timestamp()).filter(|_| taken_at.timestamp_subsec_nanos() == 0);
-    for (i, p) in points.iter().enumerate() {
-        if i > 0 {
-            out.push(b' ');
+    for p in points {
+        // ' ', the position (at most 3 digits), '@', '-', the seconds (at most 19 digits), '.', 9 digits.
+        let mut tok = [0u8; 36];
+        let mut n = 0;
+        if !out.is_empty() {
+            tok[0] = b' ';
+            n = 1;
         }
         match p.position {
-            Some(x) => push_digits(&mut out, u64::from(x)),
-            None => out.push(b'-'),
+            Some(x) => n = put_digits(&mut tok, n, u64::from(x)),
+            None => {
+                tok[n] = b'-';
+                n += 1;
+            }
         }
-        out.push(b'@');
+        tok[n] = b'@';
+        n += 1;
         // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
         let (secs, nanos) = match t_secs.filter(|_| p.at.timestamp_subsec_nanos() == 0) {
             Some(t) => (t - p.at.timestamp(), 0),
@@ -418,9 +427,10 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
             }
         };
         if secs < 0 || nanos < 0 {
-            out.push(b'-');
+            tok[n] = b'-';
+            n += 1;
         }
-        push_digits(&mut out, secs.unsigned_abs());
+        n = put_digits(&mut tok, n, secs.unsigned_abs());
         if nanos != 0 {
             // The nanoseconds as 9 digits, without the trailing zeros.
             let mut frac = nanos.unsigned_abs();
@@ -429,16 +439,27 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
                 frac /= 10;
                 width -= 1;
             }
-            let mut digits = [b'0'; 9];
-            for d in digits[..width].iter_mut().rev() {
+            tok[n] = b'.';
+            for d in tok[n + 1..n + 1 + width].iter_mut().rev() {
                 *d = b'0' + (frac % 10) as u8;
                 frac /= 10;
             }
-            out.push(b'.');
-            out.extend_from_slice(&digits[..width]);
+            n += 1 + width;
         }
+        out.extend_from_slice(&tok[..n]);
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes `x` in decimal into `buf` at `at` (as `format!("{x}")`); returns the index after it.
+/// `buf` must have room for `x`'s digits (at most 20).
+fn put_digits(buf: &mut [u8], at: usize, mut x: u64) -> usize {
+    let width = if x == 0 { 1 } else { x.ilog10() as usize + 1 };
+    for d in buf[at..at + width].iter_mut().rev() {
+        *d = b'0' + (x % 10) as u8;
+        x /= 10;
+    }
+    at + width
 }
 
 /// Reads a sparkline written by [`write_recent`] back.
@@ -1067,7 +1088,38 @@ mod tests {
         assert!(!e.to_item().unwrap().attrs.contains_key("taken_at"));
     }
 
+    /// [`write_recent`] as plainly as it can be written, for the property below.
+    fn recent_plainly(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
+        let token = |p: &PositionPoint| {
+            let pos = p.position.map_or("-".to_string(), |x| x.to_string());
+            let age = taken_at.signed_duration_since(p.at);
+            let (secs, nanos) = (age.num_seconds(), age.subsec_nanos());
+            let sign = if secs < 0 || nanos < 0 { "-" } else { "" };
+            let frac = match nanos.unsigned_abs() {
+                0 => String::new(),
+                n => format!(".{n:09}").trim_end_matches('0').to_string(),
+            };
+            format!("{pos}@{sign}{}{frac}", secs.unsigned_abs())
+        };
+        points.iter().map(token).collect::<Vec<_>>().join(" ")
+    }
+
     proptest! {
+        #[test]
+        fn sparklines_are_written_as_plainly_and_read_back(
+            raw in proptest::collection::vec((-400_000_000i64..400_000_000, 0u32..1_000_000_000, any::<bool>(), any::<Option<u8>>()), 0..30),
+            t_nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        ) {
+            let t = at(1_796_040_000, t_nanos);
+            let points: Vec<PositionPoint> = raw
+                .iter()
+                .map(|(s, n, whole, position)| PositionPoint { at: at(1_796_040_000 - s, if *whole { 0 } else { *n }), position: *position })
+                .collect();
+            let text = write_recent(&points, t);
+            prop_assert_eq!(&text, &recent_plainly(&points, t));
+            prop_assert_eq!(read_recent(&text, t).unwrap(), points);
+        }
+
         #[test]
         fn event_items_survive_the_store(e in event_item()) {
             let item = e.to_item().unwrap();
