@@ -454,22 +454,27 @@ impl<'a> Scan<'a> {
     pub(crate) fn number(&mut self) -> Option<Number<'a>> {
         let b = self.text.as_bytes();
         let start = self.at;
+        // The whole part's digits, read once: their value (wrapping past 19 digits, which are
+        // refused below) and where they end.
+        let (mut w, mut at) = (0u64, start);
+        while let Some(&d) = b.get(at).filter(|d| d.is_ascii_digit()) {
+            w = w.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            at += 1;
+        }
+        let whole = at - start;
+        if whole == 0 || (whole > 1 && b[start] == b'0') {
+            return None;
+        }
         let digits = |mut at: usize| {
             while b.get(at).is_some_and(u8::is_ascii_digit) {
                 at += 1;
             }
             at
         };
-        let mut at = digits(start);
-        let whole = at - start;
-        if whole == 0 || (whole > 1 && b[start] == b'0') {
-            return None;
-        }
         if !matches!(b.get(at), Some(b'.' | b'e' | b'E')) {
             // At most 19 digits: a `u64`, and serde_json reads it as one.
             (whole <= 19).then_some(())?;
             let text = self.text.get(start..at)?;
-            let w = b[start..at].iter().fold(0u64, |w, d| w * 10 + u64::from(d - b'0'));
             self.at = at;
             return Some(Number::Whole(w, text));
         }
