@@ -363,7 +363,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for NumberSeed<S> {
 
 // ---------------------------------------------------------------------------------------------
 // A fast reader for images in the exact form a writer gives them (the trend-scorer's snapshot
-// items, `SnapshotItem::from_image_text`), tried before `from_image`.
+// items, `SnapshotItem::read_image_text`), tried before `from_image`.
 
 /// A cursor over JSON text that reads a strict subset of it: strings without escapes and the typed
 /// values `{"<tag>": payload}`. Every method returns `None` at anything outside that subset (or
