@@ -363,7 +363,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for NumberSeed<S> {
 
 // ---------------------------------------------------------------------------------------------
 // A fast reader for images in the exact form a writer gives them (the trend-scorer's snapshot
-// items, `SnapshotItem::from_image_text`), tried before `from_image`.
+// items, `SnapshotItem::read_image_text`), tried before `from_image`.
 
 /// A cursor over JSON text that reads a strict subset of it: strings without escapes and the typed
 /// values `{"<tag>": payload}`. Every method returns `None` at anything outside that subset (or
@@ -373,6 +373,48 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for NumberSeed<S> {
 pub(crate) struct Scan<'a> {
     text: &'a str,
     at: usize,
+}
+
+/// `w / 10^k` correctly rounded (`p` is `10^k`, `k` ≤ 22, so exact), as `str::parse` gives it, found
+/// from one division: exact when `w` is (at most 2^53: Clinger's fast path); else the quotient, or
+/// its neighbour on the side the exact value lies, when the exact value is checked in integers to
+/// lie strictly within half a unit in its last place. `None` when that cannot be shown (a tie, a
+/// quotient at a power of two, below 2^-10 or above 2^53), and the caller parses the text.
+fn quotient(w: u64, p: f64) -> Option<f64> {
+    /// The leading bit of a normal `f64`'s significand.
+    const LEAD: u64 = 1 << 52;
+    let x = w as f64 / p;
+    if w <= 2 * LEAD {
+        return Some(x);
+    }
+    // x = m·2^e, m with its leading bit; w / 10^k lies within half a unit of m when
+    // (2m − 1)·10^k < w·2^(1−e) < (2m + 1)·10^k, all below 2^128 for the shifts taken.
+    let (biased, m) = (x.to_bits() >> 52, (x.to_bits() & (LEAD - 1)) | LEAD);
+    let shift = 1076u64.checked_sub(biased).filter(|s| (1..=63).contains(s))?;
+    let (scaled, pow) = (u128::from(w) << shift, p as u128);
+    let side = |m: u64| {
+        // Within the binade (below a power of two the next value down is nearer: not checked).
+        (m > LEAD && m < 2 * LEAD).then_some(())?;
+        Some(if scaled <= u128::from(2 * m - 1) * pow {
+            -1
+        } else if scaled >= u128::from(2 * m + 1) * pow {
+            1
+        } else {
+            0
+        })
+    };
+    let m = m.checked_add_signed(side(m)?)?;
+    (side(m)? == 0).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+}
+
+/// The ASCII digits of `b` from `at`: where they end, and `w` with them appended (wrapping).
+#[inline(always)]
+fn digits(b: &[u8], mut at: usize, mut w: u64) -> (usize, u64) {
+    while let Some(d) = b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        w = w.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
+    }
+    (at, w)
 }
 
 /// A number read by [`Scan::number`].
@@ -446,21 +488,24 @@ impl<'a> Scan<'a> {
         self.text.get(start..self.at)
     }
 
-    /// A JSON number 0 or more (no sign), with the value serde_json gives it: a whole number read
-    /// as its digits, anything else through `str::parse` (correctly rounded, as serde_json's
-    /// `float_roundtrip` reads it; it has Clinger's fast path and Eisel–Lemire itself). `None` for
-    /// a negative number, a whole number of more than 19 digits, one out of `f64`'s range, or text
-    /// that is not a number; the caller's general path reads those.
+    /// A JSON number 0 or more (no sign), with the value serde_json gives it (correctly rounded: the
+    /// workspace enables `float_roundtrip`). Its digits are read once: a whole number is their
+    /// value; a fraction of at most 19 digits in all is [`quotient`] when that shows the rounding
+    /// (`str::parse` costs ~370 instructions for a price such as 219.35000000000002, ~215 for
+    /// 1299.9: it reads the text again, and the bench's 17 prices a record are that long); anything
+    /// else goes through `str::parse`. `None` for a negative number, a whole number of more than 19
+    /// digits, one out of `f64`'s range, or text that is not a number; the caller's general path
+    /// reads those.
     pub(crate) fn number(&mut self) -> Option<Number<'a>> {
+        /// The powers of ten exact in an `f64`.
+        const POW10: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+            1e19, 1e20, 1e21, 1e22,
+        ];
         let b = self.text.as_bytes();
         let start = self.at;
-        let digits = |mut at: usize| {
-            while b.get(at).is_some_and(u8::is_ascii_digit) {
-                at += 1;
-            }
-            at
-        };
-        let mut at = digits(start);
+        // The digits, read once into `w` (wrapping past 19 of them, which are not taken as it).
+        let (mut at, mut w) = digits(b, start, 0);
         let whole = at - start;
         if whole == 0 || (whole > 1 && b[start] == b'0') {
             return None;
@@ -469,23 +514,28 @@ impl<'a> Scan<'a> {
             // At most 19 digits: a `u64`, and serde_json reads it as one.
             (whole <= 19).then_some(())?;
             let text = self.text.get(start..at)?;
-            let w = b[start..at].iter().fold(0u64, |w, d| w * 10 + u64::from(d - b'0'));
             self.at = at;
             return Some(Number::Whole(w, text));
         }
+        let mut fraction = 0;
         if b.get(at) == Some(&b'.') {
-            let from = at + 1;
-            at = digits(from);
-            (at > from).then_some(())?;
+            (at, w) = digits(b, at + 1, w);
+            fraction = at - start - whole - 1;
+            (fraction > 0).then_some(())?;
         }
-        if matches!(b.get(at), Some(b'e' | b'E')) {
+        let plain = !matches!(b.get(at), Some(b'e' | b'E'));
+        if !plain {
             at += 1;
             at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
             let from = at;
-            at = digits(from);
+            at = digits(b, from, 0).0;
             (at > from).then_some(())?;
         }
-        let x = self.text.get(start..at)?.parse::<f64>().ok()?;
+        let text = self.text.get(start..at)?;
+        let x = match POW10.get(fraction).filter(|_| plain && whole + fraction <= 19).and_then(|&p| quotient(w, p)) {
+            Some(x) => x,
+            None => text.parse::<f64>().ok()?,
+        };
         self.at = at;
         // serde_json refuses a number out of range.
         x.is_finite().then_some(Number::Float(x))
@@ -708,6 +758,55 @@ mod tests {
                 proptest::prop_assert!(read.is_some() || text.contains('e'), "{} not read", text);
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The one-division quotient, when it answers, is the correctly rounded `w / 10^k` (the text
+        /// `str::parse` reads), for any 1–19 digits and any exact power of ten.
+        #[test]
+        fn a_quotient_is_what_parsing_its_text_gives(w in 0u64..10_000_000_000_000_000_000, k in 0usize..23) {
+            let digits = format!("{w:0>width$}", width = k + 1);
+            let text = format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..]);
+            let want = text.trim_end_matches('.').parse::<f64>().unwrap();
+            if let Some(x) = quotient(w, 10f64.powi(k as i32)) {
+                proptest::prop_assert_eq!(x.to_bits(), want.to_bits(), "{}", text);
+            }
+        }
+    }
+
+    /// Prices as float arithmetic leaves them (the bench's: whole prices times 0.8–1.19 now and
+    /// then, written as serde_json writes them), read by the one-division quotient, not by parsing
+    /// the text again: at most a few in a thousand (ties, powers of two) are left to `str::parse`.
+    #[test]
+    fn long_prices_take_the_one_division_path() {
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let z = (state ^ (state >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            (z ^ (z >> 29)) % n
+        };
+        let (mut fast, mut long) = (0, 0);
+        for _ in 0..20_000 {
+            let mut price = 100.0 + next(40) as f64 * 7.0;
+            for _ in 0..1 + next(6) {
+                price *= 0.8 + next(40) as f64 / 100.0;
+            }
+            let text = serde_json::to_string(&price).unwrap();
+            let Some((int, frac)) = text.split_once('.') else { continue };
+            let w: u64 = format!("{int}{frac}").parse().unwrap();
+            long += usize::from(w > 1 << 53);
+            if let Some(x) = quotient(w, 10f64.powi(frac.len() as i32)) {
+                assert_eq!(x.to_bits(), price.to_bits(), "{text}");
+                fast += 1;
+            }
+            assert_eq!(Scan::new(&text).number().map(|n| n.f64().to_bits()), Some(price.to_bits()), "{text}");
+        }
+        assert!(long > 10_000, "{long} long prices");
+        assert!(fast > 19_900, "{fast} of 20000 read by one division");
+        assert_eq!(quotient(21_935_000_000_000_002, 1e14), Some(219.35000000000002));
+        assert_eq!(quotient(12_999, 1e1), Some(1299.9));
     }
 
     #[test]

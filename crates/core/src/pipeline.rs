@@ -76,15 +76,15 @@ impl SnapshotRecord for RawRecord {
 
     fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
         let kind = self.kind().map_err(|e| format!("record does not decode: {e}"))?;
-        let (pk, sk) = self.keys().map_err(|e| format!("record does not decode: {e}"))?;
-        if kind != ChangeKind::Insert || !is_snapshot_key(&pk, &sk) {
+        let snapshot_key = self.keys_satisfy(is_snapshot_key).map_err(|e| format!("record does not decode: {e}"))?;
+        if kind != ChangeKind::Insert || !snapshot_key {
             return Ok(None);
         }
-        let item = self
-            .new_snapshot_item()
+        let snapshot = self
+            .new_snapshot()
             .map_err(|e| format!("snapshot item does not decode: {e}"))?
             .ok_or_else(|| "insert without a new image".to_string())?;
-        Ok(Some(item.snapshot))
+        Ok(Some(snapshot))
     }
 }
 

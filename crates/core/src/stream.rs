@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::signals::SnapshotItem;
+use crate::snapshot::Snapshot;
 use crate::store::Item;
 
 /// What happened to an item.
@@ -232,14 +233,25 @@ impl RawRecord {
         Ok((keys.pk.ok_or(StreamError::Missing("pk"))?, keys.sk.ok_or(StreamError::Missing("sk"))?))
     }
 
-    /// The new image as a snapshot item, `None` when the record has none: [`RawRecord::new_image`],
-    /// read in one pass when the image is in the form the item is written in
-    /// ([`SnapshotItem::from_image_text`]; the trend-scorer's every record).
-    pub fn new_snapshot_item(&self) -> Result<Option<SnapshotItem>, StreamError> {
+    /// Whether the item's `pk` and `sk` satisfy `f`: [`RawRecord::keys`] without copying them when
+    /// they are in the plain form.
+    pub fn keys_satisfy(&self, f: impl Fn(&str, &str) -> bool) -> Result<bool, StreamError> {
+        if let Some((pk, sk)) = self.dynamodb.keys.as_ref().and_then(|raw| plain_keys(raw.get())) {
+            return Ok(f(pk, sk));
+        }
+        let (pk, sk) = self.keys()?;
+        Ok(f(&pk, &sk))
+    }
+
+    /// The new image's snapshot, `None` when the record has none: the image read in one pass when
+    /// it is in the form the snapshot item is written in ([`SnapshotItem::read_image_text`]; the
+    /// trend-scorer's every record), else decoded as a [`SnapshotItem`] by [`RawRecord::new_image`],
+    /// which gives the snapshot or the error.
+    pub fn new_snapshot(&self) -> Result<Option<Snapshot>, StreamError> {
         match &self.dynamodb.new_image {
-            Some(raw) => match SnapshotItem::from_image_text(raw.get()) {
-                Some(item) => Ok(Some(item)),
-                None => self.new_image(),
+            Some(raw) => match SnapshotItem::read_image_text(raw.get()) {
+                Some((_, _, snapshot, _)) => Ok(Some(snapshot)),
+                None => Ok(self.new_image::<SnapshotItem>()?.map(|item| item.snapshot)),
             },
             None => Ok(None),
         }

@@ -143,8 +143,17 @@ impl SnapshotItem {
     /// [`crate::snapshot::EscapedColumns`]); `None` for any other form (items written before,
     /// attributes it does not write, escapes in the keys, anything malformed), which
     /// [`crate::ddb_json::from_image`] then decodes, giving the item or the error. Where both read
-    /// an image they give the same item (a property test holds them to it).
+    /// an image they give the same item (a property test holds them to it). The trend-scorer keeps
+    /// only the snapshot ([`SnapshotItem::read_image_text`]).
+    #[cfg(test)]
     pub(crate) fn from_image_text(image: &str) -> Option<SnapshotItem> {
+        let (pk, sk, snapshot, expires_at) = Self::read_image_text(image)?;
+        Some(SnapshotItem { pk: pk.to_string(), sk: sk.to_string(), snapshot, expires_at })
+    }
+
+    /// The item of [`SnapshotItem::from_image_text`] as its keys (borrowed from the image), snapshot
+    /// and `expires_at`, without copying the keys.
+    pub(crate) fn read_image_text(image: &str) -> Option<(&str, &str, Snapshot, i64)> {
         use crate::ddb_json::Scan;
         use crate::snapshot::{EscapedColumns, FetchMeta};
         let mut s = Scan::new(image);
@@ -191,18 +200,8 @@ impl SnapshotItem {
         let (pk, sk) = (pk?, sk?);
         let (site, category) = keys::parse_category_pk(pk)?;
         let taken_at = sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts)?;
-        Some(SnapshotItem {
-            pk: pk.to_string(),
-            sk: sk.to_string(),
-            snapshot: Snapshot {
-                site,
-                category,
-                taken_at,
-                entries: entries?.into_entries(site)?,
-                fetch: fetch.unwrap_or_default(),
-            },
-            expires_at: expires_at?,
-        })
+        let entries = entries?.into_entries(site)?;
+        Some((pk, sk, Snapshot { site, category, taken_at, entries, fetch: fetch.unwrap_or_default() }, expires_at?))
     }
 }
 
