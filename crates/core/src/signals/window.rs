@@ -10,7 +10,7 @@ use crate::ids::{EntryId, EntryType};
 use crate::signals::category::volatility_cols;
 use crate::signals::config::{SignalConfig, DAY_SECS};
 use crate::signals::items::SeenRange;
-use crate::signals::state::{Cell, Column, Dwell, ListState, Prepared};
+use crate::signals::state::{Cell, Column, Dwell, ListState, Prepared, NO_CURRENCY};
 use crate::snapshot::Snapshot;
 
 pub(crate) struct Window<'a> {
@@ -34,6 +34,9 @@ pub(crate) struct Window<'a> {
     ages: Vec<Option<i64>>,
     /// Per history column: its volatility against the column before it (meaningless for the first).
     vol_prev: Vec<f64>,
+    /// Per row of `S`: the product's lowest valid price in its currency in `S` over the price window
+    /// (+∞ when there is none; see [`Window::price_min`]).
+    price_min: Vec<f64>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
 }
@@ -108,33 +111,49 @@ impl<'a> Window<'a> {
             }
         }
         let width = cols.len();
-        // The history's slots, row by row, from the state's tables; `S`'s are set below.
-        let (mut grid, mut dense, vol_prev) = state.tables().with(state, |tab| {
-            let mut grid: Vec<Slot> = Vec::with_capacity(width * rows.len());
-            for (r, &id) in rows.iter().enumerate() {
-                // A product is in a column's table at most once, with its last cell (a list read
-                // from elsewhere may repeat one; the grid gives its row, `row_of`, that cell).
-                match tab.history(id, lo..hi).filter(|_| row_of[id as usize] == r as u32) {
-                    Some(slots) => grid.extend_from_slice(slots),
-                    None => grid.extend(std::iter::repeat_n(0, hi - lo)),
-                }
-                grid.push(0);
-            }
-            let mut dense = Vec::with_capacity(width);
-            dense.extend_from_slice(&tab.dense[lo..hi]);
-            let mut vol_prev = Vec::with_capacity(width);
-            vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
-            (grid, dense, vol_prev)
-        });
         let s = width - 1;
+        // `S`'s slots, by row.
+        let mut s_slots: Vec<Slot> = vec![0; rows.len()];
         let mut in_order = true;
         for (i, cell) in prepared.col.cells.iter().enumerate() {
             in_order &= usize::from(cell.pos) == i + 1;
             let r = row_of[cell.id as usize];
             if r != NO_ROW {
-                grid[r as usize * width + s] = slot(i, cell.pos);
+                s_slots[r as usize] = slot(i, cell.pos);
             }
         }
+        // The price window's first column (`first_col_since`).
+        let price_from = t - Duration::seconds(cfg.price_window_secs);
+        let price_from = cols.iter().position(|c| c.at >= price_from).unwrap_or(s);
+        // The history's slots, row by row, from the state's tables, then `S`'s; and the price
+        // minimum of each row of `S` over the price window, in its currency in `S`.
+        let (grid, mut dense, vol_prev, price_min) = state.tables().with(state, |tab| {
+            let mut grid: Vec<Slot> = Vec::with_capacity(width * rows.len());
+            let mut price_min = Vec::with_capacity(n_current);
+            for (r, &id) in rows.iter().enumerate() {
+                // A product is in a column's table at most once, with its last cell (a list read
+                // from elsewhere may repeat one; the grid gives its row, `row_of`, that cell).
+                let own = row_of[id as usize] == r as u32;
+                match tab.history(id, lo..hi).filter(|_| own) {
+                    Some(slots) => grid.extend_from_slice(slots),
+                    None => grid.extend(std::iter::repeat_n(0, hi - lo)),
+                }
+                grid.push(s_slots[r]);
+                if r < n_current {
+                    let cur = slot_index(s_slots[r]).and_then(|i| prepared.col.cells.get(i)).map(|c| c.cur);
+                    let min = match cur.filter(|_| own) {
+                        Some(cur) => tab.price_min(id, cur, lo + price_from.min(s)..hi),
+                        None => f64::INFINITY,
+                    };
+                    price_min.push(min);
+                }
+            }
+            let mut dense = Vec::with_capacity(width);
+            dense.extend_from_slice(&tab.dense[lo..hi]);
+            let mut vol_prev = Vec::with_capacity(width);
+            vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
+            (grid, dense, vol_prev, price_min)
+        });
         dense.push(in_order);
         // Whole-second times (all the scorer stores) subtract as timestamps.
         let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
@@ -142,7 +161,14 @@ impl<'a> Window<'a> {
             .iter()
             .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
             .collect();
-        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, vol_prev, state, prepared }
+        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, vol_prev, price_min, state, prepared }
+    }
+
+    /// The lowest valid price (finite, positive) of the product of row `row` of `S`, in the same
+    /// currency as its cell in `S`, over the snapshots of `H` at or after `t − price_window` (None
+    /// when there is none); read off the state's tables.
+    pub fn price_min(&self, row: usize) -> Option<f64> {
+        self.price_min.get(row).copied().filter(|m| *m < f64::INFINITY)
     }
 
     /// The volatility of the history columns `c − 1` and `c` (`c ≥ 1`, `c` not the scored one), as
@@ -362,6 +388,10 @@ pub(crate) struct Tables {
     /// oldest column leaves by moving `start`, and the rows are moved back to the front of their
     /// room when a new column finds none left.
     slots: Vec<Slot>,
+    /// Laid out as `slots`: the cell's price when it is valid (finite and positive; +∞ otherwise
+    /// and where absent, which never lowers a minimum), and its currency.
+    prices: Vec<f64>,
+    curs: Vec<u16>,
     cap: usize,
     start: usize,
     /// Per column: whether its cells are at positions `1, 2, …, len` in that order.
@@ -413,28 +443,18 @@ impl Tables {
 
     /// Room for `need` columns per product, the columns held kept (at the front of the rows).
     fn layout(&mut self, need: usize) {
-        let held = self.keys.len();
-        let laid_out = self.cap > 0 && self.slots.len() == self.n * self.cap;
-        if laid_out && need + self.start <= self.cap {
+        let (held, start, n, old_cap) = (self.keys.len(), self.start, self.n, self.cap);
+        let laid_out = old_cap > 0 && self.slots.len() == n * old_cap;
+        if laid_out && need + start <= old_cap {
             // Room left past the end.
             return;
         }
-        if laid_out && need <= self.cap {
-            // Room at the front: the rows move back.
-            for row in self.slots.chunks_exact_mut(self.cap) {
-                row.copy_within(self.start..self.start + held, 0);
-            }
-        } else {
-            let cap = need + SLACK;
-            let mut slots = vec![0; self.n * cap];
-            if laid_out {
-                for (new, old) in slots.chunks_exact_mut(cap).zip(self.slots.chunks_exact(self.cap)) {
-                    new[..held].copy_from_slice(&old[self.start..self.start + held]);
-                }
-            }
-            self.slots = slots;
-            self.cap = cap;
-        }
+        let cap = if laid_out && need <= old_cap { old_cap } else { need + SLACK };
+        let old = laid_out.then_some((old_cap, start, held));
+        relayout(&mut self.slots, 0, n, cap, old);
+        relayout(&mut self.prices, f64::INFINITY, n, cap, old);
+        relayout(&mut self.curs, NO_CURRENCY, n, cap, old);
+        self.cap = cap;
         self.start = 0;
     }
 
@@ -444,12 +464,18 @@ impl Tables {
         for row in self.slots.chunks_exact_mut(cap) {
             row[at] = 0;
         }
+        for row in self.prices.chunks_exact_mut(cap) {
+            row[at] = f64::INFINITY;
+        }
         let mut in_order = true;
         for (i, cell) in col.cells.iter().enumerate() {
             in_order &= usize::from(cell.pos) == i + 1;
             // Every cell of the state names one of its products.
-            if let Some(v) = self.slots.get_mut((cell.id as usize).wrapping_mul(cap).wrapping_add(at)) {
+            let j = (cell.id as usize).wrapping_mul(cap).wrapping_add(at);
+            if let (Some(v), Some(p), Some(c)) = (self.slots.get_mut(j), self.prices.get_mut(j), self.curs.get_mut(j)) {
                 *v = slot(i, cell.pos);
+                *p = cell.price().filter(|p| *p > 0.0 && p.is_finite()).unwrap_or(f64::INFINITY);
+                *c = cell.cur;
             }
         }
         in_order
@@ -474,6 +500,43 @@ impl Tables {
         let i = id as usize;
         let row = self.slots.get(i * self.cap..(i + 1) * self.cap).filter(|_| i < self.n)?;
         row.get(self.start + range.start..self.start + range.end)
+    }
+
+    /// The lowest valid price of product `id` in currency `cur` over the columns `range` (+∞ when
+    /// there is none), as `product_signals` defines it.
+    fn price_min(&self, id: u32, cur: u16, range: std::ops::Range<usize>) -> f64 {
+        let i = id as usize;
+        let cols = i * self.cap + self.start + range.start..i * self.cap + self.start + range.end;
+        let (Some(prices), Some(curs)) = (self.prices.get(cols.clone()), self.curs.get(cols)) else {
+            return f64::INFINITY;
+        };
+        let mut min = f64::INFINITY;
+        for (p, c) in prices.iter().zip(curs) {
+            if *c == cur && *p < min {
+                min = *p;
+            }
+        }
+        min
+    }
+}
+
+/// `v` laid out again as `n` rows of `cap`, filled with `fill`; `old`: the rows' room before, where
+/// the columns held start, and how many: those are kept, moved to the front of the rows.
+fn relayout<T: Copy>(v: &mut Vec<T>, fill: T, n: usize, cap: usize, old: Option<(usize, usize, usize)>) {
+    match old {
+        Some((old_cap, start, held)) if old_cap == cap => {
+            for row in v.chunks_exact_mut(cap) {
+                row.copy_within(start..start + held, 0);
+            }
+        }
+        Some((old_cap, start, held)) => {
+            let mut new = vec![fill; n * cap];
+            for (to, from) in new.chunks_exact_mut(cap).zip(v.chunks_exact(old_cap)) {
+                to[..held].copy_from_slice(&from[start..start + held]);
+            }
+            *v = new;
+        }
+        None => *v = vec![fill; n * cap],
     }
 }
 
@@ -622,7 +685,7 @@ mod tests {
             let (st, s) = state_and_snapshot(&hist, &scored);
             let prepared = st.prepare(&s);
             let w = Window::build(&s, &prepared, &st, &cfg);
-            grid_is_the_columns_searched(&w, &s, &prepared)?;
+            grid_is_the_columns_searched(&w, &s, &prepared, &cfg)?;
         }
 
         /// The tables a state keeps from one record to the next follow its merges, in any order
@@ -634,6 +697,10 @@ mod tests {
             lists in prop::collection::vec(list(), 40),
             order in prop::collection::vec(0usize..40, 1..40),
             sorted in any::<bool>(),
+            odd in prop::collection::vec(prop_oneof![
+                4 => Just(None),
+                1 => prop::sample::select(vec![f64::NAN, 0.0, -3.0, f64::INFINITY, 1e-300, 7.5]).prop_map(Some),
+            ], 1..50),
         ) {
             let cfg = SignalConfig::default();
             let mut order = order;
@@ -642,7 +709,16 @@ mod tests {
             }
             let mut st = ListState::default();
             for h in order {
-                let s = snap(h as i64, &lists[h]);
+                let mut s = snap(h as i64, &lists[h]);
+                // Now and then a price that is not valid, a cheap one, none, or another currency.
+                for (j, e) in s.entries.iter_mut().enumerate() {
+                    match odd[(h * 7 + j) % odd.len()] {
+                        Some(7.5) => e.currency = Some("ARS".into()),
+                        Some(p) if p == 0.0 && j % 2 == 0 => e.price = None,
+                        Some(p) => e.price = Some(p),
+                        None => {}
+                    }
+                }
                 let ctx = crate::signals::ScoreContext { state: &st, calibration: None };
                 let scored = crate::signals::score(&s, &ctx, &cfg);
                 let fresh = st.clone();
@@ -651,7 +727,7 @@ mod tests {
                 {
                     let prepared = st.prepare(&s);
                     let w = Window::build(&s, &prepared, &st, &cfg);
-                    grid_is_the_columns_searched(&w, &s, &prepared)?;
+                    grid_is_the_columns_searched(&w, &s, &prepared, &cfg)?;
                 }
                 st.absorb(&s, &scored.products, &scored.events, &cfg);
             }
@@ -663,6 +739,7 @@ mod tests {
         w: &Window<'_>,
         s: &Snapshot,
         prepared: &Prepared<'_>,
+        cfg: &SignalConfig,
     ) -> Result<(), TestCaseError> {
         prop_assert_eq!(w.n_current, s.entries.len());
         for row in 0..w.n_rows() {
@@ -688,6 +765,11 @@ mod tests {
         for c in 1..w.s_col() {
             let want = volatility_cols(w.cols[c - 1], w.cols[c], (w.dense(c - 1), w.dense(c)));
             prop_assert_eq!(w.volatility_prev(c).map(f64::to_bits), Some(want.to_bits()), "column {}", c);
+        }
+        let price_from = w.first_col_since(cfg.price_window_secs);
+        for row in 0..w.n_current {
+            let want = crate::signals::product::price_min_of_cells(w, row, price_from);
+            prop_assert_eq!(w.price_min(row).map(f64::to_bits), want.map(f64::to_bits), "row {}", row);
         }
         Ok(())
     }
