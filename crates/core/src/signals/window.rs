@@ -510,13 +510,28 @@ impl Tables {
         let (Some(prices), Some(curs)) = (self.prices.get(cols.clone()), self.curs.get(cols)) else {
             return f64::INFINITY;
         };
-        let mut min = f64::INFINITY;
-        for (p, c) in prices.iter().zip(curs) {
-            if *c == cur && *p < min {
-                min = *p;
+        // Four minimums side by side (no branch, vector instructions), then the least of them: the
+        // values are never NaN (+∞ or positive), so the order does not change the minimum.
+        let lowest = |m: f64, p: f64, c: u16| {
+            let q = if c == cur { p } else { f64::INFINITY };
+            if q < m {
+                q
+            } else {
+                m
+            }
+        };
+        let mut m = [f64::INFINITY; 4];
+        let (p4, c4) = (prices.chunks_exact(4), curs.chunks_exact(4));
+        let rest = p4.remainder().iter().zip(c4.remainder());
+        for (p, c) in p4.zip(c4) {
+            for l in 0..4 {
+                m[l] = lowest(m[l], p[l], c[l]);
             }
         }
-        min
+        for (p, c) in rest {
+            m[0] = lowest(m[0], *p, *c);
+        }
+        m[0].min(m[1]).min(m[2].min(m[3]))
     }
 }
 
