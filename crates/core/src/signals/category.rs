@@ -48,7 +48,7 @@ fn entries(s: &Snapshot) -> Vec<(u8, &EntryId)> {
 
 /// Share of positions whose occupant differs between two columns (`dense`: whether each holds
 /// positions `1..=len` in order, see [`Window::dense`]).
-fn volatility_cols(a: &Column, b: &Column, dense: (bool, bool)) -> f64 {
+pub(crate) fn volatility_cols(a: &Column, b: &Column, dense: (bool, bool)) -> f64 {
     if dense == (true, true) {
         return dense_changed_share(a, b);
     }
@@ -111,11 +111,19 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         Some(pc) => entrants_and_exits(w, pc),
         None => (0, 0),
     };
+    let volatility = w.p_col().map(|pc| volatility_cols(s, w.cols[pc], (w.dense(w.s_col()), w.dense(pc))));
     let first = w.first_col_since(DAY_SECS);
-    // Summed in column order, as a list of the pairs' shares would be.
+    // Summed in column order, as a list of the pairs' shares would be. The pairs of history columns
+    // were compared when the later one joined the state; the last pair is `P` and `S` (the share is
+    // the same both ways round).
     let (mut sum, mut n_pairs) = (0.0, 0usize);
     for c in first..w.s_col() {
-        sum += volatility_cols(w.cols[c], w.cols[c + 1], (w.dense(c), w.dense(c + 1)));
+        let v = match (c + 1 < w.s_col(), w.volatility_prev(c + 1), volatility) {
+            (true, Some(v), _) => v,
+            (false, _, Some(v)) => v,
+            _ => volatility_cols(w.cols[c], w.cols[c + 1], (w.dense(c), w.dense(c + 1))),
+        };
+        sum += v;
         n_pairs += 1;
     }
     let volatility_24h = if n_pairs == 0 { None } else { Some(sum / n_pairs as f64) };
@@ -137,7 +145,7 @@ pub(crate) fn category_signals(w: &Window<'_>, baseline: bool, curve: &DemandCur
         list_length: s.cells.len(),
         previous_length: p.map(|p| p.cells.len()),
         previous_at: p.map(|p| p.at),
-        volatility: w.p_col().map(|pc| volatility_cols(s, w.cols[pc], (w.dense(w.s_col()), w.dense(pc)))),
+        volatility,
         churn: p.map(|p| {
             let total = s.cells.len() + p.cells.len();
             if total == 0 {

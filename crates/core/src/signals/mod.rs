@@ -80,7 +80,6 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         momentum_weights,
         momentum_den,
         points: product::ProductContext::points(cfg),
-        price_from: w.first_col_since(cfg.price_window_secs),
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
     };
     let products: Vec<ProductSignals> =

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
-use crate::signals::window::{delta, secs_between, slot_index, slot_pos, Slot, Window};
+use crate::signals::window::{delta, secs_between, slot_pos, Slot, Window};
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -102,8 +102,8 @@ pub(crate) struct ProductContext<'a> {
     /// The rank points of each position: `max(0, base − position)`.
     pub points: [f64; 256],
     pub momentum_den: f64,
-    /// The first columns of the price and reviews windows (the same for every row).
-    pub price_from: usize,
+    /// The first column of the reviews window (the same for every row; the price window's is the
+    /// grid's, [`Window::price_min`]).
     pub reviews_from: usize,
 }
 
@@ -159,6 +159,20 @@ fn run_since(
     }
     let start = slots[..s].iter().rposition(|v| !in_zone(*v)).map_or(0, |c| c + 1);
     Some(w.time(start))
+}
+
+/// The minimum of a row's valid prices (finite, positive) over the price window in its currency
+/// in `S`, off the grid's cells (the definition [`Window::price_min`] is tested against).
+#[cfg(test)]
+pub(crate) fn price_min_of_cells(w: &Window<'_>, row: usize, price_from: usize) -> Option<f64> {
+    let s = w.s_col();
+    let slots = w.slots(row);
+    let cur = w.slot_cell(s, slots[s]).map(|c| c.cur)?;
+    (price_from..s)
+        .filter_map(|c| w.slot_cell(c, slots[c]))
+        .filter(|h| h.cur == cur)
+        .filter_map(|h| valid_price(h.price()))
+        .min_by(f64::total_cmp)
 }
 
 /// The signals of the entry `e` of the scored list, which is row `row` of the grid.
@@ -223,21 +237,7 @@ pub(crate) fn product_signals(
 
     // Price against the rolling minimum (same currency, current snapshot excluded).
     let price = valid_price(e.price);
-    let currency = cell_at(s).map(|c| c.cur);
-    // The minimum of the valid prices (finite, positive) is the same in any order: kept without the
-    // `Option`, from +∞ (`p > 0 && p < min` is exactly "valid and lower": NaN and ±∞ fail it).
-    let mut min = f64::INFINITY;
-    if let (Some(cur), Some(window)) = (currency, slots.get(ctx.price_from..s)) {
-        for (v, col) in window.iter().zip(&w.cols[ctx.price_from..s]) {
-            let Some(h) = slot_index(*v).and_then(|i| col.cells.get(i)) else { continue };
-            if let (true, Some(p)) = (h.cur == cur, h.price()) {
-                if p > 0.0 && p < min {
-                    min = p;
-                }
-            }
-        }
-    }
-    let price_min_window = Some(min).filter(|m| *m < f64::INFINITY);
+    let price_min_window = w.price_min(row);
     let price_vs_min = match (price, price_min_window) {
         (Some(p), Some(m)) => Some(p / m - 1.0),
         _ => None,

@@ -18,6 +18,7 @@ use crate::signals::codec::{base64_decode, base64_encode, unzig, zig, CodecError
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
+use crate::signals::window::ColumnTables;
 use crate::snapshot::Snapshot;
 use crate::store::{Item, StoreError};
 
@@ -148,6 +149,9 @@ pub struct ListState {
     /// What [`ListState::encode_reusing`] wrote last (not part of the state: equal states may hold
     /// different ones).
     written: Written,
+    /// What the scorer's grid reads from each column, kept from one record to the next (not part
+    /// of the state either; see [`ColumnTables`]).
+    tables: ColumnTables,
 }
 
 /// What the last [`ListState::encode_reusing`] wrote: each column's bytes, with what they depend
@@ -274,6 +278,12 @@ impl ListState {
             + self.written.ids.bytes.capacity()
             + self.written.ids.ends.capacity() * size_of::<usize>()
             + self.written.ids.first_seen.capacity() * size_of::<DateTime<Utc>>()
+            + self.tables.heap_bytes()
+    }
+
+    /// The tables of the columns (the scorer's grid reads them; [`ColumnTables`]).
+    pub(crate) fn tables(&self) -> &ColumnTables {
+        &self.tables
     }
 
     /// The time of the newest snapshot held.
@@ -834,6 +844,7 @@ impl ListState {
             cols,
             fired,
             written: Written::default(),
+            tables: ColumnTables::default(),
         })
     }
 }
@@ -1444,6 +1455,7 @@ mod tests {
                     cols,
                     fired,
                     written: Written::default(),
+                    tables: ColumnTables::default(),
                 }
             })
     }

@@ -7,9 +7,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::ids::{EntryId, EntryType};
+use crate::signals::category::volatility_cols;
 use crate::signals::config::{SignalConfig, DAY_SECS};
 use crate::signals::items::SeenRange;
-use crate::signals::state::{Cell, Column, Dwell, ListState, Prepared};
+use crate::signals::state::{Cell, Column, Dwell, ListState, Prepared, NO_CURRENCY};
 use crate::snapshot::Snapshot;
 
 pub(crate) struct Window<'a> {
@@ -31,6 +32,11 @@ pub(crate) struct Window<'a> {
     dense: Vec<bool>,
     /// Per column: `(t − at).num_seconds()` when both are whole seconds (see [`Window::age_secs`]).
     ages: Vec<Option<i64>>,
+    /// Per history column: its volatility against the column before it (meaningless for the first).
+    vol_prev: Vec<f64>,
+    /// Per row of `S`: the product's lowest valid price in its currency in `S` over the price window
+    /// (+∞ when there is none; see [`Window::price_min`]).
+    price_min: Vec<f64>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
 }
@@ -54,6 +60,12 @@ pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 /// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
 /// `(index of its cell in the column + 1) << 8 | position`.
 pub(crate) type Slot = u32;
+
+/// The slot of the cell at index `i` of a column.
+fn slot(i: usize, pos: u8) -> Slot {
+    // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
+    (i as u32 + 1) << 8 | u32::from(pos)
+}
 
 /// The position of a slot (None: not in that snapshot).
 pub(crate) fn slot_pos(v: Slot) -> Option<u8> {
@@ -99,27 +111,70 @@ impl<'a> Window<'a> {
             }
         }
         let width = cols.len();
-        let mut grid: Vec<Slot> = vec![0; width * rows.len()];
-        let mut dense = Vec::with_capacity(width);
-        for (k, col) in cols.iter().enumerate() {
-            let mut in_order = true;
-            for (i, cell) in col.cells.iter().enumerate() {
-                in_order &= usize::from(cell.pos) == i + 1;
-                let r = row_of[cell.id as usize];
-                if r != NO_ROW {
-                    // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
-                    grid[r as usize * width + k] = (i as u32 + 1) << 8 | u32::from(cell.pos);
+        let s = width - 1;
+        // `S`'s slots, by row.
+        let mut s_slots: Vec<Slot> = vec![0; rows.len()];
+        let mut in_order = true;
+        for (i, cell) in prepared.col.cells.iter().enumerate() {
+            in_order &= usize::from(cell.pos) == i + 1;
+            let r = row_of[cell.id as usize];
+            if r != NO_ROW {
+                s_slots[r as usize] = slot(i, cell.pos);
+            }
+        }
+        // The price window's first column (`first_col_since`).
+        let price_from = t - Duration::seconds(cfg.price_window_secs);
+        let price_from = cols.iter().position(|c| c.at >= price_from).unwrap_or(s);
+        // The history's slots, row by row, from the state's tables, then `S`'s; and the price
+        // minimum of each row of `S` over the price window, in its currency in `S`.
+        let (grid, mut dense, vol_prev, price_min) = state.tables().with(state, |tab| {
+            let mut grid: Vec<Slot> = Vec::with_capacity(width * rows.len());
+            let mut price_min = Vec::with_capacity(n_current);
+            for (r, &id) in rows.iter().enumerate() {
+                // A product is in a column's table at most once, with its last cell (a list read
+                // from elsewhere may repeat one; the grid gives its row, `row_of`, that cell).
+                let own = row_of[id as usize] == r as u32;
+                match tab.history(id, lo..hi).filter(|_| own) {
+                    Some(slots) => grid.extend_from_slice(slots),
+                    None => grid.extend(std::iter::repeat_n(0, hi - lo)),
+                }
+                grid.push(s_slots[r]);
+                if r < n_current {
+                    let cur = slot_index(s_slots[r]).and_then(|i| prepared.col.cells.get(i)).map(|c| c.cur);
+                    let min = match cur.filter(|_| own) {
+                        Some(cur) => tab.price_min(id, cur, lo + price_from.min(s)..hi),
+                        None => f64::INFINITY,
+                    };
+                    price_min.push(min);
                 }
             }
-            dense.push(in_order);
-        }
+            let mut dense = Vec::with_capacity(width);
+            dense.extend_from_slice(&tab.dense[lo..hi]);
+            let mut vol_prev = Vec::with_capacity(width);
+            vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
+            (grid, dense, vol_prev, price_min)
+        });
+        dense.push(in_order);
         // Whole-second times (all the scorer stores) subtract as timestamps.
         let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
         let ages = cols
             .iter()
             .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
             .collect();
-        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, state, prepared }
+        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, vol_prev, price_min, state, prepared }
+    }
+
+    /// The lowest valid price (finite, positive) of the product of row `row` of `S`, in the same
+    /// currency as its cell in `S`, over the snapshots of `H` at or after `t − price_window` (None
+    /// when there is none); read off the state's tables.
+    pub fn price_min(&self, row: usize) -> Option<f64> {
+        self.price_min.get(row).copied().filter(|m| *m < f64::INFINITY)
+    }
+
+    /// The volatility of the history columns `c − 1` and `c` (`c ≥ 1`, `c` not the scored one), as
+    /// [`crate::signals::category`] computes it (kept from one record to the next).
+    pub fn volatility_prev(&self, c: usize) -> Option<f64> {
+        self.vol_prev.get(c).copied().filter(|_| c >= 1)
     }
 
     pub fn s_col(&self) -> usize {
@@ -251,6 +306,255 @@ impl<'a> Window<'a> {
     }
 }
 
+/// What the grid reads from the state's columns, computed once per column and kept with the state
+/// from one record to the next: a column's slot of every product (by product index), whether its
+/// cells are dense, and its volatility against the column before it. A state held between records
+/// gains a column and loses its oldest per record; building the grid then gathers the rows from
+/// these tables instead of scattering every cell of every column again, and the category signals
+/// read the volatilities of the day's pairs instead of comparing the columns again.
+///
+/// The tables follow the state by itself ([`Tables::sync`]): columns that left its front are dropped,
+/// new ones at its end are added, and anything else (a late snapshot merged between columns, a new
+/// product renumbering every cell, which grows `ids`) rebuilds them. A column is known by its time and
+/// number of cells: its cells do not change while it is in the state, but for that renumbering.
+/// Not part of the state: equal states may hold different tables, a clone starts without any.
+#[derive(Default)]
+pub(crate) struct ColumnTables(std::sync::Mutex<Tables>);
+
+impl Clone for ColumnTables {
+    fn clone(&self) -> Self {
+        ColumnTables::default()
+    }
+}
+
+impl PartialEq for ColumnTables {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ColumnTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("column tables")
+    }
+}
+
+impl ColumnTables {
+    /// `f` of the tables brought up to date with `state`. When another thread holds them (two
+    /// records of the same list scored at once), `f` gets tables built for the call.
+    pub fn with<R>(&self, state: &ListState, f: impl FnOnce(&Tables) -> R) -> R {
+        use std::sync::TryLockError;
+        match self.0.try_lock() {
+            Ok(mut tab) => {
+                tab.sync(state);
+                f(&tab)
+            }
+            Err(TryLockError::Poisoned(p)) => {
+                // A panic left them half updated: start again.
+                let mut tab = p.into_inner();
+                *tab = Tables::default();
+                tab.sync(state);
+                f(&tab)
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut tab = Tables::default();
+                tab.sync(state);
+                f(&tab)
+            }
+        }
+    }
+
+    /// The bytes the tables hold (for [`ListState::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.try_lock().map_or(0, |t| {
+            use std::mem::size_of;
+            t.slots.capacity() * size_of::<Slot>()
+                + t.keys.capacity() * size_of::<(DateTime<Utc>, usize)>()
+                + t.dense.capacity()
+                + t.vol_prev.capacity() * size_of::<f64>()
+        })
+    }
+}
+
+/// See [`ColumnTables`]: one entry per column of the state, in its order.
+#[derive(Default)]
+pub(crate) struct Tables {
+    /// The number of products (`ids.len()`) they were built for.
+    n: usize,
+    /// Per column: its time and number of cells.
+    keys: Vec<(DateTime<Utc>, usize)>,
+    /// One row per product: `slots[id * cap + start + k]` is product `id`'s slot in column `k` (its
+    /// last cell there), 0 when absent. A product's row is one slice, which the grid copies; the
+    /// oldest column leaves by moving `start`, and the rows are moved back to the front of their
+    /// room when a new column finds none left.
+    slots: Vec<Slot>,
+    /// Laid out as `slots`: the cell's price when it is valid (finite and positive; +∞ otherwise
+    /// and where absent, which never lowers a minimum), and its currency.
+    prices: Vec<f64>,
+    curs: Vec<u16>,
+    cap: usize,
+    start: usize,
+    /// Per column: whether its cells are at positions `1, 2, …, len` in that order.
+    dense: Vec<bool>,
+    /// Per column: its volatility against the column before it (NaN for the first).
+    vol_prev: Vec<f64>,
+}
+
+/// The room a product's row gets past the columns it holds when it is laid out again (that many
+/// records before the next move).
+const SLACK: usize = 16;
+
+impl Tables {
+    /// Brings the tables up to date with the state's columns.
+    fn sync(&mut self, state: &ListState) {
+        // Columns that left the state's front.
+        let first = state.cols.first().map(|c| c.at);
+        let gone = self.keys.iter().take_while(|(at, _)| first.is_none_or(|f| *at < f)).count();
+        if gone > 0 {
+            self.keys.drain(..gone);
+            self.dense.drain(..gone);
+            self.vol_prev.drain(..gone);
+            self.start += gone;
+            if let Some(v) = self.vol_prev.first_mut() {
+                *v = f64::NAN;
+            }
+        }
+        // What is left must be the state's first columns.
+        let same = self.keys.len() <= state.cols.len()
+            && self.keys.iter().zip(&state.cols).all(|(k, c)| *k == (c.at, c.cells.len()));
+        if !same {
+            self.keys.clear();
+            self.dense.clear();
+            self.vol_prev.clear();
+        }
+        if !same || self.n != state.ids.len() {
+            // New products renumber every cell (the same columns otherwise: their density and
+            // volatilities hold); the slots are laid out again.
+            self.n = state.ids.len();
+            self.layout(self.keys.len() + 1);
+            for (k, col) in state.cols[..self.keys.len()].iter().enumerate() {
+                self.scatter(k, col);
+            }
+        }
+        for k in self.keys.len()..state.cols.len() {
+            self.push(&state.cols[..=k]);
+        }
+    }
+
+    /// Room for `need` columns per product, the columns held kept (at the front of the rows).
+    fn layout(&mut self, need: usize) {
+        let (held, start, n, old_cap) = (self.keys.len(), self.start, self.n, self.cap);
+        let laid_out = old_cap > 0 && self.slots.len() == n * old_cap;
+        if laid_out && need + start <= old_cap {
+            // Room left past the end.
+            return;
+        }
+        let cap = if laid_out && need <= old_cap { old_cap } else { need + SLACK };
+        let old = laid_out.then_some((old_cap, start, held));
+        relayout(&mut self.slots, 0, n, cap, old);
+        relayout(&mut self.prices, f64::INFINITY, n, cap, old);
+        relayout(&mut self.curs, NO_CURRENCY, n, cap, old);
+        self.cap = cap;
+        self.start = 0;
+    }
+
+    /// Writes column `k`'s slots (every product's: 0 where absent); returns whether its cells are dense.
+    fn scatter(&mut self, k: usize, col: &Column) -> bool {
+        let (cap, at) = (self.cap, self.start + k);
+        for row in self.slots.chunks_exact_mut(cap) {
+            row[at] = 0;
+        }
+        for row in self.prices.chunks_exact_mut(cap) {
+            row[at] = f64::INFINITY;
+        }
+        let mut in_order = true;
+        for (i, cell) in col.cells.iter().enumerate() {
+            in_order &= usize::from(cell.pos) == i + 1;
+            // Every cell of the state names one of its products.
+            let j = (cell.id as usize).wrapping_mul(cap).wrapping_add(at);
+            if let (Some(v), Some(p), Some(c)) = (self.slots.get_mut(j), self.prices.get_mut(j), self.curs.get_mut(j)) {
+                *v = slot(i, cell.pos);
+                *p = cell.price().filter(|p| *p > 0.0 && p.is_finite()).unwrap_or(f64::INFINITY);
+                *c = cell.cur;
+            }
+        }
+        in_order
+    }
+
+    /// Adds the last of `cols` (the others are in the tables).
+    fn push(&mut self, cols: &[Column]) {
+        let Some((col, before)) = cols.split_last() else { return };
+        self.layout(self.keys.len() + 1);
+        let in_order = self.scatter(self.keys.len(), col);
+        let vol = match (before.last(), self.dense.last()) {
+            (Some(prev), Some(prev_dense)) => volatility_cols(prev, col, (*prev_dense, in_order)),
+            _ => f64::NAN,
+        };
+        self.keys.push((col.at, col.cells.len()));
+        self.dense.push(in_order);
+        self.vol_prev.push(vol);
+    }
+
+    /// Product `id`'s slots in the columns `range` (None for a product the tables do not have).
+    fn history(&self, id: u32, range: std::ops::Range<usize>) -> Option<&[Slot]> {
+        let i = id as usize;
+        let row = self.slots.get(i * self.cap..(i + 1) * self.cap).filter(|_| i < self.n)?;
+        row.get(self.start + range.start..self.start + range.end)
+    }
+
+    /// The lowest valid price of product `id` in currency `cur` over the columns `range` (+∞ when
+    /// there is none), as `product_signals` defines it.
+    fn price_min(&self, id: u32, cur: u16, range: std::ops::Range<usize>) -> f64 {
+        let i = id as usize;
+        let cols = i * self.cap + self.start + range.start..i * self.cap + self.start + range.end;
+        let (Some(prices), Some(curs)) = (self.prices.get(cols.clone()), self.curs.get(cols)) else {
+            return f64::INFINITY;
+        };
+        // Four minimums side by side (no branch, vector instructions), then the least of them: the
+        // values are never NaN (+∞ or positive), so the order does not change the minimum.
+        let lowest = |m: f64, p: f64, c: u16| {
+            let q = if c == cur { p } else { f64::INFINITY };
+            if q < m {
+                q
+            } else {
+                m
+            }
+        };
+        let mut m = [f64::INFINITY; 4];
+        let (p4, c4) = (prices.chunks_exact(4), curs.chunks_exact(4));
+        let rest = p4.remainder().iter().zip(c4.remainder());
+        for (p, c) in p4.zip(c4) {
+            for l in 0..4 {
+                m[l] = lowest(m[l], p[l], c[l]);
+            }
+        }
+        for (p, c) in rest {
+            m[0] = lowest(m[0], *p, *c);
+        }
+        m[0].min(m[1]).min(m[2].min(m[3]))
+    }
+}
+
+/// `v` laid out again as `n` rows of `cap`, filled with `fill`; `old`: the rows' room before, where
+/// the columns held start, and how many: those are kept, moved to the front of the rows.
+fn relayout<T: Copy>(v: &mut Vec<T>, fill: T, n: usize, cap: usize, old: Option<(usize, usize, usize)>) {
+    match old {
+        Some((old_cap, start, held)) if old_cap == cap => {
+            for row in v.chunks_exact_mut(cap) {
+                row.copy_within(start..start + held, 0);
+            }
+        }
+        Some((old_cap, start, held)) => {
+            let mut new = vec![fill; n * cap];
+            for (to, from) in new.chunks_exact_mut(cap).zip(v.chunks_exact(old_cap)) {
+                to[..held].copy_from_slice(&from[start..start + held]);
+            }
+            *v = new;
+        }
+        None => *v = vec![fill; n * cap],
+    }
+}
+
 /// Lists and states for the tests of the grid and of what reads it.
 #[cfg(test)]
 pub(crate) mod testing {
@@ -289,7 +593,7 @@ pub(crate) mod testing {
         }
     }
 
-    fn list() -> impl Strategy<Value = List> {
+    pub fn list() -> impl Strategy<Value = List> {
         (prop::sample::subsequence((1u32..=30).collect::<Vec<_>>(), 1..=20).prop_shuffle(), any::<bool>(), any::<u64>())
             .prop_map(|(ids, gaps, seed)| {
                 let mut pos = 0u8;
@@ -325,9 +629,10 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{scenario, state_and_snapshot};
+    use super::testing::{list, scenario, snap, state_and_snapshot};
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     proptest! {
         /// Looking a product up next to its place in the newest column finds what searching finds.
@@ -395,28 +700,93 @@ mod tests {
             let (st, s) = state_and_snapshot(&hist, &scored);
             let prepared = st.prepare(&s);
             let w = Window::build(&s, &prepared, &st, &cfg);
-            prop_assert_eq!(w.n_current, s.entries.len());
-            for row in 0..w.n_rows() {
-                let idx = w.rows[row];
-                prop_assert_eq!(w.row_of(idx), Some(row));
-                if row < w.n_current {
-                    prop_assert_eq!(w.id(row), &s.entries[row].id);
-                } else {
-                    let p = w.p_col().unwrap();
-                    prop_assert!(w.cols[p].cells.iter().any(|c| c.id == idx));
-                    prop_assert!(!prepared.col.cells.iter().any(|c| c.id == idx));
+            grid_is_the_columns_searched(&w, &s, &prepared, &cfg)?;
+        }
+
+        /// The tables a state keeps from one record to the next follow its merges, in any order
+        /// (late snapshots landing between columns, replays, new products renumbering the cells, the
+        /// oldest columns trimmed): the grid built from them is still the columns searched, and the
+        /// signals are those of a copy of the state, which builds its tables afresh.
+        #[test]
+        fn the_tables_kept_with_a_state_follow_its_merges(
+            lists in prop::collection::vec(list(), 40),
+            order in prop::collection::vec(0usize..40, 1..40),
+            sorted in any::<bool>(),
+            odd in prop::collection::vec(prop_oneof![
+                4 => Just(None),
+                1 => prop::sample::select(vec![f64::NAN, 0.0, -3.0, f64::INFINITY, 1e-300, 7.5]).prop_map(Some),
+            ], 1..50),
+        ) {
+            let cfg = SignalConfig::default();
+            let mut order = order;
+            if sorted {
+                order.sort_unstable();
+            }
+            let mut st = ListState::default();
+            for h in order {
+                let mut s = snap(h as i64, &lists[h]);
+                // Now and then a price that is not valid, a cheap one, none, or another currency.
+                for (j, e) in s.entries.iter_mut().enumerate() {
+                    match odd[(h * 7 + j) % odd.len()] {
+                        Some(7.5) => e.currency = Some("ARS".into()),
+                        Some(p) if p == 0.0 && j % 2 == 0 => e.price = None,
+                        Some(p) => e.price = Some(p),
+                        None => {}
+                    }
                 }
-                for col in 0..w.cols.len() {
-                    prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
-                    let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
-                    prop_assert_eq!(w.dense(col), in_order);
-                    let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
-                    prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
-                    prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
-                    prop_assert_eq!(slot_pos(w.slots(row)[col]), found.map(|c| c.pos));
+                let ctx = crate::signals::ScoreContext { state: &st, calibration: None };
+                let scored = crate::signals::score(&s, &ctx, &cfg);
+                let fresh = st.clone();
+                let again = crate::signals::score(&s, &crate::signals::ScoreContext { state: &fresh, calibration: None }, &cfg);
+                prop_assert_eq!(format!("{scored:?}"), format!("{again:?}"));
+                {
+                    let prepared = st.prepare(&s);
+                    let w = Window::build(&s, &prepared, &st, &cfg);
+                    grid_is_the_columns_searched(&w, &s, &prepared, &cfg)?;
                 }
+                st.absorb(&s, &scored.products, &scored.events, &cfg);
             }
         }
+    }
+
+    /// The definition of every cell of the grid, and of the volatilities it keeps.
+    fn grid_is_the_columns_searched(
+        w: &Window<'_>,
+        s: &Snapshot,
+        prepared: &Prepared<'_>,
+        cfg: &SignalConfig,
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(w.n_current, s.entries.len());
+        for row in 0..w.n_rows() {
+            let idx = w.rows[row];
+            prop_assert_eq!(w.row_of(idx), Some(row));
+            if row < w.n_current {
+                prop_assert_eq!(w.id(row), &s.entries[row].id);
+            } else {
+                let p = w.p_col().unwrap();
+                prop_assert!(w.cols[p].cells.iter().any(|c| c.id == idx));
+                prop_assert!(!prepared.col.cells.iter().any(|c| c.id == idx));
+            }
+            for col in 0..w.cols.len() {
+                prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
+                let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
+                prop_assert_eq!(w.dense(col), in_order);
+                let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
+                prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
+                prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
+                prop_assert_eq!(slot_pos(w.slots(row)[col]), found.map(|c| c.pos));
+            }
+        }
+        for c in 1..w.s_col() {
+            let want = volatility_cols(w.cols[c - 1], w.cols[c], (w.dense(c - 1), w.dense(c)));
+            prop_assert_eq!(w.volatility_prev(c).map(f64::to_bits), Some(want.to_bits()), "column {}", c);
+        }
+        let price_from = w.first_col_since(cfg.price_window_secs);
+        for row in 0..w.n_current {
+            let want = crate::signals::product::price_min_of_cells(w, row, price_from);
+            prop_assert_eq!(w.price_min(row).map(f64::to_bits), want.map(f64::to_bits), "row {}", row);
+        }
+        Ok(())
     }
 }
 
