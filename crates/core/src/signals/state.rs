@@ -514,9 +514,9 @@ impl ListState {
         }
         // The columns written refer to products by their place in the blob's order, where the new
         // ones go last (first seen now, after the others; by id among themselves): their pieces
-        // still hold when that is so (`encode_with` checks it). The products' piece does not.
+        // still hold when that is so (`encode_with` checks it). The products' piece does not (it
+        // has fewer products: `encode_with` writes it again).
         let w = &mut self.written;
-        w.ids = None;
         for i in &mut w.order {
             *i = remap.get(*i as usize).copied().unwrap_or(u32::MAX);
         }
@@ -655,48 +655,61 @@ impl ListState {
         w.pad3();
         out.fresh(&w.buf);
         // The products.
-        let seen: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = if keep {
-            self.seen.iter().map(|r| (r.first_seen, (r.last_seen != top).then_some(r.last_seen))).collect()
-        } else {
-            Vec::new()
+        let code = |r: &SeenRange| (r.first_seen, (r.last_seen != top).then_some(r.last_seen));
+        let same = |p: &IdsPiece| {
+            kept && p.base == base
+                && p.seen.len() == self.seen.len()
+                && self.seen.iter().zip(&p.seen).all(|(r, c)| code(r) == *c)
         };
-        let ids = match ids_piece.filter(|p| kept && p.base == base && p.seen == seen) {
+        let ids = match ids_piece.filter(same) {
             Some(p) => {
                 out.cached(&p.text);
                 Some(p)
             }
             None => {
                 let text = out.fresh(&self.encode_ids(&order, base, top));
-                keep.then_some(IdsPiece { base, seen, text })
+                keep.then(|| IdsPiece { base, seen: self.seen.iter().map(code).collect(), text })
             }
         };
         // Columns: each cell against the product's cell in the previous column.
-        let mut before = if kept { before } else { Vec::new() }.into_iter().peekable();
+        let mut before = if kept { before } else { Vec::new() };
+        let mut next = 0;
         let mut columns = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
         let mut prev_at = base;
         let mut prev: &[Cell] = &[];
         let mut prev_col = None;
         for c in &self.cols {
             let key = ColumnKey { at: c.at, prev: prev_col, against: prev_at, runs: c.runs() };
-            while before.next_if(|b| b.key.at < c.at).is_some() {}
+            while before.get(next).is_some_and(|b| b.key.at < c.at) {
+                next += 1;
+            }
             // The same column written against the same, or the one that had the runs it lost.
-            match before
-                .next_if(|b| b.key == key || (b.key == ColumnKey { runs: true, ..key } && b.bytes.len() >= b.runs_at))
-            {
-                Some(mut b) => {
-                    if b.key != key {
-                        let mut bytes = std::mem::take(&mut b.bytes);
+            let found = before.get_mut(next).and_then(|b| {
+                if b.key == key {
+                    Some((b, true))
+                } else if b.key == (ColumnKey { runs: true, ..key }) && b.bytes.len() >= b.runs_at {
+                    Some((b, false))
+                } else {
+                    None
+                }
+            });
+            match found {
+                Some((b, same)) => {
+                    next += 1;
+                    let mut text = std::mem::take(&mut b.text);
+                    let mut bytes = std::mem::take(&mut b.bytes);
+                    if !same {
                         bytes.truncate(b.runs_at);
                         if let Some(f) = bytes.get_mut(b.flags_at) {
                             *f &= !RUNS;
                         }
                         bytes.resize(bytes.len().next_multiple_of(3), 0);
-                        b.text.clear();
-                        base64_extend(&mut b.text, &bytes);
-                        b.key = key;
+                        text.clear();
+                        base64_extend(&mut text, &bytes);
+                        bytes = Vec::new();
                     }
-                    out.cached(&b.text);
-                    columns.push(b);
+                    out.cached(&text);
+                    columns.push(WrittenColumn { key, text, bytes, flags_at: b.flags_at, runs_at: b.runs_at });
                 }
                 None => {
                     let mut w = Writer::new(c.cells.len() * 3 + 16);
@@ -757,15 +770,16 @@ impl ListState {
         rank: &[u32],
         keep: bool,
     ) -> Vec<(DateTime<Utc>, u32)> {
-        let mut kinds: Vec<&str> = Vec::new();
+        let mut kinds: Vec<&[u8]> = Vec::new();
+        let kind_of = |kinds: &[&[u8]], k: &[u8]| kinds.iter().position(|x| same_bytes(x, k));
         for f in &self.fired {
-            if !kinds.contains(&f.key_kind.as_str()) {
-                kinds.push(&f.key_kind);
+            if kind_of(&kinds, f.key_kind.as_bytes()).is_none() {
+                kinds.push(f.key_kind.as_bytes());
             }
         }
         w.varint(kinds.len() as u64);
         for k in &kinds {
-            w.bytes(k.as_bytes());
+            w.bytes(k);
         }
         w.varint(self.fired.len() as u64);
         let mut found = Vec::with_capacity(if keep { self.fired.len() } else { 0 });
@@ -774,7 +788,8 @@ impl ListState {
         for f in &self.fired {
             w.time(f.at, prev_at);
             prev_at = f.at.timestamp();
-            w.varint(kinds.iter().position(|k| *k == f.key_kind).unwrap_or(0) as u64);
+            w.varint(kind_of(&kinds, f.key_kind.as_bytes()).unwrap_or(0) as u64);
+            let product = f.product.as_str().as_bytes();
             while hints.get(hint).is_some_and(|h| h.0 < f.at) {
                 hint += 1;
             }
@@ -782,7 +797,7 @@ impl ListState {
                 .iter()
                 .take_while(|h| h.0 == f.at)
                 .map(|h| h.1)
-                .find(|i| self.ids.get(*i as usize) == Some(&f.product));
+                .find(|i| self.ids.get(*i as usize).is_some_and(|x| same_bytes(x.as_str().as_bytes(), product)));
             let index = hinted.or_else(|| self.index_of(&f.product));
             match index.and_then(|i| rank.get(i as usize)) {
                 Some(k) => w.varint(u64::from(*k) + 1),
@@ -1045,8 +1060,56 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64, rank: 
             w.u8(x.pos);
         }
     }
-    w.buf.reserve(c.cells.len() * 4);
-    for (i, cell) in c.cells.iter().enumerate() {
+    if prev.is_empty() {
+        encode_cells_whole(w, &c.cells, rank);
+    } else {
+        encode_cells(w, &c.cells, prev, rank);
+    }
+    let runs_at = w.buf.len() - from;
+    if c.runs() {
+        for d in &c.dwell {
+            w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
+            for since in [d.top_since, d.one_since].into_iter().flatten() {
+                w.time(since, at);
+            }
+        }
+    }
+    (flags_at, runs_at)
+}
+
+/// The cells of the first column (see [`encode_column`]): what [`encode_cells`] writes against no
+/// previous column (every cell written in full), more directly.
+#[inline(never)]
+fn encode_cells_whole(w: &mut Writer, cells: &[Cell], rank: &[u32]) {
+    w.buf.reserve(cells.len() * 14);
+    for cell in cells {
+        let (price, cents) = match cell.price() {
+            None => (0, 0),
+            Some(p) => cents_of(p).map_or((PRICE_F64, 0), |c| (PRICE_CENTS, c)),
+        };
+        let cur = if cell.cur == NO_CURRENCY { 0 } else { CUR_INDEX };
+        let reviews = if cell.reviews().is_some() { REV_LITERAL } else { 0 };
+        w.u8(price | cur | (reviews << 5));
+        w.varint(u64::from(rank.get(cell.id as usize).copied().unwrap_or(cell.id)));
+        match (price, cell.price()) {
+            (PRICE_F64, Some(p)) => w.f64(p),
+            (PRICE_CENTS, _) => w.varint(cents),
+            _ => {}
+        }
+        if cur == CUR_INDEX {
+            w.varint(u64::from(cell.cur));
+        }
+        if let Some(r) = cell.reviews() {
+            w.varint(r);
+        }
+    }
+}
+
+/// The cells of a column against `prev`, the previous column's (see [`ListState::encode`]).
+#[inline(never)]
+fn encode_cells(w: &mut Writer, cells: &[Cell], prev: &[Cell], rank: &[u32]) {
+    w.buf.reserve(cells.len() * 4);
+    for (i, cell) in cells.iter().enumerate() {
         if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
             w.u8(FAST | (code << 5));
             continue;
@@ -1087,16 +1150,6 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64, rank: 
             w.varint(rv);
         }
     }
-    let runs_at = w.buf.len() - from;
-    if c.runs() {
-        for d in &c.dwell {
-            w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
-            for since in [d.top_since, d.one_since].into_iter().flatten() {
-                w.time(since, at);
-            }
-        }
-    }
-    (flags_at, runs_at)
 }
 
 /// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
@@ -1672,6 +1725,19 @@ mod tests {
         }
 
         #[test]
+        fn the_first_column_is_written_as_against_no_column(st in states()) {
+            // `encode_cells_whole` (the first column's) against the general writer given no
+            // previous column, over every column of any state.
+            let rank: Vec<u32> = (0..st.ids.len() as u32).rev().collect();
+            for c in &st.cols {
+                let (mut whole, mut plain) = (Writer::new(8), Writer::new(8));
+                encode_cells_whole(&mut whole, &c.cells, &rank);
+                encode_cells(&mut plain, &c.cells, &[], &rank);
+                prop_assert_eq!(whole.into_bytes(), plain.into_bytes());
+            }
+        }
+
+        #[test]
         fn the_merge_lays_a_snapshot_out_as_prepare_does(
             st in states(),
             swaps in prop::collection::vec(0usize..8, 0..4),
@@ -1820,6 +1886,27 @@ mod tests {
             c.cells[0].set_reviews(Some(r));
         }
         assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+    }
+
+    #[test]
+    fn a_new_product_keeps_the_columns_written() {
+        // The blob's order with the new product last is the order the state gives: the columns
+        // written before are copied, not written again (only the new one and the first).
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let lists: [&[u32]; 4] = [&[5, 7, 9], &[7, 5, 9], &[7, 5, 9, 3], &[3, 7, 5, 9, 11]];
+        for (h, l) in lists.iter().enumerate() {
+            st.absorb(&snap(h as i64, l, 100.0), &[], &[], &cfg);
+            let (_, kept) = st.stored_order(st.written.order.clone());
+            assert!(kept, "after {h}");
+            let before: Vec<Vec<u8>> = st.written.columns.iter().map(|c| c.text.clone()).collect();
+            let text = st.encode_reusing();
+            assert_eq!(text, base64_encode(&st.encode()));
+            // Every column but the newest kept its text.
+            for (b, c) in before.iter().zip(&st.written.columns).take(h.saturating_sub(1)) {
+                assert_eq!(b, &c.text);
+            }
+        }
     }
 
     #[test]
