@@ -270,19 +270,9 @@ static PAIRS_LE: [u16; 4096] = {
 };
 
 pub(crate) fn base64_encode(b: &[u8]) -> String {
-    let mut out = Vec::new();
-    base64_extend(&mut out, b);
-    // Only ASCII was written.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Appends the base64 of `b` to `out` (ASCII).
-pub(crate) fn base64_extend(out: &mut Vec<u8>, b: &[u8]) {
     // Written into a buffer of the final size, four characters per three bytes: six bytes at a
     // time (read as the first six of eight) while eight remain, then three at a time.
-    let start = out.len();
-    out.resize(start + b.len().div_ceil(3) * 4, 0);
-    let out = &mut out[start..];
+    let mut out = vec![0u8; b.len().div_ceil(3) * 4];
     let wide = b.len().saturating_sub(2) / 6;
     for (i, o) in out.chunks_exact_mut(8).take(wide).enumerate() {
         let x: [u8; 8] = b[i * 6..i * 6 + 8].try_into().unwrap_or_default();
@@ -310,6 +300,8 @@ pub(crate) fn base64_extend(out: &mut Vec<u8>, b: &[u8]) {
         }
         _ => {}
     }
+    // Only ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The value of each base64 character; 255 for anything else.

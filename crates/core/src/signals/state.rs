@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
-use crate::signals::codec::{base64_decode, base64_encode, base64_extend, unzig, zig, CodecError, Reader, Writer};
+use crate::signals::codec::{base64_decode, base64_encode, unzig, zig, CodecError, Reader, Writer};
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
@@ -181,14 +181,14 @@ struct Written {
 struct IdsPiece {
     base: i64,
     seen: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
-    text: Vec<u8>,
+    text: String,
 }
 
 #[derive(Clone)]
 struct WrittenColumn {
     key: ColumnKey,
     /// The piece's base64.
-    text: Vec<u8>,
+    text: String,
     /// The column's bytes (unpadded) while it carries dwell runs, else empty; where its flags byte
     /// is, and where its runs start (the end of its cells): the bytes of the column without its
     /// runs, which the newest column loses when another comes.
@@ -595,10 +595,8 @@ impl ListState {
     /// whole encoder's (checked in debug builds).
     pub fn encode_reusing(&mut self) -> String {
         let before = std::mem::take(&mut self.written);
-        let mut text = Vec::with_capacity(self.cols.len() * 48 + self.ids.len() * 16 + 64);
+        let mut text = String::with_capacity(self.cols.len() * 48 + self.ids.len() * 16 + 64);
         self.written = self.encode_with(&mut Out::Text(&mut text), Some(before));
-        // Only ASCII was written.
-        let text = String::from_utf8(text).unwrap_or_default();
         debug_assert!(text == base64_encode(&self.encode()), "reused pieces differ from the state's");
         text
     }
@@ -704,8 +702,7 @@ impl ListState {
                             *f &= !RUNS;
                         }
                         bytes.resize(bytes.len().next_multiple_of(3), 0);
-                        text.clear();
-                        base64_extend(&mut text, &bytes);
+                        text = base64_encode(&bytes);
                         bytes = Vec::new();
                     }
                     out.cached(&text);
@@ -1004,30 +1001,29 @@ fn sort_products(ids: Vec<EntryId>, kinds: Vec<EntryType>, seen: Vec<SeenRange>)
 /// writer's, which copies the text of the pieces that did not change).
 enum Out<'a> {
     Bytes(&'a mut Vec<u8>),
-    Text(&'a mut Vec<u8>),
+    Text(&'a mut String),
 }
 
 impl Out<'_> {
     /// A piece written now (a whole number of 3-byte groups); its base64 when the output is text.
-    fn fresh(&mut self, piece: &[u8]) -> Vec<u8> {
+    fn fresh(&mut self, piece: &[u8]) -> String {
         match self {
             Out::Bytes(out) => {
                 out.extend_from_slice(piece);
-                Vec::new()
+                String::new()
             }
             Out::Text(out) => {
-                let mut text = Vec::with_capacity(piece.len() / 3 * 4);
-                base64_extend(&mut text, piece);
-                out.extend_from_slice(&text);
+                let text = base64_encode(piece);
+                out.push_str(&text);
                 text
             }
         }
     }
 
     /// A piece's base64 kept from the last write (only the text output keeps any).
-    fn cached(&mut self, text: &[u8]) {
+    fn cached(&mut self, text: &str) {
         if let Out::Text(out) = self {
-            out.extend_from_slice(text);
+            out.push_str(text);
         }
     }
 }
@@ -1899,7 +1895,7 @@ mod tests {
             st.absorb(&snap(h as i64, l, 100.0), &[], &[], &cfg);
             let (_, kept) = st.stored_order(st.written.order.clone());
             assert!(kept, "after {h}");
-            let before: Vec<Vec<u8>> = st.written.columns.iter().map(|c| c.text.clone()).collect();
+            let before: Vec<String> = st.written.columns.iter().map(|c| c.text.clone()).collect();
             let text = st.encode_reusing();
             assert_eq!(text, base64_encode(&st.encode()));
             // Every column but the newest kept its text.
