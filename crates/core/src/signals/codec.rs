@@ -69,35 +69,6 @@ impl Writer {
     /// nanoseconds follow (they are zero in nearly every time the scorer stores).
     #[inline(always)]
     pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
-        let (v, ns) = self.time_value(t, base);
-        self.varint(v);
-        if ns != 0 {
-            self.varint(u64::from(ns));
-        }
-    }
-
-    /// [`Writer::time`] with its first varint one higher, so that a zero byte can stand for
-    /// something else ([`Reader::time_after_zero`]).
-    #[inline]
-    pub fn time_after_zero(&mut self, t: DateTime<Utc>, base: i64) {
-        let (v, ns) = self.time_value(t, base);
-        self.varint(v + 1);
-        if ns != 0 {
-            self.varint(u64::from(ns));
-        }
-    }
-
-    /// Zeros up to a multiple of 3 bytes: the base64 of a piece that starts and ends on such a
-    /// boundary is a run of whole characters of the blob's, so it can be kept and copied as text.
-    pub fn pad3(&mut self) {
-        while self.buf.len() % 3 != 0 {
-            self.buf.push(0);
-        }
-    }
-
-    /// The first varint [`Writer::time`] writes, and the nanoseconds.
-    #[inline(always)]
-    fn time_value(&mut self, t: DateTime<Utc>, base: i64) -> (u64, u32) {
         let ns = t.timestamp_subsec_nanos();
         // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
         let naive = t.naive_utc();
@@ -106,9 +77,11 @@ impl Writer {
         if date != self.day.0 {
             self.day = (date, t.timestamp() - sod);
         }
-        // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing (nor the
-        // one added by `time_after_zero`).
-        ((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0), ns)
+        // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
+        self.varint((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        if ns != 0 {
+            self.varint(u64::from(ns));
+        }
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -204,31 +177,6 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn time(&mut self, base: i64) -> Result<DateTime<Utc>, CodecError> {
         let v = self.varint()?;
-        self.time_of(v, base)
-    }
-
-    /// What [`Writer::time_after_zero`] wrote, or None for a zero byte.
-    #[inline]
-    pub fn time_after_zero(&mut self, base: i64) -> Result<Option<DateTime<Utc>>, CodecError> {
-        match self.varint()? {
-            0 => Ok(None),
-            v => self.time_of(v - 1, base).map(Some),
-        }
-    }
-
-    /// Skips the zeros [`Writer::pad3`] wrote (anything else there is an error).
-    pub fn align3(&mut self) -> Result<(), CodecError> {
-        while self.at % 3 != 0 {
-            if self.u8()? != 0 {
-                return Err(CodecError("bad padding"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The time of a first varint `v` of [`Reader::time`] (reading the nanoseconds when it says so).
-    #[inline]
-    fn time_of(&mut self, v: u64, base: i64) -> Result<DateTime<Utc>, CodecError> {
         let secs = unzig(v >> 1).wrapping_add(base);
         let ns =
             if v & 1 == 1 { u32::try_from(self.varint()?).map_err(|_| CodecError("bad nanoseconds"))? } else { 0 };

@@ -30,11 +30,8 @@ pub const NO_CURRENCY: u16 = u16::MAX;
 
 /// The blob's format version (first two bytes: `b'S'`, version; see [`ListState::encode`]). 1 wrote
 /// every cell against the product's previous appearance only, with a position byte, and ids whole;
-/// 2 wrote the same as 3 as one run of bytes, the products in the order of their ids and the
-/// cells' products by that order (still read); a blob of another version is unreadable, and the
-/// step rebuilds the state from the items.
-const FORMAT: u8 = 3;
-const FORMAT_2: u8 = 2;
+/// a blob of another version is unreadable, and the step rebuilds the state from the items.
+const FORMAT: u8 = 2;
 
 /// One entry of a stored snapshot.
 #[derive(Clone, Copy, PartialEq)]
@@ -157,46 +154,37 @@ pub struct ListState {
     tables: ColumnTables,
 }
 
-/// What the last [`ListState::encode_reusing`] wrote, as base64 text by piece (each piece of the
-/// blob is a whole number of 3-byte groups, so its text is a run of the blob's): the order of the
-/// products in the blob, the products' piece with what it depends on, each column's piece with what
-/// it depends on ([`ColumnKey`]), and the product index it found for each event.
-///
-/// A column's cells, and the previous column's, do not change while it is in the state but for a
-/// new product renumbering every cell's index into `ids`; the blob refers to products by their
-/// place in `order`, which a new product does not change (it goes last: `intern` appends it to
-/// `order`), so the columns' pieces still hold; when the order is not what the state's products give
-/// (an older snapshot merged late changed a `first_seen`), every piece is written again. An
-/// event's index is only where the next write looks first (it checks the id there).
+/// What the last [`ListState::encode_reusing`] wrote: each column's bytes, with what they depend
+/// on ([`ColumnKey`]), and the product index it found for each event. A column's cells, and the
+/// previous column's, do not change while it is in the state, but for a new product renumbering
+/// every cell (`intern` empties this then); an event's index is only where the next write looks
+/// first (it checks the id there).
 #[derive(Clone, Default)]
 struct Written {
-    /// Indices into `ids`, in the blob's order ([`ListState::stored_order`]).
-    order: Vec<u32>,
-    ids: Option<IdsPiece>,
     columns: Vec<WrittenColumn>,
     /// By the events' times, in their order; `u32::MAX` for a product not in `ids`.
     events: Vec<(DateTime<Utc>, u32)>,
+    ids: IdHeads,
 }
 
-/// The products' piece and what it was written against: the state's base time and, per product
-/// (by index into `ids`), its `first_seen` and its `last_seen` unless that was the newest (which
-/// the piece does not hold: it is in the header). `intern` empties it.
-#[derive(Clone)]
-struct IdsPiece {
+/// The products' bytes up to their `last_seen` (the id front-coded with the type, `first_seen`),
+/// which change only with the table (`intern` empties this then), the state's base time, or a
+/// product's `first_seen` (an older snapshot merged late): one after the other, with where each
+/// ends, and what they were written against.
+#[derive(Clone, Default)]
+struct IdHeads {
     base: i64,
-    seen: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
-    text: String,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    first_seen: Vec<DateTime<Utc>>,
 }
 
 #[derive(Clone)]
 struct WrittenColumn {
     key: ColumnKey,
-    /// The piece's base64.
-    text: String,
-    /// The column's bytes (unpadded) while it carries dwell runs, else empty; where its flags byte
-    /// is, and where its runs start (the end of its cells): the bytes of the column without its
-    /// runs, which the newest column loses when another comes.
     bytes: Vec<u8>,
+    /// Where the column's flags byte is, and where its dwell runs start (the end of its cells): the
+    /// bytes of the column without its runs, which the newest column loses when another comes.
     flags_at: usize,
     runs_at: usize,
 }
@@ -209,25 +197,6 @@ struct ColumnKey {
     /// The time (seconds) it is written against: the previous column's, or the state's base.
     against: i64,
     runs: bool,
-}
-
-impl Written {
-    fn heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        let ids = self.ids.as_ref().map_or(0, |p| {
-            size_of::<IdsPiece>()
-                + p.text.capacity()
-                + p.seen.capacity() * size_of::<(DateTime<Utc>, Option<DateTime<Utc>>)>()
-        });
-        self.order.capacity() * size_of::<u32>()
-            + ids
-            + self
-                .columns
-                .iter()
-                .map(|c| size_of::<WrittenColumn>() + c.text.capacity() + c.bytes.capacity())
-                .sum::<usize>()
-            + self.events.capacity() * size_of::<(DateTime<Utc>, u32)>()
-    }
 }
 
 impl PartialEq for Written {
@@ -304,7 +273,11 @@ impl ListState {
             + cols
             + self.fired.capacity() * size_of::<Fired>()
             + fired
-            + self.written.heap_bytes()
+            + self.written.columns.iter().map(|c| size_of::<WrittenColumn>() + c.bytes.capacity()).sum::<usize>()
+            + self.written.events.capacity() * size_of::<(DateTime<Utc>, u32)>()
+            + self.written.ids.bytes.capacity()
+            + self.written.ids.ends.capacity() * size_of::<usize>()
+            + self.written.ids.first_seen.capacity() * size_of::<DateTime<Utc>>()
             + self.tables.heap_bytes()
     }
 
@@ -473,6 +446,8 @@ impl ListState {
         if new_ids.is_empty() {
             return col;
         }
+        // Every column's cells are renumbered: what was written for them no longer holds.
+        self.written = Written::default();
         let old = self.ids.len();
         let t = col.at;
         // Merge the sorted old table with the new ids; map old and provisional indices to final ones.
@@ -522,17 +497,6 @@ impl ListState {
         for cell in &mut col.cells {
             cell.id = remap[cell.id as usize];
         }
-        // The columns written refer to products by their place in the blob's order, where the new
-        // ones go last (first seen now, after the others; by id among themselves): their pieces
-        // still hold when that is so (`encode_with` checks it). The products' piece does not (it
-        // has fewer products: `encode_with` writes it again).
-        let w = &mut self.written;
-        for i in &mut w.order {
-            *i = remap.get(*i as usize).copied().unwrap_or(u32::MAX);
-        }
-        let mut fresh = remap[old..].to_vec();
-        fresh.sort_unstable();
-        w.order.extend(fresh);
         col
     }
 
@@ -561,85 +525,48 @@ impl ListState {
         self.trim(cfg);
     }
 
-    /// The state as bytes (see [`ListState::decode`]). Format 3, in pieces, each padded with zeros
-    /// to a whole number of 3-byte groups (so that the base64 of the blob is the base64 of its
-    /// pieces one after the other, and a piece that did not change is copied as text); times are
-    /// zigzag seconds against the base named, see `codec`:
+    /// The state as bytes (see [`ListState::decode`]). Format 2, in order (times are zigzag seconds
+    /// against the base named, see `codec`):
     ///
-    /// - the header: `b'S'`, 3, a flags byte (which of the three times below are present),
-    ///   `list_started_at` (against 0: the base of the others), `complete_from`, `fired_from`; the
-    ///   number of products and, when there are any, the newest `last_seen`; the currencies (their
-    ///   count and names); the number of columns;
-    /// - the products, in the blob's order (by `first_seen`, then by id: [`ListState::stored_order`];
-    ///   a product that enters the list goes last, so no product's place in it changes): per
-    ///   product the length of the prefix its id shares with the previous one's × 3 + its type,
-    ///   the rest of the id, `first_seen` (against the base) and `last_seen`: a zero byte when it is
-    ///   the newest, else against `first_seen` one higher (so the piece changes only when a product
-    ///   enters or leaves the newest list);
-    /// - one piece per column: its time (against the previous column's, the first's against the
-    ///   base), its number of cells, a flags byte (positions 1, 2, 3… in order, so none written;
-    ///   dwell runs written), the positions when not in order, then a flags byte per cell and what
-    ///   it asks for, then the dwell runs when present (a flags byte and the times against the
-    ///   column's, per cell);
+    /// - `b'S'`, 2, a flags byte (which of the three times below are present), `list_started_at`
+    ///   (against 0: the base of the others), `complete_from`, `fired_from`;
+    /// - the products: their count; when there are any, the newest `last_seen`; then per product,
+    ///   in order, the length of the prefix it shares with the previous id × 3 + its type, the rest
+    ///   of the id, `first_seen` (against the base) and `last_seen` (against the newest);
+    /// - the currencies: their count and names;
+    /// - the columns: their count; per column its time (against the previous column's), its number
+    ///   of cells, a flags byte (positions 1, 2, 3… in order, so none written; dwell runs written),
+    ///   the positions when not in order, then a flags byte per cell and what it asks for, then the
+    ///   dwell runs when present (a flags byte and the times against the column's, per cell);
     /// - the events: a table of their key kinds, their count, and per event its time (against the
-    ///   previous event's), its kind and its product (its place in the blob's order + 1, or 0 and
-    ///   the id).
+    ///   previous event's), its kind and its product (index + 1, or 0 and the id).
     ///
     /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
-    /// (else its place in the blob's order follows); bits 1–2 the price: none, the same as the
-    /// reference's, a whole number of cents (varint), or the 8 bytes; bits 3–4 the currency: none,
-    /// the reference's, an index; bits 5–7 the review total: none, 1–5 for the reference's plus 0–4,
-    /// 6 for a zigzag difference from the reference's, 7 for the total. The reference is the
-    /// product's cell in the previous column ([`find_prev`]); a product that was not in it is
-    /// written in full. A cell that kept its place, price and currency and gained at most 4 reviews
-    /// is one byte.
+    /// (else its index follows); bits 1–2 the price: none, the same as the reference's, a whole
+    /// number of cents (varint), or the 8 bytes; bits 3–4 the currency: none, the reference's, an
+    /// index; bits 5–7 the review total: none, 1–5 for the reference's plus 0–4, 6 for a zigzag
+    /// difference from the reference's, 7 for the total. The reference is the product's cell in the
+    /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
+    /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.encode_with(&mut Out::Bytes(&mut out), None);
-        out
+        self.encode_with(None).0
     }
 
-    /// The base64 of [`ListState::encode`], keeping each piece's text and reusing those written by
-    /// the last call for the pieces that did not change (a state held from one record to the next
-    /// changes in its header, its oldest and newest columns and its events). The same text as the
-    /// whole encoder's (checked in debug builds).
-    pub fn encode_reusing(&mut self) -> String {
+    /// [`ListState::encode`], keeping each column's bytes and reusing those written by the last call
+    /// for the columns that did not change (a state held from one record to the next changes in its
+    /// oldest and newest columns). The same bytes as `encode` (checked in debug builds).
+    pub fn encode_reusing(&mut self) -> Vec<u8> {
         let before = std::mem::take(&mut self.written);
-        let mut text = String::with_capacity(self.cols.len() * 48 + self.ids.len() * 16 + 64);
-        self.written = self.encode_with(&mut Out::Text(&mut text), Some(before));
-        debug_assert!(text == base64_encode(&self.encode()), "reused pieces differ from the state's");
-        text
+        let (bytes, written) = self.encode_with(Some(before));
+        self.written = written;
+        debug_assert!(bytes == self.encode(), "reused column bytes differ from the state's");
+        bytes
     }
 
-    /// The products' indices in `ids` in the blob's order: by `first_seen`, then by index (= by
-    /// id). `cached` (the last write's, with the products `intern` added since at its end) when it
-    /// is that order, as the bool says.
-    fn stored_order(&self, cached: Vec<u32>) -> (Vec<u32>, bool) {
-        let n = self.ids.len();
-        let key = |i: u32| (self.seen.get(i as usize).map(|r| r.first_seen), i);
-        if cached.len() == n
-            && cached.iter().all(|i| (*i as usize) < n)
-            && cached.windows(2).all(|p| key(p[0]) < key(p[1]))
-        {
-            return (cached, true);
-        }
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_unstable_by_key(|i| key(*i));
-        (order, false)
-    }
-
-    /// The pieces, into `out`; with `reuse` (the last write's pieces) those that still hold are
-    /// copied. Returns what was written (empty unless `reuse` was given).
-    fn encode_with(&self, out: &mut Out<'_>, reuse: Option<Written>) -> Written {
-        let keep = reuse.is_some();
-        let Written { order, ids: ids_piece, columns: before, events: hints } = reuse.unwrap_or_default();
-        let (order, kept) = self.stored_order(order);
-        let mut rank = vec![0u32; order.len()];
-        for (k, i) in order.iter().enumerate() {
-            rank[*i as usize] = k as u32;
-        }
-        // The header.
-        let mut w = Writer::new(32 + self.currencies.len() * 4);
+    /// The bytes, and (when `reuse` is given: the columns written before) the columns written now.
+    fn encode_with(&self, reuse: Option<Written>) -> (Vec<u8>, Written) {
+        let cells: usize = self.cols.iter().map(|c| c.cells.len()).sum();
+        let mut w = Writer::new(32 + self.ids.len() * 12 + self.cols.len() * 6 + cells * 3 + self.fired.len() * 6);
         w.u8(b'S');
         w.u8(FORMAT);
         let times = [self.list_started_at, self.complete_from, self.fired_from];
@@ -650,84 +577,40 @@ impl ListState {
                 w.time(t, if i == 0 { 0 } else { base });
             }
         }
-        w.varint(self.ids.len() as u64);
-        let top = self.seen.iter().map(|r| r.last_seen).max().unwrap_or_default();
-        if !self.ids.is_empty() {
-            w.time(top, base);
-        }
+        let keep = reuse.is_some();
+        let Written { columns: before, events: hints, ids } = reuse.unwrap_or_default();
+        let ids = self.encode_ids(&mut w, base, ids, keep);
         w.varint(self.currencies.len() as u64);
         for c in &self.currencies {
             w.bytes(c.as_bytes());
         }
-        w.varint(self.cols.len() as u64);
-        w.pad3();
-        out.fresh(&w.buf);
-        // The products.
-        let code = |r: &SeenRange| (r.first_seen, (r.last_seen != top).then_some(r.last_seen));
-        let same = |p: &IdsPiece| {
-            kept && p.base == base
-                && p.seen.len() == self.seen.len()
-                && self.seen.iter().zip(&p.seen).all(|(r, c)| code(r) == *c)
-        };
-        let ids = match ids_piece.filter(same) {
-            Some(p) => {
-                out.cached(&p.text);
-                Some(p)
-            }
-            None => {
-                let text = out.fresh(&self.encode_ids(&order, base, top));
-                keep.then(|| IdsPiece { base, seen: self.seen.iter().map(code).collect(), text })
-            }
-        };
         // Columns: each cell against the product's cell in the previous column.
-        let mut before = if kept { before } else { Vec::new() };
-        let mut next = 0;
+        w.varint(self.cols.len() as u64);
+        let mut before = before.into_iter().peekable();
         let mut columns = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
         let mut prev_at = base;
         let mut prev: &[Cell] = &[];
         let mut prev_col = None;
         for c in &self.cols {
             let key = ColumnKey { at: c.at, prev: prev_col, against: prev_at, runs: c.runs() };
-            while before.get(next).is_some_and(|b| b.key.at < c.at) {
-                next += 1;
-            }
+            while before.next_if(|b| b.key.at < c.at).is_some() {}
             // The same column written against the same, or the one that had the runs it lost.
-            let found = before.get_mut(next).and_then(|b| {
-                if b.key == key {
-                    Some((b, true))
-                } else if b.key == (ColumnKey { runs: true, ..key }) && b.bytes.len() >= b.runs_at {
-                    Some((b, false))
-                } else {
-                    None
-                }
-            });
-            match found {
-                Some((b, same)) => {
-                    next += 1;
-                    let mut text = std::mem::take(&mut b.text);
-                    let mut bytes = std::mem::take(&mut b.bytes);
-                    if !same {
-                        bytes.truncate(b.runs_at);
-                        if let Some(f) = bytes.get_mut(b.flags_at) {
-                            *f &= !RUNS;
-                        }
-                        bytes.resize(bytes.len().next_multiple_of(3), 0);
-                        text = base64_encode(&bytes);
-                        bytes = Vec::new();
+            match before.next_if(|b| b.key == key || b.key == ColumnKey { runs: true, ..key }) {
+                Some(mut b) => {
+                    if b.key != key {
+                        b.bytes.truncate(b.runs_at);
+                        b.bytes[b.flags_at] &= !RUNS;
+                        b.key = key;
                     }
-                    out.cached(&text);
-                    columns.push(WrittenColumn { key, text, bytes, flags_at: b.flags_at, runs_at: b.runs_at });
+                    w.buf.extend_from_slice(&b.bytes);
+                    columns.push(b);
                 }
                 None => {
-                    let mut w = Writer::new(c.cells.len() * 3 + 16);
-                    let (flags_at, runs_at) = encode_column(&mut w, c, prev, prev_at, &rank);
-                    let unpadded = w.buf.len();
-                    w.pad3();
-                    let text = out.fresh(&w.buf);
+                    let from = w.buf.len();
+                    let (flags_at, runs_at) = encode_column(&mut w, c, prev, prev_at);
                     if keep {
-                        let mut bytes = w.into_bytes();
-                        bytes.truncate(if c.runs() { unpadded } else { 0 });
-                        columns.push(WrittenColumn { key, text, bytes, flags_at, runs_at });
+                        let bytes = w.buf[from..].to_vec();
+                        columns.push(WrittenColumn { key, bytes, flags_at, runs_at });
                     }
                 }
             }
@@ -735,58 +618,79 @@ impl ListState {
             prev = &c.cells;
             prev_col = Some(c.at);
         }
-        let mut w = Writer::new(16 + self.fired.len() * 4);
-        let events = self.encode_events(&mut w, base, &hints, &rank, keep);
-        w.pad3();
-        out.fresh(&w.buf);
-        Written { order: if keep { order } else { Vec::new() }, ids, columns, events }
+        let events = self.encode_events(&mut w, base, &hints, keep);
+        (w.into_bytes(), Written { columns, events, ids })
     }
 
-    /// The products' piece of [`ListState::encode`], in `order`.
+    /// The products of [`ListState::encode`], front-coded, each up to its `last_seen` copied from
+    /// `heads` (the last write's) when they still hold. Returns the heads written when `keep`.
     #[inline(never)]
-    fn encode_ids(&self, order: &[u32], base: i64, top: DateTime<Utc>) -> Vec<u8> {
-        let mut w = Writer::new(self.ids.len() * 10 + 3);
+    fn encode_ids(&self, w: &mut Writer, base: i64, heads: IdHeads, keep: bool) -> IdHeads {
+        w.varint(self.ids.len() as u64);
+        let top = self.seen.iter().map(|r| r.last_seen).max().unwrap_or_default();
+        if !self.ids.is_empty() {
+            w.time(top, base);
+        }
+        // The products in the newest list were last seen at `top`: one zero byte (whole seconds).
+        let (top_at, top) = (top, top.timestamp());
+        let top_zero = top_at.timestamp_subsec_nanos() == 0;
+        let usable = heads.base == base && heads.ends.len() == self.ids.len();
+        let mut stale = !usable;
+        let mut from = 0;
         let mut prev: &[u8] = b"";
-        for i in order {
-            let i = *i as usize;
-            let (Some(id), Some(kind), Some(r)) = (self.ids.get(i), self.kinds.get(i), self.seen.get(i)) else {
-                continue;
-            };
+        for (k, ((id, kind), r)) in self.ids.iter().zip(&self.kinds).zip(&self.seen).enumerate() {
             let b = id.as_str().as_bytes();
-            id_head(&mut w, b, prev, *kind, r.first_seen, base);
-            if r.last_seen == top {
+            if usable && heads.first_seen[k] == r.first_seen {
+                w.buf.extend_from_slice(&heads.bytes[from..heads.ends[k]]);
+            } else {
+                id_head(w, b, prev, *kind, r.first_seen, base);
+                stale = true;
+            }
+            if usable {
+                from = heads.ends[k];
+            }
+            if top_zero && r.last_seen == top_at {
                 w.u8(0);
             } else {
-                w.time_after_zero(r.last_seen, r.first_seen.timestamp());
+                w.time(r.last_seen, top);
             }
             prev = b;
         }
-        w.pad3();
-        w.into_bytes()
+        if !keep || !stale {
+            return heads;
+        }
+        // Written again whole (a new table, a late snapshot), for the next write.
+        let mut fresh = Writer::new(self.ids.len() * 8);
+        let mut ends = Vec::with_capacity(self.ids.len());
+        let mut prev: &[u8] = b"";
+        for ((id, kind), r) in self.ids.iter().zip(&self.kinds).zip(&self.seen) {
+            id_head(&mut fresh, id.as_str().as_bytes(), prev, *kind, r.first_seen, base);
+            ends.push(fresh.buf.len());
+            prev = id.as_str().as_bytes();
+        }
+        IdHeads { base, bytes: fresh.into_bytes(), ends, first_seen: self.seen.iter().map(|r| r.first_seen).collect() }
     }
 
-    /// The events of [`ListState::encode`]: kinds from a table, products by their place in the
-    /// blob's order (`rank`) when the state knows them (looked for first where `hints`, the last
-    /// write's, had an event of the same time). Returns the events' indices when `keep`.
+    /// The events of [`ListState::encode`]: kinds from a table, products by index when the state
+    /// knows them (looked for first where `hints`, the last write's, had an event of the same time).
+    /// Returns the events' indices when `keep`.
     #[inline(never)]
     fn encode_events(
         &self,
         w: &mut Writer,
         base: i64,
         hints: &[(DateTime<Utc>, u32)],
-        rank: &[u32],
         keep: bool,
     ) -> Vec<(DateTime<Utc>, u32)> {
-        let mut kinds: Vec<&[u8]> = Vec::new();
-        let kind_of = |kinds: &[&[u8]], k: &[u8]| kinds.iter().position(|x| same_bytes(x, k));
+        let mut kinds: Vec<&str> = Vec::new();
         for f in &self.fired {
-            if kind_of(&kinds, f.key_kind.as_bytes()).is_none() {
-                kinds.push(f.key_kind.as_bytes());
+            if !kinds.contains(&f.key_kind.as_str()) {
+                kinds.push(&f.key_kind);
             }
         }
         w.varint(kinds.len() as u64);
         for k in &kinds {
-            w.bytes(k);
+            w.bytes(k.as_bytes());
         }
         w.varint(self.fired.len() as u64);
         let mut found = Vec::with_capacity(if keep { self.fired.len() } else { 0 });
@@ -795,8 +699,7 @@ impl ListState {
         for f in &self.fired {
             w.time(f.at, prev_at);
             prev_at = f.at.timestamp();
-            w.varint(kind_of(&kinds, f.key_kind.as_bytes()).unwrap_or(0) as u64);
-            let product = f.product.as_str().as_bytes();
+            w.varint(kinds.iter().position(|k| *k == f.key_kind).unwrap_or(0) as u64);
             while hints.get(hint).is_some_and(|h| h.0 < f.at) {
                 hint += 1;
             }
@@ -804,10 +707,10 @@ impl ListState {
                 .iter()
                 .take_while(|h| h.0 == f.at)
                 .map(|h| h.1)
-                .find(|i| self.ids.get(*i as usize).is_some_and(|x| same_bytes(x.as_str().as_bytes(), product)));
+                .find(|i| self.ids.get(*i as usize) == Some(&f.product));
             let index = hinted.or_else(|| self.index_of(&f.product));
-            match index.and_then(|i| rank.get(i as usize)) {
-                Some(k) => w.varint(u64::from(*k) + 1),
+            match index {
+                Some(i) => w.varint(u64::from(i) + 1),
                 None => {
                     w.varint(0);
                     w.bytes(f.product.as_str().as_bytes());
@@ -819,15 +722,14 @@ impl ListState {
         }
         found
     }
-    /// Reads what [`ListState::encode`] wrote, or a blob of format 2; anything else (another format
-    /// version included) is an error, never a panic.
+
+    /// Reads what [`ListState::encode`] wrote; anything else (another format version included) is an
+    /// error, never a panic.
     pub fn decode(b: &[u8]) -> Result<Self, CodecError> {
         let mut r = Reader::new(b);
-        let v3 = match (r.u8()?, r.u8()?) {
-            (b'S', FORMAT) => true,
-            (b'S', FORMAT_2) => false,
-            _ => return Err(CodecError("not a scorer state of a known format")),
-        };
+        if r.u8()? != b'S' || r.u8()? != FORMAT {
+            return Err(CodecError("not a scorer state of a known format"));
+        }
         let present = r.u8()?;
         if present > 7 {
             return Err(CodecError("unknown header flags"));
@@ -836,15 +738,9 @@ impl ListState {
         let base = list_started_at.map_or(0, |t| t.timestamp());
         let complete_from = if present & 2 != 0 { Some(r.time(base)?) } else { None };
         let fired_from = if present & 4 != 0 { Some(r.time(base)?) } else { None };
+        // Products.
         let n = r.len(b.len())?;
-        let top = if n > 0 { r.time(base)? } else { DateTime::from_timestamp(base, 0).unwrap_or_default() };
-        let (mut currencies, mut ncols) = (Vec::new(), 0);
-        if v3 {
-            (currencies, ncols) = currencies_and_columns(&mut r, b.len())?;
-            r.align3()?;
-        }
-        // Products: in format 3 in the blob's order, sorted here (`to_sorted`: a place in the
-        // blob's order to the index in `ids`).
+        let top = if n > 0 { r.time(base)?.timestamp() } else { base };
         let (mut ids, mut kinds, mut seen) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let mut name: Vec<u8> = Vec::with_capacity(48);
         for _ in 0..n {
@@ -857,30 +753,22 @@ impl ListState {
                 .ok()
                 .and_then(|s| EntryId::parse(s).ok())
                 .ok_or(CodecError("a bad product id"))?;
-            if !v3
-                && ids
-                    .last()
-                    .is_some_and(|l: &EntryId| cmp_bytes(l.as_str().as_bytes(), id.as_str().as_bytes()).is_ge())
-            {
+            if ids.last().is_some_and(|l: &EntryId| cmp_bytes(l.as_str().as_bytes(), id.as_str().as_bytes()).is_ge()) {
                 return Err(CodecError("product ids out of order"));
             }
             ids.push(id);
             kinds.push(kind_of((v % 3) as u8)?);
             let first_seen = r.time(base)?;
-            let last_seen =
-                if v3 { r.time_after_zero(first_seen.timestamp())?.unwrap_or(top) } else { r.time(top.timestamp())? };
+            let last_seen = r.time(top)?;
             seen.push(SeenRange { first_seen, last_seen });
         }
-        let mut to_sorted = Vec::new();
-        if v3 {
-            r.align3()?;
-            (ids, kinds, seen, to_sorted) = sort_products(ids, kinds, seen)?;
-        } else {
-            (currencies, ncols) = currencies_and_columns(&mut r, b.len())?;
+        let nc = r.len(b.len())?;
+        let mut currencies = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            currencies.push(r.str()?.to_string());
         }
-        let nc = currencies.len();
-        let to_sorted = v3.then_some(&to_sorted[..]);
         // Columns.
+        let ncols = r.len(b.len())?;
         let mut cols: Vec<Column> = Vec::with_capacity(ncols);
         let mut prev_at = base;
         let mut pos = [0u8; Position::MAX as usize];
@@ -906,7 +794,7 @@ impl ListState {
                 }
             }
             let prev: &[Cell] = cols.last().map_or(&[], |c| &c.cells);
-            let cells = decode_cells(&mut r, prev, pos, n, nc, to_sorted)?;
+            let cells = decode_cells(&mut r, prev, pos, n, nc)?;
             let mut dwell = Vec::new();
             if flags & RUNS != 0 {
                 dwell.reserve_exact(cells.len());
@@ -919,9 +807,6 @@ impl ListState {
                     let one_since = if f & 2 != 0 { Some(r.time(prev_at)?) } else { None };
                     dwell.push(Dwell { top_since, one_since });
                 }
-            }
-            if v3 {
-                r.align3()?;
             }
             cols.push(Column { at, cells, dwell });
         }
@@ -940,12 +825,9 @@ impl ListState {
             let key_kind = kinds_table.get(r.len(nk)?).ok_or(CodecError("a bad event kind"))?.to_string();
             let product = match r.len(n)? {
                 0 => EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?,
-                i => ids[to_sorted.map_or(i - 1, |m| m[i - 1] as usize)].clone(),
+                i => ids[i - 1].clone(),
             };
             fired.push(Fired { at, key_kind, product });
-        }
-        if v3 {
-            r.align3()?;
         }
         if !r.done() {
             return Err(CodecError("trailing bytes"));
@@ -967,78 +849,6 @@ impl ListState {
     }
 }
 
-/// The currencies (their count and names) and the number of columns of [`ListState::encode`].
-fn currencies_and_columns(r: &mut Reader<'_>, max: usize) -> Result<(Vec<String>, usize), CodecError> {
-    let nc = r.len(max)?;
-    let mut currencies = Vec::with_capacity(nc);
-    for _ in 0..nc {
-        currencies.push(r.str()?.to_string());
-    }
-    Ok((currencies, r.len(max)?))
-}
-
-type Products = (Vec<EntryId>, Vec<EntryType>, Vec<SeenRange>, Vec<u32>);
-
-/// The products of a format 3 blob, read in its order ([`ListState::stored_order`], which is
-/// checked), sorted by id, with each place in the blob's order's index in the sorted table.
-fn sort_products(ids: Vec<EntryId>, kinds: Vec<EntryType>, seen: Vec<SeenRange>) -> Result<Products, CodecError> {
-    let mut perm: Vec<u32> = (0..ids.len() as u32).collect();
-    perm.sort_unstable_by(|a, b| cmp_bytes(ids[*a as usize].as_str().as_bytes(), ids[*b as usize].as_str().as_bytes()));
-    let mut to_sorted = vec![0u32; ids.len()];
-    for (k, i) in perm.iter().enumerate() {
-        to_sorted[*i as usize] = k as u32;
-    }
-    if perm.windows(2).any(|p| ids[p[0] as usize] == ids[p[1] as usize]) {
-        return Err(CodecError("a product listed twice"));
-    }
-    let key = |s: usize| (seen[s].first_seen, to_sorted[s]);
-    if (1..ids.len()).any(|s| key(s - 1) >= key(s)) {
-        return Err(CodecError("products out of order"));
-    }
-    let mut slots: Vec<Option<(EntryId, EntryType, SeenRange)>> =
-        ids.into_iter().zip(kinds).zip(seen).map(|((i, k), s)| Some((i, k, s))).collect();
-    let (mut ids, mut kinds, mut seen) =
-        (Vec::with_capacity(perm.len()), Vec::with_capacity(perm.len()), Vec::with_capacity(perm.len()));
-    for i in &perm {
-        let (id, kind, range) = slots[*i as usize].take().ok_or(CodecError("a product listed twice"))?;
-        ids.push(id);
-        kinds.push(kind);
-        seen.push(range);
-    }
-    Ok((ids, kinds, seen, to_sorted))
-}
-
-/// Where [`ListState::encode`] writes: the bytes, or their base64 piece by piece (the reusing
-/// writer's, which copies the text of the pieces that did not change).
-enum Out<'a> {
-    Bytes(&'a mut Vec<u8>),
-    Text(&'a mut String),
-}
-
-impl Out<'_> {
-    /// A piece written now (a whole number of 3-byte groups); its base64 when the output is text.
-    fn fresh(&mut self, piece: &[u8]) -> String {
-        match self {
-            Out::Bytes(out) => {
-                out.extend_from_slice(piece);
-                String::new()
-            }
-            Out::Text(out) => {
-                let text = base64_encode(piece);
-                out.push_str(&text);
-                text
-            }
-        }
-    }
-
-    /// A piece's base64 kept from the last write (only the text output keeps any).
-    fn cached(&mut self, text: &str) {
-        if let Out::Text(out) = self {
-            out.push_str(text);
-        }
-    }
-}
-
 /// A product of [`ListState::encode`] up to its `last_seen`: the length of the prefix its id `b`
 /// shares with the previous one's (`prev`) × 3 + its type, the rest of the id, its `first_seen`.
 fn id_head(w: &mut Writer, b: &[u8], prev: &[u8], kind: EntryType, first_seen: DateTime<Utc>, base: i64) {
@@ -1049,12 +859,12 @@ fn id_head(w: &mut Writer, b: &[u8], prev: &[u8], kind: EntryType, first_seen: D
 }
 
 /// One column of [`ListState::encode`]: its time against `prev_at`, then its cells against `prev`,
-/// the previous column's; a cell's product, when written, as its place in the blob's order (`rank`).
+/// the previous column's.
 /// Returns where (from its start) it wrote its flags byte and its dwell runs.
 // The three parts of `encode_with` out of line: inlined, the encoder measured 0.8k instructions a
 // record more under callgrind.
 #[inline(never)]
-fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64, rank: &[u32]) -> (usize, usize) {
+fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (usize, usize) {
     let from = w.buf.len();
     let at = c.at.timestamp();
     w.time(c.at, prev_at);
@@ -1067,56 +877,8 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64, rank: 
             w.u8(x.pos);
         }
     }
-    if prev.is_empty() {
-        encode_cells_whole(w, &c.cells, rank);
-    } else {
-        encode_cells(w, &c.cells, prev, rank);
-    }
-    let runs_at = w.buf.len() - from;
-    if c.runs() {
-        for d in &c.dwell {
-            w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
-            for since in [d.top_since, d.one_since].into_iter().flatten() {
-                w.time(since, at);
-            }
-        }
-    }
-    (flags_at, runs_at)
-}
-
-/// The cells of the first column (see [`encode_column`]): what [`encode_cells`] writes against no
-/// previous column (every cell written in full), more directly.
-#[inline(never)]
-fn encode_cells_whole(w: &mut Writer, cells: &[Cell], rank: &[u32]) {
-    w.buf.reserve(cells.len() * 14);
-    for cell in cells {
-        let (price, cents) = match cell.price() {
-            None => (0, 0),
-            Some(p) => cents_of(p).map_or((PRICE_F64, 0), |c| (PRICE_CENTS, c)),
-        };
-        let cur = if cell.cur == NO_CURRENCY { 0 } else { CUR_INDEX };
-        let reviews = if cell.reviews().is_some() { REV_LITERAL } else { 0 };
-        w.u8(price | cur | (reviews << 5));
-        w.varint(u64::from(rank.get(cell.id as usize).copied().unwrap_or(cell.id)));
-        match (price, cell.price()) {
-            (PRICE_F64, Some(p)) => w.f64(p),
-            (PRICE_CENTS, _) => w.varint(cents),
-            _ => {}
-        }
-        if cur == CUR_INDEX {
-            w.varint(u64::from(cell.cur));
-        }
-        if let Some(r) = cell.reviews() {
-            w.varint(r);
-        }
-    }
-}
-
-/// The cells of a column against `prev`, the previous column's (see [`ListState::encode`]).
-#[inline(never)]
-fn encode_cells(w: &mut Writer, cells: &[Cell], prev: &[Cell], rank: &[u32]) {
-    w.buf.reserve(cells.len() * 4);
-    for (i, cell) in cells.iter().enumerate() {
+    w.buf.reserve(c.cells.len() * 4);
+    for (i, cell) in c.cells.iter().enumerate() {
         if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
             w.u8(FAST | (code << 5));
             continue;
@@ -1143,7 +905,7 @@ fn encode_cells(w: &mut Writer, cells: &[Cell], prev: &[Cell], rank: &[u32]) {
         };
         w.u8(u8::from(same_id) | price | cur | (reviews << 5));
         if !same_id {
-            w.varint(u64::from(rank.get(cell.id as usize).copied().unwrap_or(cell.id)));
+            w.varint(u64::from(cell.id));
         }
         match (price, cell.price()) {
             (PRICE_F64, Some(p)) => w.f64(p),
@@ -1157,19 +919,21 @@ fn encode_cells(w: &mut Writer, cells: &[Cell], prev: &[Cell], rank: &[u32]) {
             w.varint(rv);
         }
     }
+    let runs_at = w.buf.len() - from;
+    if c.runs() {
+        for d in &c.dwell {
+            w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
+            for since in [d.top_since, d.one_since].into_iter().flatten() {
+                w.time(since, at);
+            }
+        }
+    }
+    (flags_at, runs_at)
 }
 
 /// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
-/// positions, `n` and `nc` the sizes of the id and currency tables, `to_sorted` (format 3) the
-/// index in the id table of each place in the blob's order.
-fn decode_cells(
-    r: &mut Reader<'_>,
-    prev: &[Cell],
-    pos: &[u8],
-    n: usize,
-    nc: usize,
-    to_sorted: Option<&[u32]>,
-) -> Result<Vec<Cell>, CodecError> {
+/// positions, `n` and `nc` the sizes of the id and currency tables.
+fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usize) -> Result<Vec<Cell>, CodecError> {
     // Filled in place (a `push` of a 64-byte cell was a call per cell).
     let blank = Cell::new(0, 0, NO_CURRENCY, None, None);
     let mut cells = vec![blank; pos.len()];
@@ -1192,11 +956,10 @@ fn decode_cells(
             let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
             (p.id, Some(p))
         } else {
-            let id = r.len(n.saturating_sub(1))?;
+            let id = r.len(n.saturating_sub(1))? as u32;
             if n == 0 {
                 return Err(CodecError("a cell without products"));
             }
-            let id = to_sorted.map_or(id as u32, |m| m[id]);
             (id, find_prev(prev, i, id))
         };
         // If-chains with the common case first.
@@ -1415,17 +1178,17 @@ fn utc_secs(b: &[u8]) -> Option<DateTime<Utc>> {
 
 impl ScoreStateItem {
     pub fn new(site: SiteId, category: &CategoryId, state: &ListState) -> Self {
-        Self::of_text(site, category, state, base64_encode(&state.encode()))
+        Self::of_bytes(site, category, state, &state.encode())
     }
 
     /// [`ScoreStateItem::new`] through [`ListState::encode_reusing`]: for a state that is kept and
     /// written again (the trend-scorer's `StateCache`).
     pub fn new_reusing(site: SiteId, category: &CategoryId, state: &mut ListState) -> Self {
-        let text = state.encode_reusing();
-        Self::of_text(site, category, state, text)
+        let bytes = state.encode_reusing();
+        Self::of_bytes(site, category, state, &bytes)
     }
 
-    fn of_text(site: SiteId, category: &CategoryId, state: &ListState, text: String) -> Self {
+    fn of_bytes(site: SiteId, category: &CategoryId, state: &ListState, bytes: &[u8]) -> Self {
         ScoreStateItem {
             pk: keys::category_pk(site, category),
             sk: SCORE_SK.to_string(),
@@ -1433,7 +1196,7 @@ impl ScoreStateItem {
             category: category.clone(),
             version: state.version,
             newest: state.newest(),
-            state: text,
+            state: base64_encode(bytes),
         }
     }
 
@@ -1544,8 +1307,8 @@ mod tests {
             for i in order.into_iter().map(|i| i % lists.len()) {
                 st.absorb(&snap(i as i64 * 7, &lists[i], 100.0 + i as f64), &[], &[], &cfg);
                 let reused = st.encode_reusing();
-                prop_assert_eq!(&reused, &base64_encode(&st.encode()));
-                prop_assert_eq!(ListState::decode(&base64_decode(&reused).unwrap()).unwrap(), st.clone());
+                prop_assert_eq!(&reused, &st.encode());
+                prop_assert_eq!(ListState::decode(&reused).unwrap(), st.clone());
             }
         }
 
@@ -1560,8 +1323,8 @@ mod tests {
                 let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
                 st.absorb(&s, &scored.products, &scored.events, &cfg);
                 let reused = st.encode_reusing();
-                prop_assert_eq!(&reused, &base64_encode(&st.encode()));
-                prop_assert_eq!(ListState::decode(&base64_decode(&reused).unwrap()).unwrap(), st.clone());
+                prop_assert_eq!(&reused, &st.encode());
+                prop_assert_eq!(ListState::decode(&reused).unwrap(), st.clone());
             }
         }
 
@@ -1733,19 +1496,6 @@ mod tests {
         }
 
         #[test]
-        fn the_first_column_is_written_as_against_no_column(st in states()) {
-            // `encode_cells_whole` (the first column's) against the general writer given no
-            // previous column, over every column of any state.
-            let rank: Vec<u32> = (0..st.ids.len() as u32).rev().collect();
-            for c in &st.cols {
-                let (mut whole, mut plain) = (Writer::new(8), Writer::new(8));
-                encode_cells_whole(&mut whole, &c.cells, &rank);
-                encode_cells(&mut plain, &c.cells, &[], &rank);
-                prop_assert_eq!(whole.into_bytes(), plain.into_bytes());
-            }
-        }
-
-        #[test]
         fn the_merge_lays_a_snapshot_out_as_prepare_does(
             st in states(),
             swaps in prop::collection::vec(0usize..8, 0..4),
@@ -1894,65 +1644,6 @@ mod tests {
             c.cells[0].set_reviews(Some(r));
         }
         assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
-    }
-
-    #[test]
-    fn a_new_product_keeps_the_columns_written() {
-        // The blob's order with the new product last is the order the state gives: the columns
-        // written before are copied, not written again (only the new one and the first).
-        let cfg = SignalConfig::default();
-        let mut st = ListState::default();
-        let lists: [&[u32]; 4] = [&[5, 7, 9], &[7, 5, 9], &[7, 5, 9, 3], &[3, 7, 5, 9, 11]];
-        for (h, l) in lists.iter().enumerate() {
-            st.absorb(&snap(h as i64, l, 100.0), &[], &[], &cfg);
-            let (_, kept) = st.stored_order(st.written.order.clone());
-            assert!(kept, "after {h}");
-            let before: Vec<String> = st.written.columns.iter().map(|c| c.text.clone()).collect();
-            let text = st.encode_reusing();
-            assert_eq!(text, base64_encode(&st.encode()));
-            // Every column but the newest kept its text.
-            for (b, c) in before.iter().zip(&st.written.columns).take(h.saturating_sub(1)) {
-                assert_eq!(b, &c.text);
-            }
-        }
-    }
-
-    #[test]
-    fn format_2_blobs_still_decode() {
-        // A state of eight snapshots (products entering, leaving and coming back; events; the
-        // newest column's dwell runs) written by the format 2 encoder (session 8's).
-        const V2: &str = "UwIBgJLw2xoIwJMGAQRNTEIxAAAOATIA/qIFCgEyAAALAjMwgOEB/sEDDgEzgKMFAAoCNDDAsgQACgE1AAAKATcAAAIDQlJMA1VTRAgABQH2APROAAr2AthPABT2B8xTAEb2BoRSATIAAcBwBAFP2E9PvFBOBuhSAAHAcAQBTgKgUU4AvFBPzFP2A5BnAa4CwHAEAU4AoFFOAoRST7BUT/RnwHAEAfYH3FYASk4AhFJOAuhSTgaUVcBwBQEABU4HwFdOAOhSTgLMU04G+FXAcAYBAU4AzFNOB6RYT7BUT9xW9gTMbADQAsBwBgNOALBUAAVPiFlPlFVPwFdPsG0DvpMGAAH+4AEBvtECAb6TBgG+kwYBvnAIC2Ryb3BwZWRfb3V0DWVudGVyZWRfdG9wXzMLbGVmdF90b3BfMTAKbGVmdF90b3BfMw5lbnRlcmVkX3RvcF8xMAtuZXdfZW50cmFudA5uZXdfbnVtYmVyX29uZQdyZWVudHJ5FsBwAAgAAQcAAggAAwjAcAACAAQEAAICAAUEAAYDwHAGAcBwAAQABAgAAQgAAgQABggABwjAcAQGAAEGAAUGAAYGwHAEBQAFBQ==";
-        let cfg = SignalConfig::default();
-        let lists: [&[u32]; 8] = [
-            &[1, 2, 7, 5, 12],
-            &[1, 2, 5, 12],
-            &[2, 1, 5, 30],
-            &[1, 2, 5, 30],
-            &[7, 1, 2, 5],
-            &[40, 7, 1, 2, 5],
-            &[40, 1, 7, 2, 5, 33],
-            &[1, 40, 7, 2, 5, 33],
-        ];
-        let mut st = ListState::default();
-        for (h, l) in lists.iter().enumerate() {
-            let s = snap(h as i64, l, 100.0 + h as f64);
-            let scored =
-                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
-            st.absorb(&s, &scored.products, &scored.events, &cfg);
-        }
-        assert_eq!((st.fired.len(), st.cols.len(), st.cols[7].runs()), (22, 8, true));
-        let bytes = base64_decode(V2).unwrap();
-        assert_eq!(&bytes[..2], b"S\x02");
-        let item = ScoreStateItem {
-            state: V2.into(),
-            ..ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &ListState::default())
-        };
-        assert_eq!(item.state().unwrap(), st);
-        // Written again, it is format 3 (and reads back the same).
-        let again = st.encode();
-        assert_eq!(&again[..2], b"S\x03");
-        assert_eq!(again.len() % 3, 0);
-        assert_eq!(ListState::decode(&again).unwrap(), st);
     }
 
     #[test]
