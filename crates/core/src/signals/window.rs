@@ -122,9 +122,7 @@ impl<'a> Window<'a> {
                 s_slots[r as usize] = slot(i, cell.pos);
             }
         }
-        // The price window's first column (`first_col_since`).
-        let price_from = t - Duration::seconds(cfg.price_window_secs);
-        let price_from = cols.iter().position(|c| c.at >= price_from).unwrap_or(s);
+        let price_from = first_col_at_or_after(&cols, t - Duration::seconds(cfg.price_window_secs));
         // The history's slots, row by row, from the state's tables, then `S`'s; and the price
         // minimum of each row of `S` over the price window, in its currency in `S`.
         let (grid, mut dense, vol_prev, price_min) = state.tables().with(state, |tab| {
@@ -301,9 +299,13 @@ impl<'a> Window<'a> {
 
     /// The first column at or after `t − secs`.
     pub fn first_col_since(&self, secs: i64) -> usize {
-        let from = self.t - Duration::seconds(secs);
-        self.cols.iter().position(|c| c.at >= from).unwrap_or(self.s_col())
+        first_col_at_or_after(&self.cols, self.t - Duration::seconds(secs))
     }
+}
+
+/// The first of `cols` at or after `from`; the last (the scored one) when none is.
+fn first_col_at_or_after(cols: &[&Column], from: DateTime<Utc>) -> usize {
+    cols.iter().position(|c| c.at >= from).unwrap_or(cols.len().saturating_sub(1))
 }
 
 /// What the grid reads from the state's columns, computed once per column and kept with the state
@@ -369,6 +371,8 @@ impl ColumnTables {
         self.0.try_lock().map_or(0, |t| {
             use std::mem::size_of;
             t.slots.capacity() * size_of::<Slot>()
+                + t.prices.capacity() * size_of::<f64>()
+                + t.curs.capacity() * size_of::<u16>()
                 + t.keys.capacity() * size_of::<(DateTime<Utc>, usize)>()
                 + t.dense.capacity()
                 + t.vol_prev.capacity() * size_of::<f64>()
