@@ -753,6 +753,26 @@ mod tests {
         }
     }
 
+    /// A held state's size (what `StateCache` budgets by) counts every table the grid keeps.
+    #[test]
+    fn the_tables_bytes_are_counted() {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let list: Vec<(u32, u8)> = (1..=20).map(|i| (i, i as u8)).collect();
+        for h in 0..30 {
+            let s = snap(h, &list);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+        }
+        let tab = st.tables().0.lock().unwrap();
+        let cells = tab.slots.len();
+        assert!(cells >= 20 * 29, "{cells} cells");
+        let least = cells * (size_of::<Slot>() + size_of::<f64>() + size_of::<u16>());
+        drop(tab);
+        assert!(st.tables().heap_bytes() >= least, "{} < {least}", st.tables().heap_bytes());
+    }
+
     /// The definition of every cell of the grid, and of the volatilities it keeps.
     fn grid_is_the_columns_searched(
         w: &Window<'_>,
