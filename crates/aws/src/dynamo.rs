@@ -91,7 +91,7 @@ pub fn from_attributes(attrs: HashMap<String, AttributeValue>) -> Result<Item, S
     };
     let pk = key(&mut map, PK)?;
     let sk = key(&mut map, SK)?;
-    Ok(Item { pk, sk, attrs: map })
+    Ok(Item { pk, sk, attrs: map.into() })
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -345,12 +345,12 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_attributes() {
-        let mut attrs = Map::new();
-        attrs.insert("title".into(), Value::String("Celular <b>".into()));
-        attrs.insert("price".into(), serde_json::json!(1299.9));
-        attrs.insert("n".into(), serde_json::json!(3));
-        attrs.insert("none".into(), Value::Null);
-        attrs.insert("l".into(), serde_json::json!([{"a": 1}, "x"]));
+        let mut attrs = meli_core::store::Attrs::new();
+        attrs.insert("title", Value::String("Celular <b>".into()));
+        attrs.insert("price", serde_json::json!(1299.9));
+        attrs.insert("n", serde_json::json!(3));
+        attrs.insert("none", Value::Null);
+        attrs.insert("l", serde_json::json!([{"a": 1}, "x"]));
         let item = Item::new("CAT#MLB#MLB1055", "SNAP#2026-01-01T00:00:00Z", attrs);
         let av = to_attributes(&item).unwrap();
         assert_eq!(av.get("pk"), Some(&s("CAT#MLB#MLB1055")));

@@ -160,7 +160,7 @@ impl<S: SnapshotStore + ?Sized> TokenStore for StoreTokenStore<S> {
         attrs.remove("pk");
         attrs.remove("sk");
         // The decode error of serde names a field at most, never its value.
-        let stored: StoredToken = serde_json::from_value(serde_json::Value::Object(attrs))
+        let stored: StoredToken = serde_json::from_value(serde_json::Value::from(attrs))
             .map_err(|e| TokenStoreError::Corrupt(format!("{}/{TOKEN_SK}: {e}", self.pk)))?;
         Ok(Some(TokenSet {
             access_token: SecretString::from(stored.access_token),

@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::store::{Item, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 
@@ -47,7 +47,7 @@ fn number_size(text: &str) -> usize {
 }
 
 /// The size of attributes (names and values) as DynamoDB counts it.
-pub fn attrs_size(attrs: &Map<String, Value>) -> usize {
+pub fn attrs_size(attrs: &crate::store::Attrs) -> usize {
     attrs.iter().filter(|(k, _)| *k != "pk" && *k != "sk").map(|(k, v)| k.len() + value_size(v)).sum()
 }
 

@@ -1199,7 +1199,7 @@ mod tests {
         let mut old = Item::from_typed(pk, keys::STATE, &state(&store)).unwrap();
         assert!(old.attrs.remove("entries").is_some());
         let mut garbled = old.clone();
-        garbled.attrs.insert("entries".into(), serde_json::json!("{\"site\":\"MLB\",\"id\":7}"));
+        garbled.attrs.insert("entries", serde_json::json!("{\"site\":\"MLB\",\"id\":7}"));
         for item in [old, garbled] {
             block_on(store.inner().put(item, PutCondition::Always)).unwrap();
             assert!(state(&store).entries.is_none());

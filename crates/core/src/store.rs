@@ -12,18 +12,21 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod attrs;
+pub use attrs::{Attrs, Name};
+
 /// One stored item: its keys and its other attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub pk: String,
     pub sk: String,
     #[serde(flatten)]
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
 }
 
 impl Item {
-    pub fn new(pk: impl Into<String>, sk: impl Into<String>, attrs: Map<String, Value>) -> Self {
-        Item { pk: pk.into(), sk: sk.into(), attrs }
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, attrs: impl Into<Attrs>) -> Self {
+        Item { pk: pk.into(), sk: sk.into(), attrs: attrs.into() }
     }
 
     /// Builds an item from a typed value that serializes to a JSON object.
@@ -36,7 +39,7 @@ impl Item {
             Ok(Value::Object(mut attrs)) => {
                 attrs.remove("pk");
                 attrs.remove("sk");
-                Ok(Item { pk: pk.into(), sk: sk.into(), attrs })
+                Ok(Item { pk: pk.into(), sk: sk.into(), attrs: attrs.into() })
             }
             Ok(_) => Err(StoreError::Corrupt("an item must serialize to a JSON object".into())),
             Err(e) => Err(StoreError::Corrupt(format!("cannot serialize item: {e}"))),
@@ -47,9 +50,10 @@ impl Item {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
         // Read in place: the keys first, then the attributes (no copy of the attribute tree).
         let keys = [("pk", self.pk.as_str()), ("sk", self.sk.as_str())];
-        let fields = keys.into_iter().map(|(k, v)| (k, ItemValue::Key(v))).chain(
-            self.attrs.iter().filter(|(k, _)| *k != "pk" && *k != "sk").map(|(k, v)| (k.as_str(), ItemValue::Attr(v))),
-        );
+        let fields = keys
+            .into_iter()
+            .map(|(k, v)| (k, ItemValue::Key(v)))
+            .chain(self.attrs.iter().filter(|(k, _)| *k != "pk" && *k != "sk").map(|(k, v)| (k, ItemValue::Attr(v))));
         let de = serde::de::value::MapDeserializer::new(fields);
         T::deserialize(de).map_err(|e: serde_json::Error| {
             StoreError::Corrupt(format!("item {}/{} does not decode: {e}", self.pk, self.sk))
@@ -249,7 +253,7 @@ pub trait SnapshotStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct MemorySnapshotStore {
     // Held only inside each method, never across an await (the methods do not await).
-    items: Mutex<BTreeMap<(String, String), Map<String, Value>>>,
+    items: Mutex<BTreeMap<(String, String), Attrs>>,
 }
 
 impl MemorySnapshotStore {
@@ -257,7 +261,7 @@ impl MemorySnapshotStore {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Map<String, Value>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Attrs>> {
         self.items.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -276,7 +280,7 @@ impl MemorySnapshotStore {
 }
 
 /// Whether a condition holds for the current value of an item; shared by the fakes.
-pub fn condition_holds(current: Option<&Map<String, Value>>, condition: &PutCondition) -> bool {
+pub fn condition_holds(current: Option<&Attrs>, condition: &PutCondition) -> bool {
     match condition {
         PutCondition::Always => true,
         PutCondition::IfAbsent => current.is_none(),
@@ -330,10 +334,10 @@ pub mod contract {
     use super::*;
     use serde_json::json;
 
-    fn attrs(v: Value) -> Map<String, Value> {
+    fn attrs(v: Value) -> Attrs {
         match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
+            Value::Object(m) => m.into(),
+            _ => Attrs::new(),
         }
     }
 

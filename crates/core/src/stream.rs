@@ -73,7 +73,7 @@ fn image_to_item(image: &serde_dynamo::Item) -> Result<Option<Item>, StreamError
         Some(Value::String(s)) => s,
         _ => return Err(StreamError::Missing("string sk in the image")),
     };
-    Ok(Some(Item { pk, sk, attrs }))
+    Ok(Some(Item { pk, sk, attrs: attrs.into() }))
 }
 
 /// Decodes one record of a DynamoDB stream event.
@@ -100,7 +100,7 @@ pub fn decode(record: &EventRecord) -> Result<Change, StreamError> {
 }
 
 fn dynamo_json(item: &Item) -> Value {
-    let mut m = item.attrs.clone();
+    let mut m = item.attrs.clone().into_map();
     m.insert("pk".into(), Value::String(item.pk.clone()));
     m.insert("sk".into(), Value::String(item.sk.clone()));
     // A JSON object always converts; an empty image stands for a conversion that cannot happen.
@@ -276,12 +276,12 @@ mod tests {
 
     #[test]
     fn round_trips_an_insert_through_the_wire_shape() {
-        let mut attrs = Map::new();
-        attrs.insert("title".into(), json!("Celular <b>"));
-        attrs.insert("price".into(), json!(1299.9));
-        attrs.insert("n".into(), json!(3));
-        attrs.insert("entries".into(), json!([{"position": 1, "id": "MLB1"}]));
-        attrs.insert("none".into(), Value::Null);
+        let mut attrs = crate::store::Attrs::new();
+        attrs.insert("title", json!("Celular <b>"));
+        attrs.insert("price", json!(1299.9));
+        attrs.insert("n", json!(3));
+        attrs.insert("entries", json!([{"position": 1, "id": "MLB1"}]));
+        attrs.insert("none", Value::Null);
         let item = Item::new("CAT#MLB#MLB1055", "SNAP#2026-01-01T00:00:00Z", attrs);
         let change = Change {
             kind: ChangeKind::Insert,

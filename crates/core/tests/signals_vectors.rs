@@ -669,7 +669,7 @@ fn a_missing_or_damaged_state_is_rebuilt_from_the_items_with_the_same_results() 
     for (i, x) in s.iter().enumerate() {
         if i == 1 {
             let mut item = block_on(damaged.get(&pk, signals::SCORE_SK)).unwrap().unwrap();
-            item.attrs.insert("state".into(), json!("AAAA"));
+            item.attrs.insert("state", json!("AAAA"));
             block_on(damaged.put(item, PutCondition::Always)).unwrap();
         } else if i > 1 {
             block_on(damaged.delete(&pk, signals::SCORE_SK)).unwrap();
@@ -690,7 +690,7 @@ fn a_missing_or_damaged_state_is_rebuilt_from_the_items_with_the_same_results() 
     // the snapshot items: the same products and signals here, where no dwell run outlasts the series.
     let want = latest(&normal);
     let mut item = block_on(normal.get(&pk, signals::SCORE_SK)).unwrap().unwrap();
-    item.attrs.insert("state".into(), json!("AAAA"));
+    item.attrs.insert("state", json!("AAAA"));
     block_on(normal.put(item, PutCondition::Always)).unwrap();
     assert_eq!(latest(&normal), want);
     block_on(normal.delete(&pk, signals::SCORE_SK)).unwrap();

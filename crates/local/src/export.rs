@@ -114,7 +114,7 @@ pub fn item_line(item: &Item) -> Value {
     m.insert("sk".into(), json!({ "S": item.sk }));
     for (k, v) in &item.attrs {
         if k != "pk" && k != "sk" {
-            m.insert(k.clone(), to_dynamo(v));
+            m.insert(k.to_string(), to_dynamo(v));
         }
     }
     json!({ "Item": Value::Object(m) })
@@ -348,8 +348,11 @@ mod tests {
         .unwrap();
         futures_lite(store.put(snap.clone(), PutCondition::Always)).unwrap();
         futures_lite(store.put(cal.clone(), PutCondition::Always)).unwrap();
-        let token =
-            Item::new("AUTH#app", "TOKEN", serde_json::from_value(json!({"access_token": "APP_USR-secret"})).unwrap());
+        let token = Item::new(
+            "AUTH#app",
+            "TOKEN",
+            serde_json::from_value::<meli_core::store::Attrs>(json!({"access_token": "APP_USR-secret"})).unwrap(),
+        );
         futures_lite(store.put(token, PutCondition::Always)).unwrap();
         let s = export_ndjson(&store, dir.path()).unwrap();
         assert_eq!((s.items, s.snapshots, s.files.len()), (2, 1, 1));

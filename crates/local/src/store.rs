@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{TimeZone, Utc};
 use meli_core::billing::{self, Meter};
-use meli_core::store::{condition_holds, Item, PutCondition, PutOutcome, Query, SkRange, SnapshotStore, StoreError};
+use meli_core::store::{
+    condition_holds, Attrs, Item, PutCondition, PutOutcome, Query, SkRange, SnapshotStore, StoreError,
+};
 use meli_core::stream::{self, Change, ChangeKind};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde_json::{Map, Value};
 
 const SCHEMA_VERSION: i64 = 1;
 /// The table name the change feed's records carry.
@@ -61,11 +62,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn attrs_of(text: &str, pk: &str, sk: &str) -> Result<Map<String, Value>, StoreError> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(StoreError::Corrupt(format!("item {pk}/{sk} is not a JSON object"))),
-    }
+fn attrs_of(text: &str, pk: &str, sk: &str) -> Result<Attrs, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(format!("item {pk}/{sk} is not a JSON object")))
 }
 
 impl EmbeddedSnapshotStore {

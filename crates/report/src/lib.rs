@@ -346,7 +346,7 @@ mod tests {
             r#"{{"position":[1,2],"id":["MLB1","MLB2"],"type":["PRODUCT","PRODUCT"],"title":["{}","{}"]}}"#,
             "old MLB1", "old MLB2"
         );
-        old_item.attrs.insert("entries".into(), serde_json::Value::String(cols));
+        old_item.attrs.insert("entries", serde_json::Value::String(cols));
         block_on(store.put(old_item, PutCondition::Always)).unwrap();
         let cat = old.category.clone();
         let r = block_on(load_category(&store, SiteId::MLB, &cat, None, 7)).unwrap();

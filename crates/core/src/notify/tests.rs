@@ -526,7 +526,7 @@ fn stream_records_go_through_the_codec() {
     let p = Arc::new(RecordingPublisher::new());
     let dests = vec![slack_dest("wh-a", p.clone())];
     let mut records = records_of(&batch());
-    let snap = crate::store::Item::new("CAT#MLB#MLB1055", "SNAP#2026-11-29T13:00:00Z", Default::default());
+    let snap = crate::store::Item::new("CAT#MLB#MLB1055", "SNAP#2026-11-29T13:00:00Z", crate::store::Attrs::new());
     let change = Change {
         kind: ChangeKind::Insert,
         pk: snap.pk.clone(),

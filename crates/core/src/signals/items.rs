@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
@@ -12,7 +12,7 @@ use crate::signals::category::CategorySignals;
 use crate::signals::events::{EventKind, PositionPoint, Severity, KEY_KIND_MAX};
 use crate::signals::product::{ProductSignals, Trend};
 use crate::snapshot::Snapshot;
-use crate::store::{Item, StoreError};
+use crate::store::{Attrs, Item, StoreError};
 
 /// Epoch seconds of a time plus a number of days, for `expires_at`.
 pub fn expiry(t: DateTime<Utc>, days: i64) -> i64 {
@@ -296,10 +296,8 @@ impl EventItem {
         if let Some(what) = self.disagreement() {
             return Err(StoreError::Corrupt(format!("event item {}/{}: {what}", self.pk, self.sk)));
         }
-        let mut a = Map::with_capacity(24);
-        let mut put = |name: &str, v: Value| {
-            a.insert(name.to_string(), v);
-        };
+        let mut a = Attrs::with_capacity(24);
+        let mut put = |name: &'static str, v: Value| a.push(name, v);
         let text = |s: &str| Value::String(s.to_string());
         put("severity", text(self.severity.as_str()));
         put("product_type", text(self.product_type.as_str()));
@@ -776,7 +774,7 @@ mod tests {
         assert_eq!(item.sk, "SNAP#2026-11-01T10:00:00Z");
         assert_eq!(item.attrs["expires_at"], serde_json::json!(s.taken_at.timestamp() + 864_000));
         // What the keys say is not stored again.
-        let mut names: Vec<&str> = item.attrs.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = item.attrs.keys().collect();
         names.sort_unstable();
         assert_eq!(names, ["entries", "expires_at", "fetch"]);
         let columns: serde_json::Value = serde_json::from_str(item.attrs["entries"].as_str().unwrap()).unwrap();
@@ -1035,7 +1033,7 @@ mod tests {
         // The same event in the form written before: every field, the sparkline as maps.
         let mut old = Item::from_typed(&e.pk, &e.sk, &e).unwrap();
         // Items of that form also carried `day`, the key of a by-day index since dropped.
-        old.attrs.insert("day".into(), serde_json::json!("2026-11-29"));
+        old.attrs.insert("day", serde_json::json!("2026-11-29"));
         assert_eq!(
             old.attrs["recent_positions"][2],
             serde_json::json!({"at": "2026-11-29T09:00:00Z", "position": null})

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
@@ -20,7 +20,7 @@ use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
 use crate::signals::window::ColumnTables;
 use crate::snapshot::Snapshot;
-use crate::store::{Item, StoreError};
+use crate::store::{Attrs, Item, StoreError};
 
 /// The sort key of the scorer state.
 pub const SCORE_SK: &str = "SCORE";
@@ -1205,18 +1205,18 @@ impl ScoreStateItem {
     pub fn to_item(&self) -> Result<Item, StoreError> {
         // In the order `from_typed` leaves them (its map drops `pk` and `sk` by moving the last
         // attribute into their place), so that the item's JSON (the local store's text) is the same.
-        let mut attrs = Map::with_capacity(5);
+        let mut attrs = Attrs::with_capacity(5);
         let version = ("version", Value::from(self.version));
         let (second, last) = match self.newest {
             Some(t) => (("newest", Value::String(keys::time_string(t))), Some(version)),
             None => (version, None),
         };
-        attrs.insert("state".to_string(), Value::String(self.state.clone()));
-        attrs.insert(second.0.to_string(), second.1);
-        attrs.insert("site".to_string(), Value::String(self.site.as_str().to_string()));
-        attrs.insert("category".to_string(), Value::String(self.category.as_str().to_string()));
+        attrs.push("state", Value::String(self.state.clone()));
+        attrs.push(second.0, second.1);
+        attrs.push("site", Value::String(self.site.as_str().to_string()));
+        attrs.push("category", Value::String(self.category.as_str().to_string()));
         if let Some((name, v)) = last {
-            attrs.insert(name.to_string(), v);
+            attrs.push(name, v);
         }
         Ok(Item::new(self.pk.as_str(), self.sk.as_str(), attrs))
     }
