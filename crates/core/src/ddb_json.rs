@@ -421,8 +421,13 @@ fn quotient(w: u64, k: usize) -> Option<f64> {
             0
         })
     };
-    let m = m.checked_add_signed(side(m)?)?;
-    (side(m)? == 0).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+    match side(m)? {
+        0 => Some(x),
+        d => {
+            let m = m.checked_add_signed(d)?;
+            (side(m)? == 0).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+        }
+    }
 }
 
 /// A byte 1 in each lane of a `u64`.
@@ -626,14 +631,13 @@ impl<'a> Scan<'a> {
             at = digits(b, from, 0).0;
             (at > from).then_some(())?;
         }
-        let text = self.text.get(start..at)?;
         let x = match (plain && whole + fraction <= 19).then(|| quotient(w, fraction)).flatten() {
             Some(x) => x,
-            None => text.parse::<f64>().ok()?,
+            // serde_json refuses a number out of range.
+            None => self.text.get(start..at)?.parse::<f64>().ok().filter(|x| x.is_finite())?,
         };
         self.at = at;
-        // serde_json refuses a number out of range.
-        x.is_finite().then_some(Number::Float(x))
+        Some(Number::Float(x))
     }
 
     /// Whitespace, then a string without escapes: its text.
@@ -651,9 +655,26 @@ impl<'a> Scan<'a> {
         Some(tag)
     }
 
+    /// Whitespace, then the start of a typed value of `tag`, `{"<tag>":`. Read as it is written
+    /// without whitespace (serde_json's, Lambda's) by comparing bytes, else token by token.
+    pub(crate) fn open(&mut self, tag: &str) -> Option<()> {
+        let n = tag.len();
+        let compact = self.text.as_bytes().get(self.at..).is_some_and(|rest| {
+            rest.len() > n + 3
+                && rest[..2] == *b"{\""
+                && rest[2..2 + n] == *tag.as_bytes()
+                && rest[2 + n..4 + n] == *b"\":"
+        });
+        if compact {
+            self.at += n + 4;
+            return Some(());
+        }
+        (self.tag()? == tag).then_some(())
+    }
+
     /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
     pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
-        (self.tag()? == tag).then_some(())?;
+        self.open(tag)?;
         let s = self.plain_str()?;
         self.eat(b'}')?;
         Some(s)
@@ -990,6 +1011,37 @@ mod tests {
             proptest::prop_assert_eq!(got, end.map(|e| &text[start..e]), "{:?} from {}", text, start);
             if let Some(e) = end {
                 proptest::prop_assert_eq!(scan.at, e);
+            }
+        }
+    }
+
+    /// A typed value's start read by comparing bytes (`Scan::open`) takes what the token reader
+    /// takes, and stops where it stops.
+    #[test]
+    fn a_typed_value_opens_as_the_token_reader_opens_it() {
+        for text in [
+            r#"{"S":"a"}"#,
+            r#"{"S":""#,
+            r#"{"S":"#,
+            r#"{"S""#,
+            r#" {"S":"a"}"#,
+            r#"{ "S" : "a"}"#,
+            r#"{"N":"1"}"#,
+            r#"{"SS":["a"]}"#,
+            r#"{"\u0053":"a"}"#,
+            r#"{"S\":"a"}"#,
+            r#"{S":"a"}"#,
+            r#"{"M":{}}"#,
+            "",
+            "{",
+        ] {
+            for tag in ["S", "M", "SS"] {
+                let (mut fast, mut general) = (Scan::new(text), Scan::new(text));
+                let want = general.tag().filter(|t| *t == tag).map(|_| ());
+                assert_eq!(fast.open(tag), want, "{text} {tag}");
+                if want.is_some() {
+                    assert_eq!(fast.at, general.at, "{text} {tag}");
+                }
             }
         }
     }

@@ -705,9 +705,12 @@ fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>, usize) -> 
         spaces(s);
         f(s, n)?;
         n += 1;
-        spaces(s);
+        // A comma straight after the value (as written), else spaces first.
         if !s.take(b',') {
-            return s.take(b']').then_some(n);
+            spaces(s);
+            if !s.take(b',') {
+                return s.take(b']').then_some(n);
+            }
         }
     }
 }
