@@ -594,8 +594,8 @@ impl<'a> Scan<'a> {
     }
 
     /// A JSON number 0 or more (no sign), with the value serde_json gives it (correctly rounded: the
-    /// workspace enables `float_roundtrip`). Its digits are read once: a whole number is their
-    /// value; a fraction of at most 19 digits in all is [`quotient`] when that shows the rounding
+    /// workspace enables `float_roundtrip`). Its digits are read once, eight at a time ([`digits`]):
+    /// a whole number is their value; a fraction of at most 19 digits in all is [`quotient`] when that shows the rounding
     /// (`str::parse` costs ~370 instructions for a price such as 219.35000000000002, ~215 for
     /// 1299.9: it reads the text again, and the bench's 17 prices a record are that long); anything
     /// else goes through `str::parse`. `None` for a negative number, a whole number of more than 19
