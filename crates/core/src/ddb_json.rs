@@ -375,15 +375,33 @@ pub(crate) struct Scan<'a> {
     at: usize,
 }
 
-/// `w / 10^k` correctly rounded (`p` is `10^k`, `k` ≤ 22, so exact), as `str::parse` gives it, found
-/// from one division: exact when `w` is (at most 2^53: Clinger's fast path); else the quotient, or
-/// its neighbour on the side the exact value lies, when the exact value is checked in integers to
-/// lie strictly within half a unit in its last place. `None` when that cannot be shown (a tie, a
-/// quotient at a power of two, below 2^-10 or above 2^53), and the caller parses the text.
-fn quotient(w: u64, p: f64) -> Option<f64> {
+/// The powers of ten exact in an `f64`, `10^0` to `10^22`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// The same powers of ten as integers.
+const POW10_INT: [u128; 23] = {
+    let mut p = [1u128; 23];
+    let mut k = 1;
+    while k < 23 {
+        p[k] = p[k - 1] * 10;
+        k += 1;
+    }
+    p
+};
+
+/// `w / 10^k` correctly rounded (`k` ≤ 22, so `10^k` is exact in an `f64`), as `str::parse` gives
+/// it, found from one division: exact when `w` is (at most 2^53: Clinger's fast path); else the
+/// quotient, or its neighbour on the side the exact value lies, when the exact value is checked in
+/// integers to lie strictly within half a unit in its last place. `None` when that cannot be shown
+/// (a tie, a quotient at a power of two, below 2^-10 or above 2^53; `k` > 22), and the caller
+/// parses the text.
+fn quotient(w: u64, k: usize) -> Option<f64> {
     /// The leading bit of a normal `f64`'s significand.
     const LEAD: u64 = 1 << 52;
-    let x = w as f64 / p;
+    let x = w as f64 / *POW10.get(k)?;
     if w <= 2 * LEAD {
         return Some(x);
     }
@@ -391,7 +409,7 @@ fn quotient(w: u64, p: f64) -> Option<f64> {
     // (2m − 1)·10^k < w·2^(1−e) < (2m + 1)·10^k, all below 2^128 for the shifts taken.
     let (biased, m) = (x.to_bits() >> 52, (x.to_bits() & (LEAD - 1)) | LEAD);
     let shift = 1076u64.checked_sub(biased).filter(|s| (1..=63).contains(s))?;
-    let (scaled, pow) = (u128::from(w) << shift, p as u128);
+    let (scaled, pow) = (u128::from(w) << shift, *POW10_INT.get(k)?);
     let side = |m: u64| {
         // Within the binade (below a power of two the next value down is nearer: not checked).
         (m > LEAD && m < 2 * LEAD).then_some(())?;
@@ -403,13 +421,69 @@ fn quotient(w: u64, p: f64) -> Option<f64> {
             0
         })
     };
-    let m = m.checked_add_signed(side(m)?)?;
-    (side(m)? == 0).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+    match side(m)? {
+        0 => Some(x),
+        d => {
+            let m = m.checked_add_signed(d)?;
+            (side(m)? == 0).then(|| f64::from_bits(biased << 52 | (m & (LEAD - 1))))
+        }
+    }
 }
 
-/// The ASCII digits of `b` from `at`: where they end, and `w` with them appended (wrapping).
+/// A byte 1 in each lane of a `u64`.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte lane.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of the first byte of `x` (its lowest) that is 0, and maybe of later bytes: 0 when
+/// none is. (A borrow out of a zero byte can mark the byte after it, never one before.)
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The top bit of the first byte of `x` below `n` (`n` ≤ 0x80), and maybe of later bytes: 0 when
+/// none is.
+#[inline(always)]
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(u64::from(n) * ONES) & !x & HIGH
+}
+
+/// How many of the eight bytes of `chunk` (read little-endian: its first byte lowest) are ASCII
+/// digits before the first that is not (8 when all are), and the number those digits write.
+#[inline(always)]
+fn eight_digits(chunk: u64) -> (usize, u64) {
+    // A digit byte, `0x30`–`0x39`, becomes its value 0–9.
+    let d = chunk ^ (0x30 * ONES);
+    // The top bit of each byte that is not a digit (its value 10 or more, or 0x80 or more). A carry
+    // out of a byte reaches only later bytes, so the lowest bit set is the first byte not a digit.
+    let not_digit = (d.wrapping_add(0x76 * ONES) | d) & HIGH;
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return (0, 0);
+    }
+    // The `n` digits moved to the top bytes (zeros before them, which add nothing), then combined
+    // pairwise: two digits into each 16-bit lane, two of those into each 32-bit lane, then all.
+    let v = d << (64 - 8 * n);
+    let v = (v.wrapping_mul(10 << 8 | 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    (n, v.wrapping_mul(10_000 << 32 | 1) >> 32)
+}
+
+/// The ASCII digits of `b` from `at`: where they end, and `w` with them appended (wrapping). Read
+/// eight bytes at a time while eight are left, then one at a time.
 #[inline(always)]
 fn digits(b: &[u8], mut at: usize, mut w: u64) -> (usize, u64) {
+    /// `10^n` for the `n` digits of a chunk.
+    const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    while let Some(chunk) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let (n, v) = eight_digits(u64::from_le_bytes(*chunk));
+        w = w.wrapping_mul(SCALE[n]).wrapping_add(v);
+        at += n;
+        if n < 8 {
+            return (at, w);
+        }
+    }
     while let Some(d) = b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
         w = w.wrapping_mul(10).wrapping_add(u64::from(d));
         at += 1;
@@ -478,7 +552,18 @@ impl<'a> Scan<'a> {
     /// Takes the text up to the next byte that is `stop`, a backslash or a control character, which
     /// is not taken (`None` at the end of the text).
     pub(crate) fn take_until(&mut self, stop: u8) -> Option<&'a str> {
-        let start = self.at;
+        let (b, start) = (self.text.as_bytes(), self.at);
+        // Eight bytes at a time while eight are left.
+        while let Some(chunk) = b.get(self.at..).and_then(<[u8]>::first_chunk::<8>) {
+            let x = u64::from_le_bytes(*chunk);
+            let hit =
+                zero_bytes(x ^ (u64::from(stop) * ONES)) | zero_bytes(x ^ (u64::from(b'\\') * ONES)) | below(x, 0x20);
+            if hit != 0 {
+                self.at += (hit.trailing_zeros() / 8) as usize;
+                return self.text.get(start..self.at);
+            }
+            self.at += 8;
+        }
         loop {
             match self.peek()? {
                 c if c == stop || c == b'\\' || c < 0x20 => break,
@@ -488,20 +573,35 @@ impl<'a> Scan<'a> {
         self.text.get(start..self.at)
     }
 
+    /// [`Scan::number`] when it reads a whole number: its value and digits; `None` otherwise. A
+    /// number of fewer than eight digits followed by a byte that does not continue it (the ids and
+    /// review totals of a snapshot) is read from one eight-byte chunk, without the general reader.
+    #[inline]
+    pub(crate) fn whole(&mut self) -> Option<(u64, &'a str)> {
+        let start = self.at;
+        if let Some(chunk) = self.text.as_bytes().get(start..).and_then(<[u8]>::first_chunk::<8>) {
+            let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
+            // What `number` takes as a whole number: no leading zero, no fraction or exponent after.
+            if (1..8).contains(&n) && (n == 1 || chunk[0] != b'0') && !matches!(chunk[n], b'.' | b'e' | b'E') {
+                self.at = start + n;
+                return Some((w, self.text.get(start..self.at)?));
+            }
+        }
+        match self.number()? {
+            Number::Whole(n, digits) => Some((n, digits)),
+            Number::Float(_) => None,
+        }
+    }
+
     /// A JSON number 0 or more (no sign), with the value serde_json gives it (correctly rounded: the
-    /// workspace enables `float_roundtrip`). Its digits are read once: a whole number is their
-    /// value; a fraction of at most 19 digits in all is [`quotient`] when that shows the rounding
+    /// workspace enables `float_roundtrip`). Its digits are read once, eight at a time ([`digits`]):
+    /// a whole number is their value; a fraction of at most 19 digits in all is [`quotient`] when that shows the rounding
     /// (`str::parse` costs ~370 instructions for a price such as 219.35000000000002, ~215 for
     /// 1299.9: it reads the text again, and the bench's 17 prices a record are that long); anything
     /// else goes through `str::parse`. `None` for a negative number, a whole number of more than 19
     /// digits, one out of `f64`'s range, or text that is not a number; the caller's general path
     /// reads those.
     pub(crate) fn number(&mut self) -> Option<Number<'a>> {
-        /// The powers of ten exact in an `f64`.
-        const POW10: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-            1e19, 1e20, 1e21, 1e22,
-        ];
         let b = self.text.as_bytes();
         let start = self.at;
         // The digits, read once into `w` (wrapping past 19 of them, which are not taken as it).
@@ -531,14 +631,13 @@ impl<'a> Scan<'a> {
             at = digits(b, from, 0).0;
             (at > from).then_some(())?;
         }
-        let text = self.text.get(start..at)?;
-        let x = match POW10.get(fraction).filter(|_| plain && whole + fraction <= 19).and_then(|&p| quotient(w, p)) {
+        let x = match (plain && whole + fraction <= 19).then(|| quotient(w, fraction)).flatten() {
             Some(x) => x,
-            None => text.parse::<f64>().ok()?,
+            // serde_json refuses a number out of range.
+            None => self.text.get(start..at)?.parse::<f64>().ok().filter(|x| x.is_finite())?,
         };
         self.at = at;
-        // serde_json refuses a number out of range.
-        x.is_finite().then_some(Number::Float(x))
+        Some(Number::Float(x))
     }
 
     /// Whitespace, then a string without escapes: its text.
@@ -556,9 +655,26 @@ impl<'a> Scan<'a> {
         Some(tag)
     }
 
+    /// Whitespace, then the start of a typed value of `tag`, `{"<tag>":`. Read as it is written
+    /// without whitespace (serde_json's, Lambda's) by comparing bytes, else token by token.
+    pub(crate) fn open(&mut self, tag: &str) -> Option<()> {
+        let n = tag.len();
+        let compact = self.text.as_bytes().get(self.at..).is_some_and(|rest| {
+            rest.len() > n + 3
+                && rest[..2] == *b"{\""
+                && rest[2..2 + n] == *tag.as_bytes()
+                && rest[2 + n..4 + n] == *b"\":"
+        });
+        if compact {
+            self.at += n + 4;
+            return Some(());
+        }
+        (self.tag()? == tag).then_some(())
+    }
+
     /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
     pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
-        (self.tag()? == tag).then_some(())?;
+        self.open(tag)?;
         let s = self.plain_str()?;
         self.eat(b'}')?;
         Some(s)
@@ -770,7 +886,7 @@ mod tests {
             let digits = format!("{w:0>width$}", width = k + 1);
             let text = format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..]);
             let want = text.trim_end_matches('.').parse::<f64>().unwrap();
-            if let Some(x) = quotient(w, 10f64.powi(k as i32)) {
+            if let Some(x) = quotient(w, k) {
                 proptest::prop_assert_eq!(x.to_bits(), want.to_bits(), "{}", text);
             }
         }
@@ -797,7 +913,7 @@ mod tests {
             let Some((int, frac)) = text.split_once('.') else { continue };
             let w: u64 = format!("{int}{frac}").parse().unwrap();
             long += usize::from(w > 1 << 53);
-            if let Some(x) = quotient(w, 10f64.powi(frac.len() as i32)) {
+            if let Some(x) = quotient(w, frac.len()) {
                 assert_eq!(x.to_bits(), price.to_bits(), "{text}");
                 fast += 1;
             }
@@ -805,8 +921,142 @@ mod tests {
         }
         assert!(long > 10_000, "{long} long prices");
         assert!(fast > 19_900, "{fast} of 20000 read by one division");
-        assert_eq!(quotient(21_935_000_000_000_002, 1e14), Some(219.35000000000002));
-        assert_eq!(quotient(12_999, 1e1), Some(1299.9));
+        assert_eq!(quotient(21_935_000_000_000_002, 14), Some(219.35000000000002));
+        assert_eq!(quotient(12_999, 1), Some(1299.9));
+    }
+
+    /// The digits one at a time: what [`digits`] reads eight at a time.
+    fn digits_one_at_a_time(b: &[u8], mut at: usize, mut w: u64) -> (usize, u64) {
+        while let Some(d) = b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            w = w.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        (at, w)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Eight bytes at a time, the digits end where they end one at a time and give the same
+        /// (wrapping) value: runs of any length, any byte after them (the neighbours of '0'–'9',
+        /// bytes of 0x80 and more), from any start, near the end of the text or not.
+        #[test]
+        fn digits_read_eight_at_a_time_as_one_at_a_time(
+            runs in proptest::collection::vec(
+                ("[0-9]{0,30}", proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    proptest::strategy::Just(b'/'),
+                    proptest::strategy::Just(b':'),
+                    proptest::strategy::Just(b'.'),
+                    proptest::strategy::Just(0x80u8),
+                    proptest::strategy::Just(0xB0u8),
+                    proptest::strategy::Just(0xFFu8),
+                ]),
+                1..4,
+            ),
+            start in 0usize..40,
+            w in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::num::u64::ANY],
+        ) {
+            let mut b = Vec::new();
+            for (run, after) in &runs {
+                b.extend_from_slice(run.as_bytes());
+                b.push(*after);
+            }
+            for end in [b.len(), b.len() - 1] {
+                let text = &b[..end];
+                let at = start.min(text.len());
+                proptest::prop_assert_eq!(digits(text, at, w), digits_one_at_a_time(text, at, w), "{:?} from {}", text, at);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// `Scan::whole` reads what `Scan::number` reads as a whole number, and nothing else, and
+        /// stops where it stops.
+        #[test]
+        fn a_whole_number_reads_as_the_general_reader_reads_it(
+            text in "(0|[1-9][0-9]{0,21})(\\.[0-9]{1,4})?([eE][+-]?[0-9]{1,3})?|[0-9.eE+-]{1,10}|0[0-9]{1,8}",
+            end in proptest::prop_oneof![
+                proptest::strategy::Just(""), proptest::strategy::Just(","), proptest::strategy::Just("]"),
+                proptest::strategy::Just(",1,2,3,4,5,6,7,8"), proptest::strategy::Just(".5,1"), proptest::strategy::Just("e5]]]]]]"),
+            ],
+        ) {
+            let with_end = format!("{text}{end}");
+            let (mut fast, mut general) = (Scan::new(&with_end), Scan::new(&with_end));
+            let want = match general.number() {
+                Some(Number::Whole(n, digits)) => Some((n, digits)),
+                _ => None,
+            };
+            proptest::prop_assert_eq!(fast.whole(), want, "{}", with_end);
+            if want.is_some() {
+                proptest::prop_assert_eq!(fast.at, general.at, "{}", with_end);
+            }
+        }
+
+        /// `Scan::take_until` stops at the first `stop`, backslash or control byte, eight bytes at
+        /// a time, as one at a time.
+        #[test]
+        fn a_string_ends_where_it_ends_one_byte_at_a_time(
+            text in "[a-z\"\\\\\u{1}\u{1f} \u{7f}é\u{80}-\u{10ffff}]{0,40}",
+            start in 0usize..8,
+            stop in proptest::prop_oneof![proptest::strategy::Just(b'"'), proptest::strategy::Just(b']')],
+        ) {
+            let start = (0..=start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let mut scan = Scan { text: &text, at: start };
+            let b = text.as_bytes();
+            let end = (start..b.len()).find(|&i| b[i] == stop || b[i] == b'\\' || b[i] < 0x20);
+            let got = scan.take_until(stop);
+            proptest::prop_assert_eq!(got, end.map(|e| &text[start..e]), "{:?} from {}", text, start);
+            if let Some(e) = end {
+                proptest::prop_assert_eq!(scan.at, e);
+            }
+        }
+    }
+
+    /// A typed value's start read by comparing bytes (`Scan::open`) takes what the token reader
+    /// takes, and stops where it stops.
+    #[test]
+    fn a_typed_value_opens_as_the_token_reader_opens_it() {
+        for text in [
+            r#"{"S":"a"}"#,
+            r#"{"S":""#,
+            r#"{"S":"#,
+            r#"{"S""#,
+            r#" {"S":"a"}"#,
+            r#"{ "S" : "a"}"#,
+            r#"{"N":"1"}"#,
+            r#"{"SS":["a"]}"#,
+            r#"{"\u0053":"a"}"#,
+            r#"{"S\":"a"}"#,
+            r#"{S":"a"}"#,
+            r#"{"M":{}}"#,
+            "",
+            "{",
+        ] {
+            for tag in ["S", "M", "SS"] {
+                let (mut fast, mut general) = (Scan::new(text), Scan::new(text));
+                let want = general.tag().filter(|t| *t == tag).map(|_| ());
+                assert_eq!(fast.open(tag), want, "{text} {tag}");
+                if want.is_some() {
+                    assert_eq!(fast.at, general.at, "{text} {tag}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn eight_digits_at_a_time() {
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"12345678")), (8, 12_345_678));
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"1045002,")), (7, 1_045_002));
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"09:99999")), (2, 9));
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"/9999999")), (0, 0));
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"99999999")), (8, 99_999_999));
+        assert_eq!(eight_digits(u64::from_le_bytes([b'7', 0xB7, b'1', b'1', b'1', b'1', b'1', b'1'])), (1, 7));
+        let text = b"123456789012345678901234567890]";
+        assert_eq!(digits(text, 0, 0), digits_one_at_a_time(text, 0, 0));
+        assert_eq!(digits(b"219.35000000000002,", 4, 219), (18, 21_935_000_000_000_002));
     }
 
     #[test]

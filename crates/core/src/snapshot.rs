@@ -705,9 +705,12 @@ fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>, usize) -> 
         spaces(s);
         f(s, n)?;
         n += 1;
-        spaces(s);
+        // A comma straight after the value (as written), else spaces first.
         if !s.take(b',') {
-            return s.take(b']').then_some(n);
+            spaces(s);
+            if !s.take(b',') {
+                return s.take(b']').then_some(n);
+            }
         }
     }
 }
@@ -732,14 +735,6 @@ fn nullable<'a, T>(s: &mut Scan<'a>, f: impl FnOnce(&mut Scan<'a>) -> Option<T>)
         Some(None)
     } else {
         f(s).map(Some)
-    }
-}
-
-/// A whole number (`id`, `reviews_total`), as serde_json reads it into a `u64`: its value and digits.
-fn whole<'a>(s: &mut Scan<'a>) -> Option<(u64, &'a str)> {
-    match s.number()? {
-        Number::Whole(n, digits) => Some((n, digits)),
-        Number::Float(_) => None,
     }
 }
 
@@ -768,7 +763,7 @@ impl<'a> EscapedColumns<'a> {
                     let id = if s.peek() == Some(b'\\') {
                         IdText::Whole(EntryId::parse(escaped_str(s)?).ok()?)
                     } else {
-                        IdText::Number(whole(s)?.1)
+                        IdText::Number(s.whole()?.1)
                     };
                     cells.push(Cell {
                         id,
@@ -818,7 +813,7 @@ impl<'a> EscapedColumns<'a> {
                     }
                     "currency" => (16, cells_column(s, cells, escaped_str, |c, v| c.currency = v)?),
                     "reviews_total" => {
-                        (32, cells_column(s, cells, |s| whole(s).map(|(n, _)| n), |c, v| c.reviews_total = v)?)
+                        (32, cells_column(s, cells, |s| s.whole().map(|(n, _)| n), |c, v| c.reviews_total = v)?)
                     }
                     "rating" => (64, cells_column(s, cells, |s| s.number().map(Number::f64), |c, v| c.rating = v)?),
                     _ => return None,

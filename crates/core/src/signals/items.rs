@@ -163,7 +163,7 @@ impl SnapshotItem {
                 "pk" if pk.is_none() => pk = Some(s.typed_str("S")?),
                 "sk" if sk.is_none() => sk = Some(s.typed_str("S")?),
                 "entries" if entries.is_none() => {
-                    (s.tag()? == "S").then_some(())?;
+                    s.open("S")?;
                     s.eat(b'"')?;
                     entries = Some(EscapedColumns::read(s)?);
                     s.eat(b'}')?;
@@ -171,7 +171,7 @@ impl SnapshotItem {
                 "fetch" if fetch.is_none() => {
                     let mut f = FetchMeta::default();
                     let (mut calls, mut duration) = (false, false);
-                    (s.tag()? == "M").then_some(())?;
+                    s.open("M")?;
                     s.members(|s, name| {
                         match name {
                             "api_calls" if !calls => {
