@@ -202,7 +202,8 @@ struct ColumnKey {
     at: DateTime<Utc>,
     /// The previous column's time (None: the first column, written against no cells).
     prev: Option<DateTime<Utc>>,
-    /// The time (seconds) it is written against: the previous column's, or the state's base.
+    /// The time (seconds) the first column is written against, the state's base (0 for the others:
+    /// `prev` says it).
     against: i64,
     runs: bool,
 }
@@ -634,11 +635,11 @@ impl ListState {
         let mut j = 0;
         let mut run: Option<(usize, usize)> = None;
         let mut columns = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
-        let mut prev_at = base;
         let mut prev: &[Cell] = &[];
-        let mut prev_col = None;
+        let mut prev_col: Option<DateTime<Utc>> = None;
         for c in &self.cols {
-            let key = ColumnKey { at: c.at, prev: prev_col, against: prev_at, runs: c.runs() };
+            let against = if prev_col.is_none() { base } else { 0 };
+            let key = ColumnKey { at: c.at, prev: prev_col, against, runs: c.runs() };
             while old.get(j).is_some_and(|b| b.key.at < c.at) {
                 j += 1;
             }
@@ -675,6 +676,7 @@ impl ListState {
                 None => {
                     flush(&mut w, &before.blob, run.take());
                     let start = w.buf.len();
+                    let prev_at = prev_col.map_or(base, |t| t.timestamp());
                     let (flags, runs, top_id) = encode_column(&mut w, c, prev, prev_at);
                     if keep {
                         let (start, end) = (start as u32, w.buf.len() as u32);
@@ -689,7 +691,6 @@ impl ListState {
                     }
                 }
             }
-            prev_at = c.at.timestamp();
             prev = &c.cells;
             prev_col = Some(c.at);
         }
@@ -1013,7 +1014,10 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
     if c.runs() {
         for d in &c.dwell {
             w.u8(u8::from(d.top_since.is_some()) | (u8::from(d.one_since.is_some()) << 1));
-            for since in [d.top_since, d.one_since].into_iter().flatten() {
+            if let Some(since) = d.top_since {
+                w.time(since, at);
+            }
+            if let Some(since) = d.one_since {
                 w.time(since, at);
             }
         }
@@ -1144,8 +1148,16 @@ fn cents_of(p: f64) -> Option<u64> {
     if !(0.0..9_007_199_254_740_000.0).contains(&x) {
         return None;
     }
-    let c = x as u64;
-    [c, c + 1].into_iter().find(|c| (*c as f64 / 100.0).to_bits() == p.to_bits())
+    // Through `i64` (the range allows it): x86-64 converts it in one instruction, `u64` in ten.
+    let c = x as i64;
+    let exact = |c: i64| (c as f64 / 100.0).to_bits() == p.to_bits();
+    if exact(c) {
+        Some(c as u64)
+    } else if exact(c + 1) {
+        Some(c as u64 + 1)
+    } else {
+        None
+    }
 }
 
 /// `a == b`, for ids of 8 to 16 bytes (most) as two 8-byte words each.
@@ -1156,7 +1168,11 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
     match (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>()) {
         (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
-        _ => a == b,
+        // 4 to 7 bytes (some event kinds) as two 4-byte words, without a call to `bcmp`.
+        _ => match (a.first_chunk::<4>(), a.last_chunk::<4>(), b.first_chunk::<4>(), b.last_chunk::<4>()) {
+            (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() < 8 => ah == bh && at == bt,
+            _ => a == b,
+        },
     }
 }
 
