@@ -66,9 +66,10 @@ impl Writer {
     }
 
     /// A time as zigzag seconds against `base`, shifted left by one; the low bit says whether the
-    /// nanoseconds follow (they are zero in nearly every time the scorer stores).
+    /// nanoseconds follow (they are zero in nearly every time the scorer stores). Returns its
+    /// seconds (`t.timestamp()`, from the day kept).
     #[inline(always)]
-    pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
+    pub fn time(&mut self, t: DateTime<Utc>, base: i64) -> i64 {
         let ns = t.timestamp_subsec_nanos();
         // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
         let naive = t.naive_utc();
@@ -78,10 +79,12 @@ impl Writer {
             self.day = (date, t.timestamp() - sod);
         }
         // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
-        self.varint((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        let secs = self.day.1 + sod;
+        self.varint((zig(secs.wrapping_sub(base)) << 1) | u64::from(ns != 0));
         if ns != 0 {
             self.varint(u64::from(ns));
         }
+        secs
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -342,8 +345,8 @@ mod tests {
             w.varint(u);
             w.varint(zig(i));
             w.f64(f);
-            w.time(t, base);
-            w.time(t, 0);
+            prop_assert_eq!(w.time(t, base), t.timestamp());
+            prop_assert_eq!(w.time(t, 0), t.timestamp());
             w.bytes(b"MLB1");
             let b = w.into_bytes();
             let mut r = Reader::new(&b);
@@ -361,7 +364,7 @@ mod tests {
         fn times_in_any_order_read_back(ts in prop::collection::vec((-3_000_000_000i64..3_000_000_000, 0u32..1_000_000_000), 1..20)) {
             let mut w = Writer::new(8);
             for (s, ns) in &ts {
-                w.time(DateTime::from_timestamp(*s, *ns).unwrap(), 1_700_000_000);
+                prop_assert_eq!(w.time(DateTime::from_timestamp(*s, *ns).unwrap(), 1_700_000_000), *s);
             }
             let b = w.into_bytes();
             let mut r = Reader::new(&b);
