@@ -232,9 +232,8 @@ pub(crate) fn base64_encode(b: &[u8]) -> String {
     // (three words, four groups of six bytes, each group four lookups of a character pair), then
     // three at a time.
     let mut out = vec![0u8; b.len().div_ceil(3) * 4];
-    let (groups, rest) = b.as_chunks::<24>();
-    let (outs, _) = out.as_chunks_mut::<32>();
-    for (s, o) in groups.iter().zip(outs) {
+    let groups = b.len() / 24;
+    for (s, o) in b.chunks_exact(24).zip(out.chunks_exact_mut(32)) {
         let word =
             |i: usize| u64::from_be_bytes([s[i], s[i + 1], s[i + 2], s[i + 3], s[i + 4], s[i + 5], s[i + 6], s[i + 7]]);
         let (w0, w1, w2) = (word(0), word(8), word(16));
@@ -244,8 +243,8 @@ pub(crate) fn base64_encode(b: &[u8]) -> String {
         o[16..24].copy_from_slice(&quad((w1 << 16) | (w2 >> 48)));
         o[24..].copy_from_slice(&quad(w2));
     }
-    let mut chunks = rest.chunks_exact(3);
-    let mut quads = out[groups.len() * 32..].chunks_exact_mut(4);
+    let mut chunks = b[groups * 24..].chunks_exact(3);
+    let mut quads = out[groups * 32..].chunks_exact_mut(4);
     for (c, q) in (&mut chunks).zip(&mut quads) {
         let n = (usize::from(c[0]) << 16) | (usize::from(c[1]) << 8) | usize::from(c[2]);
         let (hi, lo) = (PAIRS[n >> 12], PAIRS[n & 0xfff]);
