@@ -66,9 +66,10 @@ impl Writer {
     }
 
     /// A time as zigzag seconds against `base`, shifted left by one; the low bit says whether the
-    /// nanoseconds follow (they are zero in nearly every time the scorer stores).
+    /// nanoseconds follow (they are zero in nearly every time the scorer stores). Returns its
+    /// seconds (`t.timestamp()`, from the day kept).
     #[inline(always)]
-    pub fn time(&mut self, t: DateTime<Utc>, base: i64) {
+    pub fn time(&mut self, t: DateTime<Utc>, base: i64) -> i64 {
         let ns = t.timestamp_subsec_nanos();
         // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
         let naive = t.naive_utc();
@@ -78,10 +79,12 @@ impl Writer {
             self.day = (date, t.timestamp() - sod);
         }
         // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
-        self.varint((zig((self.day.1 + sod).wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        let secs = self.day.1 + sod;
+        self.varint((zig(secs.wrapping_sub(base)) << 1) | u64::from(ns != 0));
         if ns != 0 {
             self.varint(u64::from(ns));
         }
+        secs
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -217,20 +220,31 @@ static PAIRS_LE: [u16; 4096] = {
     t
 };
 
+/// The eight characters of the six bytes in the low 48 bits of `g`, as a little-endian word.
+#[inline(always)]
+fn quad(g: u64) -> [u8; 8] {
+    let pair = |shift: u32| u64::from(PAIRS_LE[((g >> shift) & 0xfff) as usize]);
+    (pair(36) | (pair(24) << 16) | (pair(12) << 32) | (pair(0) << 48)).to_le_bytes()
+}
+
 pub(crate) fn base64_encode(b: &[u8]) -> String {
-    // Written into a buffer of the final size, four characters per three bytes: six bytes at a
-    // time (read as the first six of eight) while eight remain, then three at a time.
+    // Written into a buffer of the final size, four characters per three bytes: 24 bytes at a time
+    // (three words, four groups of six bytes, each group four lookups of a character pair), then
+    // three at a time.
     let mut out = vec![0u8; b.len().div_ceil(3) * 4];
-    let wide = b.len().saturating_sub(2) / 6;
-    for (i, o) in out.chunks_exact_mut(8).take(wide).enumerate() {
-        let x: [u8; 8] = b[i * 6..i * 6 + 8].try_into().unwrap_or_default();
-        let x = u64::from_be_bytes(x);
-        let pair = |shift: u32| u64::from(PAIRS_LE[((x >> shift) & 0xfff) as usize]);
-        let chars = pair(52) | (pair(40) << 16) | (pair(28) << 32) | (pair(16) << 48);
-        o.copy_from_slice(&chars.to_le_bytes());
+    let groups = b.len() / 24;
+    for (s, o) in b.chunks_exact(24).zip(out.chunks_exact_mut(32)) {
+        let word =
+            |i: usize| u64::from_be_bytes([s[i], s[i + 1], s[i + 2], s[i + 3], s[i + 4], s[i + 5], s[i + 6], s[i + 7]]);
+        let (w0, w1, w2) = (word(0), word(8), word(16));
+        // Bytes 0–5, 6–11, 12–17 and 18–23, each in the low 48 bits (`quad` masks the rest).
+        o[..8].copy_from_slice(&quad(w0 >> 16));
+        o[8..16].copy_from_slice(&quad((w0 << 32) | (w1 >> 32)));
+        o[16..24].copy_from_slice(&quad((w1 << 16) | (w2 >> 48)));
+        o[24..].copy_from_slice(&quad(w2));
     }
-    let mut chunks = b[wide * 6..].chunks_exact(3);
-    let mut quads = out[wide * 8..].chunks_exact_mut(4);
+    let mut chunks = b[groups * 24..].chunks_exact(3);
+    let mut quads = out[groups * 32..].chunks_exact_mut(4);
     for (c, q) in (&mut chunks).zip(&mut quads) {
         let n = (usize::from(c[0]) << 16) | (usize::from(c[1]) << 8) | usize::from(c[2]);
         let (hi, lo) = (PAIRS[n >> 12], PAIRS[n & 0xfff]);
@@ -309,6 +323,20 @@ mod tests {
             prop_assert_eq!(base64_decode(&base64_encode(&b)).unwrap(), b);
         }
 
+        /// The encoder's groups of 24 bytes, its groups of 3 and its padding give what a character
+        /// at a time does.
+        #[test]
+        fn base64_is_the_plain_encoding(b in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut plain = String::new();
+            for c in b.chunks(3) {
+                let n = c.iter().enumerate().fold(0u32, |n, (i, x)| n | (u32::from(*x) << (16 - 8 * i)));
+                for i in 0..4 {
+                    plain.push(if i <= c.len() { ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
+                }
+            }
+            prop_assert_eq!(base64_encode(&b), plain);
+        }
+
         #[test]
         fn numbers_round_trip(u in any::<u64>(), i in any::<i64>(), f in any::<f64>(), secs in -1_000_000_000i64..5_000_000_000, ns in 0u32..1_000_000_000, base in -5_000_000_000i64..5_000_000_000) {
             let t = DateTime::from_timestamp(secs, ns).unwrap();
@@ -316,8 +344,8 @@ mod tests {
             w.varint(u);
             w.varint(zig(i));
             w.f64(f);
-            w.time(t, base);
-            w.time(t, 0);
+            prop_assert_eq!(w.time(t, base), t.timestamp());
+            prop_assert_eq!(w.time(t, 0), t.timestamp());
             w.bytes(b"MLB1");
             let b = w.into_bytes();
             let mut r = Reader::new(&b);
@@ -335,7 +363,7 @@ mod tests {
         fn times_in_any_order_read_back(ts in prop::collection::vec((-3_000_000_000i64..3_000_000_000, 0u32..1_000_000_000), 1..20)) {
             let mut w = Writer::new(8);
             for (s, ns) in &ts {
-                w.time(DateTime::from_timestamp(*s, *ns).unwrap(), 1_700_000_000);
+                prop_assert_eq!(w.time(DateTime::from_timestamp(*s, *ns).unwrap(), 1_700_000_000), *s);
             }
             let b = w.into_bytes();
             let mut r = Reader::new(&b);
