@@ -452,9 +452,17 @@ impl Tables {
             self.free_rows();
         }
         // What is left must be the state's first columns, and there must be room (and numbers) for
-        // the others; else the tables are laid out again.
-        let same = self.keys.len() <= state.cols.len()
-            && self.keys.iter().zip(&state.cols).all(|(k, c)| *k == (c.at, c.cells.len()));
+        // the others; else the tables are laid out again. The state's columns only ever gain one
+        // (in time order) or lose their oldest, so the first and last held decide it: a column
+        // merged before the last one held moves that one along, a column merged first is older
+        // than the first one held.
+        let key = |c: &Column| (c.at, c.cells.len());
+        let k = self.keys.len();
+        let same = k <= state.cols.len()
+            && (k == 0 || (self.keys[0] == key(&state.cols[0]) && self.keys[k - 1] == key(&state.cols[k - 1])));
+        if same && state.cols.len() > self.cap && !self.keys.is_empty() {
+            self.grow(state.cols.len() + SLACK);
+        }
         let room = state.cols.len() <= self.cap && (self.base as usize) + state.cols.len() < NO_ROW as usize;
         // New products renumber every cell: the rows stay, the row map is made again.
         if !same || !room || (self.n != state.ids.len() && !self.renumber(state)) {
@@ -484,6 +492,19 @@ impl Tables {
         for k in 0..need {
             self.push(&state.cols[..=k]);
         }
+    }
+
+    /// Gives every row room for `cap` columns, the columns held kept.
+    fn grow(&mut self, cap: usize) {
+        let (old, old_cap) = (std::mem::take(&mut self.slots), self.cap);
+        self.slots.resize(self.rows.len() * cap, 0);
+        let held = self.base as usize..self.base as usize + self.keys.len();
+        for (to, from) in self.slots.chunks_exact_mut(cap).zip(old.chunks_exact(old_cap)) {
+            for c in held.clone() {
+                to[c % cap] = from[c % old_cap];
+            }
+        }
+        self.cap = cap;
     }
 
     /// Frees the rows of products absent from every column held.
