@@ -308,16 +308,19 @@ fn first_col_at_or_after(cols: &[&Column], from: DateTime<Utc>) -> usize {
 }
 
 /// What the grid reads from the state's columns, computed once per column and kept with the state
-/// from one record to the next: a column's slot of every product (by product index), whether its
+/// from one record to the next: a column's slot of each of its products (one row per product of the
+/// columns held, found by product index), each row's lowest price and where it is, whether a column's
 /// cells are dense, and its volatility against the column before it. A state held between records
 /// gains a column and loses its oldest per record; building the grid then gathers the rows from
 /// these tables instead of scattering every cell of every column again, and the category signals
 /// read the volatilities of the day's pairs instead of comparing the columns again.
 ///
-/// The tables follow the state by itself ([`Tables::sync`]): columns that left its front are dropped,
-/// new ones at its end are added, and anything else (a late snapshot merged between columns, a new
-/// product renumbering every cell, which grows `ids`) rebuilds them. A column is known by its time and
-/// number of cells: its cells do not change while it is in the state, but for that renumbering.
+/// The tables follow the state by itself ([`Tables::sync`]): columns that left its front are dropped
+/// (and the rows of products in none of the others freed), new ones at its end are added, a new
+/// product renumbering every cell (which grows `ids`) finds the rows again by their slots, and
+/// anything else (a late snapshot merged between columns) lays them out again. A column is known by
+/// its time and number of cells: its cells do not change while it is in the state, but for that
+/// renumbering.
 /// Not part of the state: equal states may hold different tables, a clone starts without any.
 #[derive(Default)]
 pub(crate) struct ColumnTables(std::sync::Mutex<Tables>);
