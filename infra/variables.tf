@@ -103,7 +103,7 @@ variable "fetcher_timeout_s" {
 }
 
 variable "scorer_state_cache_mb" {
-  description = "Memory (MB) the trend-scorer keeps the lists' states in between records (about 3,500 lists at 8 MB, about 190 of them decoded); keep it well under stream_function_memory_mb. 0 turns it off."
+  description = "Memory (MB) the trend-scorer keeps the lists' states in between records (about 3,500 lists at 8 MB, about 250 of them decoded); keep it well under stream_function_memory_mb. 0 turns it off."
   type        = number
   default     = 8
   validation {

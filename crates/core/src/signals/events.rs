@@ -299,8 +299,10 @@ pub(crate) fn detect(
         }
         // Reviews surge.
         if let (Some(delta), Some(before), Some(after)) = (sig.reviews_delta_24h, sig.reviews_ref, sig.reviews_total) {
-            let by_share = (cfg.reviews_surge_share.max(0.0) * before as f64).ceil();
-            let th = (cfg.reviews_surge_min.max(1) as f64).max(by_share);
+            let least = cfg.reviews_surge_min.max(1) as f64;
+            // Below the least threshold no share can raise it to `delta` (`ceil` is a libm call).
+            let th = || least.max((cfg.reviews_surge_share.max(0.0) * before as f64).ceil());
+            let th = if (delta as f64) < least { least } else { th() };
             if delta as f64 >= th {
                 let sev = if delta as f64 >= 2.0 * th { Severity::Notable } else { Severity::Info };
                 let f = Facts {
