@@ -132,7 +132,8 @@ fn decay(age_secs: i64, tau_secs: i64) -> f64 {
     (-(age_secs as f64) / tau_secs as f64).exp()
 }
 
-fn valid_price(p: Option<f64>) -> Option<f64> {
+/// The price when it is valid: finite and positive.
+pub(crate) fn valid_price(p: Option<f64>) -> Option<f64> {
     p.filter(|x| x.is_finite() && *x > 0.0)
 }
 

@@ -687,7 +687,7 @@ struct Held {
 
 /// A cell's price when it is valid (finite and positive), else +∞.
 fn price_or_inf(p: Option<f64>) -> f64 {
-    p.filter(|p| *p > 0.0 && p.is_finite()).unwrap_or(f64::INFINITY)
+    crate::signals::product::valid_price(p).unwrap_or(f64::INFINITY)
 }
 
 /// Lists and states for the tests of the grid and of what reads it.
