@@ -1118,6 +1118,36 @@ mod tests {
         }
 
         #[test]
+        fn digits_are_written_as_format_writes_them(x in prop_oneof![any::<u64>(), 0u64..1_000, Just(u64::MAX)]) {
+            let mut buf = [b'x'; 24];
+            let end = put_digits(&mut buf, 2, x);
+            let plain = x.to_string();
+            prop_assert_eq!(&buf[2..end], plain.as_bytes());
+            prop_assert_eq!((buf[..2].to_vec(), buf[end..].iter().all(|b| *b == b'x')), (b"xx".to_vec(), true));
+        }
+
+        /// Hourly points (a list's columns), some a few seconds or a fraction off, across midnight.
+        #[test]
+        fn hourly_sparklines_are_written_as_plainly(
+            start in 1_796_000_000i64..1_796_100_000,
+            offs in proptest::collection::vec((0i64..3, 0u32..3, any::<Option<u8>>()), 1..30),
+            t_nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        ) {
+            let points: Vec<PositionPoint> = offs
+                .iter()
+                .enumerate()
+                .map(|(i, (jitter, frac, position))| PositionPoint {
+                    at: at(start + 3_600 * i as i64 + jitter, if *frac == 2 { 500_000_000 } else { 0 }),
+                    position: *position,
+                })
+                .collect();
+            let t = at(start + 3_600 * offs.len() as i64, t_nanos);
+            let text = write_recent(&points, t);
+            prop_assert_eq!(&text, &recent_plainly(&points, t));
+            prop_assert_eq!(read_recent(&text, t).unwrap(), points);
+        }
+
+        #[test]
         fn event_items_survive_the_store(e in event_item()) {
             let item = e.to_item().unwrap();
             prop_assert_eq!(&EventItem::from_item(&item).unwrap(), &e);
