@@ -372,6 +372,10 @@ fn in_top_forward(slots: &[Slot], n: u8, h: u8) -> (bool, bool) {
     (before, state)
 }
 
+/// The top-N events of a row: for each N, `in_top_N` at the previous and the scored column
+/// ([`in_top`]), and an event where they differ. Inlined into [`detect`]'s loop over the rows: a
+/// row rarely has one, and the call with its arguments cost more than the check.
+#[inline]
 fn top_n_events(
     w: &Window<'_>,
     row: usize,
@@ -381,18 +385,32 @@ fn top_n_events(
     cfg: &SignalConfig,
     emit: &mut impl FnMut(EventKind, usize, Option<&ProductSignals>, Facts, Severity),
 ) {
-    let from = w.pos(row, pc);
-    let to = w.pos(row, w.s_col());
     let slots = w.slots(row);
     for &n in top_ns {
         let (was, is) = in_top(slots, n, cfg.hysteresis);
-        let facts = || Facts { n: Some(n), from, to, ..Facts::default() };
-        if is && !was {
-            let sev = if n <= 3 { Severity::Notable } else { Severity::Info };
-            emit(EventKind::EnteredTopN, row, sig, facts(), sev);
-        } else if was && !is {
-            emit(EventKind::LeftTopN, row, sig, facts(), Severity::Info);
+        if was != is {
+            top_n_event(w, row, sig, pc, n, is, emit);
         }
+    }
+}
+
+/// The event of a row that entered (`is`) or left the top `n`.
+#[inline(never)]
+fn top_n_event(
+    w: &Window<'_>,
+    row: usize,
+    sig: Option<&ProductSignals>,
+    pc: usize,
+    n: u8,
+    is: bool,
+    emit: &mut impl FnMut(EventKind, usize, Option<&ProductSignals>, Facts, Severity),
+) {
+    let facts = Facts { n: Some(n), from: w.pos(row, pc), to: w.pos(row, w.s_col()), ..Facts::default() };
+    if is {
+        let sev = if n <= 3 { Severity::Notable } else { Severity::Info };
+        emit(EventKind::EnteredTopN, row, sig, facts, sev);
+    } else {
+        emit(EventKind::LeftTopN, row, sig, facts, Severity::Info);
     }
 }
 

@@ -72,6 +72,7 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
     let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let points = product::ProductContext::points(cfg);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
@@ -79,8 +80,9 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         momentum_from,
         momentum_weights,
         momentum_den,
-        points: product::ProductContext::points(cfg),
+        points: &points,
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
+        new_from: product::ProductContext::new_from(t, cfg),
     };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();

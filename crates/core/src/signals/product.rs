@@ -99,12 +99,15 @@ pub(crate) struct ProductContext<'a> {
     /// the sum of the weights.
     pub momentum_from: usize,
     pub momentum_weights: Vec<f64>,
-    /// The rank points of each position: `max(0, base − position)`.
-    pub points: [f64; 256],
+    /// The rank points of each position: `max(0, base − position)` (built once a snapshot, in
+    /// the caller's frame: a copy of the 2 KB table cost as much as building it).
+    pub points: &'a [f64; 256],
     pub momentum_den: f64,
     /// The first column of the reviews window (the same for every row; the price window's is the
     /// grid's, [`Window::price_min`]).
     pub reviews_from: usize,
+    /// `t − new_window` when it is a time (see [`is_new_since`]).
+    pub new_from: Option<DateTime<Utc>>,
 }
 
 impl ProductContext<'_> {
@@ -116,6 +119,12 @@ impl ProductContext<'_> {
             *x = f64::from(cfg.momentum_base - p as u8);
         }
         points
+    }
+
+    /// [`ProductContext::new_from`]: `t − new_window`, None when that is not a time (or the window
+    /// not a duration).
+    pub fn new_from(t: DateTime<Utc>, cfg: &SignalConfig) -> Option<DateTime<Utc>> {
+        Duration::try_seconds(cfg.new_window_secs).and_then(|d| t.checked_sub_signed(d))
     }
 
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (usize, Vec<f64>, f64) {
@@ -135,6 +144,22 @@ fn decay(age_secs: i64, tau_secs: i64) -> f64 {
 /// The price when it is valid: finite and positive.
 pub(crate) fn valid_price(p: Option<f64>) -> Option<f64> {
     p.filter(|x| x.is_finite() && *x > 0.0)
+}
+
+/// Whether a product first seen at `first_seen` is within the new window of `t`: `t − first_seen <
+/// new_window`, which is `first_seen > t − new_window` (`new_from`, computed once a snapshot; the
+/// times subtract exactly either way). The subtraction when `new_from` is not a time.
+#[inline]
+fn is_new_since(
+    t: DateTime<Utc>,
+    first_seen: DateTime<Utc>,
+    new_from: Option<DateTime<Utc>>,
+    cfg: &SignalConfig,
+) -> bool {
+    match new_from {
+        Some(from) => first_seen > from,
+        None => delta(t, first_seen) < Duration::seconds(cfg.new_window_secs),
+    }
 }
 
 fn diff(from: u8, to: u8) -> i32 {
@@ -216,7 +241,7 @@ pub(crate) fn product_signals(
 
     // Trend class.
     let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let is_new = first_seen > started && delta(t, first_seen) < Duration::seconds(cfg.new_window_secs);
+    let is_new = first_seen > started && is_new_since(t, first_seen, ctx.new_from, cfg);
     let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
     let trend = if is_new {
         Trend::New
@@ -292,6 +317,36 @@ pub(crate) fn product_signals(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A time anywhere in chrono's range, often a whole second, now and then at its ends.
+    fn time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (lo, hi) = (DateTime::<Utc>::MIN_UTC.timestamp(), DateTime::<Utc>::MAX_UTC.timestamp());
+        let secs = prop_oneof![4 => 1_700_000_000i64..1_800_000_000, 1 => lo..=hi, 1 => Just(lo), 1 => Just(hi)];
+        let nanos = prop_oneof![3 => Just(0u32), 1 => 0u32..1_000_000_000];
+        (secs, nanos).prop_map(|(s, n)| DateTime::from_timestamp(s, n).unwrap_or(DateTime::<Utc>::MIN_UTC))
+    }
+
+    proptest! {
+        /// `first_seen > t − window` (the window subtracted once a snapshot) is `t − first_seen <
+        /// window`, near chrono's limits too (where `t − window` is not a time).
+        #[test]
+        fn new_since_is_the_subtraction(
+            t in time(),
+            other in time(),
+            near in any::<bool>(),
+            offset in -200_000i64..200_000,
+            window in prop_oneof![4 => -200_000i64..200_000, 1 => Just(0i64), 1 => -9_300_000_000_000_000i64..9_300_000_000_000_000],
+        ) {
+            // A window that is not a duration panics in either form.
+            let Some(d) = Duration::try_seconds(window) else { return Ok(()) };
+            let cfg = SignalConfig { new_window_secs: window, ..SignalConfig::default() };
+            // Mostly near `t` and its window, where the answer turns.
+            let first_seen = if near { t.checked_add_signed(Duration::seconds(offset)).unwrap_or(t) } else { other };
+            let got = is_new_since(t, first_seen, ProductContext::new_from(t, &cfg), &cfg);
+            prop_assert_eq!(got, t - first_seen < d);
+        }
+    }
 
     #[test]
     fn the_points_table_is_base_minus_position() {

@@ -32,6 +32,9 @@ pub(crate) struct Window<'a> {
     dense: Vec<bool>,
     /// Per column: `(t − at).num_seconds()` when both are whole seconds (see [`Window::age_secs`]).
     ages: Vec<Option<i64>>,
+    /// Whether every column's age is known: the ages then fall strictly along the columns (their
+    /// times rise), which [`Window::first_col_since`] and [`Window::r24`] search.
+    whole: bool,
     /// Per history column: its volatility against the column before it (meaningless for the first).
     vol_prev: Vec<f64>,
     /// Per row of `S`: the product's lowest valid price in its currency in `S` over the price window
@@ -52,9 +55,14 @@ pub(crate) fn delta(a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
     a - b
 }
 
-/// `(a − b).num_seconds()` (see [`delta`]).
+/// `(a − b).num_seconds()`: the timestamps' difference when both times are whole seconds (see
+/// [`delta`]; two timestamps of chrono's range subtract without overflow).
+#[inline]
 pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
-    delta(a, b).num_seconds()
+    if a.timestamp_subsec_nanos() == 0 && b.timestamp_subsec_nanos() == 0 {
+        return a.timestamp() - b.timestamp();
+    }
+    (a - b).num_seconds()
 }
 
 /// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
@@ -122,7 +130,14 @@ impl<'a> Window<'a> {
                 s_slots[r as usize] = slot(i, cell.pos);
             }
         }
-        let price_from = first_col_at_or_after(&cols, t - Duration::seconds(cfg.price_window_secs));
+        // Whole-second times (all the scorer stores) subtract as timestamps.
+        let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
+        let ages: Vec<Option<i64>> = cols
+            .iter()
+            .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
+            .collect();
+        let whole = ages.iter().all(Option::is_some);
+        let price_from = first_since(&cols, &ages, whole, t, cfg.price_window_secs);
         // The history's slots, row by row, from the state's tables, then `S`'s; and the price
         // minimum of each row of `S` over the price window, in its currency in `S`.
         let (grid, mut dense, vol_prev, price_min) = state.tables().with(state, |tab| {
@@ -152,13 +167,22 @@ impl<'a> Window<'a> {
             (grid, dense, vol_prev, price_min)
         });
         dense.push(in_order);
-        // Whole-second times (all the scorer stores) subtract as timestamps.
-        let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
-        let ages = cols
-            .iter()
-            .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
-            .collect();
-        Window { t, current, cols, rows, n_current, grid, row_of, dense, ages, vol_prev, price_min, state, prepared }
+        Window {
+            t,
+            current,
+            cols,
+            rows,
+            n_current,
+            grid,
+            row_of,
+            dense,
+            ages,
+            whole,
+            vol_prev,
+            price_min,
+            state,
+            prepared,
+        }
     }
 
     /// The lowest valid price (finite, positive) of the product of row `row` of `S`, in the same
@@ -275,7 +299,34 @@ impl<'a> Window<'a> {
     }
 
     /// The history column closest to `t − 24 h`, within the tolerance (ties: the earlier one).
+    /// When every age is known, the closest is one of the two columns either side of the day
+    /// ([`Window::r24_of_ages`]); else (and in the tests) every column is compared.
     pub fn r24(&self, cfg: &SignalConfig) -> Option<usize> {
+        if self.whole {
+            return self.r24_of_ages(cfg);
+        }
+        self.r24_compared(cfg)
+    }
+
+    /// [`Window::r24`] when the ages of the history columns are known and fall strictly: the
+    /// distance to the day, `|day − age|`, falls to the last column older than a day and rises from
+    /// the next, so the closest is one of those two (the older on a tie, as comparing each in
+    /// order finds).
+    fn r24_of_ages(&self, cfg: &SignalConfig) -> Option<usize> {
+        let hist = &self.ages[..self.s_col()];
+        let k = hist.partition_point(|a| a.is_some_and(|a| a > DAY_SECS));
+        let d = |c: usize| hist.get(c).copied().flatten().map(|age| (DAY_SECS - age).abs());
+        let best = match (k.checked_sub(1).and_then(|c| Some((c, d(c)?))), d(k)) {
+            (Some((_, db)), Some(da)) if da < db => Some((k, da)),
+            (Some(b), _) => Some(b),
+            (None, Some(da)) => Some((k, da)),
+            (None, None) => None,
+        };
+        best.filter(|(_, d)| *d <= cfg.day_tolerance_secs).map(|(c, _)| c)
+    }
+
+    /// [`Window::r24`], every history column compared in order.
+    fn r24_compared(&self, cfg: &SignalConfig) -> Option<usize> {
         let target = self.t - Duration::seconds(DAY_SECS);
         let mut best: Option<(usize, i64)> = None;
         for c in 0..self.s_col() {
@@ -298,8 +349,20 @@ impl<'a> Window<'a> {
 
     /// The first column at or after `t − secs`.
     pub fn first_col_since(&self, secs: i64) -> usize {
-        first_col_at_or_after(&self.cols, self.t - Duration::seconds(secs))
+        first_since(&self.cols, &self.ages, self.whole, self.t, secs)
     }
+}
+
+/// The first of `cols` at or after `t − secs` (the last, the scored one, when none is), found among
+/// the columns' ages when every one is known (`at ≥ t − secs` is `t − at ≤ secs`, exactly, and the
+/// ages fall along the columns: a binary search of integers instead of a subtraction of times and
+/// a walk comparing them), else by [`first_col_at_or_after`].
+fn first_since(cols: &[&Column], ages: &[Option<i64>], whole: bool, t: DateTime<Utc>, secs: i64) -> usize {
+    if whole {
+        let i = ages.partition_point(|a| a.is_some_and(|a| a > secs));
+        return i.min(cols.len().saturating_sub(1));
+    }
+    first_col_at_or_after(cols, t - Duration::seconds(secs))
 }
 
 /// The first of `cols` at or after `from`; the last (the scored one) when none is.
@@ -894,6 +957,34 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The columns found by their ages (the first since a time, the one nearest a day back)
+        /// are those found by comparing times, at any whole-second times.
+        #[test]
+        fn columns_found_by_age_are_found_by_time(
+            offsets in prop::collection::btree_set(0i64..3 * 86_400, 0..40),
+            gap in prop_oneof![1i64..7_200, Just(3_600i64)],
+            hourly in any::<bool>(),
+        ) {
+            let cfg = SignalConfig::default();
+            let mut st = ListState::default();
+            let list: List = (1..=5).map(|i| (i, i as u8)).collect();
+            // Whole hours now and then: the day back then falls on a column, or halfway between two.
+            let at = |o: i64| if hourly { o / 1800 * 1800 } else { o };
+            for o in &offsets {
+                let mut s = snap(0, &list);
+                s.taken_at += Duration::seconds(at(*o));
+                st.absorb(&s, &[], &[], &cfg);
+            }
+            let mut s = snap(0, &list);
+            s.taken_at += Duration::seconds(at(offsets.last().copied().unwrap_or(0)) + gap);
+            let prepared = st.prepare(&s);
+            let w = Window::build(&s, &prepared, &st, &cfg);
+            prop_assert!(w.whole);
+            found_by_age_as_by_time(&w, &cfg)?;
+        }
+    }
+
     /// A held state's size (what `StateCache` budgets by) counts every table the grid keeps.
     #[test]
     fn the_tables_bytes_are_counted() {
@@ -949,6 +1040,22 @@ mod tests {
         assert!(most < 100, "{most} products held at once");
     }
 
+    /// [`Window::first_col_since`] and [`Window::r24`] against the columns' times compared.
+    fn found_by_age_as_by_time(w: &Window<'_>, cfg: &SignalConfig) -> Result<(), TestCaseError> {
+        let ages: Vec<i64> = (0..w.cols.len()).map(|c| w.age_secs(c)).collect();
+        let near = ages.iter().flat_map(|a| [*a - 1, *a, *a + 1]);
+        for secs in near.chain([0, -1, -3_600, 86_400, 97_200, 10 * 86_400, 100_000_000_000]) {
+            let want = first_col_at_or_after(&w.cols, w.t - Duration::seconds(secs));
+            prop_assert_eq!(w.first_col_since(secs), want, "since {} s", secs);
+        }
+        let near_day = ages.iter().map(|a| (DAY_SECS - a).abs());
+        for tol in near_day.flat_map(|d| [d - 1, d]).chain([0, 1_800, 3_600, 2 * DAY_SECS]) {
+            let cfg = SignalConfig { day_tolerance_secs: tol, ..cfg.clone() };
+            prop_assert_eq!(w.r24(&cfg), w.r24_compared(&cfg), "tolerance {}", tol);
+        }
+        Ok(())
+    }
+
     /// The definition of every cell of the grid, and of the volatilities it keeps.
     fn grid_is_the_columns_searched(
         w: &Window<'_>,
@@ -957,6 +1064,7 @@ mod tests {
         cfg: &SignalConfig,
     ) -> Result<(), TestCaseError> {
         prop_assert_eq!(w.n_current, s.entries.len());
+        found_by_age_as_by_time(w, cfg)?;
         for row in 0..w.n_rows() {
             let idx = w.rows[row];
             prop_assert_eq!(w.row_of(idx), Some(row));
