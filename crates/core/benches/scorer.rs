@@ -248,7 +248,9 @@ fn run(
         totals.decode += t_decode.elapsed();
 
         let t_score = Instant::now();
-        let mut scored = signals::score(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
+        // The snapshot laid out against the state is kept for the merge, as the step does.
+        let (mut scored, prepared) =
+            signals::score_keeping(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
         totals.score += t_score.elapsed();
 
         let t_plan = Instant::now();
@@ -258,7 +260,7 @@ fn run(
         let plan = plan_writes(&scored).unwrap();
         totals.plan_items += t_plan.elapsed();
         let t_absorb = Instant::now();
-        state.absorb(&snap, &scored.products, &scored.events, cfg);
+        state.absorb_prepared(&snap, Some(prepared), &scored.products, &scored.events, cfg);
         totals.absorb += t_absorb.elapsed();
         // The step writes through `new_reusing` (the columns written for the previous record that
         // did not change are not encoded again); a state decoded for this record has none.
@@ -323,7 +325,8 @@ fn digest(stream: &[String], product_names: &HashMap<EntryId, Names>, cfg: &Sign
             s.rebuild_from(snap.taken_at, &[], &[], cfg);
             s
         });
-        let mut scored = signals::score(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
+        let (mut scored, prepared) =
+            signals::score_keeping(&snap, &ScoreContext { state: &state, calibration: None }, cfg);
         names::fill_events_from(&mut scored.events, product_names);
         serde_json::to_string(&scored.products).unwrap().hash(&mut h);
         serde_json::to_string(&scored.signals).unwrap().hash(&mut h);
@@ -332,7 +335,7 @@ fn digest(stream: &[String], product_names: &HashMap<EntryId, Names>, cfg: &Sign
         for item in plan_writes(&scored).unwrap().events {
             serde_json::to_string(&item).unwrap().hash(&mut h);
         }
-        state.absorb(&snap, &scored.products, &scored.events, cfg);
+        state.absorb_prepared(&snap, Some(prepared), &scored.products, &scored.events, cfg);
         let item = ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state);
         serde_json::to_string(&item).unwrap().hash(&mut h);
         held.insert(snap.category.to_string(), state);

@@ -20,8 +20,8 @@ use crate::keys;
 use crate::names;
 use crate::signals::category::CategorySignals;
 use crate::signals::{
-    self, CalibrationItem, CurveSource, EventItem, FiredEvent, ListState, ProductSignals, ScoreStateItem, Scored,
-    SignalConfig, SnapshotItem, SCORE_SK,
+    self, CalibrationItem, CurveSource, EventItem, FiredEvent, ListState, Prepared, ProductSignals, ScoreStateItem,
+    Scored, SignalConfig, SnapshotItem, SCORE_SK,
 };
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::store::{MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
@@ -346,7 +346,8 @@ pub async fn score_snapshot_with(
 
     // 2. Score.
     let ctx = signals::ScoreContext { state: &state, calibration: calibration.as_ref() };
-    let mut scored = signals::score(&s, &ctx, cfg);
+    // The snapshot laid out against the state is kept for the merge (`absorb_prepared`).
+    let (mut scored, prepared) = signals::score_keeping(&s, &ctx, cfg);
     // Title, brand and link are in the product items (a stored snapshot does not carry them, and
     // the state never did): one read per distinct product of an event without them.
     names::fill_events(store, &mut scored.events).await?;
@@ -364,7 +365,7 @@ pub async fn score_snapshot_with(
             PutOutcome::ConditionFailed => report.events_existing += 1,
         }
     }
-    let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, state, stored, cfg).await?;
+    let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, prepared, state, stored, cfg).await?;
     if let (Some(cache), Some((encoded, state))) = (cache, now_stored) {
         cache.hold(&pk, encoded, state);
     }
@@ -406,20 +407,24 @@ async fn lookback_history(
 type NowStored = Option<(String, ListState)>;
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
-/// write when the merge changes nothing (a replay). `stored` is the item's `version` and `state`
-/// attributes as read. Returns whether it wrote, the time of the state's newest snapshot, and the
-/// item as it now is.
+/// write when the merge changes nothing (a replay). `prepared` is the snapshot laid out against
+/// `state` as scored (the first merge takes it; one after a failed write, into the state read
+/// again, lays the snapshot out anew). `stored` is the item's `version` and `state` attributes as
+/// read. Returns whether it wrote, the time of the state's newest snapshot, and the item as it now is.
+#[allow(clippy::too_many_arguments)]
 async fn write_state(
     store: &dyn SnapshotStore,
     pk: &str,
     s: &crate::snapshot::Snapshot,
     scored: &Scored,
+    prepared: Prepared<'_>,
     mut state: ListState,
     mut stored: Option<(Option<Value>, Option<Value>)>,
     cfg: &SignalConfig,
 ) -> Result<(bool, Option<DateTime<Utc>>, NowStored), ScoreError> {
+    let mut prepared = Some(prepared);
     for _ in 0..CAS_ATTEMPTS {
-        state.absorb(s, &scored.products, &scored.events, cfg);
+        state.absorb_prepared(s, prepared.take(), &scored.products, &scored.events, cfg);
         let newest = state.newest();
         let mut next = ScoreStateItem::new_reusing(s.site, &s.category, &mut state);
         let stored_version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64);

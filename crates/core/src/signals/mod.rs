@@ -33,7 +33,7 @@ pub use demand::{CurveSource, DemandBand, DemandCurve};
 pub use events::{EventKind, PositionPoint, Severity};
 pub use items::{CalibrationItem, EventItem, FiredEvent, LatestItem, SeenRange, SnapshotItem};
 pub use product::{ProductSignals, Trend};
-pub use state::{ListState, ScoreStateItem, SCORE_SK};
+pub use state::{ListState, Prepared, ScoreStateItem, SCORE_SK};
 
 use window::Window;
 
@@ -63,6 +63,12 @@ pub struct Scored {
 
 /// Scores a non-empty snapshot against its history (docs/signals.md §3–§6). Pure and deterministic.
 pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> Scored {
+    score_keeping(current, ctx, cfg).0
+}
+
+/// [`score`], and the snapshot laid out against the state, which [`ListState::absorb_prepared`]
+/// takes instead of laying it out again (while the state is the one scored against).
+pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> (Scored, Prepared<'a>) {
     let prepared = ctx.state.prepare(current);
     let w = Window::build(current, &prepared, ctx.state, cfg);
     let t = current.taken_at;
@@ -89,7 +95,7 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
     let ectx = events::EventContext { baseline };
     let (events, suppressed) = events::detect(&w, &products, &ectx, cfg);
     let signals = category::category_signals(&w, baseline, &curve);
-    Scored {
+    let scored = Scored {
         site: current.site,
         category: current.category.clone(),
         taken_at: t,
@@ -97,7 +103,8 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
         signals,
         events,
         suppressed,
-    }
+    };
+    (scored, prepared)
 }
 
 impl Scored {

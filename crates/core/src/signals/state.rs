@@ -392,15 +392,35 @@ impl ListState {
     /// `products` when it is the newest), its seen ranges and the `events` emitted for it; drops what
     /// fell out of the windows. Merging the same snapshot again changes nothing.
     pub fn absorb(&mut self, s: &Snapshot, products: &[ProductSignals], events: &[EventItem], cfg: &SignalConfig) {
+        self.absorb_prepared(s, None, products, events, cfg);
+    }
+
+    /// [`ListState::absorb`] with the snapshot already laid out against this state, as it is now
+    /// (`prepared`: what [`crate::signals::score_keeping`] or [`ListState::prepare`] gave for `s`
+    /// before any change to the state; checked in debug builds). None: laid out here.
+    pub fn absorb_prepared(
+        &mut self,
+        s: &Snapshot,
+        prepared: Option<Prepared<'_>>,
+        products: &[ProductSignals],
+        events: &[EventItem],
+        cfg: &SignalConfig,
+    ) {
         if s.entries.is_empty() {
             return;
         }
-        let col = match self.known_column(s) {
-            Some(col) => col,
-            None => {
-                let prepared = self.prepare(s);
-                self.intern(prepared)
+        let col = match prepared {
+            Some(p) => {
+                debug_assert!(p == self.prepare(s), "a snapshot laid out against another state");
+                self.intern(p)
             }
+            None => match self.known_column(s) {
+                Some(col) => col,
+                None => {
+                    let prepared = self.prepare(s);
+                    self.intern(prepared)
+                }
+            },
         };
         let t = s.taken_at;
         // Seen ranges.
@@ -450,12 +470,19 @@ impl ListState {
         Some(Column { at: s.taken_at, cells, dwell: Vec::new() })
     }
 
-    /// Records a fired event (no duplicates), in time order.
+    /// Records a fired event (no duplicates), in time order. A duplicate has the same time: only
+    /// the events of that time are compared (`fired` is sorted by time; `decode` refuses events out
+    /// of order).
     pub fn remember(&mut self, f: Fired) {
-        if self.fired.iter().any(|x| x == &f) {
-            return;
+        let from = self.fired.partition_point(|x| x.at < f.at);
+        let same_time = self.fired[from..].iter().take_while(|x| x.at == f.at);
+        let mut i = from;
+        for x in same_time {
+            if x == &f {
+                return;
+            }
+            i += 1;
         }
-        let i = self.fired.partition_point(|x| x.at <= f.at);
         self.fired.insert(i, f);
     }
 
@@ -746,12 +773,18 @@ impl ListState {
         hints: &[(DateTime<Utc>, u32)],
         keep: bool,
     ) -> Vec<(DateTime<Utc>, u32)> {
-        let mut kinds: Vec<&[u8]> = Vec::new();
+        // The table, and each event's place in it (looked up once).
+        let mut kinds: Vec<&[u8]> = Vec::with_capacity(8);
+        let mut kind_at: Vec<u32> = Vec::with_capacity(self.fired.len());
         for f in &self.fired {
             let k = f.key_kind.as_bytes();
-            if !kinds.iter().any(|x| same_bytes(x, k)) {
-                kinds.push(k);
-            }
+            kind_at.push(match kinds.iter().position(|x| same_bytes(x, k)) {
+                Some(i) => i as u32,
+                None => {
+                    kinds.push(k);
+                    kinds.len() as u32 - 1
+                }
+            });
         }
         w.varint(kinds.len() as u64);
         for k in &kinds {
@@ -761,10 +794,9 @@ impl ListState {
         let mut found = Vec::with_capacity(if keep { self.fired.len() } else { 0 });
         let mut hint = 0;
         let mut prev_at = base;
-        for f in &self.fired {
+        for (f, kind) in self.fired.iter().zip(kind_at) {
             prev_at = w.time(f.at, prev_at);
-            let k = f.key_kind.as_bytes();
-            w.varint(kinds.iter().position(|x| same_bytes(x, k)).unwrap_or(0) as u64);
+            w.varint(u64::from(kind));
             while hints.get(hint).is_some_and(|h| h.0 < f.at) {
                 hint += 1;
             }
@@ -887,6 +919,9 @@ impl ListState {
         let mut prev_at = base;
         for _ in 0..nf {
             let at = r.time(prev_at)?;
+            if fired.last().is_some_and(|l: &Fired| l.at > at) {
+                return Err(CodecError("events out of order"));
+            }
             prev_at = at.timestamp();
             let key_kind = kinds_table.get(r.len(nk)?).ok_or(CodecError("a bad event kind"))?.to_string();
             let product = match r.len(n)? {
@@ -1435,6 +1470,43 @@ mod tests {
         }
 
         #[test]
+        fn the_merge_of_the_scorers_layout_is_the_merge(lists in lists(), order in prop::collection::vec(0usize..12, 1..30)) {
+            // `absorb_prepared` with what `score_keeping` laid out (new products, new currencies,
+            // late snapshots, replays) against `absorb` laying the snapshot out itself.
+            let cfg = SignalConfig::default();
+            let (mut kept, mut plain) = (ListState::default(), ListState::default());
+            for i in order.into_iter().map(|i| i % lists.len()) {
+                let s = snap(i as i64 * 7, &lists[i], 100.0 + i as f64);
+                let ctx = crate::signals::ScoreContext { state: &kept, calibration: None };
+                let (scored, prepared) = crate::signals::score_keeping(&s, &ctx, &cfg);
+                kept.absorb_prepared(&s, Some(prepared), &scored.products, &scored.events, &cfg);
+                plain.absorb(&s, &scored.products, &scored.events, &cfg);
+                prop_assert_eq!(&kept, &plain);
+                prop_assert_eq!(kept.encode_reusing(), plain.encode());
+            }
+        }
+
+        #[test]
+        fn remember_keeps_what_the_plain_insert_keeps(events in prop::collection::vec((0i64..6, 0u8..3, 0u32..3), 1..40)) {
+            // Compared with every event held, not only those of the same time (the plain insert).
+            let mut st = ListState::default();
+            let mut plain: Vec<Fired> = Vec::new();
+            for (h, k, p) in events {
+                let f = Fired {
+                    at: DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap(),
+                    key_kind: ["new_entrant", "exit", "rank_jump"][usize::from(k)].to_string(),
+                    product: EntryId::parse(&format!("MLB{p}")).unwrap(),
+                };
+                st.remember(f.clone());
+                if !plain.iter().any(|x| x == &f) {
+                    let i = plain.partition_point(|x| x.at <= f.at);
+                    plain.insert(i, f);
+                }
+                prop_assert_eq!(&st.fired, &plain);
+            }
+        }
+
+        #[test]
         fn the_merge_does_not_depend_on_the_order(lists in lists()) {
             let forward = built(&lists, 0..lists.len());
             let backward = built(&lists, (0..lists.len()).rev());
@@ -1537,7 +1609,7 @@ mod tests {
                     })
                     .collect();
                 let kinds_table = ["new_entrant", "entered_top_10", "price_drop"];
-                let fired = fired
+                let mut fired: Vec<Fired> = fired
                     .into_iter()
                     .map(|(at, k, p)| Fired {
                         at,
@@ -1545,6 +1617,8 @@ mod tests {
                         product: ids.get(p).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{p}")).unwrap()),
                     })
                     .collect();
+                // Sorted by time, as a state's events are (`decode` refuses others).
+                fired.sort_by_key(|f| f.at);
                 ListState {
                     version: 0,
                     kinds: kinds.iter().take(ids.len()).map(|k| kind_of(*k).unwrap()).collect(),
@@ -1812,5 +1886,15 @@ mod tests {
         }
         .state()
         .is_err());
+    }
+
+    #[test]
+    fn events_out_of_order_are_refused() {
+        let t = |h: i64| DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap();
+        let fired = |h: i64| Fired { at: t(h), key_kind: "exit".into(), product: EntryId::parse("MLB1").unwrap() };
+        let mut st = ListState { list_started_at: Some(t(0)), fired: vec![fired(2), fired(3)], ..ListState::default() };
+        assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
+        st.fired.swap(0, 1);
+        assert_eq!(ListState::decode(&st.encode()), Err(CodecError("events out of order")));
     }
 }
