@@ -12,7 +12,8 @@ use crate::score_step::{score_snapshot_with, ScoreError, StateCache};
 use crate::signals::{EventItem, SignalConfig, SnapshotItem};
 use crate::snapshot::Snapshot;
 use crate::store::SnapshotStore;
-use crate::stream::{self, ChangeKind, RawRecord};
+use crate::stream::batch::BatchRecord;
+use crate::stream::{self, ChangeKind, RawRecord, RecordText};
 
 /// A record that could not be processed and will not be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +76,31 @@ impl SnapshotRecord for RawRecord {
     }
 
     fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        self.text().snapshot_insert(None)
+    }
+}
+
+impl SnapshotRecord for BatchRecord {
+    fn sequence(&self) -> &str {
+        self.text().sequence()
+    }
+
+    fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        self.text().snapshot_insert(self.take_snapshot())
+    }
+}
+
+impl RecordText<'_> {
+    /// [`SnapshotRecord::snapshot_insert`] of the record these are the parts of; `read` is the new
+    /// image's snapshot when the caller read it already (what [`RecordText::new_snapshot`] gives).
+    pub fn snapshot_insert(&self, read: Option<Snapshot>) -> Result<Option<Snapshot>, String> {
         let kind = self.kind().map_err(|e| format!("record does not decode: {e}"))?;
         let snapshot_key = self.keys_satisfy(is_snapshot_key).map_err(|e| format!("record does not decode: {e}"))?;
         if kind != ChangeKind::Insert || !snapshot_key {
             return Ok(None);
+        }
+        if let Some(snapshot) = read {
+            return Ok(Some(snapshot));
         }
         let snapshot = self
             .new_snapshot()
