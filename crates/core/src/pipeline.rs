@@ -76,31 +76,32 @@ impl SnapshotRecord for RawRecord {
     }
 
     fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
-        self.text().snapshot_insert(None)
+        self.text().snapshot_insert()
     }
 }
 
-impl SnapshotRecord for BatchRecord {
+impl<B: AsRef<str>> SnapshotRecord for BatchRecord<B> {
     fn sequence(&self) -> &str {
         self.text().sequence()
     }
 
     fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
-        self.text().snapshot_insert(self.take_snapshot())
+        // The snapshot the batch reader read, when the record is the insert of a snapshot item whose
+        // keys and image it read in one pass: what the record's text gives.
+        match self.take_snapshot() {
+            Some(snapshot) => Ok(Some(snapshot)),
+            None => self.text().snapshot_insert(),
+        }
     }
 }
 
 impl RecordText<'_> {
-    /// [`SnapshotRecord::snapshot_insert`] of the record these are the parts of; `read` is the new
-    /// image's snapshot when the caller read it already (what [`RecordText::new_snapshot`] gives).
-    pub fn snapshot_insert(&self, read: Option<Snapshot>) -> Result<Option<Snapshot>, String> {
+    /// [`SnapshotRecord::snapshot_insert`] of the record these are the parts of.
+    pub fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
         let kind = self.kind().map_err(|e| format!("record does not decode: {e}"))?;
         let snapshot_key = self.keys_satisfy(is_snapshot_key).map_err(|e| format!("record does not decode: {e}"))?;
         if kind != ChangeKind::Insert || !snapshot_key {
             return Ok(None);
-        }
-        if let Some(snapshot) = read {
-            return Ok(Some(snapshot));
         }
         let snapshot = self
             .new_snapshot()

@@ -197,6 +197,13 @@ struct RawKeys {
 /// reads (as [`RawKeys`]), giving the keys or the error.
 fn plain_keys(json: &str) -> Option<(&str, &str)> {
     let mut s = crate::ddb_json::Scan::new(json);
+    let keys = plain_keys_at(&mut s)?;
+    s.end()?;
+    Some(keys)
+}
+
+/// [`plain_keys`] on the keys at the cursor of `s`, leaving the cursor after them.
+pub(crate) fn plain_keys_at<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str)> {
     let (mut pk, mut sk) = (None, None);
     s.members(|s, name| {
         let key = match name {
@@ -207,7 +214,6 @@ fn plain_keys(json: &str) -> Option<(&str, &str)> {
         *key = Some(s.typed_str("S")?);
         Some(())
     })?;
-    s.end()?;
     Some((pk?, sk?))
 }
 
