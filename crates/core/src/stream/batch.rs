@@ -364,7 +364,7 @@ mod tests {
         ];
         let kind =
             prop_oneof![6 => Just(ChangeKind::Insert), 1 => Just(ChangeKind::Modify), 1 => Just(ChangeKind::Remove)];
-        (item, kind, 0u64..1000, 0u8..8).prop_map(|(item, kind, seq, twist)| {
+        (item, kind, 0u64..1000, 0u8..10).prop_map(|(item, kind, seq, twist)| {
             let change = Change {
                 kind,
                 pk: item.pk.clone(),
@@ -381,6 +381,8 @@ mod tests {
                 1 => v["dynamodb"]["Extra"] = json!([1.5e3, -0.25, true, null, {"a": [{}], "b": "\u{1}\u{e9}"}]),
                 2 => v["eventName"] = json!("UPSERT"),
                 3 => _ = v["dynamodb"].as_object_mut().map(|m| m.remove("Keys")),
+                // Keys that are not the image's.
+                4 => v["dynamodb"]["Keys"] = json!({"pk": {"S": "PROD#MLB#MLB1"}, "sk": {"S": "META"}}),
                 _ => {}
             }
             v
