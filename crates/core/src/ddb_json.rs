@@ -717,7 +717,120 @@ impl<'a> Scan<'a> {
         self.ws();
         (self.at == self.text.len()).then_some(())
     }
+
+    /// Where the cursor is, in bytes from the start of the text.
+    pub(crate) fn at(&self) -> usize {
+        self.at
+    }
+
+    /// Moves the cursor back to `at`, a place it has been.
+    pub(crate) fn rewind(&mut self, at: usize) {
+        self.at = at;
+    }
+
+    /// The text from `from` (a place the cursor has been) to the cursor.
+    pub(crate) fn since(&self, from: usize) -> Option<&'a str> {
+        self.text.get(from..self.at)
+    }
+
+    /// Whitespace, then any JSON value, skipped as serde_json skips a value it ignores, and
+    /// validated as it validates one: strings without control characters and with valid escapes,
+    /// numbers in the JSON grammar (of any size), `true`, `false`, `null`, and arrays and objects
+    /// (duplicate names allowed) nested at most [`MAX_DEPTH`] deep counting `depth` levels around
+    /// the value (serde_json refuses more than 128). `None` for anything else, and the caller reads
+    /// the whole text with serde_json, which gives the value or the error.
+    pub(crate) fn skip_value(&mut self, depth: usize) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                self.skip_str_rest()
+            }
+            open @ (b'{' | b'[') => {
+                let depth = depth + 1;
+                (depth <= MAX_DEPTH).then_some(())?;
+                self.at += 1;
+                let close = if open == b'{' { b'}' } else { b']' };
+                if self.eat(close).is_some() {
+                    return Some(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.eat(b'"')?;
+                        self.skip_str_rest()?;
+                        self.eat(b':')?;
+                    }
+                    self.skip_value(depth)?;
+                    self.ws();
+                    if !self.take(b',') {
+                        return self.take(close).then_some(());
+                    }
+                }
+            }
+            b't' => self.take_str("true").then_some(()),
+            b'f' => self.take_str("false").then_some(()),
+            b'n' => self.take_str("null").then_some(()),
+            _ => self.skip_number(),
+        }
+    }
+
+    /// The rest of a string after its opening quote, escapes validated (`\u` and four hex digits,
+    /// a surrogate or not, as serde_json's skip takes it).
+    fn skip_str_rest(&mut self) -> Option<()> {
+        loop {
+            self.take_until(b'"')?;
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    self.at += 1;
+                    match self.peek()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
+                        b'u' => {
+                            let hex = self.text.as_bytes().get(self.at + 1..self.at + 5)?;
+                            hex.iter().all(u8::is_ascii_hexdigit).then_some(())?;
+                            self.at += 5;
+                        }
+                        _ => return None,
+                    }
+                }
+                // A control character.
+                _ => return None,
+            }
+        }
+    }
+
+    /// A number in the JSON grammar, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, of any size.
+    fn skip_number(&mut self) -> Option<()> {
+        let b = self.text.as_bytes();
+        let mut at = self.at + usize::from(b.get(self.at) == Some(&b'-'));
+        let start = at;
+        at = digits(b, at, 0).0;
+        if at == start || (at > start + 1 && b[start] == b'0') {
+            return None;
+        }
+        if b.get(at) == Some(&b'.') {
+            let from = at + 1;
+            at = digits(b, from, 0).0;
+            (at > from).then_some(())?;
+        }
+        if matches!(b.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
+            let from = at;
+            at = digits(b, from, 0).0;
+            (at > from).then_some(())?;
+        }
+        self.at = at;
+        Some(())
+    }
 }
+
+/// How deep [`Scan::skip_value`] goes into arrays and objects (counting those around the value):
+/// well within serde_json's 128.
+pub(crate) const MAX_DEPTH: usize = 64;
 
 #[cfg(test)]
 mod tests {

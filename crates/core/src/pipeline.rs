@@ -12,7 +12,8 @@ use crate::score_step::{score_snapshot_with, ScoreError, StateCache};
 use crate::signals::{EventItem, SignalConfig, SnapshotItem};
 use crate::snapshot::Snapshot;
 use crate::store::SnapshotStore;
-use crate::stream::{self, ChangeKind, RawRecord};
+use crate::stream::batch::BatchRecord;
+use crate::stream::{self, ChangeKind, RawRecord, RecordText};
 
 /// A record that could not be processed and will not be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +76,28 @@ impl SnapshotRecord for RawRecord {
     }
 
     fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        self.text().snapshot_insert()
+    }
+}
+
+impl<B: AsRef<str>> SnapshotRecord for BatchRecord<B> {
+    fn sequence(&self) -> &str {
+        self.text().sequence()
+    }
+
+    fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
+        // The snapshot the batch reader read, when the record is the insert of a snapshot item whose
+        // keys and image it read in one pass: what the record's text gives.
+        match self.take_snapshot() {
+            Some(snapshot) => Ok(Some(snapshot)),
+            None => self.text().snapshot_insert(),
+        }
+    }
+}
+
+impl RecordText<'_> {
+    /// [`SnapshotRecord::snapshot_insert`] of the record these are the parts of.
+    pub fn snapshot_insert(&self) -> Result<Option<Snapshot>, String> {
         let kind = self.kind().map_err(|e| format!("record does not decode: {e}"))?;
         let snapshot_key = self.keys_satisfy(is_snapshot_key).map_err(|e| format!("record does not decode: {e}"))?;
         if kind != ChangeKind::Insert || !snapshot_key {

@@ -10,6 +10,8 @@ use crate::signals::SnapshotItem;
 use crate::snapshot::Snapshot;
 use crate::store::Item;
 
+pub mod batch;
+
 /// What happened to an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -195,6 +197,13 @@ struct RawKeys {
 /// reads (as [`RawKeys`]), giving the keys or the error.
 fn plain_keys(json: &str) -> Option<(&str, &str)> {
     let mut s = crate::ddb_json::Scan::new(json);
+    let keys = plain_keys_at(&mut s)?;
+    s.end()?;
+    Some(keys)
+}
+
+/// [`plain_keys`] on the keys at the cursor of `s`, leaving the cursor after them.
+pub(crate) fn plain_keys_at<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str)> {
     let (mut pk, mut sk) = (None, None);
     s.members(|s, name| {
         let key = match name {
@@ -205,17 +214,72 @@ fn plain_keys(json: &str) -> Option<(&str, &str)> {
         *key = Some(s.typed_str("S")?);
         Some(())
     })?;
-    s.end()?;
     Some((pk?, sk?))
 }
 
 impl RawRecord {
+    /// The record's parts as text, which [`RecordText`] reads.
+    pub fn text(&self) -> RecordText<'_> {
+        fn raw(v: &Option<Box<serde_json::value::RawValue>>) -> Option<&str> {
+            v.as_deref().map(serde_json::value::RawValue::get)
+        }
+        RecordText {
+            event_name: &self.event_name,
+            keys: raw(&self.dynamodb.keys),
+            new_image: raw(&self.dynamodb.new_image),
+            sequence: self.dynamodb.sequence_number.as_deref(),
+        }
+    }
+
     pub fn sequence(&self) -> &str {
-        self.dynamodb.sequence_number.as_deref().unwrap_or_default()
+        self.text().sequence()
     }
 
     pub fn kind(&self) -> Result<ChangeKind, StreamError> {
-        match self.event_name.as_str() {
+        self.text().kind()
+    }
+
+    /// The item's `pk` and `sk`.
+    pub fn keys(&self) -> Result<(String, String), StreamError> {
+        self.text().keys()
+    }
+
+    /// Whether the item's `pk` and `sk` satisfy `f`: [`RawRecord::keys`] without copying them when
+    /// they are in the plain form.
+    pub fn keys_satisfy(&self, f: impl Fn(&str, &str) -> bool) -> Result<bool, StreamError> {
+        self.text().keys_satisfy(f)
+    }
+
+    /// The new image's snapshot, `None` when the record has none ([`RecordText::new_snapshot`]).
+    pub fn new_snapshot(&self) -> Result<Option<Snapshot>, StreamError> {
+        self.text().new_snapshot()
+    }
+
+    /// The new image decoded into `T`, `None` when the record has none.
+    pub fn new_image<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StreamError> {
+        self.text().new_image()
+    }
+}
+
+/// The parts of a stream record the scorer reads, as the record's text holds them: the event name
+/// and sequence number unescaped, the images and keys as their JSON. A [`RawRecord`] gives them
+/// ([`RawRecord::text`]), and so does the batch reader's [`batch::BatchRecord`], which reads the
+/// body without serde_json: both read a record through the same code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordText<'a> {
+    pub event_name: &'a str,
+    pub keys: Option<&'a str>,
+    pub new_image: Option<&'a str>,
+    pub sequence: Option<&'a str>,
+}
+
+impl<'a> RecordText<'a> {
+    pub fn sequence(&self) -> &'a str {
+        self.sequence.unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> Result<ChangeKind, StreamError> {
+        match self.event_name {
             "INSERT" => Ok(ChangeKind::Insert),
             "MODIFY" => Ok(ChangeKind::Modify),
             "REMOVE" => Ok(ChangeKind::Remove),
@@ -225,18 +289,18 @@ impl RawRecord {
 
     /// The item's `pk` and `sk`.
     pub fn keys(&self) -> Result<(String, String), StreamError> {
-        let raw = self.dynamodb.keys.as_ref().ok_or(StreamError::Missing("Keys"))?;
-        if let Some((pk, sk)) = plain_keys(raw.get()) {
+        let raw = self.keys.ok_or(StreamError::Missing("Keys"))?;
+        if let Some((pk, sk)) = plain_keys(raw) {
             return Ok((pk.to_string(), sk.to_string()));
         }
-        let keys: RawKeys = crate::ddb_json::from_image(raw.get()).map_err(|e| StreamError::BadImage(e.to_string()))?;
+        let keys: RawKeys = crate::ddb_json::from_image(raw).map_err(|e| StreamError::BadImage(e.to_string()))?;
         Ok((keys.pk.ok_or(StreamError::Missing("pk"))?, keys.sk.ok_or(StreamError::Missing("sk"))?))
     }
 
-    /// Whether the item's `pk` and `sk` satisfy `f`: [`RawRecord::keys`] without copying them when
+    /// Whether the item's `pk` and `sk` satisfy `f`: [`RecordText::keys`] without copying them when
     /// they are in the plain form.
     pub fn keys_satisfy(&self, f: impl Fn(&str, &str) -> bool) -> Result<bool, StreamError> {
-        if let Some((pk, sk)) = self.dynamodb.keys.as_ref().and_then(|raw| plain_keys(raw.get())) {
+        if let Some((pk, sk)) = self.keys.and_then(plain_keys) {
             return Ok(f(pk, sk));
         }
         let (pk, sk) = self.keys()?;
@@ -245,11 +309,11 @@ impl RawRecord {
 
     /// The new image's snapshot, `None` when the record has none: the image read in one pass when
     /// it is in the form the snapshot item is written in ([`SnapshotItem::read_image_text`]; the
-    /// trend-scorer's every record), else decoded as a [`SnapshotItem`] by [`RawRecord::new_image`],
+    /// trend-scorer's every record), else decoded as a [`SnapshotItem`] by [`RecordText::new_image`],
     /// which gives the snapshot or the error.
     pub fn new_snapshot(&self) -> Result<Option<Snapshot>, StreamError> {
-        match &self.dynamodb.new_image {
-            Some(raw) => match SnapshotItem::read_image_text(raw.get()) {
+        match self.new_image {
+            Some(raw) => match SnapshotItem::read_image_text(raw) {
                 Some((_, _, snapshot, _)) => Ok(Some(snapshot)),
                 None => Ok(self.new_image::<SnapshotItem>()?.map(|item| item.snapshot)),
             },
@@ -259,13 +323,11 @@ impl RawRecord {
 
     /// The new image decoded into `T`, `None` when the record has none.
     pub fn new_image<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StreamError> {
-        match &self.dynamodb.new_image {
+        match self.new_image {
             None => Ok(None),
             // An empty image (`{}`) is no image, as in `decode`.
-            Some(raw) if raw.get().strip_prefix('{').is_some_and(|rest| rest.trim_start() == "}") => Ok(None),
-            Some(raw) => {
-                crate::ddb_json::from_image(raw.get()).map(Some).map_err(|e| StreamError::BadImage(e.to_string()))
-            }
+            Some(raw) if raw.strip_prefix('{').is_some_and(|rest| rest.trim_start() == "}") => Ok(None),
+            Some(raw) => crate::ddb_json::from_image(raw).map(Some).map_err(|e| StreamError::BadImage(e.to_string())),
         }
     }
 }

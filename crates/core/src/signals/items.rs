@@ -154,9 +154,16 @@ impl SnapshotItem {
     /// The item of [`SnapshotItem::from_image_text`] as its keys (borrowed from the image), snapshot
     /// and `expires_at`, without copying the keys.
     pub(crate) fn read_image_text(image: &str) -> Option<(&str, &str, Snapshot, i64)> {
-        use crate::ddb_json::Scan;
+        let mut s = crate::ddb_json::Scan::new(image);
+        let read = Self::read_image(&mut s)?;
+        s.end()?;
+        Some(read)
+    }
+
+    /// [`SnapshotItem::read_image_text`] on the image at the cursor of `s` (the stream body reader's
+    /// NewImage), leaving the cursor after it.
+    pub(crate) fn read_image<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str, Snapshot, i64)> {
         use crate::snapshot::{EscapedColumns, FetchMeta};
-        let mut s = Scan::new(image);
         let (mut pk, mut sk, mut entries, mut fetch, mut expires_at) = (None, None, None, None, None);
         s.members(|s, name| {
             match name {
@@ -196,7 +203,6 @@ impl SnapshotItem {
             }
             Some(())
         })?;
-        s.end()?;
         let (pk, sk) = (pk?, sk?);
         let (site, category) = keys::parse_category_pk(pk)?;
         let taken_at = sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts)?;
