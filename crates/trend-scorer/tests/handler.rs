@@ -11,7 +11,7 @@ use meli_core::score_step::StateCache;
 use meli_core::signals::{SignalConfig, SnapshotItem};
 use meli_core::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 use meli_core::stream::RawEvent;
-use trend_scorer::handle;
+use trend_scorer::{handle, handle_event, BodyLayer, Slot};
 
 fn read_event(name: &str) -> String {
     let path = format!("{}/../../events/trend-scorer/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -169,5 +169,62 @@ fn both_decoders_read_every_sample_event_the_same_way() {
                 _ => panic!("{name}: the decoders disagree: {x:?} / {y:?}"),
             }
         }
+    }
+}
+
+/// Every sample event through [`BodyLayer`] as the runtime runs it (the layer, then the runtime's
+/// serde_json read of the body it passes on, then [`handle_event`]): the same response and the same
+/// items written as the serde_json path; the layer read each sample itself (the runtime saw the empty
+/// batch), and a body it declines (an escape in an event name) reaches the runtime untouched.
+#[tokio::test]
+async fn the_body_layer_reads_every_sample_as_the_runtime_does() {
+    use lambda_runtime::tower::{service_fn, Layer, Service};
+    use lambda_runtime::{Context, LambdaEvent, LambdaInvocation};
+    use std::sync::Mutex;
+
+    let escaped = read_event("insert").replacen("\"INSERT\"", "\"INS\\u0045RT\"", 1);
+    for (name, body, read_by_the_layer) in [
+        ("insert", read_event("insert"), true),
+        ("modify", read_event("modify"), true),
+        ("remove", read_event("remove"), true),
+        ("malformed", read_event("malformed"), true),
+        ("insert", escaped, false),
+    ] {
+        let want_store = table_of(name).await;
+        let want = handle(&event(name).records, &want_store, &SignalConfig::default(), &StateCache::default()).await;
+
+        let (store, slot, seen) = (table_of(name).await, Slot::default(), Mutex::new(None));
+        let (store_ref, slot_ref, seen_ref) = (&store, &slot, &seen);
+        let inner = service_fn(move |invocation: LambdaInvocation| async move {
+            // What the runtime does with the body it is given.
+            let payload: RawEvent = serde_json::from_slice(&invocation.body)?;
+            let body = String::from_utf8(invocation.body.to_vec())?;
+            let event = LambdaEvent::new(payload, invocation.context);
+            let response =
+                handle_event(event, slot_ref, store_ref, &SignalConfig::default(), &StateCache::default()).await;
+            *seen_ref.lock().unwrap() = Some((body, response));
+            Ok::<(), lambda_runtime::Error>(())
+        });
+        let mut service = BodyLayer::new(slot.clone()).layer(inner);
+        let mut context = Context::default();
+        context.request_id = format!("request-{name}");
+        let parts = http::Response::new(()).into_parts().0;
+        let invocation = LambdaInvocation { parts, body: body.clone().into_bytes().into(), context };
+        service.call(invocation).await.unwrap();
+
+        let (seen_body, response) = seen.lock().unwrap().take().unwrap();
+        assert_eq!(response, want, "{name}");
+        if read_by_the_layer {
+            assert_eq!(seen_body, r#"{"Records":[]}"#, "{name}");
+        } else {
+            assert_eq!(seen_body, body, "{name}");
+        }
+        assert!(slot.take(&format!("request-{name}")).is_none(), "{name}: records left in the slot");
+        let items = |s: &MemorySnapshotStore| {
+            let mut items = s.all_items();
+            items.sort_by(|a, b| (&a.pk, &a.sk).cmp(&(&b.pk, &b.sk)));
+            items
+        };
+        assert_eq!(items(&store), items(&want_store), "{name}");
     }
 }
