@@ -473,6 +473,14 @@ fn eight_digits(chunk: u64) -> (usize, u64) {
 /// The ASCII digits of `b` from `at`: where they end, and `w` with them appended (wrapping). Read
 /// eight bytes at a time while eight are left, then one at a time.
 #[inline(always)]
+/// The end of a number's exponent, `[eE][+-]?[0-9]+`, which starts at `at` (at its `e`); `None`
+/// without a digit. [`Scan::number`] and [`Scan::skip_value`] read it alike.
+fn exponent_end(b: &[u8], at: usize) -> Option<usize> {
+    let from = at + 1 + usize::from(matches!(b.get(at + 1), Some(b'+' | b'-')));
+    let end = digits(b, from, 0).0;
+    (end > from).then_some(end)
+}
+
 fn digits(b: &[u8], mut at: usize, mut w: u64) -> (usize, u64) {
     /// `10^n` for the `n` digits of a chunk.
     const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
@@ -625,11 +633,7 @@ impl<'a> Scan<'a> {
         }
         let plain = !matches!(b.get(at), Some(b'e' | b'E'));
         if !plain {
-            at += 1;
-            at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
-            let from = at;
-            at = digits(b, from, 0).0;
-            (at > from).then_some(())?;
+            at = exponent_end(b, at)?;
         }
         let x = match (plain && whole + fraction <= 19).then(|| quotient(w, fraction)).flatten() {
             Some(x) => x,
@@ -728,6 +732,11 @@ impl<'a> Scan<'a> {
         self.at = at;
     }
 
+    /// The whole text the cursor moves over.
+    pub(crate) fn text(&self) -> &'a str {
+        self.text
+    }
+
     /// The text from `from` (a place the cursor has been) to the cursor.
     pub(crate) fn since(&self, from: usize) -> Option<&'a str> {
         self.text.get(from..self.at)
@@ -817,11 +826,7 @@ impl<'a> Scan<'a> {
             (at > from).then_some(())?;
         }
         if matches!(b.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            at += usize::from(matches!(b.get(at), Some(b'+' | b'-')));
-            let from = at;
-            at = digits(b, from, 0).0;
-            (at > from).then_some(())?;
+            at = exponent_end(b, at)?;
         }
         self.at = at;
         Some(())
@@ -903,6 +908,48 @@ mod tests {
                 nested: Inner { n: -2 }
             }
         );
+    }
+
+    #[test]
+    fn skip_value_takes_what_serde_json_takes() {
+        // The grammar's edges (numbers' exponents and fractions, escapes, literals): `skip_value`
+        // takes a text exactly when serde_json does, and stops where the value ends.
+        for text in [
+            "0",
+            "-0",
+            "1",
+            "-",
+            "01",
+            "1.",
+            "1.5",
+            ".5",
+            "1e5",
+            "1E+5",
+            "1e-5",
+            "1e",
+            "1e+",
+            "1E-",
+            "-0.5e-3",
+            "1.e5",
+            "2e5.5",
+            "\"a\\u00e9\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "true",
+            "tru",
+            "null",
+            "nul",
+            "[1,2]",
+            "[1,]",
+            "{\"a\":1e3}",
+            "{\"a\":1e}",
+            "[[[]]]",
+        ] {
+            let serde = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+            let mut s = Scan::new(text);
+            let ours = s.skip_value(0).is_some() && s.end().is_some();
+            assert_eq!(ours, serde, "{text}");
+        }
     }
 
     #[test]

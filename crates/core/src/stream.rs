@@ -244,17 +244,6 @@ impl RawRecord {
         self.text().keys()
     }
 
-    /// Whether the item's `pk` and `sk` satisfy `f`: [`RawRecord::keys`] without copying them when
-    /// they are in the plain form.
-    pub fn keys_satisfy(&self, f: impl Fn(&str, &str) -> bool) -> Result<bool, StreamError> {
-        self.text().keys_satisfy(f)
-    }
-
-    /// The new image's snapshot, `None` when the record has none ([`RecordText::new_snapshot`]).
-    pub fn new_snapshot(&self) -> Result<Option<Snapshot>, StreamError> {
-        self.text().new_snapshot()
-    }
-
     /// The new image decoded into `T`, `None` when the record has none.
     pub fn new_image<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StreamError> {
         self.text().new_image()
