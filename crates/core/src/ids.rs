@@ -4,6 +4,7 @@ use std::fmt;
 use std::num::NonZeroU8;
 use std::str::FromStr;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why an identifier was rejected.
@@ -54,13 +55,13 @@ impl SiteId {
 
 /// A category id: the site prefix followed by digits (`MLB1055`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CategoryId(String);
+pub struct CategoryId(CompactString);
 
 impl CategoryId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let s = s.trim();
         if Self::valid(s) {
-            Ok(CategoryId(s.to_string()))
+            Ok(CategoryId(CompactString::from(s)))
         } else {
             Err(IdError::BadCategory(s.to_string()))
         }
@@ -79,7 +80,7 @@ impl CategoryId {
     /// Like [`CategoryId::parse`], keeping `s`'s buffer when it needs no trimming.
     fn parse_owned(s: String) -> Result<Self, IdError> {
         if s.trim().len() == s.len() && Self::valid(&s) {
-            Ok(CategoryId(s))
+            Ok(CategoryId(CompactString::from(s)))
         } else {
             Self::parse(&s)
         }
@@ -98,13 +99,13 @@ impl CategoryId {
 /// The id of a ranked entry: a listing (`MLB1481736854`), a catalog product (`MLB15960724`) or a
 /// user product (`MLBU3013800008`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EntryId(String);
+pub struct EntryId(CompactString);
 
 impl EntryId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let s = s.trim();
         if Self::valid(s) {
-            Ok(EntryId(s.to_string()))
+            Ok(EntryId(CompactString::from(s)))
         } else {
             Err(IdError::BadEntryId(s.to_string()))
         }
@@ -123,7 +124,7 @@ impl EntryId {
     /// Like [`EntryId::parse`], keeping `s`'s buffer when it needs no trimming.
     fn parse_owned(s: String) -> Result<Self, IdError> {
         if s.trim().len() == s.len() && Self::valid(&s) {
-            Ok(EntryId(s))
+            Ok(EntryId(CompactString::from(s)))
         } else {
             Self::parse(&s)
         }
@@ -164,7 +165,7 @@ impl EntryId {
         b.extend_from_slice(site.as_str().as_bytes());
         push_digits(&mut b, n);
         // A site prefix and ASCII digits: always UTF-8.
-        EntryId(String::from_utf8(b).unwrap_or_default())
+        EntryId(CompactString::from_utf8(b).unwrap_or_default())
     }
 }
 
@@ -174,13 +175,10 @@ impl EntryId {
     /// stored `id` column's number as read in place (`snapshot::EscapedColumns`), without
     /// converting it twice.
     pub(crate) fn from_digits(site: SiteId, digits: &str) -> Self {
-        let mut s = String::with_capacity(3 + digits.len());
-        // The site's letters are ASCII (`SiteId::KNOWN`): pushed as they are, without the UTF-8
-        // check `SiteId::as_str` makes, one by one (`extend` over them cost ~66 instructions).
-        let [a, b, c] = site.0;
-        s.push(char::from(a));
-        s.push(char::from(b));
-        s.push(char::from(c));
+        // The site's letters from `KNOWN` (no UTF-8 check), the digits pushed after them: inline
+        // up to 24 bytes, no allocation.
+        let prefix = SiteId::KNOWN.iter().find(|k| k.as_bytes() == site.0).copied().unwrap_or("???");
+        let mut s = CompactString::new(prefix);
         s.push_str(digits);
         EntryId(s)
     }
