@@ -400,27 +400,31 @@ fn float(x: f64) -> Value {
 /// point to `taken_at` (`-` before it for a point after `taken_at`; a fraction only when there is
 /// one): `9@10800 7@7200 -@3600 4@0`.
 pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
-    // Written as bytes, checked once at the end (every byte is ASCII); each point is put together
-    // in a buffer on the stack and appended in one copy.
-    let mut out: Vec<u8> = Vec::with_capacity(points.len() * 12);
+    // Written as bytes into a buffer sized for the longest points, checked once at the end (every
+    // byte is ASCII): no copy per point.
+    // A point: ' ', the position (at most 3 digits), '@', '-', the seconds (at most 19 digits),
+    // '.', 9 digits.
+    const POINT_MAX: usize = 36;
+    let mut out: Vec<u8> = Vec::with_capacity(points.len() * POINT_MAX);
+    out.resize(points.len() * POINT_MAX, 0);
+    let mut n = 0;
     let t_secs = Some(taken_at.timestamp()).filter(|_| taken_at.timestamp_subsec_nanos() == 0);
-    for p in points {
-        // ' ', the position (at most 3 digits), '@', '-', the seconds (at most 19 digits), '.', 9 digits.
-        let mut tok = [0u8; 36];
-        let mut n = 0;
-        if !out.is_empty() {
+    for (i, p) in points.iter().enumerate() {
+        let tok = &mut out[n..n + POINT_MAX];
+        let mut k = 0;
+        if i > 0 {
             tok[0] = b' ';
-            n = 1;
+            k = 1;
         }
         match p.position {
-            Some(x) => n = put_digits(&mut tok, n, u64::from(x)),
+            Some(x) => k = put_digits(tok, k, u64::from(x)),
             None => {
-                tok[n] = b'-';
-                n += 1;
+                tok[k] = b'-';
+                k += 1;
             }
         }
-        tok[n] = b'@';
-        n += 1;
+        tok[k] = b'@';
+        k += 1;
         // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
         let (secs, nanos) = match t_secs.filter(|_| p.at.timestamp_subsec_nanos() == 0) {
             Some(t) => (t - p.at.timestamp(), 0),
@@ -430,10 +434,10 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
             }
         };
         if secs < 0 || nanos < 0 {
-            tok[n] = b'-';
-            n += 1;
+            tok[k] = b'-';
+            k += 1;
         }
-        n = put_digits(&mut tok, n, secs.unsigned_abs());
+        k = put_digits(tok, k, secs.unsigned_abs());
         if nanos != 0 {
             // The nanoseconds as 9 digits, without the trailing zeros.
             let mut frac = nanos.unsigned_abs();
@@ -442,28 +446,50 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
                 frac /= 10;
                 width -= 1;
             }
-            tok[n] = b'.';
-            for d in tok[n + 1..n + 1 + width].iter_mut().rev() {
+            tok[k] = b'.';
+            for d in tok[k + 1..k + 1 + width].iter_mut().rev() {
                 *d = b'0' + (frac % 10) as u8;
                 frac /= 10;
             }
-            n += 1 + width;
+            k += 1 + width;
         }
-        out.extend_from_slice(&tok[..n]);
+        n += k;
     }
+    out.truncate(n);
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// Writes `x` in decimal into `buf` at `at` (as `format!("{x}")`); returns the index after it.
-/// `buf` must have room for `x`'s digits (at most 20).
+/// `buf` must have room for `x`'s digits (at most 20). Two digits a division (most of a
+/// sparkline's numbers are a position of 1–2 digits and an age of 4–6).
+#[inline(always)]
 fn put_digits(buf: &mut [u8], at: usize, mut x: u64) -> usize {
     let width = if x == 0 { 1 } else { x.ilog10() as usize + 1 };
-    for d in buf[at..at + width].iter_mut().rev() {
-        *d = b'0' + (x % 10) as u8;
-        x /= 10;
+    let mut i = at + width;
+    while x >= 10 {
+        let d = (x % 100) as usize;
+        x /= 100;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[2 * d];
+        buf[i + 1] = DIGIT_PAIRS[2 * d + 1];
+    }
+    if i > at {
+        buf[at] = b'0' + x as u8;
     }
     at + width
 }
+
+/// "00", "01", … "99": the two digits of each number below 100.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Reads a sparkline written by [`write_recent`] back.
 pub fn read_recent(text: &str, taken_at: DateTime<Utc>) -> Result<Vec<PositionPoint>, EventItemError> {
