@@ -98,6 +98,10 @@ impl CategoryId {
 
 /// The id of a ranked entry: a listing (`MLB1481736854`), a catalog product (`MLB15960724`) or a
 /// user product (`MLBU3013800008`).
+///
+/// Held inline up to 24 bytes (every id seen so far: `MLB` and at most 15 digits), so a clone is a
+/// copy, not an allocation: the scorer clones one per product signal, event and state id of every
+/// stream record (docs/decisions.md, "Ids inline").
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(CompactString);
 
@@ -284,8 +288,8 @@ macro_rules! string_id {
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str("a string")
                     }
-                    // A borrowed or transient string is parsed in place (one allocation, for the
-                    // id itself); an owned one keeps its buffer.
+                    // A borrowed or transient string is parsed in place; an owned one keeps its
+                    // buffer when the id is longer than a `CompactString` holds inline (24 bytes).
                     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$t, E> {
                         $parse(s).map_err(E::custom)
                     }
@@ -386,6 +390,35 @@ mod tests {
             let parsed = EntryId::parse(from.as_str());
             prop_assert_eq!(parsed.as_ref(), Ok(&from));
             prop_assert_eq!(from.number_in(site), Some(n).filter(|n| n.to_string().len() <= EntryId::NUMBER_DIGITS));
+        }
+
+        /// Ids held inline (up to 24 bytes) and on the heap (up to 40) behave as their text: the
+        /// same text back, equality, order and hash as the strings', JSON as a string, and
+        /// `from_digits` as `parse`.
+        #[test]
+        fn ids_of_any_length_behave_as_their_text(
+            site in prop::sample::select(SiteId::KNOWN.to_vec()),
+            a in "[A-Z0-9]{1,37}",
+            b in "[A-Z0-9]{1,37}",
+            digits in "[1-9][0-9]{0,18}",
+        ) {
+            use std::hash::BuildHasher;
+            let (sa, sb) = (format!("{site}{a}"), format!("{site}{b}"));
+            let (x, y) = (EntryId::parse(&sa).unwrap(), EntryId::parse(&sb).unwrap());
+            prop_assert_eq!(x.as_str(), sa.as_str());
+            prop_assert_eq!(x.clone(), x.clone());
+            prop_assert_eq!(x == y, sa == sb);
+            prop_assert_eq!(x.cmp(&y), sa.cmp(&sb));
+            let h = std::collections::hash_map::RandomState::new();
+            prop_assert_eq!(h.hash_one(&x) == h.hash_one(&y), sa == sb);
+            prop_assert_eq!(serde_json::to_string(&x).unwrap(), serde_json::to_string(&sa).unwrap());
+            prop_assert_eq!(serde_json::from_str::<EntryId>(&serde_json::to_string(&sa).unwrap()).unwrap(), x.clone());
+            let site = SiteId::parse(site).unwrap();
+            prop_assert_eq!(EntryId::from_digits(site, &digits), EntryId::parse(&format!("{site}{digits}")).unwrap());
+            // A category has at most 12 digits.
+            let c = format!("{site}{}", &digits[..digits.len().min(12)]);
+            let category = CategoryId::parse(&c).unwrap();
+            prop_assert_eq!(category.as_str(), c.as_str());
         }
 
         #[test]
