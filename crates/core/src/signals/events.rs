@@ -375,7 +375,7 @@ fn in_top_forward(slots: &[Slot], n: u8, h: u8) -> (bool, bool) {
 /// The top-N events of a row: for each N, `in_top_N` at the previous and the scored column
 /// ([`in_top`]), and an event where they differ. Inlined into [`detect`]'s loop over the rows: a
 /// row rarely has one, and the call with its arguments cost more than the check.
-#[inline]
+#[inline(always)]
 fn top_n_events(
     w: &Window<'_>,
     row: usize,

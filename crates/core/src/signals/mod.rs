@@ -78,7 +78,8 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
     let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
-    let points = product::ProductContext::points(cfg);
+    let mut points = [0.0; 256];
+    product::ProductContext::fill_points(cfg, &mut points);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
@@ -95,6 +96,8 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     let ectx = events::EventContext { baseline };
     let (events, suppressed) = events::detect(&w, &products, &ectx, cfg);
     let signals = category::category_signals(&w, baseline, &curve);
+    // The window holds the state's column tables (and borrows `prepared`) until here.
+    drop(w);
     let scored = Scored {
         site: current.site,
         category: current.category.clone(),

@@ -111,14 +111,13 @@ pub(crate) struct ProductContext<'a> {
 }
 
 impl ProductContext<'_> {
-    /// [`ProductContext::points`].
-    pub fn points(cfg: &SignalConfig) -> [f64; 256] {
+    /// [`ProductContext::points`], written into a zeroed table (in the caller's frame: returning
+    /// the 2 KB table copied it).
+    pub fn fill_points(cfg: &SignalConfig, points: &mut [f64; 256]) {
         // Positions from `base` on have none.
-        let mut points = [0.0; 256];
         for (p, x) in points.iter_mut().enumerate().take(usize::from(cfg.momentum_base)) {
             *x = f64::from(cfg.momentum_base - p as u8);
         }
-        points
     }
 
     /// [`ProductContext::new_from`]: `t − new_window`, None when that is not a time (or the window
@@ -130,7 +129,12 @@ impl ProductContext<'_> {
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (usize, Vec<f64>, f64) {
         let tau = cfg.momentum_tau_secs.max(1);
         let from = w.first_col_since(cfg.momentum_window_secs);
-        let weights: Vec<f64> = (from..=w.s_col()).map(|c| decay(w.age_secs(c), tau)).collect();
+        let mut weights: Vec<f64> = Vec::with_capacity(w.s_col() + 1 - from.min(w.s_col()));
+        DECAYS.with(|cell| {
+            let mut decays = cell.borrow_mut();
+            decays.keep(tau);
+            weights.extend((from..=w.s_col()).map(|c| decays.get(w.age_secs(c))));
+        });
         let den = weights.iter().sum();
         (from, weights, den)
     }
@@ -139,6 +143,46 @@ impl ProductContext<'_> {
 /// `exp(−age/τ)`.
 fn decay(age_secs: i64, tau_secs: i64) -> f64 {
     (-(age_secs as f64) / tau_secs as f64).exp()
+}
+
+/// How many decays [`Decays`] remembers: a prime, so that the ages of a regular cadence (whole
+/// hours, quarters of an hour) fall on distinct entries over a day.
+const DECAY_ENTRIES: usize = 127;
+
+/// [`decay`] of the ages met last, per thread, for one `τ`: the columns of a list scored every
+/// hour have the same ages from one record to the next (0, 3,600, 7,200, …), and each `exp` cost
+/// ~50 instructions. An entry holds the age it was computed for, so a hit is `exp` of the same
+/// argument: the same bits.
+struct Decays {
+    tau: i64,
+    /// `(age, decay(age, tau))`; `age` is `i64::MIN` in an entry never filled (no column's age:
+    /// [`decay`] of it is computed, not read).
+    entries: [(i64, f64); DECAY_ENTRIES],
+}
+
+impl Decays {
+    /// Forgets the decays of another `τ`.
+    fn keep(&mut self, tau: i64) {
+        if tau != self.tau {
+            self.tau = tau;
+            self.entries = [(i64::MIN, 0.0); DECAY_ENTRIES];
+        }
+    }
+
+    /// [`decay`] of `age` and the `τ` kept.
+    #[inline]
+    fn get(&mut self, age: i64) -> f64 {
+        let e = &mut self.entries[(age as u64 % DECAY_ENTRIES as u64) as usize];
+        if e.0 != age || age == i64::MIN {
+            *e = (age, decay(age, self.tau));
+        }
+        e.1
+    }
+}
+
+thread_local! {
+    static DECAYS: std::cell::RefCell<Decays> =
+        const { std::cell::RefCell::new(Decays { tau: 0, entries: [(i64::MIN, 0.0); DECAY_ENTRIES] }) };
 }
 
 /// The price when it is valid: finite and positive.
@@ -348,11 +392,32 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The decays remembered per thread are `exp` computed again, bit for bit, whatever ages
+        /// and `τ`s come in (hourly ages, which hit, and any others, which collide).
+        #[test]
+        fn remembered_decays_are_computed_again(
+            calls in prop::collection::vec((prop_oneof![
+                3 => (0i64..30).prop_map(|h| h * 3_600),
+                1 => any::<i64>(),
+                1 => -100_000i64..100_000,
+                1 => Just(i64::MIN),
+            ], prop_oneof![3 => Just(43_200i64), 1 => 1i64..100_000]), 1..200),
+        ) {
+            let mut cache = Decays { tau: 0, entries: [(i64::MIN, 0.0); DECAY_ENTRIES] };
+            for (age, tau) in calls {
+                cache.keep(tau);
+                prop_assert_eq!(cache.get(age).to_bits(), decay(age, tau).to_bits(), "age {} tau {}", age, tau);
+            }
+        }
+    }
+
     #[test]
     fn the_points_table_is_base_minus_position() {
         for base in 0..=u8::MAX {
             let cfg = SignalConfig { momentum_base: base, ..SignalConfig::default() };
-            let points = ProductContext::points(&cfg);
+            let mut points = [0.0; 256];
+            ProductContext::fill_points(&cfg, &mut points);
             for p in 0..=u8::MAX {
                 let want = f64::from(base.saturating_sub(p));
                 assert_eq!(points[usize::from(p)].to_bits(), want.to_bits(), "base {base}, position {p}");

@@ -22,8 +22,15 @@ pub(crate) struct Window<'a> {
     rows: Vec<u32>,
     /// How many of `rows` are in `S`.
     pub n_current: usize,
-    /// `grid[row * cols.len() + col]`: the product's entry in that snapshot as a [`Slot`]. One row is
-    /// a short contiguous slice, which the signals walk column by column.
+    /// The state's column tables, held for the window's life: most rows are read where the tables
+    /// keep them (see [`Window::slots`]).
+    tab: TabRef<'a>,
+    /// Per row: where its slots are, one per column (a short contiguous slice, which the signals
+    /// walk column by column): at that offset of the tables' slots, or with [`LOCAL`] set, of
+    /// `grid`.
+    place: Vec<usize>,
+    /// The rows that are not read in place: zeros for the history of a product the tables have no
+    /// row for, or every row when `S` is not after every column of the state (a late snapshot).
     grid: Vec<Slot>,
     /// The row of each product index, or `NO_ROW`.
     row_of: Vec<u32>,
@@ -53,6 +60,11 @@ pub(crate) fn delta(a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
         }
     }
     a - b
+}
+
+/// A time's timestamp when it is a whole second (every time the scorer stores is).
+fn whole_secs(t: DateTime<Utc>) -> Option<i64> {
+    Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0)
 }
 
 /// `(a − b).num_seconds()`: the timestamps' difference when both times are whole seconds (see
@@ -91,15 +103,21 @@ pub(crate) fn slot_index(v: Slot) -> Option<usize> {
 
 const NO_ROW: u32 = u32::MAX;
 
+/// The bit of a row's place that says it is in the window's own `grid` (see [`Window::slots`]).
+const LOCAL: usize = 1 << (usize::BITS - 1);
+
 impl<'a> Window<'a> {
-    /// The state's snapshots within `[t − lookback, t)`, then the scored one.
+    /// The state's snapshots within `[t − lookback, t)`, then the scored one. Not inlined into
+    /// `score_keeping`: the events' loop then lost its own inlining (+3.5k instructions a record).
+    #[inline(never)]
     pub fn build(current: &'a Snapshot, prepared: &'a Prepared<'a>, state: &'a ListState, cfg: &SignalConfig) -> Self {
         let t = current.taken_at;
         let from = t - cfg.lookback();
         let lo = state.cols.partition_point(|c| c.at < from);
         let hi = state.cols.partition_point(|c| c.at < t);
         // The state never holds an empty snapshot (`ListState::absorb` skips them).
-        let mut cols: Vec<&Column> = state.cols[lo..hi].iter().collect();
+        let mut cols: Vec<&Column> = Vec::with_capacity(hi - lo + 1);
+        cols.extend(&state.cols[lo..hi]);
         cols.push(&prepared.col);
 
         let n_ids = state.ids.len() + prepared.new_ids.len();
@@ -131,48 +149,71 @@ impl<'a> Window<'a> {
             }
         }
         // Whole-second times (all the scorer stores) subtract as timestamps.
-        let t_secs = Some(t.timestamp()).filter(|_| t.timestamp_subsec_nanos() == 0);
-        let ages: Vec<Option<i64>> = cols
-            .iter()
-            .map(|c| t_secs.filter(|_| c.at.timestamp_subsec_nanos() == 0).map(|ts| ts - c.at.timestamp()))
-            .collect();
-        let whole = ages.iter().all(Option::is_some);
+        let t_secs = whole_secs(t);
+        let mut tab = state.tables().lock(state);
+        // The columns' ages, from their timestamps kept in the tables.
+        let mut ages: Vec<Option<i64>> = Vec::with_capacity(width);
+        let mut whole = t_secs.is_some();
+        for secs in &tab.secs[lo..hi] {
+            let age = t_secs.zip(*secs).map(|(t, c)| t - c);
+            whole &= age.is_some();
+            ages.push(age);
+        }
+        ages.push(t_secs.map(|_| 0));
         let price_from = first_since(&cols, &ages, whole, t, cfg.price_window_secs);
-        // The history's slots, row by row, from the state's tables, then `S`'s; and the price
-        // minimum of each row of `S` over the price window, in its currency in `S`.
-        let (grid, mut dense, vol_prev, price_min) = state.tables().with(state, |tab| {
-            // Not `vec![0; n]`: mimalloc's zeroed allocation clears a byte at a time.
-            let mut grid: Vec<Slot> = Vec::with_capacity(width * rows.len());
-            let mut price_min = Vec::with_capacity(n_current);
-            price_min.resize(n_current, f64::INFINITY);
-            let from = price_from.min(s);
-            for (r, &id) in rows.iter().enumerate() {
-                grid.resize((r + 1) * width, 0);
-                let row = &mut grid[r * width..];
-                row[s] = s_slots[r];
-                // A product is in a column's table at most once, with its last cell (a list read
-                // from elsewhere may repeat one; the grid gives its row, `row_of`, that cell).
-                let own = row_of[id as usize] == r as u32;
-                let Some(held) = tab.held(id, lo..hi).filter(|_| own) else { continue };
-                tab.copy_slots(&held, &mut row[..s]);
-                let cur = slot_index(s_slots[r]).and_then(|i| prepared.col.cells.get(i)).map(|c| c.cur);
-                if let Some((min, cur)) = price_min.get_mut(r).zip(cur) {
-                    *min = tab.price_min(&held, cur, lo + from, &state.cols);
+        // The rows of the history's slots are read where the tables keep them, `S`'s slots written
+        // where the tables' next column will go, when `S` comes after every column of the state
+        // (the usual record); else, and for the products the tables have no row for, copied. And
+        // the price minimum of each row of `S` over the price window, in its currency in `S`.
+        let in_place = hi == state.cols.len() && tab.make_room();
+        let (cap, first) = (tab.cap, tab.place(lo));
+        let mut place = Vec::with_capacity(rows.len());
+        let mut grid: Vec<Slot> = Vec::new();
+        let mut price_min = Vec::with_capacity(n_current);
+        price_min.resize(n_current, f64::INFINITY);
+        let from = price_from.min(s);
+        for (r, &id) in rows.iter().enumerate() {
+            // A product is in a column's table at most once, with its last cell (a list read
+            // from elsewhere may repeat one; the grid gives its row, `row_of`, that cell).
+            let own = row_of[id as usize] == r as u32;
+            let held = tab.held(id, lo..hi).filter(|_| own);
+            match &held {
+                Some(h) if in_place => {
+                    let at = h.row * cap + first;
+                    tab.slots[at + s] = s_slots[r];
+                    place.push(at);
+                }
+                _ => {
+                    // Not `vec![0; n]`: mimalloc's zeroed allocation clears a byte at a time.
+                    let at = grid.len();
+                    grid.resize(at + width, 0);
+                    if let Some(h) = &held {
+                        let from = h.row * cap + first;
+                        grid[at..at + s].copy_from_slice(&tab.slots[from..from + s]);
+                    }
+                    grid[at + s] = s_slots[r];
+                    place.push(at | LOCAL);
                 }
             }
-            let mut dense = Vec::with_capacity(width);
-            dense.extend_from_slice(&tab.dense[lo..hi]);
-            let mut vol_prev = Vec::with_capacity(width);
-            vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
-            (grid, dense, vol_prev, price_min)
-        });
+            let Some(held) = held else { continue };
+            let cur = slot_index(s_slots[r]).and_then(|i| prepared.col.cells.get(i)).map(|c| c.cur);
+            if let Some((min, cur)) = price_min.get_mut(r).zip(cur) {
+                *min = tab.price_min(&held, cur, lo + from, &state.cols);
+            }
+        }
+        let mut dense = Vec::with_capacity(width);
+        dense.extend_from_slice(&tab.dense[lo..hi]);
         dense.push(in_order);
+        let mut vol_prev = Vec::with_capacity(width);
+        vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
         Window {
             t,
             current,
             cols,
             rows,
             n_current,
+            tab,
+            place,
             grid,
             row_of,
             dense,
@@ -253,7 +294,7 @@ impl<'a> Window<'a> {
 
     /// The product's entry in a snapshot.
     pub fn cell(&self, row: usize, col: usize) -> Option<&'a Cell> {
-        self.slot_cell(col, self.grid[row * self.cols.len() + col])
+        self.slot_cell(col, self.slots(row)[col])
     }
 
     /// The cell a slot of column `col` points to.
@@ -269,13 +310,27 @@ impl<'a> Window<'a> {
     }
 
     pub fn pos(&self, row: usize, col: usize) -> Option<u8> {
-        slot_pos(self.grid[row * self.cols.len() + col])
+        slot_pos(self.slots(row)[col])
     }
 
-    /// A row's slots, one per column.
+    /// A row's slots, one per column: in the tables' row of its product (their columns `lo..hi`
+    /// then `S`'s, written where their next column goes), or in the window's own `grid`.
+    #[inline]
     pub fn slots(&self, row: usize) -> &[Slot] {
         let width = self.cols.len();
-        &self.grid[row * width..(row + 1) * width]
+        let at = self.place[row];
+        if at & LOCAL == 0 {
+            &self.tab.slots[at..at + width]
+        } else {
+            let at = at & !LOCAL;
+            &self.grid[at..at + width]
+        }
+    }
+
+    /// Whether the row is read where the tables keep it.
+    #[cfg(test)]
+    fn in_place(&self, row: usize) -> bool {
+        self.place[row] & LOCAL == 0
     }
 
     /// Whether a column's cells are at positions `1, 2, …, len` in that order.
@@ -406,29 +461,48 @@ impl std::fmt::Debug for ColumnTables {
     }
 }
 
+/// The tables a window reads: the state's, locked, or, when another window holds them (two records
+/// of the same list scored at once), tables built for this one.
+pub(crate) enum TabRef<'a> {
+    Locked(std::sync::MutexGuard<'a, Tables>),
+    Own(Box<Tables>),
+}
+
+impl std::ops::Deref for TabRef<'_> {
+    type Target = Tables;
+    fn deref(&self) -> &Tables {
+        match self {
+            TabRef::Locked(t) => t,
+            TabRef::Own(t) => t,
+        }
+    }
+}
+
+impl std::ops::DerefMut for TabRef<'_> {
+    fn deref_mut(&mut self) -> &mut Tables {
+        match self {
+            TabRef::Locked(t) => t,
+            TabRef::Own(t) => t,
+        }
+    }
+}
+
 impl ColumnTables {
-    /// `f` of the tables brought up to date with `state`. When another thread holds them (two
-    /// records of the same list scored at once), `f` gets tables built for the call.
-    pub fn with<R>(&self, state: &ListState, f: impl FnOnce(&mut Tables) -> R) -> R {
+    /// The tables brought up to date with `state`, held until dropped.
+    pub fn lock(&self, state: &ListState) -> TabRef<'_> {
         use std::sync::TryLockError;
-        match self.0.try_lock() {
-            Ok(mut tab) => {
-                tab.sync(state);
-                f(&mut tab)
-            }
+        let mut tab = match self.0.try_lock() {
+            Ok(tab) => TabRef::Locked(tab),
             Err(TryLockError::Poisoned(p)) => {
                 // A panic left them half updated: start again.
                 let mut tab = p.into_inner();
                 *tab = Tables::default();
-                tab.sync(state);
-                f(&mut tab)
+                TabRef::Locked(tab)
             }
-            Err(TryLockError::WouldBlock) => {
-                let mut tab = Tables::default();
-                tab.sync(state);
-                f(&mut tab)
-            }
-        }
+            Err(TryLockError::WouldBlock) => TabRef::Own(Box::default()),
+        };
+        tab.sync(state);
+        tab
     }
 
     /// The bytes the tables hold (for [`ListState::heap_bytes`]).
@@ -440,6 +514,7 @@ impl ColumnTables {
                 + t.rows.capacity() * size_of::<Row>()
                 + t.free.capacity() * size_of::<u32>()
                 + t.keys.capacity() * size_of::<(DateTime<Utc>, usize)>()
+                + t.secs.capacity() * size_of::<Option<i64>>()
                 + t.dense.capacity()
                 + t.vol_prev.capacity() * size_of::<f64>()
         })
@@ -454,11 +529,17 @@ pub(crate) struct Tables {
     n: usize,
     /// Per column: its time and number of cells.
     keys: Vec<(DateTime<Utc>, usize)>,
+    /// Per column: its time's timestamp when it is a whole second (the grid's ages subtract them).
+    secs: Vec<Option<i64>>,
     /// The number of the first column held (`keys[0]`). Columns are numbered from the last layout
-    /// on, so a column keeps its number while it is held; its cells are at `number % cap` in every
-    /// row (a ring: the oldest column's room is the next one's).
+    /// on, so a column keeps its number while it is held; its cells are at `number − origin` in
+    /// every row.
     base: u32,
-    /// Cells per row: at least as many as columns held.
+    /// The number of the column at the start of every row (at most `base`): when the next column
+    /// would not fit, the held columns are moved to the rows' start ([`Tables::make_room`]), so a
+    /// row's columns are one slice, which a window reads in place.
+    origin: u32,
+    /// Cells per row: more than columns held (a window writes `S`'s slots after them).
     cap: usize,
     /// Per product index: its row (`NO_ROW`: the product is in none of the columns held).
     row_of: Vec<u32>,
@@ -466,8 +547,10 @@ pub(crate) struct Tables {
     rows: Vec<Row>,
     /// Rows whose product left every column held, for the next product that needs one.
     free: Vec<u32>,
-    /// `slots[row * cap + number % cap]`: the row's product's slot in that column (its last cell
-    /// there), 0 when absent. A row is one short slice (two when the ring wraps), which the grid copies.
+    /// `slots[row * cap + number − origin]`: the row's product's slot in that column (its last cell
+    /// there), 0 when absent, in every row and every column held (a new column clears its cell in
+    /// every row, so a free row's cells are 0). Past the columns held: stale, or the slots of the
+    /// scored snapshot a window wrote there.
     slots: Vec<Slot>,
     /// Per column: whether its cells are at positions `1, 2, …, len` in that order.
     dense: Vec<bool>,
@@ -475,9 +558,8 @@ pub(crate) struct Tables {
     vol_prev: Vec<f64>,
 }
 
-/// A row of [`Tables`]: its cells of the columns numbered `first..=last` hold the product's slot in
-/// each (0 where it is absent); it is absent from the other columns, whose cells in the row are
-/// stale, never read.
+/// A row of [`Tables`]: its cells of the columns held hold the product's slot in each (0 where it
+/// is absent); it is absent from the columns held before `first` and after `last`.
 #[derive(Clone, Copy)]
 struct Row {
     /// The product index (`NO_ROW`: a free row).
@@ -498,8 +580,9 @@ struct Row {
 }
 
 /// The room a row gets past the columns held when the tables are laid out again (that many more
-/// columns may be held before the next layout).
-const SLACK: usize = 4;
+/// columns may be held before the next layout, and about as many added before the held ones are
+/// moved to the rows' start).
+const SLACK: usize = 6;
 
 impl Tables {
     /// Brings the tables up to date with the state's columns.
@@ -509,6 +592,7 @@ impl Tables {
         let gone = self.keys.iter().take_while(|(at, _)| first.is_none_or(|f| *at < f)).count();
         if gone > 0 {
             self.keys.drain(..gone);
+            self.secs.drain(..gone);
             self.dense.drain(..gone);
             self.vol_prev.drain(..gone);
             self.base += gone as u32;
@@ -526,10 +610,10 @@ impl Tables {
         let k = self.keys.len();
         let same = k <= state.cols.len()
             && (k == 0 || (self.keys[0] == key(&state.cols[0]) && self.keys[k - 1] == key(&state.cols[k - 1])));
-        if same && state.cols.len() > self.cap && !self.keys.is_empty() {
+        if same && state.cols.len() >= self.cap && !self.keys.is_empty() {
             self.grow(state.cols.len() + SLACK);
         }
-        let room = state.cols.len() <= self.cap && (self.base as usize) + state.cols.len() < NO_ROW as usize;
+        let room = state.cols.len() < self.cap && (self.base as usize) + state.cols.len() < NO_ROW as usize;
         // New products renumber every cell: the rows stay, the row map is made again.
         if !same || !room || (self.n != state.ids.len() && !self.renumber(state)) {
             return self.layout(state);
@@ -542,12 +626,14 @@ impl Tables {
     /// Lays the tables out again from the state's columns.
     fn layout(&mut self, state: &ListState) {
         let need = state.cols.len();
-        if need > self.cap || self.cap > need + 2 * SLACK {
+        if need >= self.cap || self.cap > need + 2 * SLACK {
             self.cap = need + SLACK;
         }
         self.n = state.ids.len();
         self.base = 0;
+        self.origin = 0;
         self.keys.clear();
+        self.secs.clear();
         self.dense.clear();
         self.vol_prev.clear();
         self.row_of.clear();
@@ -560,17 +646,41 @@ impl Tables {
         }
     }
 
-    /// Gives every row room for `cap` columns, the columns held kept.
+    /// Gives every row room for `cap` columns, the columns held kept (at the rows' start).
     fn grow(&mut self, cap: usize) {
         let (old, old_cap) = (std::mem::take(&mut self.slots), self.cap);
         self.slots.resize(self.rows.len() * cap, 0);
-        let held = self.base as usize..self.base as usize + self.keys.len();
-        for (to, from) in self.slots.chunks_exact_mut(cap).zip(old.chunks_exact(old_cap)) {
-            for c in held.clone() {
-                to[c % cap] = from[c % old_cap];
+        let (from, len) = (self.place(0), self.keys.len().min(cap));
+        for (to, old) in self.slots.chunks_exact_mut(cap).zip(old.chunks_exact(old_cap)) {
+            if let Some(old) = old.get(from..from + len) {
+                to[..len].copy_from_slice(old);
             }
         }
+        self.origin = self.base;
         self.cap = cap;
+    }
+
+    /// Where held column `c` (0: the first held) is in a row.
+    fn place(&self, c: usize) -> usize {
+        (self.base - self.origin) as usize + c
+    }
+
+    /// Makes room in every row for a column after those held, moving them to the rows' start when
+    /// there is none after them; false when the rows are too short for that.
+    fn make_room(&mut self) -> bool {
+        let (len, cap) = (self.keys.len(), self.cap);
+        if self.place(len) < cap {
+            return true;
+        }
+        if len >= cap {
+            return false;
+        }
+        let from = self.place(0);
+        for row in self.slots.chunks_exact_mut(cap) {
+            row.copy_within(from..from + len, 0);
+        }
+        self.origin = self.base;
+        true
     }
 
     /// Frees the rows of products absent from every column held.
@@ -592,10 +702,11 @@ impl Tables {
     fn renumber(&mut self, state: &ListState) -> bool {
         let (cap, base) = (self.cap, self.base);
         self.n = state.ids.len();
+        let origin = self.origin;
         self.row_of.clear();
         self.row_of.resize(self.n, NO_ROW);
         for (r, row) in self.rows.iter_mut().enumerate().filter(|(_, row)| row.id != NO_ROW) {
-            let slot = self.slots[r * cap + row.last as usize % cap];
+            let slot = self.slots[r * cap + (row.last - origin) as usize];
             let col = state.cols.get((row.last - base) as usize);
             let Some(cell) = slot_index(slot).and_then(|i| col?.cells.get(i)) else { return false };
             match self.row_of.get_mut(cell.id as usize) {
@@ -610,26 +721,33 @@ impl Tables {
     /// Adds the last of `cols` (the others are in the tables; there is room for it).
     fn push(&mut self, cols: &[Column]) {
         let Some((col, before)) = cols.split_last() else { return };
+        if !self.make_room() {
+            self.grow(self.keys.len() + SLACK);
+        }
         let in_order = self.scatter(self.base + self.keys.len() as u32, col);
         let vol = match (before.last(), self.dense.last()) {
             (Some(prev), Some(prev_dense)) => volatility_cols(prev, col, (*prev_dense, in_order)),
             _ => f64::NAN,
         };
         self.keys.push((col.at, col.cells.len()));
+        self.secs.push(whole_secs(col.at));
         self.dense.push(in_order);
         self.vol_prev.push(vol);
     }
 
-    /// Writes the slots of column number `at` into its products' rows (the other rows need
-    /// nothing: `at` is past their last); returns whether its cells are dense.
+    /// Writes the slots of column number `at` into its products' rows, having cleared its cell in
+    /// every row; returns whether its cells are dense.
     fn scatter(&mut self, at: u32, col: &Column) -> bool {
-        let (cap, ring) = (self.cap, at as usize % self.cap);
+        let (cap, place) = (self.cap, (at - self.origin) as usize);
+        for row in self.slots.chunks_exact_mut(cap) {
+            row[place] = 0;
+        }
         let mut in_order = true;
         for (i, cell) in col.cells.iter().enumerate() {
             in_order &= usize::from(cell.pos) == i + 1;
             // Every cell of the state names one of its products.
             let Some(r) = self.row_for(cell, at) else { continue };
-            self.slots[r * cap + ring] = slot(i, cell.pos);
+            self.slots[r * cap + place] = slot(i, cell.pos);
         }
         in_order
     }
@@ -646,6 +764,8 @@ impl Tables {
                 Row { id, first: at, last: at, cur: cell.cur, mixed: false, min: price, min_at: at, min_from: at };
             let r = match self.free.pop() {
                 Some(r) => {
+                    // Its cells of the columns held are already 0: its last product was in none of
+                    // them, and a new column clears its cell in every row, free ones too.
                     self.rows[r as usize] = row;
                     r
                 }
@@ -658,11 +778,8 @@ impl Tables {
             self.row_of[id as usize] = r;
             return Some(r as usize);
         }
-        let (r, cap) = (r as usize, self.cap);
+        let r = r as usize;
         let row = &mut self.rows[r];
-        for c in row.last + 1..at {
-            self.slots[r * cap + c as usize % cap] = 0;
-        }
         row.mixed |= cell.cur != row.cur && price < f64::INFINITY;
         if row.last == at {
             // The product twice in a column (a list read from elsewhere): the row keeps the last
@@ -681,29 +798,7 @@ impl Tables {
         let row = self.rows[r as usize];
         let (lo, hi) = (self.base + range.start as u32, self.base + range.end as u32);
         let start = row.first.clamp(lo, hi);
-        Some(Held { row: r as usize, lo, cols: start..(row.last + 1).clamp(start, hi) })
-    }
-
-    /// The slots of columns `cols` in row `r`: one slice, or two when the ring wraps.
-    fn ring(&self, r: usize, cols: &std::ops::Range<u32>) -> (&[Slot], &[Slot]) {
-        let row = &self.slots[r * self.cap..(r + 1) * self.cap];
-        let (from, len) = (cols.start as usize % self.cap, cols.len());
-        if from + len <= self.cap {
-            (&row[from..from + len], &[])
-        } else {
-            (&row[from..], &row[..from + len - self.cap])
-        }
-    }
-
-    /// Writes the slots a row holds into `out`, one per column of the range it was found for (the
-    /// others are left as they are: 0, absent).
-    fn copy_slots(&self, h: &Held, out: &mut [Slot]) {
-        let (a, b) = self.ring(h.row, &h.cols);
-        let at = (h.cols.start - h.lo) as usize;
-        out[at..at + a.len()].copy_from_slice(a);
-        if !b.is_empty() {
-            out[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
-        }
+        Some(Held { row: r as usize, cols: start..(row.last + 1).clamp(start, hi) })
     }
 
     /// The lowest valid price in currency `cur` of a row over the columns it was found for from
@@ -722,7 +817,7 @@ impl Tables {
         }
         let (mut min, mut min_at) = (f64::INFINITY, from);
         for c in from..h.cols.end {
-            let v = self.slots[h.row * self.cap + c as usize % self.cap];
+            let v = self.slots[h.row * self.cap + (c - self.origin) as usize];
             let cell = cols.get((c - self.base) as usize).zip(slot_index(v)).and_then(|(col, i)| col.cells.get(i));
             if let Some(cell) = cell.filter(|x| x.cur == cur) {
                 let p = price_or_inf(cell.price());
@@ -742,8 +837,6 @@ impl Tables {
 /// A row of [`Tables`] found for a range of columns.
 struct Held {
     row: usize,
-    /// The first column of the range (its number).
-    lo: u32,
     /// The columns of the range the row holds (numbers; the product is absent from the others).
     cols: std::ops::Range<u32>,
 }
@@ -899,6 +992,11 @@ mod tests {
             let prepared = st.prepare(&s);
             let w = Window::build(&s, &prepared, &st, &cfg);
             grid_is_the_columns_searched(&w, &s, &prepared, &cfg)?;
+            // `S` comes after every column held: the rows of the products held are read in place.
+            for row in 0..w.n_rows() {
+                let held = st.cols.iter().any(|c| c.cells.iter().any(|x| x.id == w.rows[row]));
+                prop_assert_eq!(w.in_place(row), held, "row {}", row);
+            }
         }
 
         /// The tables a state keeps from one record to the next follow its merges, in any order
