@@ -435,18 +435,15 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// The top bit of each byte lane.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// The top bit of the first byte of `x` (its lowest) that is 0, and maybe of later bytes: 0 when
-/// none is. (A borrow out of a zero byte can mark the byte after it, never one before.)
+/// The top bit of the first byte of `x` (its lowest) that is `stop` (ASCII), a backslash or below
+/// 0x20, and maybe of later bytes: 0 when none is. A byte `y` is 0 when `y − 1` borrows into its
+/// top bit while `y`'s own top bit is clear (a borrow out of a byte can mark the byte after it,
+/// never one before); `x ^ stop` and `x ^ b'\\'` have `x`'s top bits, so one `!x` serves the three
+/// tests.
 #[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGH
-}
-
-/// The top bit of the first byte of `x` below `n` (`n` ≤ 0x80), and maybe of later bytes: 0 when
-/// none is.
-#[inline(always)]
-fn below(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(u64::from(n) * ONES) & !x & HIGH
+fn string_stop(x: u64, stop: u8) -> u64 {
+    let (stops, backslashes) = (u64::from(stop) * ONES, u64::from(b'\\') * ONES);
+    ((x ^ stops).wrapping_sub(ONES) | (x ^ backslashes).wrapping_sub(ONES) | x.wrapping_sub(0x20 * ONES)) & !x & HIGH
 }
 
 /// How many of the eight bytes of `chunk` (read little-endian: its first byte lowest) are ASCII
@@ -557,46 +554,53 @@ impl<'a> Scan<'a> {
         hit
     }
 
-    /// Takes the text up to the next byte that is `stop`, a backslash or a control character, which
-    /// is not taken (`None` at the end of the text).
+    /// Takes the text up to the next byte that is `stop` (ASCII), a backslash or a control
+    /// character, which is not taken (`None` at the end of the text).
+    #[inline]
     pub(crate) fn take_until(&mut self, stop: u8) -> Option<&'a str> {
-        let (b, start) = (self.text.as_bytes(), self.at);
+        let start = self.at;
+        let mut chunks = self.text.as_bytes().get(start..)?.chunks_exact(8);
         // Eight bytes at a time while eight are left.
-        while let Some(chunk) = b.get(self.at..).and_then(<[u8]>::first_chunk::<8>) {
-            let x = u64::from_le_bytes(*chunk);
-            let hit =
-                zero_bytes(x ^ (u64::from(stop) * ONES)) | zero_bytes(x ^ (u64::from(b'\\') * ONES)) | below(x, 0x20);
+        for chunk in &mut chunks {
+            let hit = string_stop(u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?), stop);
             if hit != 0 {
                 self.at += (hit.trailing_zeros() / 8) as usize;
                 return self.text.get(start..self.at);
             }
             self.at += 8;
         }
-        loop {
-            match self.peek()? {
-                c if c == stop || c == b'\\' || c < 0x20 => break,
-                _ => self.at += 1,
+        for &c in chunks.remainder() {
+            if c == stop || c == b'\\' || c < 0x20 {
+                return self.text.get(start..self.at);
             }
+            self.at += 1;
         }
-        self.text.get(start..self.at)
+        None
     }
 
-    /// [`Scan::number`] when it reads a whole number: its value and digits; `None` otherwise. A
-    /// number of fewer than eight digits followed by a byte that does not continue it (the ids and
-    /// review totals of a snapshot) is read from one eight-byte chunk, without the general reader.
-    #[inline]
+    /// [`Scan::number`] when it reads a whole number: its value and digits; `None` otherwise.
     pub(crate) fn whole(&mut self) -> Option<(u64, &'a str)> {
+        let start = self.at;
+        let n = self.whole_value()?;
+        Some((n, self.text.get(start..self.at)?))
+    }
+
+    /// [`Scan::whole`]'s value alone. A number of fewer than eight digits followed by a byte that
+    /// does not continue it (the ids and review totals of a snapshot) is read from one eight-byte
+    /// chunk, without the general reader.
+    #[inline(always)]
+    pub(crate) fn whole_value(&mut self) -> Option<u64> {
         let start = self.at;
         if let Some(chunk) = self.text.as_bytes().get(start..).and_then(<[u8]>::first_chunk::<8>) {
             let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
             // What `number` takes as a whole number: no leading zero, no fraction or exponent after.
             if (1..8).contains(&n) && (n == 1 || chunk[0] != b'0') && !matches!(chunk[n], b'.' | b'e' | b'E') {
                 self.at = start + n;
-                return Some((w, self.text.get(start..self.at)?));
+                return Some(w);
             }
         }
         match self.number()? {
-            Number::Whole(n, digits) => Some((n, digits)),
+            Number::Whole(n, _) => Some(n),
             Number::Float(_) => None,
         }
     }

@@ -155,24 +155,33 @@ impl SnapshotItem {
     /// and `expires_at`, without copying the keys.
     pub(crate) fn read_image_text(image: &str) -> Option<(&str, &str, Snapshot, i64)> {
         let mut s = crate::ddb_json::Scan::new(image);
-        let read = Self::read_image(&mut s)?;
+        let read = Self::read_image(&mut s, SiteId::MLB)?;
         s.end()?;
         Some(read)
     }
 
     /// [`SnapshotItem::read_image_text`] on the image at the cursor of `s` (the stream body reader's
-    /// NewImage), leaving the cursor after it.
-    pub(crate) fn read_image<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str, Snapshot, i64)> {
+    /// NewImage), leaving the cursor after it. `site` is the item's site as far as the caller
+    /// knows (the record's keys'): the entries' ids are read as its ids when the image's `pk` comes
+    /// after them, and made again if the `pk` says otherwise.
+    pub(crate) fn read_image<'a>(
+        s: &mut crate::ddb_json::Scan<'a>,
+        site: SiteId,
+    ) -> Option<(&'a str, &'a str, Snapshot, i64)> {
         use crate::snapshot::{EscapedColumns, FetchMeta};
         let (mut pk, mut sk, mut entries, mut fetch, mut expires_at) = (None, None, None, None, None);
         s.members(|s, name| {
             match name {
-                "pk" if pk.is_none() => pk = Some(s.typed_str("S")?),
+                "pk" if pk.is_none() => {
+                    let text = s.typed_str("S")?;
+                    pk = Some((text, keys::parse_category_pk(text)?));
+                }
                 "sk" if sk.is_none() => sk = Some(s.typed_str("S")?),
                 "entries" if entries.is_none() => {
                     s.open("S")?;
                     s.eat(b'"')?;
-                    entries = Some(EscapedColumns::read(s)?);
+                    let site = pk.as_ref().map_or(site, |(_, (site, _))| *site);
+                    entries = Some(EscapedColumns::read(s, site)?);
                     s.eat(b'}')?;
                 }
                 "fetch" if fetch.is_none() => {
@@ -203,8 +212,7 @@ impl SnapshotItem {
             }
             Some(())
         })?;
-        let (pk, sk) = (pk?, sk?);
-        let (site, category) = keys::parse_category_pk(pk)?;
+        let ((pk, (site, category)), sk) = (pk?, sk?);
         let taken_at = sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts)?;
         let entries = entries?.into_entries(site)?;
         Some((pk, sk, Snapshot { site, category, taken_at, entries, fetch: fetch.unwrap_or_default() }, expires_at?))

@@ -22,6 +22,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::ddb_json::Scan;
+use crate::ids::SiteId;
 use crate::pipeline::is_snapshot_key;
 use crate::signals::SnapshotItem;
 use crate::snapshot::Snapshot;
@@ -113,6 +114,8 @@ struct Parts {
     keys: Option<Range<usize>>,
     /// Whether the keys are in the plain form and a snapshot item's.
     snapshot_keys: bool,
+    /// The site the keys' `pk` names, when they are a snapshot item's.
+    site: Option<SiteId>,
     new_image: Option<Range<usize>>,
     sequence: Option<Range<usize>>,
     snapshot: Option<Snapshot>,
@@ -207,6 +210,8 @@ fn read_change(s: &mut Scan<'_>, depth: usize, insert: bool, p: &mut Parts) -> O
                 match plain_keys_at(s) {
                     Some((pk, sk)) => {
                         p.snapshot_keys = is_snapshot_key(pk, sk);
+                        // `CAT#<site>#…`: the image's site, as far as the keys tell.
+                        p.site = pk.get(4..7).and_then(|site| SiteId::parse(site).ok());
                         p.keys = Some(start..s.at());
                     }
                     None => {
@@ -222,7 +227,8 @@ fn read_change(s: &mut Scan<'_>, depth: usize, insert: bool, p: &mut Parts) -> O
                 let start = s.at();
                 // Read into the snapshot unless the record is known not to be a snapshot insert.
                 let wanted = insert && (!keys || p.snapshot_keys);
-                match wanted.then(|| SnapshotItem::read_image(s)).flatten() {
+                let site = p.site.unwrap_or(SiteId::MLB);
+                match wanted.then(|| SnapshotItem::read_image(s, site)).flatten() {
                     Some((_, _, snapshot, _)) => p.snapshot = Some(snapshot),
                     None => {
                         s.rewind(start);
