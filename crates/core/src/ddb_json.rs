@@ -705,14 +705,42 @@ impl<'a> Scan<'a> {
 
     /// The members of an object, `{"<name>": value, …}`: `f` reads each value after its name.
     pub(crate) fn members(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.members_of(&[], |s, _, name| f(s, name))
+    }
+
+    /// [`Scan::members`] of an object whose names are usually among `known` (names without
+    /// escapes): `f` gets each name and its index in `known` (`known.len()` for another name). A
+    /// known name is found by comparing the bytes at the cursor (its quotes, its first byte and
+    /// its length first), without scanning it; another is read as [`Scan::members`] reads it.
+    #[inline]
+    pub(crate) fn members_of(
+        &mut self,
+        known: &[&'static str],
+        mut f: impl FnMut(&mut Self, usize, &'a str) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.eat(b'}').is_some() {
             return Some(());
         }
         loop {
-            let name = self.plain_str()?;
+            self.ws();
+            let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
+            let found = known.iter().position(|k| {
+                let k = k.as_bytes();
+                rest.get(1) == k.first()
+                    && rest.get(k.len() + 1) == Some(&b'"')
+                    && rest.first() == Some(&b'"')
+                    && rest.get(1..=k.len()) == Some(k)
+            });
+            let (i, name) = match found.and_then(|i| Some((i, *known.get(i)?))) {
+                Some((i, name)) => {
+                    self.at += name.len() + 2;
+                    (i, name)
+                }
+                None => (known.len(), self.plain_str()?),
+            };
             self.eat(b':')?;
-            f(self, name)?;
+            f(self, i, name)?;
             self.ws();
             if !self.take(b',') {
                 return self.eat(b'}');
@@ -1175,6 +1203,55 @@ mod tests {
             proptest::prop_assert_eq!(got, end.map(|e| &text[start..e]), "{:?} from {}", text, start);
             if let Some(e) = end {
                 proptest::prop_assert_eq!(scan.at, e);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Names found by comparing bytes (`Scan::members_of`) are the names read one by one
+        /// (`Scan::members`): known names, their prefixes and extensions, escaped names, names cut
+        /// short, with or without whitespace; the same names, indexes and stopping place.
+        #[test]
+        fn known_names_read_as_names_read_one_by_one(
+            members in proptest::collection::vec((0usize..12, " ?", " ?"), 0..6),
+            cut in proptest::option::of(0usize..200),
+        ) {
+            const KNOWN: &[&str] = &["eventSource", "eventSourceARN", "Keys", "k", "pk"];
+            const OTHERS: &[&str] = &[
+                "Kays", "eventSourceXYZ", "eventSourc", "eventSourceAR", "Keys2", "", "K\\u0065ys", "pk\\\"", "ke",
+                "eventSourceARNs",
+            ];
+            let body = members
+                .iter()
+                .enumerate()
+                .map(|(i, (name, before, after))| {
+                    let name = KNOWN.iter().chain(OTHERS).nth(*name % (KNOWN.len() + OTHERS.len())).copied().unwrap_or("");
+                    format!("{before}\"{name}\"{after}:{i}")
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut text = format!("{{{body}}}");
+            if let Some(cut) = cut {
+                text.truncate(cut.min(text.len()));
+            }
+            let read = |known: &[&'static str]| {
+                let mut names = Vec::new();
+                let mut s = Scan::new(&text);
+                let ok = s.members_of(known, |s, i, name| {
+                    names.push((KNOWN.iter().position(|k| *k == name).filter(|_| !known.is_empty()), i.min(known.len()), name.to_string()));
+                    s.whole().map(|_| ())
+                });
+                (ok, s.at, names)
+            };
+            let (fast, plain) = (read(KNOWN), read(&[]));
+            proptest::prop_assert_eq!((fast.0, fast.1), (plain.0, plain.1), "{}", text);
+            proptest::prop_assert_eq!(fast.2.len(), plain.2.len());
+            for ((found, i, name), (_, _, plain_name)) in fast.2.iter().zip(&plain.2) {
+                proptest::prop_assert_eq!(name, plain_name);
+                // The index is the name's in `KNOWN`, or `KNOWN.len()` for another name.
+                proptest::prop_assert_eq!(*i, found.unwrap_or(KNOWN.len()), "{}", text);
             }
         }
     }

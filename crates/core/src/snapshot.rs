@@ -1370,19 +1370,19 @@ mod tests {
             snapshot.entries[1].currency = Some("BRL".into());
             let item = SnapshotItem::new(snapshot, 30);
             let image = image_of(&record_of(&item));
-            // The attributes as written (`pk` after `entries`), and `pk` first.
+            // `pk` before the entries, and after them.
             let serde_json::Value::Object(attrs) = serde_json::from_str(&image).unwrap() else { panic!("{image}") };
             let (pk, rest): (Vec<_>, Vec<_>) = attrs.into_iter().partition(|(k, _)| k == "pk");
-            let pk_first = format!(
-                "{{{}}}",
-                pk.iter()
-                    .chain(&rest)
-                    .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            assert!(image.find("\"pk\"") > image.find("\"entries\""), "{image}");
-            for text in [image.as_str(), pk_first.as_str()] {
+            let write = |members: Vec<&(String, serde_json::Value)>| {
+                let members: Vec<_> =
+                    members.iter().map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str()))).collect();
+                format!("{{{}}}", members.join(","))
+            };
+            let (pk_first, pk_last) =
+                (write(pk.iter().chain(&rest).collect()), write(rest.iter().chain(&pk).collect()));
+            assert!(pk_first.find("\"pk\"") < pk_first.find("\"entries\""), "{pk_first}");
+            assert!(pk_last.find("\"pk\"") > pk_last.find("\"entries\""), "{pk_last}");
+            for text in [pk_first.as_str(), pk_last.as_str()] {
                 let general = crate::ddb_json::from_image::<SnapshotItem>(text).unwrap();
                 assert_eq!(general.snapshot.entries, item.snapshot.entries, "{text}");
                 for guess in [SiteId::MLB, SiteId::MLA, SiteId::MLM] {

@@ -170,31 +170,31 @@ impl SnapshotItem {
     ) -> Option<(&'a str, &'a str, Snapshot, i64)> {
         use crate::snapshot::{EscapedColumns, FetchMeta};
         let (mut pk, mut sk, mut entries, mut fetch, mut expires_at) = (None, None, None, None, None);
-        s.members(|s, name| {
-            match name {
-                "pk" if pk.is_none() => {
+        s.members_of(&["pk", "sk", "entries", "fetch", "expires_at"], |s, i, _| {
+            match i {
+                0 if pk.is_none() => {
                     let text = s.typed_str("S")?;
                     pk = Some((text, keys::parse_category_pk(text)?));
                 }
-                "sk" if sk.is_none() => sk = Some(s.typed_str("S")?),
-                "entries" if entries.is_none() => {
+                1 if sk.is_none() => sk = Some(s.typed_str("S")?),
+                2 if entries.is_none() => {
                     s.open("S")?;
                     s.eat(b'"')?;
                     let site = pk.as_ref().map_or(site, |(_, (site, _))| *site);
                     entries = Some(EscapedColumns::read(s, site)?);
                     s.eat(b'}')?;
                 }
-                "fetch" if fetch.is_none() => {
+                3 if fetch.is_none() => {
                     let mut f = FetchMeta::default();
                     let (mut calls, mut duration) = (false, false);
                     s.open("M")?;
-                    s.members(|s, name| {
-                        match name {
-                            "api_calls" if !calls => {
+                    s.members_of(&["api_calls", "duration_ms"], |s, i, _| {
+                        match i {
+                            0 if !calls => {
                                 f.api_calls = u32::try_from(s.typed_u64()?).ok()?;
                                 calls = true;
                             }
-                            "duration_ms" if !duration => {
+                            1 if !duration => {
                                 f.duration_ms = s.typed_u64()?;
                                 duration = true;
                             }
@@ -205,7 +205,7 @@ impl SnapshotItem {
                     s.eat(b'}')?;
                     fetch = Some(f);
                 }
-                "expires_at" if expires_at.is_none() => expires_at = Some(s.typed_i64()?),
+                4 if expires_at.is_none() => expires_at = Some(s.typed_i64()?),
                 // `site`, `category`, `taken_at` (written when the keys do not give them back), an
                 // attribute twice, or one this item does not have.
                 _ => return None,
