@@ -435,18 +435,15 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// The top bit of each byte lane.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// The top bit of the first byte of `x` (its lowest) that is 0, and maybe of later bytes: 0 when
-/// none is. (A borrow out of a zero byte can mark the byte after it, never one before.)
+/// The top bit of the first byte of `x` (its lowest) that is `stop` (ASCII), a backslash or below
+/// 0x20, and maybe of later bytes: 0 when none is. A byte `y` is 0 when `y − 1` borrows into its
+/// top bit while `y`'s own top bit is clear (a borrow out of a byte can mark the byte after it,
+/// never one before); `x ^ stop` and `x ^ b'\\'` have `x`'s top bits, so one `!x` serves the three
+/// tests.
 #[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGH
-}
-
-/// The top bit of the first byte of `x` below `n` (`n` ≤ 0x80), and maybe of later bytes: 0 when
-/// none is.
-#[inline(always)]
-fn below(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(u64::from(n) * ONES) & !x & HIGH
+fn string_stop(x: u64, stop: u8) -> u64 {
+    let (stops, backslashes) = (u64::from(stop) * ONES, u64::from(b'\\') * ONES);
+    ((x ^ stops).wrapping_sub(ONES) | (x ^ backslashes).wrapping_sub(ONES) | x.wrapping_sub(0x20 * ONES)) & !x & HIGH
 }
 
 /// How many of the eight bytes of `chunk` (read little-endian: its first byte lowest) are ASCII
@@ -557,46 +554,53 @@ impl<'a> Scan<'a> {
         hit
     }
 
-    /// Takes the text up to the next byte that is `stop`, a backslash or a control character, which
-    /// is not taken (`None` at the end of the text).
+    /// Takes the text up to the next byte that is `stop` (ASCII), a backslash or a control
+    /// character, which is not taken (`None` at the end of the text).
+    #[inline]
     pub(crate) fn take_until(&mut self, stop: u8) -> Option<&'a str> {
-        let (b, start) = (self.text.as_bytes(), self.at);
+        let start = self.at;
+        let mut chunks = self.text.as_bytes().get(start..)?.chunks_exact(8);
         // Eight bytes at a time while eight are left.
-        while let Some(chunk) = b.get(self.at..).and_then(<[u8]>::first_chunk::<8>) {
-            let x = u64::from_le_bytes(*chunk);
-            let hit =
-                zero_bytes(x ^ (u64::from(stop) * ONES)) | zero_bytes(x ^ (u64::from(b'\\') * ONES)) | below(x, 0x20);
+        for chunk in &mut chunks {
+            let hit = string_stop(u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?), stop);
             if hit != 0 {
                 self.at += (hit.trailing_zeros() / 8) as usize;
                 return self.text.get(start..self.at);
             }
             self.at += 8;
         }
-        loop {
-            match self.peek()? {
-                c if c == stop || c == b'\\' || c < 0x20 => break,
-                _ => self.at += 1,
+        for &c in chunks.remainder() {
+            if c == stop || c == b'\\' || c < 0x20 {
+                return self.text.get(start..self.at);
             }
+            self.at += 1;
         }
-        self.text.get(start..self.at)
+        None
     }
 
-    /// [`Scan::number`] when it reads a whole number: its value and digits; `None` otherwise. A
-    /// number of fewer than eight digits followed by a byte that does not continue it (the ids and
-    /// review totals of a snapshot) is read from one eight-byte chunk, without the general reader.
-    #[inline]
+    /// [`Scan::number`] when it reads a whole number: its value and digits; `None` otherwise.
     pub(crate) fn whole(&mut self) -> Option<(u64, &'a str)> {
+        let start = self.at;
+        let n = self.whole_value()?;
+        Some((n, self.text.get(start..self.at)?))
+    }
+
+    /// [`Scan::whole`]'s value alone. A number of fewer than eight digits followed by a byte that
+    /// does not continue it (the ids and review totals of a snapshot) is read from one eight-byte
+    /// chunk, without the general reader.
+    #[inline(always)]
+    pub(crate) fn whole_value(&mut self) -> Option<u64> {
         let start = self.at;
         if let Some(chunk) = self.text.as_bytes().get(start..).and_then(<[u8]>::first_chunk::<8>) {
             let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
             // What `number` takes as a whole number: no leading zero, no fraction or exponent after.
             if (1..8).contains(&n) && (n == 1 || chunk[0] != b'0') && !matches!(chunk[n], b'.' | b'e' | b'E') {
                 self.at = start + n;
-                return Some((w, self.text.get(start..self.at)?));
+                return Some(w);
             }
         }
         match self.number()? {
-            Number::Whole(n, digits) => Some((n, digits)),
+            Number::Whole(n, _) => Some(n),
             Number::Float(_) => None,
         }
     }
@@ -701,14 +705,42 @@ impl<'a> Scan<'a> {
 
     /// The members of an object, `{"<name>": value, …}`: `f` reads each value after its name.
     pub(crate) fn members(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.members_of(&[], |s, _, name| f(s, name))
+    }
+
+    /// [`Scan::members`] of an object whose names are usually among `known` (names without
+    /// escapes): `f` gets each name and its index in `known` (`known.len()` for another name). A
+    /// known name is found by comparing the bytes at the cursor (its quotes, its first byte and
+    /// its length first), without scanning it; another is read as [`Scan::members`] reads it.
+    #[inline]
+    pub(crate) fn members_of(
+        &mut self,
+        known: &[&'static str],
+        mut f: impl FnMut(&mut Self, usize, &'a str) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.eat(b'}').is_some() {
             return Some(());
         }
         loop {
-            let name = self.plain_str()?;
+            self.ws();
+            let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
+            let found = known.iter().position(|k| {
+                let k = k.as_bytes();
+                rest.get(1) == k.first()
+                    && rest.get(k.len() + 1) == Some(&b'"')
+                    && rest.first() == Some(&b'"')
+                    && rest.get(1..=k.len()) == Some(k)
+            });
+            let (i, name) = match found.and_then(|i| Some((i, *known.get(i)?))) {
+                Some((i, name)) => {
+                    self.at += name.len() + 2;
+                    (i, name)
+                }
+                None => (known.len(), self.plain_str()?),
+            };
             self.eat(b':')?;
-            f(self, name)?;
+            f(self, i, name)?;
             self.ws();
             if !self.take(b',') {
                 return self.eat(b'}');
@@ -1171,6 +1203,55 @@ mod tests {
             proptest::prop_assert_eq!(got, end.map(|e| &text[start..e]), "{:?} from {}", text, start);
             if let Some(e) = end {
                 proptest::prop_assert_eq!(scan.at, e);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Names found by comparing bytes (`Scan::members_of`) are the names read one by one
+        /// (`Scan::members`): known names, their prefixes and extensions, escaped names, names cut
+        /// short, with or without whitespace; the same names, indexes and stopping place.
+        #[test]
+        fn known_names_read_as_names_read_one_by_one(
+            members in proptest::collection::vec((0usize..12, " ?", " ?"), 0..6),
+            cut in proptest::option::of(0usize..200),
+        ) {
+            const KNOWN: &[&str] = &["eventSource", "eventSourceARN", "Keys", "k", "pk"];
+            const OTHERS: &[&str] = &[
+                "Kays", "eventSourceXYZ", "eventSourc", "eventSourceAR", "Keys2", "", "K\\u0065ys", "pk\\\"", "ke",
+                "eventSourceARNs",
+            ];
+            let body = members
+                .iter()
+                .enumerate()
+                .map(|(i, (name, before, after))| {
+                    let name = KNOWN.iter().chain(OTHERS).nth(*name % (KNOWN.len() + OTHERS.len())).copied().unwrap_or("");
+                    format!("{before}\"{name}\"{after}:{i}")
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut text = format!("{{{body}}}");
+            if let Some(cut) = cut {
+                text.truncate(cut.min(text.len()));
+            }
+            let read = |known: &[&'static str]| {
+                let mut names = Vec::new();
+                let mut s = Scan::new(&text);
+                let ok = s.members_of(known, |s, i, name| {
+                    names.push((KNOWN.iter().position(|k| *k == name).filter(|_| !known.is_empty()), i.min(known.len()), name.to_string()));
+                    s.whole().map(|_| ())
+                });
+                (ok, s.at, names)
+            };
+            let (fast, plain) = (read(KNOWN), read(&[]));
+            proptest::prop_assert_eq!((fast.0, fast.1), (plain.0, plain.1), "{}", text);
+            proptest::prop_assert_eq!(fast.2.len(), plain.2.len());
+            for ((found, i, name), (_, _, plain_name)) in fast.2.iter().zip(&plain.2) {
+                proptest::prop_assert_eq!(name, plain_name);
+                // The index is the name's in `KNOWN`, or `KNOWN.len()` for another name.
+                proptest::prop_assert_eq!(*i, found.unwrap_or(KNOWN.len()), "{}", text);
             }
         }
     }

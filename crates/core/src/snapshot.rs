@@ -646,32 +646,22 @@ impl<'de> Deserialize<'de> for StoredEntries {
 // ---------------------------------------------------------------------------------------------
 // The columns as a stream image carries them, read in place (`SnapshotItem::from_image_text`).
 
-/// An `id` column value read in place, before the item's site is known: the digits of a number
-/// of the item's site, or a whole id.
-enum IdText<'a> {
-    Number(&'a str),
-    Whole(EntryId),
-}
-
-/// One entry's cells, read in place.
-struct Cell<'a> {
-    id: IdText<'a>,
-    kind: Option<EntryType>,
-    resolution: EntryResolution,
-    price: Option<f64>,
-    currency: Option<&'a str>,
-    reviews_total: Option<u64>,
-    rating: Option<f64>,
-}
-
 /// The `entries` attribute of a snapshot item read where an image holds it: inside a JSON string,
 /// so every quote of the columns' text is written `\"`. Read without unescaping it, in one pass,
-/// and only in the form [`entries_to_columns`] writes (positions 1…n, no names, `id` first): `None`
-/// for anything else, and the caller decodes the image the general way, which gives the entries
-/// or the error ([`Columns`]). What it reads gives what [`Columns::into_entries`] gives (tested
-/// against it).
+/// straight into the entries, and only in the form [`entries_to_columns`] writes (positions 1…n, no
+/// names, `id` first): `None` for anything else, and the caller decodes the image the general way,
+/// which gives the entries or the error ([`Columns`]). What it reads gives what
+/// [`Columns::into_entries`] gives (tested against it).
+///
+/// The image's attributes come in any order, so the item's site (its `pk`) may come after the
+/// entries: the ids stored as numbers are made ids of a site guessed by the caller (the record's
+/// keys give it), and made again in [`EscapedColumns::into_entries`] when the guess was wrong.
 pub(crate) struct EscapedColumns<'a> {
-    cells: Vec<Cell<'a>>,
+    entries: Vec<SnapshotEntry>,
+    /// The site the ids stored as numbers were read as.
+    site: SiteId,
+    /// Which entries' ids were stored as numbers: a bit each (at most [`Position::MAX`] entries).
+    numbers: u128,
     one_currency: Option<&'a str>,
 }
 
@@ -693,8 +683,8 @@ fn escaped_str<'a>(s: &mut Scan<'a>) -> Option<&'a str> {
     Some(text)
 }
 
-/// A sequence of the escaped text, `[v, …]`: `f` reads the value at each index; the length.
-fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>, usize) -> Option<()>) -> Option<usize> {
+/// A sequence of the escaped text, `[v, …]`: `f` reads each value; the length.
+fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<usize> {
     s.take(b'[').then_some(())?;
     spaces(s);
     if s.take(b']') {
@@ -702,31 +692,53 @@ fn escaped_seq<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>, usize) -> 
     }
     let mut n = 0;
     loop {
-        spaces(s);
-        f(s, n)?;
+        f(s)?;
         n += 1;
-        // A comma straight after the value (as written), else spaces first.
-        if !s.take(b',') {
-            spaces(s);
-            if !s.take(b',') {
-                return s.take(b']').then_some(n);
+        // As written: a comma straight after the value, the next value straight after the comma.
+        if s.take(b',') {
+            if s.peek() == Some(b' ') {
+                spaces(s);
             }
+            continue;
         }
+        spaces(s);
+        if !s.take(b',') {
+            return s.take(b']').then_some(n);
+        }
+        spaces(s);
     }
 }
 
-/// A column of values or `null`s, each stored in its cell by `set`; its length.
+/// A column of values or `null`s, one per entry in order, each stored in its entry by `set`; its
+/// length (more values than entries: `None`).
 fn cells_column<'a, T>(
     s: &mut Scan<'a>,
-    cells: &mut [Cell<'a>],
+    entries: &mut [SnapshotEntry],
     read: impl Fn(&mut Scan<'a>) -> Option<T>,
-    set: impl Fn(&mut Cell<'a>, Option<T>),
+    set: impl Fn(&mut SnapshotEntry, Option<T>),
 ) -> Option<usize> {
-    escaped_seq(s, |s, i| {
+    let mut entries = entries.iter_mut();
+    escaped_seq(s, |s| {
         let value = nullable(s, &read)?;
-        set(cells.get_mut(i)?, value);
+        set(entries.next()?, value);
         Some(())
     })
+}
+
+/// A column of one-letter codes, one per entry in order (or none), each stored by `set`: its
+/// length.
+fn codes_column<C: Coded>(
+    s: &mut Scan<'_>,
+    entries: &mut [SnapshotEntry],
+    set: impl Fn(&mut SnapshotEntry, C),
+) -> Option<usize> {
+    let codes = escaped_str(s)?.as_bytes();
+    // A byte each: the codes are ASCII letters, and a byte of a longer character is no code.
+    (codes.is_empty() || codes.len() == entries.len()).then_some(())?;
+    for (e, &c) in entries.iter_mut().zip(codes) {
+        set(e, C::from_code(char::from(c))?);
+    }
+    Some(codes.len())
 }
 
 /// `null`, or `f`'s value.
@@ -740,11 +752,11 @@ fn nullable<'a, T>(s: &mut Scan<'a>, f: impl FnOnce(&mut Scan<'a>) -> Option<T>)
 
 impl<'a> EscapedColumns<'a> {
     /// Reads the columns from `s`, just past the opening quote of the string that holds them, up to
-    /// and including its closing quote.
-    pub(crate) fn read(s: &mut Scan<'a>) -> Option<Self> {
+    /// and including its closing quote; the ids stored as numbers as ids of `site`.
+    pub(crate) fn read(s: &mut Scan<'a>, site: SiteId) -> Option<Self> {
         /// A best-seller list's length.
         const TYPICAL: usize = 20;
-        let mut cols = EscapedColumns { cells: Vec::with_capacity(TYPICAL), one_currency: None };
+        let mut cols = EscapedColumns { entries: Vec::with_capacity(TYPICAL), site, numbers: 0, one_currency: None };
         spaces(s);
         s.take(b'{').then_some(())?;
         let mut seen = 0u8;
@@ -755,72 +767,48 @@ impl<'a> EscapedColumns<'a> {
             spaces(s);
             s.take(b':').then_some(())?;
             spaces(s);
+            let entries = &mut cols.entries;
             let (bit, len) = if first {
                 // `id` first: it gives the number of entries.
                 (name == "id").then_some(())?;
-                let cells = &mut cols.cells;
-                let n = escaped_seq(s, |s, _| {
+                let numbers = &mut cols.numbers;
+                let n = escaped_seq(s, |s| {
+                    let i = entries.len();
+                    // The list fits the positions (and `numbers`).
+                    let position = Position::new(i as i64 + 1).ok()?;
                     let id = if s.peek() == Some(b'\\') {
-                        IdText::Whole(EntryId::parse(escaped_str(s)?).ok()?)
+                        EntryId::parse(escaped_str(s)?).ok()?
                     } else {
-                        IdText::Number(s.whole()?.1)
+                        *numbers |= 1 << i;
+                        EntryId::from_digits(site, s.whole()?.1)
                     };
-                    cells.push(Cell {
-                        id,
-                        kind: None,
+                    // The type is set by the `type` column, which every entry has.
+                    entries.push(SnapshotEntry {
                         resolution: EntryResolution::default(),
-                        price: None,
-                        currency: None,
-                        reviews_total: None,
-                        rating: None,
+                        ..SnapshotEntry::bare(position, id, EntryType::Item)
                     });
                     Some(())
                 })?;
                 (1, n)
             } else {
-                let cells = &mut cols.cells;
-                let n = cells.len();
-                // The cell at an index, when there is one.
-                macro_rules! cell {
-                    ($i:expr) => {
-                        cells.get_mut($i)?
-                    };
-                }
                 match name {
-                    "type" => {
-                        let codes = escaped_str(s)?;
-                        let mut i = 0;
-                        for c in codes.chars() {
-                            cell!(i).kind = Some(EntryType::from_code(c)?);
-                            i += 1;
-                        }
-                        // Every entry has a type.
-                        (i == n).then_some(())?;
-                        (2, i)
-                    }
-                    "resolution" => {
-                        let mut i = 0;
-                        for c in escaped_str(s)?.chars() {
-                            cell!(i).resolution = EntryResolution::from_code(c)?;
-                            i += 1;
-                        }
-                        (4, i)
-                    }
-                    "price" => (8, cells_column(s, cells, |s| s.number().map(Number::f64), |c, v| c.price = v)?),
+                    "type" => (2, codes_column(s, entries, |e, c| e.kind = c)?),
+                    "resolution" => (4, codes_column(s, entries, |e, c| e.resolution = c)?),
+                    "price" => (8, cells_column(s, entries, |s| s.number().map(Number::f64), |e, v| e.price = v)?),
                     "currency" if s.peek() == Some(b'\\') => {
                         cols.one_currency = Some(escaped_str(s)?);
-                        (16, n)
+                        (16, entries.len())
                     }
-                    "currency" => (16, cells_column(s, cells, escaped_str, |c, v| c.currency = v)?),
-                    "reviews_total" => {
-                        (32, cells_column(s, cells, |s| s.whole().map(|(n, _)| n), |c, v| c.reviews_total = v)?)
+                    "currency" => {
+                        (16, cells_column(s, entries, escaped_str, |e, v| e.currency = v.map(str::to_string))?)
                     }
-                    "rating" => (64, cells_column(s, cells, |s| s.number().map(Number::f64), |c, v| c.rating = v)?),
+                    "reviews_total" => (32, cells_column(s, entries, Scan::whole_value, |e, v| e.reviews_total = v)?),
+                    "rating" => (64, cells_column(s, entries, |s| s.number().map(Number::f64), |e, v| e.rating = v)?),
                     _ => return None,
                 }
             };
             // No column twice; every column has a value per entry, or none (absent).
-            (seen & bit == 0 && (len == 0 || len == cols.cells.len())).then_some(())?;
+            (seen & bit == 0 && (len == 0 || len == cols.entries.len())).then_some(())?;
             seen |= bit;
             first = false;
             spaces(s);
@@ -830,40 +818,28 @@ impl<'a> EscapedColumns<'a> {
         }
         s.take(b'}').then_some(())?;
         spaces(s);
-        // `type` is not optional; the list fits the positions.
-        (seen & 2 != 0 && cols.cells.len() <= usize::from(Position::MAX)).then_some(())?;
+        // `type` is not optional.
+        (seen & 2 != 0).then_some(())?;
         s.take(b'"').then_some(cols)
     }
 
     /// The entries of an item of `site`.
     pub(crate) fn into_entries(self, site: SiteId) -> Option<Vec<SnapshotEntry>> {
-        let one_currency = self.one_currency;
-        let mut out = Vec::with_capacity(self.cells.len());
-        for (i, c) in self.cells.into_iter().enumerate() {
-            out.push(SnapshotEntry {
-                position: Position::new(i as i64 + 1).ok()?,
-                id: match c.id {
-                    IdText::Number(digits) => EntryId::from_digits(site, digits),
-                    IdText::Whole(id) => id,
-                },
-                kind: c.kind?,
-                resolution: c.resolution,
-                title: None,
-                brand: None,
-                permalink: None,
-                currency: match one_currency {
-                    Some(one) => c.price.map(|_| one.to_string()),
-                    None => c.currency.map(str::to_string),
-                },
-                price: c.price,
-                price_min: None,
-                price_max: None,
-                seller_count: None,
-                reviews_total: c.reviews_total,
-                rating: c.rating,
-            });
+        let mut entries = self.entries;
+        if site != self.site && self.numbers != 0 {
+            // The ids stored as numbers read as another site's: made again.
+            for (i, e) in entries.iter_mut().enumerate() {
+                if self.numbers >> i & 1 == 1 {
+                    e.id = EntryId::from_digits(site, e.id.as_str().get(3..)?);
+                }
+            }
         }
-        Some(out)
+        if let Some(one) = self.one_currency {
+            for e in entries.iter_mut().filter(|e| e.price.is_some()) {
+                e.currency = Some(one.to_string());
+            }
+        }
+        Some(entries)
     }
 }
 
@@ -1376,6 +1352,47 @@ mod tests {
         "MLB",
         "\\\"MLB1\\\"",
     ];
+
+    /// The one-pass reader reads the ids stored as numbers as ids of the site its caller guesses
+    /// (the record's keys'), or of the image's `pk` when that comes first: a wrong guess gives the
+    /// same entries as the general path, in either order of the attributes, and so does an id of
+    /// another site (stored whole).
+    #[test]
+    fn ids_read_as_another_sites_are_made_again() {
+        use crate::signals::SnapshotItem;
+        for site in [SiteId::MLB, SiteId::MLA] {
+            let category = CategoryId::parse(&format!("{site}1055")).unwrap();
+            let ids =
+                [format!("{site}7"), "MLB12".to_string(), format!("{site}U3"), "MLA45".to_string(), format!("{site}0")];
+            let taken_at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            let mut snapshot = Snapshot::ranked(&category, taken_at, &ids, EntryType::Product).unwrap();
+            snapshot.entries[1].price = Some(12.5);
+            snapshot.entries[1].currency = Some("BRL".into());
+            let item = SnapshotItem::new(snapshot, 30);
+            let image = image_of(&record_of(&item));
+            // `pk` before the entries, and after them.
+            let serde_json::Value::Object(attrs) = serde_json::from_str(&image).unwrap() else { panic!("{image}") };
+            let (pk, rest): (Vec<_>, Vec<_>) = attrs.into_iter().partition(|(k, _)| k == "pk");
+            let write = |members: Vec<&(String, serde_json::Value)>| {
+                let members: Vec<_> =
+                    members.iter().map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str()))).collect();
+                format!("{{{}}}", members.join(","))
+            };
+            let (pk_first, pk_last) =
+                (write(pk.iter().chain(&rest).collect()), write(rest.iter().chain(&pk).collect()));
+            assert!(pk_first.find("\"pk\"") < pk_first.find("\"entries\""), "{pk_first}");
+            assert!(pk_last.find("\"pk\"") > pk_last.find("\"entries\""), "{pk_last}");
+            for text in [pk_first.as_str(), pk_last.as_str()] {
+                let general = crate::ddb_json::from_image::<SnapshotItem>(text).unwrap();
+                assert_eq!(general.snapshot.entries, item.snapshot.entries, "{text}");
+                for guess in [SiteId::MLB, SiteId::MLA, SiteId::MLM] {
+                    let mut s = crate::ddb_json::Scan::new(text);
+                    let (_, _, read, _) = SnapshotItem::read_image(&mut s, guess).unwrap();
+                    assert_eq!(read, general.snapshot, "{guess} {text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn bad_snapshot_records_get_the_error_they_got_before() {

@@ -205,10 +205,10 @@ fn plain_keys(json: &str) -> Option<(&str, &str)> {
 /// [`plain_keys`] on the keys at the cursor of `s`, leaving the cursor after them.
 pub(crate) fn plain_keys_at<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str)> {
     let (mut pk, mut sk) = (None, None);
-    s.members(|s, name| {
-        let key = match name {
-            "pk" if pk.is_none() => &mut pk,
-            "sk" if sk.is_none() => &mut sk,
+    s.members_of(&["pk", "sk"], |s, i, _| {
+        let key = match i {
+            0 if pk.is_none() => &mut pk,
+            1 if sk.is_none() => &mut sk,
             _ => return None,
         };
         *key = Some(s.typed_str("S")?);

@@ -155,37 +155,46 @@ impl SnapshotItem {
     /// and `expires_at`, without copying the keys.
     pub(crate) fn read_image_text(image: &str) -> Option<(&str, &str, Snapshot, i64)> {
         let mut s = crate::ddb_json::Scan::new(image);
-        let read = Self::read_image(&mut s)?;
+        let read = Self::read_image(&mut s, SiteId::MLB)?;
         s.end()?;
         Some(read)
     }
 
     /// [`SnapshotItem::read_image_text`] on the image at the cursor of `s` (the stream body reader's
-    /// NewImage), leaving the cursor after it.
-    pub(crate) fn read_image<'a>(s: &mut crate::ddb_json::Scan<'a>) -> Option<(&'a str, &'a str, Snapshot, i64)> {
+    /// NewImage), leaving the cursor after it. `site` is the item's site as far as the caller
+    /// knows (the record's keys'): the entries' ids are read as its ids when the image's `pk` comes
+    /// after them, and made again if the `pk` says otherwise.
+    pub(crate) fn read_image<'a>(
+        s: &mut crate::ddb_json::Scan<'a>,
+        site: SiteId,
+    ) -> Option<(&'a str, &'a str, Snapshot, i64)> {
         use crate::snapshot::{EscapedColumns, FetchMeta};
         let (mut pk, mut sk, mut entries, mut fetch, mut expires_at) = (None, None, None, None, None);
-        s.members(|s, name| {
-            match name {
-                "pk" if pk.is_none() => pk = Some(s.typed_str("S")?),
-                "sk" if sk.is_none() => sk = Some(s.typed_str("S")?),
-                "entries" if entries.is_none() => {
+        s.members_of(&["pk", "sk", "entries", "fetch", "expires_at"], |s, i, _| {
+            match i {
+                0 if pk.is_none() => {
+                    let text = s.typed_str("S")?;
+                    pk = Some((text, keys::parse_category_pk(text)?));
+                }
+                1 if sk.is_none() => sk = Some(s.typed_str("S")?),
+                2 if entries.is_none() => {
                     s.open("S")?;
                     s.eat(b'"')?;
-                    entries = Some(EscapedColumns::read(s)?);
+                    let site = pk.as_ref().map_or(site, |(_, (site, _))| *site);
+                    entries = Some(EscapedColumns::read(s, site)?);
                     s.eat(b'}')?;
                 }
-                "fetch" if fetch.is_none() => {
+                3 if fetch.is_none() => {
                     let mut f = FetchMeta::default();
                     let (mut calls, mut duration) = (false, false);
                     s.open("M")?;
-                    s.members(|s, name| {
-                        match name {
-                            "api_calls" if !calls => {
+                    s.members_of(&["api_calls", "duration_ms"], |s, i, _| {
+                        match i {
+                            0 if !calls => {
                                 f.api_calls = u32::try_from(s.typed_u64()?).ok()?;
                                 calls = true;
                             }
-                            "duration_ms" if !duration => {
+                            1 if !duration => {
                                 f.duration_ms = s.typed_u64()?;
                                 duration = true;
                             }
@@ -196,15 +205,14 @@ impl SnapshotItem {
                     s.eat(b'}')?;
                     fetch = Some(f);
                 }
-                "expires_at" if expires_at.is_none() => expires_at = Some(s.typed_i64()?),
+                4 if expires_at.is_none() => expires_at = Some(s.typed_i64()?),
                 // `site`, `category`, `taken_at` (written when the keys do not give them back), an
                 // attribute twice, or one this item does not have.
                 _ => return None,
             }
             Some(())
         })?;
-        let (pk, sk) = (pk?, sk?);
-        let (site, category) = keys::parse_category_pk(pk)?;
+        let ((pk, (site, category)), sk) = (pk?, sk?);
         let taken_at = sk.strip_prefix(keys::SNAP_PREFIX).and_then(keys::parse_ts)?;
         let entries = entries?.into_entries(site)?;
         Some((pk, sk, Snapshot { site, category, taken_at, entries, fetch: fetch.unwrap_or_default() }, expires_at?))

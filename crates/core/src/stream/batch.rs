@@ -22,6 +22,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::ddb_json::Scan;
+use crate::ids::SiteId;
 use crate::pipeline::is_snapshot_key;
 use crate::signals::SnapshotItem;
 use crate::snapshot::Snapshot;
@@ -113,6 +114,8 @@ struct Parts {
     keys: Option<Range<usize>>,
     /// Whether the keys are in the plain form and a snapshot item's.
     snapshot_keys: bool,
+    /// The site the keys' `pk` names, when they are a snapshot item's.
+    site: Option<SiteId>,
     new_image: Option<Range<usize>>,
     sequence: Option<Range<usize>>,
     snapshot: Option<Snapshot>,
@@ -156,21 +159,39 @@ fn optional_str(s: &mut Scan<'_>) -> Option<Option<Range<usize>>> {
     plain_str(s).map(Some)
 }
 
+/// A record's member names: the two it reads, then those Lambda (and `aws_lambda_events`) write.
+const RECORD: &[&str] = &[
+    "eventName",
+    "dynamodb",
+    "eventID",
+    "eventVersion",
+    "eventSource",
+    "awsRegion",
+    "eventSourceARN",
+    "userIdentity",
+    "recordFormat",
+    "tableName",
+];
+
+/// A `dynamodb` change's member names: the four it reads, then the others Lambda writes.
+const CHANGE: &[&str] =
+    &["Keys", "NewImage", "OldImage", "SequenceNumber", "ApproximateCreationDateTime", "SizeBytes", "StreamViewType"];
+
 /// A record (`{"eventName": ..., "dynamodb": {...}, ...}`) inside `depth` arrays and objects.
 fn read_parts(s: &mut Scan<'_>, depth: usize) -> Option<Parts> {
     let mut p = Parts::default();
     let mut change = false;
     // The whole text (the parts' places are in it; `since(0)` would stop at the cursor).
     let text = s.text();
-    s.members(|s, name| {
-        match name {
-            "eventName" if p.event_name.is_none() => p.event_name = Some(plain_str(s)?),
-            "dynamodb" if !change => {
+    s.members_of(RECORD, |s, i, _| {
+        match i {
+            0 if p.event_name.is_none() => p.event_name = Some(plain_str(s)?),
+            1 if !change => {
                 change = true;
                 let insert = p.event_name.clone().is_none_or(|r| text.get(r) == Some("INSERT"));
                 read_change(s, depth + 2, insert, &mut p)?;
             }
-            "eventName" | "dynamodb" => return None,
+            0 | 1 => return None,
             _ => s.skip_value(depth + 1)?,
         }
         Some(())
@@ -189,24 +210,26 @@ fn read_parts(s: &mut Scan<'_>, depth: usize) -> Option<Parts> {
 /// event name, if read before, is `INSERT`).
 fn read_change(s: &mut Scan<'_>, depth: usize, insert: bool, p: &mut Parts) -> Option<()> {
     let (mut keys, mut new_image, mut old_image, mut sequence) = (false, false, false, false);
-    s.members(|s, name| {
-        let seen = match name {
-            "Keys" => &mut keys,
-            "NewImage" => &mut new_image,
-            "OldImage" => &mut old_image,
-            "SequenceNumber" => &mut sequence,
+    s.members_of(CHANGE, |s, i, _| {
+        let seen = match i {
+            0 => &mut keys,
+            1 => &mut new_image,
+            2 => &mut old_image,
+            3 => &mut sequence,
             _ => return s.skip_value(depth),
         };
         if std::mem::replace(seen, true) {
             return None;
         }
-        match name {
-            "Keys" => {
+        match i {
+            0 => {
                 s.ws();
                 let start = s.at();
                 match plain_keys_at(s) {
                     Some((pk, sk)) => {
                         p.snapshot_keys = is_snapshot_key(pk, sk);
+                        // `CAT#<site>#…`: the image's site, as far as the keys tell.
+                        p.site = pk.get(4..7).and_then(|site| SiteId::parse(site).ok());
                         p.keys = Some(start..s.at());
                     }
                     None => {
@@ -215,14 +238,15 @@ fn read_change(s: &mut Scan<'_>, depth: usize, insert: bool, p: &mut Parts) -> O
                     }
                 }
             }
-            "OldImage" => _ = raw_value(s, depth)?,
-            "SequenceNumber" => p.sequence = optional_str(s)?,
+            2 => _ = raw_value(s, depth)?,
+            3 => p.sequence = optional_str(s)?,
             _ => {
                 s.ws();
                 let start = s.at();
                 // Read into the snapshot unless the record is known not to be a snapshot insert.
                 let wanted = insert && (!keys || p.snapshot_keys);
-                match wanted.then(|| SnapshotItem::read_image(s)).flatten() {
+                let site = p.site.unwrap_or(SiteId::MLB);
+                match wanted.then(|| SnapshotItem::read_image(s, site)).flatten() {
                     Some((_, _, snapshot, _)) => p.snapshot = Some(snapshot),
                     None => {
                         s.rewind(start);
