@@ -1596,6 +1596,27 @@ mod tests {
         }
 
         #[test]
+        fn the_text_of_copied_spans_is_the_base64_of_the_bytes(
+            old in prop::collection::vec(any::<u8>(), 0..80),
+            pieces in prop::collection::vec((any::<bool>(), 0usize..80, 0usize..30), 0..8),
+        ) {
+            // Spans of the last blob copied to any place of a new one, at any place in a group of
+            // either (not only the columns the encoder puts on groups), between new bytes.
+            let before = Written { text: base64_encode(&old), blob: old.clone(), ..Written::default() };
+            let (mut blob, mut spans) = (Vec::new(), Vec::new());
+            for (copy, at, len) in pieces {
+                if copy && !old.is_empty() {
+                    let (s, e) = (at % old.len(), (at % old.len() + len).min(old.len()));
+                    spans.push(Span { to: blob.len() as u32, from: s as u32, len: (e - s) as u32 });
+                    blob.extend_from_slice(&old[s..e]);
+                } else {
+                    blob.extend((0..len).map(|i| (at + i * 7) as u8));
+                }
+            }
+            prop_assert_eq!(text_reusing(&blob, &spans, &before), base64_encode(&blob));
+        }
+
+        #[test]
         fn the_merge_does_not_depend_on_the_order(lists in lists()) {
             let forward = built(&lists, 0..lists.len());
             let backward = built(&lists, (0..lists.len()).rev());
