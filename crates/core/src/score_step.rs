@@ -112,7 +112,7 @@ pub struct ScoreReport {
 /// cache.
 ///
 /// It holds the item's `version` and `state` attributes as written (about 2 KB a list) and, while
-/// the budget allows, the state decoded (about 32 KB more in the scorer bench, [`ListState::heap_bytes`]): a list held
+/// the budget allows, the state decoded (about 34 KB more in the scorer bench, [`ListState::heap_bytes`]): a list held
 /// decoded is scored without decoding its state (about a quarter of a record's CPU), one held as the
 /// attribute only decodes it first. The attribute also tells a replay (nothing to write) from a
 /// change. The default budget of 8 MB holds about 3,500 lists, or about 250 of them all decoded: a list is

@@ -54,6 +54,21 @@ impl Writer {
         self.buf.push(x as u8);
     }
 
+    /// Lengthens the varint that ends at `end` by `by` bytes (0–2) of redundant continuation
+    /// (`x` as `x | 0x80, 0x80, 0x00`: the same number to [`Reader::varint`]), moving what follows
+    /// it. The varint must be at most 7 bytes long (any count or index here is).
+    #[inline]
+    pub fn widen_varint(&mut self, end: usize, by: usize) {
+        if by == 0 {
+            return;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + by, 0);
+        self.buf.copy_within(end..len, end + by);
+        self.buf[end - 1] |= 0x80;
+        self.buf[end..end + by].copy_from_slice(&[0x80, 0x00][2 - by..]);
+    }
+
     #[inline]
     pub fn bytes(&mut self, b: &[u8]) {
         self.varint(b.len() as u64);
@@ -246,8 +261,26 @@ pub(crate) fn base64_encode(b: &[u8]) -> String {
     })
 }
 
+/// `s` with the base64 of `b` appended (`b` on a 3-byte boundary of what `s` encodes, for the text
+/// to be the encoding of the whole), through the buffer [`base64_encode`] keeps.
+pub(crate) fn base64_push(b: &[u8], s: &mut String) {
+    if b.len() > 48 << 10 {
+        s.push_str(&base64_into(b, &mut Vec::new()));
+        return;
+    }
+    BASE64_OUT.with(|out| match out.try_borrow_mut() {
+        Ok(mut out) => s.push_str(base64_fill(b, &mut out)),
+        Err(_) => s.push_str(&base64_into(b, &mut Vec::new())),
+    });
+}
+
 /// [`base64_encode`] through `out`, which keeps its largest size: only what it grows by is zeroed.
 fn base64_into(b: &[u8], buf: &mut Vec<u8>) -> String {
+    base64_fill(b, buf).to_string()
+}
+
+/// The base64 of `b`, written into `buf` (grown to its size when short).
+fn base64_fill<'a>(b: &[u8], buf: &'a mut Vec<u8>) -> &'a str {
     let n = b.len().div_ceil(3) * 4;
     if buf.len() < n {
         buf.resize(n, 0);
@@ -286,7 +319,7 @@ fn base64_into(b: &[u8], buf: &mut Vec<u8>) -> String {
         _ => {}
     }
     // Only ASCII was written.
-    std::str::from_utf8(out).map(str::to_string).unwrap_or_default()
+    std::str::from_utf8(out).unwrap_or_default()
 }
 
 /// The value of each base64 character; 255 for anything else.
@@ -367,6 +400,32 @@ mod tests {
             for b in &blobs {
                 prop_assert_eq!(base64_encode(b), base64_into(b, &mut Vec::new()));
             }
+        }
+
+        /// A varint widened by 0–2 bytes reads as the number it was, the bytes after it moved
+        /// along; base64 pushed in pieces that start on 3-byte groups is the whole's.
+        #[test]
+        fn widened_varints_read_as_written(x in prop_oneof![0u64..300, 0u64..(1 << 49)], by in 0usize..3, after in prop::collection::vec(any::<u8>(), 0..5), cut in 0usize..40) {
+            let mut w = Writer::new(8);
+            w.u8(7);
+            w.varint(x);
+            let end = w.buf.len();
+            w.buf.extend_from_slice(&after);
+            w.widen_varint(end, by);
+            prop_assert_eq!(w.buf.len(), end + by + after.len());
+            let mut r = Reader::new(&w.buf);
+            prop_assert_eq!(r.u8().unwrap(), 7);
+            prop_assert_eq!(r.varint().unwrap(), x);
+            for a in &after {
+                prop_assert_eq!(r.u8().unwrap(), *a);
+            }
+            prop_assert!(r.done());
+            let cut = cut / 3 * 3;
+            let (head, tail) = w.buf.split_at(cut.min(w.buf.len() / 3 * 3));
+            let mut text = String::new();
+            base64_push(head, &mut text);
+            base64_push(tail, &mut text);
+            prop_assert_eq!(text, base64_encode(&w.buf));
         }
 
         #[test]

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
-use crate::signals::codec::{base64_decode, base64_encode, unzig, zig, CodecError, Reader, Writer};
+use crate::signals::codec::{base64_decode, base64_encode, base64_push, unzig, zig, CodecError, Reader, Writer};
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
@@ -163,6 +163,8 @@ pub struct ListState {
 #[derive(Clone, Default)]
 struct Written {
     blob: Vec<u8>,
+    /// The base64 of `blob` (the state item's `state`).
+    text: String,
     /// The state's base time (seconds) the bytes were written against.
     base: i64,
     /// Per product, in the order of `ids`.
@@ -195,6 +197,15 @@ struct WrittenColumn {
     /// One more than the largest product index its cells wrote (0: none): a renumbering that moves
     /// no index below it leaves the bytes as they were.
     top_id: u32,
+}
+
+/// Bytes of the last write copied into a new one: `len` bytes from `from` in the last write's blob
+/// to `to` in the new one.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    to: u32,
+    from: u32,
+    len: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -311,6 +322,7 @@ impl ListState {
             + self.fired.capacity() * size_of::<Fired>()
             + fired
             + self.written.blob.capacity()
+            + self.written.text.capacity()
             + self.written.heads.capacity() * size_of::<IdHead>()
             + self.written.columns.capacity() * size_of::<WrittenColumn>()
             + self.written.events.capacity() * size_of::<(DateTime<Utc>, u32)>()
@@ -600,7 +612,12 @@ impl ListState {
     /// - the columns: their count; per column its time (against the previous column's), its number
     ///   of cells, a flags byte (positions 1, 2, 3… in order, so none written; dwell runs written),
     ///   the positions when not in order, then a flags byte per cell and what it asks for, then the
-    ///   dwell runs when present (a flags byte and the times against the column's, per cell);
+    ///   dwell runs when present (a flags byte and the times against the column's, per cell). The
+    ///   columns start on 3-byte groups of the blob and each is a whole number of groups up to its
+    ///   dwell runs: the count of columns and each column's number of cells are widened to that
+    ///   with redundant varint continuation bytes (0–2; [`Writer::widen_varint`], which every
+    ///   reader of format 2 reads as the number), so that a column's base64 is the same wherever
+    ///   a write copies it to (blobs written before session 12 have no such bytes, and read the same);
     /// - the events: a table of their key kinds, their count, and per event its time (against the
     ///   previous event's), its kind and its product (index + 1, or 0 and the id).
     ///
@@ -627,14 +644,16 @@ impl ListState {
     /// [`ListState::encode_reusing`], the bytes left in `self.written.blob`.
     fn write_reusing(&mut self) {
         let before = std::mem::take(&mut self.written);
-        let (bytes, mut written) = self.encode_with(Some(&before));
+        let (bytes, mut written, spans) = self.encode_with(Some(&before));
+        written.text = text_reusing(&bytes, &spans, &before);
         written.blob = bytes;
         self.written = written;
         debug_assert!(self.written.blob == self.encode(), "reused bytes differ from the state's");
+        debug_assert!(self.written.text == base64_encode(&self.written.blob), "reused text differs from the bytes'");
     }
 
     /// The bytes, and (when `before` is given: what the last write kept) what a next write reuses.
-    fn encode_with(&self, before: Option<&Written>) -> (Vec<u8>, Written) {
+    fn encode_with(&self, before: Option<&Written>) -> (Vec<u8>, Written, Vec<Span>) {
         let keep = before.is_some();
         let none = Written::default();
         let before = before.unwrap_or(&none);
@@ -657,8 +676,12 @@ impl ListState {
         }
         // Columns: each cell against the product's cell in the previous column. Columns written
         // before are copied from the last write's bytes, consecutive ones in one copy (`run`).
+        // The first starts on a 3-byte group (the count widened; see `encode_column`).
         w.varint(self.cols.len() as u64);
+        let count_end = w.buf.len();
+        w.widen_varint(count_end, (3 - count_end % 3) % 3);
         let old = &before.columns;
+        let mut spans = Vec::new();
         let mut j = 0;
         let mut run: Option<(usize, usize)> = None;
         let mut columns = Vec::with_capacity(if keep { self.cols.len() } else { 0 });
@@ -679,14 +702,22 @@ impl ListState {
                     run = match run {
                         Some((s, e)) if e == start => Some((s, end)),
                         _ => {
-                            flush(&mut w, &before.blob, run);
+                            flush(&mut w, &before.blob, run, &mut spans);
                             Some((start, end))
                         }
                     };
                     let moved = |x: u32| (at + (x as usize - start)) as u32;
                     if b.key.runs != key.runs {
-                        flush(&mut w, &before.blob, run.take());
-                        w.buf[moved(b.flags) as usize] &= !RUNS;
+                        flush(&mut w, &before.blob, run.take(), &mut spans);
+                        let f = moved(b.flags);
+                        w.buf[f as usize] &= !RUNS;
+                        // The flags byte is no longer the last write's: the copy is two spans.
+                        if let Some(last) = spans.last_mut().filter(|l| l.to <= f && f < l.to + l.len) {
+                            let (cut, end) = (f - last.to, last.to + last.len);
+                            let rest = Span { to: f + 1, from: last.from + cut + 1, len: end - f - 1 };
+                            last.len = cut;
+                            spans.push(rest);
+                        }
                     }
                     if keep {
                         let c = WrittenColumn {
@@ -701,7 +732,7 @@ impl ListState {
                     }
                 }
                 None => {
-                    flush(&mut w, &before.blob, run.take());
+                    flush(&mut w, &before.blob, run.take(), &mut spans);
                     let start = w.buf.len();
                     let prev_at = prev_col.map_or(base, |t| t.timestamp());
                     let (flags, runs, top_id) = encode_column(&mut w, c, prev, prev_at);
@@ -721,9 +752,9 @@ impl ListState {
             prev = &c.cells;
             prev_col = Some(c.at);
         }
-        flush(&mut w, &before.blob, run);
+        flush(&mut w, &before.blob, run, &mut spans);
         let events = self.encode_events(&mut w, base, &before.events, keep);
-        (w.into_bytes(), Written { blob: Vec::new(), base, heads, columns, events })
+        (w.into_bytes(), Written { blob: Vec::new(), text: String::new(), base, heads, columns, events }, spans)
     }
 
     /// The products of [`ListState::encode`], front-coded, each up to its `last_seen` copied from
@@ -959,12 +990,39 @@ fn id_head(w: &mut Writer, b: &[u8], prev: &[u8], kind: EntryType, first_seen: D
     w.time(first_seen, base);
 }
 
-/// Copies `from[run]` (bytes of the last write) to the end of `w`.
+/// Copies `from[run]` (bytes of the last write) to the end of `w`, and says so in `spans`.
 #[inline]
-fn flush(w: &mut Writer, from: &[u8], run: Option<(usize, usize)>) {
+fn flush(w: &mut Writer, from: &[u8], run: Option<(usize, usize)>, spans: &mut Vec<Span>) {
     if let Some((s, e)) = run {
+        spans.push(Span { to: w.buf.len() as u32, from: s as u32, len: (e - s) as u32 });
         w.buf.extend_from_slice(&from[s..e]);
     }
+}
+
+/// The base64 of `blob`, whose `spans` are bytes of `before.blob`: the text of the 3-byte groups
+/// a span holds whole at the same place in a group of both blobs is copied from `before.text`,
+/// the rest encoded (`before.text` is the base64 of `before.blob`, or empty).
+fn text_reusing(blob: &[u8], spans: &[Span], before: &Written) -> String {
+    let mut text = String::with_capacity(blob.len().div_ceil(3) * 4);
+    let old = before.text.as_str();
+    let mut done = 0;
+    if !old.is_empty() && old.len() == before.blob.len().div_ceil(3) * 4 {
+        for sp in spans {
+            let (to, from, end) = (sp.to as usize, sp.from as usize, (sp.to + sp.len) as usize);
+            // The first group boundary in the span, and the whole groups from it.
+            let g = to.next_multiple_of(3);
+            if to % 3 != from % 3 || g < done || end < g + 3 {
+                continue;
+            }
+            let whole = (end - g) / 3 * 3;
+            let from = from + (g - to);
+            base64_push(&blob[done..g], &mut text);
+            text.push_str(&old[from / 3 * 4..(from + whole) / 3 * 4]);
+            done = g + whole;
+        }
+    }
+    base64_push(&blob[done..], &mut text);
+    text
 }
 
 /// `buf.extend_from_slice(&from[s..e])`, for a few bytes (a product's head) without a call to
@@ -991,8 +1049,9 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
     let from = w.buf.len();
     let at = w.time(c.at, prev_at);
     w.varint(c.cells.len() as u64);
+    let count_end = w.buf.len();
     let dense = c.cells.iter().enumerate().all(|(i, x)| usize::from(x.pos) == i + 1);
-    let flags_at = w.buf.len() - from;
+    let mut flags_at = w.buf.len() - from;
     w.u8((u8::from(dense) * DENSE) | (u8::from(c.runs()) * RUNS));
     if !dense {
         for x in &c.cells {
@@ -1043,6 +1102,11 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
             w.varint(rv);
         }
     }
+    // The column up to its runs a whole number of 3-byte groups (its count widened): a column
+    // that starts on a group of the blob keeps its base64 wherever it is copied to one.
+    let pad = (3 - (w.buf.len() - from) % 3) % 3;
+    w.widen_varint(count_end, pad);
+    flags_at += pad;
     let runs_at = w.buf.len() - from;
     if c.runs() {
         for d in &c.dwell {
@@ -1319,17 +1383,17 @@ fn utc_secs(b: &[u8]) -> Option<DateTime<Utc>> {
 
 impl ScoreStateItem {
     pub fn new(site: SiteId, category: &CategoryId, state: &ListState) -> Self {
-        Self::of_bytes(site, category, state, &state.encode())
+        Self::of_text(site, category, state, base64_encode(&state.encode()))
     }
 
     /// [`ScoreStateItem::new`] through [`ListState::encode_reusing`]: for a state that is kept and
     /// written again (the trend-scorer's `StateCache`).
     pub fn new_reusing(site: SiteId, category: &CategoryId, state: &mut ListState) -> Self {
         state.write_reusing();
-        Self::of_bytes(site, category, state, &state.written.blob)
+        Self::of_text(site, category, state, state.written.text.clone())
     }
 
-    fn of_bytes(site: SiteId, category: &CategoryId, state: &ListState, bytes: &[u8]) -> Self {
+    fn of_text(site: SiteId, category: &CategoryId, state: &ListState, text: String) -> Self {
         ScoreStateItem {
             pk: keys::category_pk(site, category),
             sk: SCORE_SK.to_string(),
@@ -1337,7 +1401,7 @@ impl ScoreStateItem {
             category: category.clone(),
             version: state.version,
             newest: state.newest(),
-            state: base64_encode(bytes),
+            state: text,
         }
     }
 
@@ -1504,6 +1568,52 @@ mod tests {
                 }
                 prop_assert_eq!(&st.fired, &plain);
             }
+        }
+
+        #[test]
+        fn the_kept_text_is_the_base64_of_the_bytes(lists in lists(), order in prop::collection::vec(0usize..12, 1..30)) {
+            // As the step merges and writes (in time order, then in any), with dwell runs and
+            // events: the item of the writer that keeps its bytes' base64 and copies the text of
+            // the columns it copies is the whole encoder's, and its columns start on 3-byte groups.
+            let cfg = SignalConfig::default();
+            let cat = CategoryId::parse("MLB1055").unwrap();
+            let mut st = ListState::default();
+            let mut copied = 0;
+            for i in (0..lists.len()).chain(order.into_iter().map(|i| i % lists.len())) {
+                let s = snap(i as i64 * 7, &lists[i], 100.0 + i as f64);
+                let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+                st.absorb(&s, &scored.products, &scored.events, &cfg);
+                let before = st.written.clone();
+                let reused = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+                prop_assert_eq!(&reused, &ScoreStateItem::new(SiteId::MLB, &cat, &st));
+                prop_assert_eq!(&st.written.text, &reused.state);
+                for c in &st.written.columns {
+                    prop_assert_eq!((c.start % 3, (c.runs - c.start) % 3), (0, 0));
+                }
+                copied += usize::from(before.columns.iter().any(|b| b.key.prev.is_some() && st.written.columns.iter().any(|c| c.key == b.key)));
+            }
+            prop_assert!(copied > 0 || lists.len() < 3);
+        }
+
+        #[test]
+        fn the_text_of_copied_spans_is_the_base64_of_the_bytes(
+            old in prop::collection::vec(any::<u8>(), 0..80),
+            pieces in prop::collection::vec((any::<bool>(), 0usize..80, 0usize..30), 0..8),
+        ) {
+            // Spans of the last blob copied to any place of a new one, at any place in a group of
+            // either (not only the columns the encoder puts on groups), between new bytes.
+            let before = Written { text: base64_encode(&old), blob: old.clone(), ..Written::default() };
+            let (mut blob, mut spans) = (Vec::new(), Vec::new());
+            for (copy, at, len) in pieces {
+                if copy && !old.is_empty() {
+                    let (s, e) = (at % old.len(), (at % old.len() + len).min(old.len()));
+                    spans.push(Span { to: blob.len() as u32, from: s as u32, len: (e - s) as u32 });
+                    blob.extend_from_slice(&old[s..e]);
+                } else {
+                    blob.extend((0..len).map(|i| (at + i * 7) as u8));
+                }
+            }
+            prop_assert_eq!(text_reusing(&blob, &spans, &before), base64_encode(&blob));
         }
 
         #[test]
@@ -1874,6 +1984,32 @@ mod tests {
             ..ScoreStateItem::new(SiteId::MLB, &CategoryId::parse("MLB1055").unwrap(), &ListState::default())
         };
         assert!(item.state().is_err());
+    }
+
+    #[test]
+    fn blobs_without_padding_read_the_same() {
+        // Five scored snapshots (new products, moves, dwell runs, 19 events) merged and written
+        // by the encoder before session 12, whose columns carry no padding bytes: they read as the
+        // state the same merges give now, whose bytes differ but read the same.
+        const UNPADDED: &str = "UwIBgJLw2xoKgMIDAQRNTEIxAAANATCAwgMACgEyAAALATMAAAoBNAC+0QIKATUA/sEDCwE2wHAACgE3gOEBvnAKATgA/uABCwE5wNECAAIDQlJMA1VTRAUABgH2APROAAr2AthPABT2A7xQAB4ABPYFhFIBMgAIwHAGAU4CvFBOANhPT6BRAfYGzFMAPQHAcAYBT6BRT7xQT4RSTgawVPYHlFUASAHAcAYB9gnAVwBdTgKEUk4AoFFOA+hSTgaUVU4H+FXAcAYDT6RYT+hSTgPMU04AhFJP+FX2AYhZAWgDvnC+cAH+wQMB/sEDAf7BAwG+0QIBAAYLZHJvcHBlZF9vdXQOZW50ZXJlZF90b3BfMTALbGVmdF90b3BfMTALbmV3X2VudHJhbnQObmV3X251bWJlcl9vbmUNZW50ZXJlZF90b3BfMxPAcAAGAAEHAAIGAAMHAAQDwHAABQABCAACBQADCMBwAAkAAQoABQoAAgkAAwoABArAcAAIAAECAAIIAAMC";
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let lists: [&[u32]; 5] =
+            [&[1, 2, 3, 4, 5, 8], &[2, 1, 3, 4, 6, 8], &[2, 1, 3, 6, 7, 8], &[9, 2, 1, 3, 6, 7], &[9, 2, 3, 1, 6, 10]];
+        for (h, l) in lists.iter().enumerate() {
+            let s = snap(h as i64, l, 100.0 + h as f64);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+        }
+        assert_eq!((st.fired.len(), st.cols.len(), st.cols[4].dwell.len()), (19, 5, 6));
+        let old = base64_decode(UNPADDED).unwrap();
+        assert_eq!(ListState::decode(&old).unwrap(), st);
+        let new = st.encode();
+        assert_ne!(new, old);
+        assert_eq!(ListState::decode(&new).unwrap(), st);
+        // The padding is the only difference: 0–2 bytes for the columns' count and for each column.
+        assert!(new.len() > old.len() && new.len() <= old.len() + 2 * 6, "{} against {}", new.len(), old.len());
     }
 
     #[test]
