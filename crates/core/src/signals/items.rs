@@ -413,6 +413,8 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
     // A point: ' ', the position (at most 3 digits), '@', '-', the seconds (at most 19 digits),
     // '.', 9 digits.
     const POINT_MAX: usize = 36;
+    // Not `vec![0; n]`: mimalloc's zeroed allocation clears a byte at a time (as in `Window::build`).
+    #[allow(clippy::slow_vector_initialization)]
     let mut out: Vec<u8> = Vec::with_capacity(points.len() * POINT_MAX);
     out.resize(points.len() * POINT_MAX, 0);
     let mut n = 0;
