@@ -243,40 +243,31 @@ fn quad(g: u64) -> [u8; 8] {
 }
 
 thread_local! {
-    /// [`base64_encode`]'s buffer, kept from one call to the next: a new buffer of the final size
+    /// [`base64_push`]'s buffer, kept from one call to the next: a new buffer of the final size
     /// would be zeroed first (measured: ~2k instructions for a state item's 2.2 KB), and appending
     /// to one of that capacity costs a check and a store per chunk (more than the zeroing).
     static BASE64_OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 pub(crate) fn base64_encode(b: &[u8]) -> String {
-    // A large blob gets a buffer of its own, so that the one kept stays small (64 KB at most).
-    if b.len() > 48 << 10 {
-        return base64_into(b, &mut Vec::new());
-    }
-    BASE64_OUT.with(|out| match out.try_borrow_mut() {
-        Ok(mut out) => base64_into(b, &mut out),
-        // Not reached (the encoder does not call itself); a buffer of its own otherwise.
-        Err(_) => base64_into(b, &mut Vec::new()),
-    })
+    let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
+    base64_push(b, &mut s);
+    s
 }
 
 /// `s` with the base64 of `b` appended (`b` on a 3-byte boundary of what `s` encodes, for the text
-/// to be the encoding of the whole), through the buffer [`base64_encode`] keeps.
+/// to be the encoding of the whole), through the buffer kept per thread.
 pub(crate) fn base64_push(b: &[u8], s: &mut String) {
+    // A large blob gets a buffer of its own, so that the one kept stays small (64 KB at most).
     if b.len() > 48 << 10 {
-        s.push_str(&base64_into(b, &mut Vec::new()));
+        s.push_str(base64_fill(b, &mut Vec::new()));
         return;
     }
     BASE64_OUT.with(|out| match out.try_borrow_mut() {
         Ok(mut out) => s.push_str(base64_fill(b, &mut out)),
-        Err(_) => s.push_str(&base64_into(b, &mut Vec::new())),
+        // Not reached (the encoder does not call itself); a buffer of its own otherwise.
+        Err(_) => s.push_str(base64_fill(b, &mut Vec::new())),
     });
-}
-
-/// [`base64_encode`] through `out`, which keeps its largest size: only what it grows by is zeroed.
-fn base64_into(b: &[u8], buf: &mut Vec<u8>) -> String {
-    base64_fill(b, buf).to_string()
 }
 
 /// The base64 of `b`, written into `buf` (grown to its size when short).
@@ -398,7 +389,8 @@ mod tests {
         #[test]
         fn the_kept_buffer_gives_what_a_fresh_one_does(blobs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..120), 1..8)) {
             for b in &blobs {
-                prop_assert_eq!(base64_encode(b), base64_into(b, &mut Vec::new()));
+                let mut own = Vec::new();
+                prop_assert_eq!(base64_encode(b), base64_fill(b, &mut own));
             }
         }
 
