@@ -43,10 +43,15 @@ pub fn ts(t: DateTime<Utc>) -> String {
 /// for the years 0–9999 and no leap second (None otherwise: the caller asks chrono). Every stored
 /// item and key has times; chrono's formatting machinery was a visible share of the scorer's cost.
 fn rfc3339_secs(t: DateTime<Utc>, buf: &mut [u8; 20]) -> Option<&str> {
+    write_rfc3339_secs(t, buf).then(|| std::str::from_utf8(buf).ok()).flatten()
+}
+
+/// [`rfc3339_secs`]'s bytes; false (and nothing written) where it gives None.
+fn write_rfc3339_secs(t: DateTime<Utc>, buf: &mut [u8; 20]) -> bool {
     let d = t.naive_utc();
     let year = d.year();
     if !(0..=9999).contains(&year) || d.nanosecond() >= 1_000_000_000 {
-        return None;
+        return false;
     }
     let two = |buf: &mut [u8; 20], at: usize, v: u32| {
         buf[at] = b'0' + (v / 10) as u8;
@@ -66,7 +71,18 @@ fn rfc3339_secs(t: DateTime<Utc>, buf: &mut [u8; 20]) -> Option<&str> {
     buf[16] = b':';
     two(buf, 17, d.second());
     buf[19] = b'Z';
-    std::str::from_utf8(buf).ok()
+    true
+}
+
+/// What follows `{ts(t)}#` in `key` (an event's sort key), if it starts so: the time compared as
+/// bytes, without splitting the key or checking the written time's UTF-8.
+pub(crate) fn after_ts(key: &str, t: DateTime<Utc>) -> Option<&str> {
+    let mut buf = [0u8; 20];
+    if write_rfc3339_secs(t, &mut buf) {
+        return if key.as_bytes().starts_with(&buf) { key.get(buf.len()..)?.strip_prefix('#') } else { None };
+    }
+    let (at, rest) = key.split_once('#')?;
+    (ts(t) == at).then_some(rest)
 }
 
 /// Serializes a time exactly as chrono's `Serialize` does (RFC 3339, `Z`, fractional seconds only
@@ -221,6 +237,14 @@ mod tests {
             assert_eq!(json.into_inner(), serde_json::to_vec(&Some(t)).unwrap(), "{t:?}");
             assert_eq!(serde_json::Value::String(time_string(t)), serde_json::to_value(t).unwrap(), "{t:?}");
             assert!(is_ts_of(&ts(t), t) && !is_ts_of(&ts(t + chrono::Duration::seconds(1)), t), "{t:?}");
+            // An event's sort key read past its time as splitting it at its first '#' does.
+            let later = ts(t + chrono::Duration::seconds(1));
+            for rest in ["", "entered_top_10#MLB1", "#", "x"] {
+                let plain = |key: &str| key.split_once('#').filter(|(at, _)| *at == ts(t)).map(|(_, r)| r.to_string());
+                for key in [format!("{}#{rest}", ts(t)), format!("{later}#{rest}"), format!("{}{rest}", ts(t))] {
+                    assert_eq!(after_ts(&key, t).map(str::to_string), plain(&key), "{key:?} at {t:?}");
+                }
+            }
             assert_eq!(is_key_time(t), parse_ts(&ts(t)) == Some(t), "{t:?}");
         }
         let id = EntryId::parse("MLB12").unwrap();

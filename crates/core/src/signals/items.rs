@@ -2,7 +2,7 @@
 //! out of a [`SnapshotStore`](crate::store::SnapshotStore) through [`Item::from_typed`] and
 //! [`Item::decode`], so the stores, the stream decoder and the notifier share one definition.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -383,11 +383,10 @@ impl EventItem {
         if !n_fits || self.kind.key_kind_in(self.n, &mut buf) != self.key_kind {
             return Some("key_kind is not the key kind of kind and n");
         }
-        let sk_fits = self.sk.split_once('#').is_some_and(|(at, rest)| {
-            keys::is_ts_of(at, self.taken_at)
-                && rest.strip_prefix(self.key_kind.as_str()).and_then(|r| r.strip_prefix('#'))
-                    == Some(self.product.as_str())
-        });
+        let sk_fits = keys::after_ts(&self.sk, self.taken_at)
+            .and_then(|rest| rest.strip_prefix(self.key_kind.as_str()))
+            .and_then(|r| r.strip_prefix('#'))
+            == Some(self.product.as_str());
         if !sk_fits {
             return Some("the sort key is not {taken_at}#{key_kind}#{product}");
         }
@@ -419,6 +418,9 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
     out.resize(points.len() * POINT_MAX, 0);
     let mut n = 0;
     let t_secs = Some(taken_at.timestamp()).filter(|_| taken_at.timestamp_subsec_nanos() == 0);
+    // The date of the last point read and its midnight in seconds: a list's points are mostly on
+    // the day of the one before, and `timestamp` works the date out every time.
+    let mut day: Option<(chrono::NaiveDate, i64)> = None;
     for (i, p) in points.iter().enumerate() {
         let tok = &mut out[n..n + POINT_MAX];
         let mut k = 0;
@@ -427,7 +429,7 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
             k = 1;
         }
         match p.position {
-            Some(x) => k = put_digits(tok, k, u64::from(x)),
+            Some(x) => k = put_u8(tok, k, x),
             None => {
                 tok[k] = b'-';
                 k += 1;
@@ -437,7 +439,19 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
         k += 1;
         // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
         let (secs, nanos) = match t_secs.filter(|_| p.at.timestamp_subsec_nanos() == 0) {
-            Some(t) => (t - p.at.timestamp(), 0),
+            Some(t) => {
+                let utc = p.at.naive_utc();
+                let (date, of_day) = (utc.date(), i64::from(utc.time().num_seconds_from_midnight()));
+                let midnight = match day {
+                    Some((d, m)) if d == date => m,
+                    _ => {
+                        let m = p.at.timestamp() - of_day;
+                        day = Some((date, m));
+                        m
+                    }
+                };
+                (t - (midnight + of_day), 0)
+            }
             None => {
                 let age = taken_at.signed_duration_since(p.at);
                 (age.num_seconds(), age.subsec_nanos())
@@ -487,6 +501,22 @@ fn put_digits(buf: &mut [u8], at: usize, mut x: u64) -> usize {
         buf[at] = b'0' + x as u8;
     }
     at + width
+}
+
+/// [`put_digits`] of a position (at most 3 digits).
+#[inline(always)]
+fn put_u8(buf: &mut [u8], mut at: usize, x: u8) -> usize {
+    if x >= 100 {
+        buf[at] = b'0' + x / 100;
+        at += 1;
+    }
+    let d = usize::from(x % 100);
+    if x >= 10 {
+        buf[at] = DIGIT_PAIRS[2 * d];
+        at += 1;
+    }
+    buf[at] = DIGIT_PAIRS[2 * d + 1];
+    at + 1
 }
 
 /// "00", "01", … "99": the two digits of each number below 100.
@@ -1125,6 +1155,16 @@ mod tests {
         assert_eq!(item.attrs["taken_at"], "2026-11-29T12:00:00.250Z");
         assert_eq!(EventItem::from_item(&item).unwrap(), fine);
         assert!(!e.to_item().unwrap().attrs.contains_key("taken_at"));
+    }
+
+    #[test]
+    fn positions_are_written_as_format_writes_them() {
+        for x in 0..=u8::MAX {
+            let mut buf = [b'x'; 8];
+            let end = put_u8(&mut buf, 2, x);
+            assert_eq!(&buf[2..end], x.to_string().as_bytes(), "{x}");
+            assert!(buf[..2].iter().chain(&buf[end..]).all(|b| *b == b'x'), "{x}: wrote outside its digits");
+        }
     }
 
     /// [`write_recent`] as plainly as it can be written, for the property below.
