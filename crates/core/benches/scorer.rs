@@ -266,7 +266,7 @@ fn run(
     let mut totals = Totals::default();
     let start = Instant::now();
     for (i, json) in stream.iter().enumerate() {
-        let timed = i.is_multiple_of(BREAKDOWN_EVERY);
+        let timed = i % BREAKDOWN_EVERY == 0;
         totals.timed += usize::from(timed);
         let t_decode = clock(timed);
         let snap = decode_record(json);
