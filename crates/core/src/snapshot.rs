@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ddb_json::{Number, Scan};
-use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use crate::ids::{CategoryId, EntryId, EntryType, IdPrefix, Position, SiteId};
 
 /// What the fetcher could learn about a ranked entry. A position is kept whatever the outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -777,6 +777,7 @@ impl<'a> EscapedColumns<'a> {
                 // `id` first: it gives the number of entries.
                 (name == "id").then_some(())?;
                 let numbers = &mut cols.numbers;
+                let prefix = IdPrefix::of(site);
                 let n = escaped_seq(s, |s| {
                     let i = entries.len();
                     // The list fits the positions (and `numbers`).
@@ -785,7 +786,7 @@ impl<'a> EscapedColumns<'a> {
                         EntryId::parse(escaped_str(s)?).ok()?
                     } else {
                         *numbers |= 1 << i;
-                        EntryId::from_digits(site, s.whole()?.1)
+                        prefix.id(s.whole()?.1)
                     };
                     // The type is set by the `type` column, which every entry has.
                     entries.push(SnapshotEntry {
@@ -833,9 +834,10 @@ impl<'a> EscapedColumns<'a> {
         let mut entries = self.entries;
         if site != self.site && self.numbers != 0 {
             // The ids stored as numbers read as another site's: made again.
+            let prefix = IdPrefix::of(site);
             for (i, e) in entries.iter_mut().enumerate() {
                 if self.numbers >> i & 1 == 1 {
-                    e.id = EntryId::from_digits(site, e.id.as_str().get(3..)?);
+                    e.id = prefix.id(e.id.as_str().get(3..)?);
                 }
             }
         }
