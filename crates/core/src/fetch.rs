@@ -23,7 +23,7 @@ use crate::ids::{CategoryId, EntryId, EntryType, SiteId};
 use crate::keys;
 use crate::names;
 use crate::signals::items::SnapshotItem;
-use crate::snapshot::{EntryResolution, FetchMeta, Snapshot, SnapshotEntry};
+use crate::snapshot::{Currency, EntryResolution, FetchMeta, Snapshot, SnapshotEntry};
 use crate::source::{ForbiddenKind, HighlightEntry, MarketplaceSource, SourceError};
 use crate::store::{Item, PutCondition, PutOutcome, SnapshotStore, StoreError};
 
@@ -190,7 +190,7 @@ impl ProductMeta {
         e.brand.clone_from(&self.brand);
         e.permalink.clone_from(&self.permalink);
         e.price = self.price;
-        e.currency.clone_from(&self.currency);
+        e.currency = self.currency.as_deref().map(Currency::from);
         e.price_min = self.price_min;
         e.price_max = self.price_max;
         e.seller_count = self.seller_count;

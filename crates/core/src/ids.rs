@@ -173,16 +173,23 @@ impl EntryId {
     }
 }
 
-impl EntryId {
+/// The start of the ids of a site, `MLB`, made once for a column of ids stored as numbers
+/// ([`IdPrefix::id`]): each id is then a copy of it (inline, 24 bytes) with the digits pushed after.
+pub(crate) struct IdPrefix(CompactString);
+
+impl IdPrefix {
+    pub(crate) fn of(site: SiteId) -> Self {
+        // The site's letters from `KNOWN` (no UTF-8 check): inline, no allocation.
+        let prefix = SiteId::KNOWN.iter().find(|k| k.as_bytes() == site.0).copied().unwrap_or("???");
+        IdPrefix(CompactString::new(prefix))
+    }
+
     /// [`EntryId::from_number`] of the number `digits` spells, which must be written as
     /// [`push_digits`] writes it (ASCII digits, no leading zero, at most 19 of them: a `u64`): the
     /// stored `id` column's number as read in place (`snapshot::EscapedColumns`), without
-    /// converting it twice.
-    pub(crate) fn from_digits(site: SiteId, digits: &str) -> Self {
-        // The site's letters from `KNOWN` (no UTF-8 check), the digits pushed after them: inline
-        // up to 24 bytes, no allocation.
-        let prefix = SiteId::KNOWN.iter().find(|k| k.as_bytes() == site.0).copied().unwrap_or("???");
-        let mut s = CompactString::new(prefix);
+    /// converting it twice. Inline (a site's letters and at most 19 digits), no allocation.
+    pub(crate) fn id(&self, digits: &str) -> EntryId {
+        let mut s = self.0.clone();
         s.push_str(digits);
         EntryId(s)
     }
@@ -394,7 +401,7 @@ mod tests {
 
         /// Ids held inline (up to 24 bytes) and on the heap (up to 40) behave as their text: the
         /// same text back, equality, order and hash as the strings', JSON as a string, and
-        /// `from_digits` as `parse`.
+        /// `IdPrefix::id` as `parse`.
         #[test]
         fn ids_of_any_length_behave_as_their_text(
             site in prop::sample::select(SiteId::KNOWN.to_vec()),
@@ -414,7 +421,7 @@ mod tests {
             prop_assert_eq!(serde_json::to_string(&x).unwrap(), serde_json::to_string(&sa).unwrap());
             prop_assert_eq!(serde_json::from_str::<EntryId>(&serde_json::to_string(&sa).unwrap()).unwrap(), x.clone());
             let site = SiteId::parse(site).unwrap();
-            prop_assert_eq!(EntryId::from_digits(site, &digits), EntryId::parse(&format!("{site}{digits}")).unwrap());
+            prop_assert_eq!(IdPrefix::of(site).id(&digits), EntryId::parse(&format!("{site}{digits}")).unwrap());
             // A category has at most 12 digits.
             let c = format!("{site}{}", &digits[..digits.len().min(12)]);
             let category = CategoryId::parse(&c).unwrap();

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ddb_json::{Number, Scan};
-use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
+use crate::ids::{CategoryId, EntryId, EntryType, IdPrefix, Position, SiteId};
 
 /// What the fetcher could learn about a ranked entry. A position is kept whatever the outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -27,6 +27,11 @@ pub enum EntryResolution {
     Pending,
 }
 
+/// A currency code (`BRL`, `ARS`, …): a string held inline up to 24 bytes, so an entry's currency
+/// costs no allocation (the stream reader makes one per entry of every record; docs/decisions.md,
+/// "Currencies inline"). Serialized as the plain string.
+pub type Currency = compact_str::CompactString;
+
 /// One ranked entry of a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotEntry {
@@ -46,7 +51,7 @@ pub struct SnapshotEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     /// The offers' price range and seller count: filled by the fetcher and kept in the product item,
     /// not stored in the snapshot item (nothing that reads snapshots uses them; [`entries_to_columns`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -496,8 +501,8 @@ where
 /// The `currency` column: the one currency of every entry with a price ([`one_currency`]), or one per
 /// entry. Also the entry cache's (`fetch::cache`).
 pub(crate) enum CurrencyColumn {
-    One(String),
-    Each(Vec<Option<String>>),
+    One(Currency),
+    Each(Vec<Option<Currency>>),
 }
 
 impl Default for CurrencyColumn {
@@ -530,7 +535,7 @@ impl<'de> Deserialize<'de> for CurrencyColumn {
                 f.write_str("the currency column: one currency, or a sequence")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CurrencyColumn::One(v.to_string()))
+                Ok(CurrencyColumn::One(Currency::from(v)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
                 Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(CurrencyColumn::Each)
@@ -772,6 +777,7 @@ impl<'a> EscapedColumns<'a> {
                 // `id` first: it gives the number of entries.
                 (name == "id").then_some(())?;
                 let numbers = &mut cols.numbers;
+                let prefix = IdPrefix::of(site);
                 let n = escaped_seq(s, |s| {
                     let i = entries.len();
                     // The list fits the positions (and `numbers`).
@@ -780,7 +786,7 @@ impl<'a> EscapedColumns<'a> {
                         EntryId::parse(escaped_str(s)?).ok()?
                     } else {
                         *numbers |= 1 << i;
-                        EntryId::from_digits(site, s.whole()?.1)
+                        prefix.id(s.whole()?.1)
                     };
                     // The type is set by the `type` column, which every entry has.
                     entries.push(SnapshotEntry {
@@ -800,7 +806,7 @@ impl<'a> EscapedColumns<'a> {
                         (16, entries.len())
                     }
                     "currency" => {
-                        (16, cells_column(s, entries, escaped_str, |e, v| e.currency = v.map(str::to_string))?)
+                        (16, cells_column(s, entries, escaped_str, |e, v| e.currency = v.map(Currency::from))?)
                     }
                     "reviews_total" => (32, cells_column(s, entries, Scan::whole_value, |e, v| e.reviews_total = v)?),
                     "rating" => (64, cells_column(s, entries, |s| s.number().map(Number::f64), |e, v| e.rating = v)?),
@@ -828,15 +834,18 @@ impl<'a> EscapedColumns<'a> {
         let mut entries = self.entries;
         if site != self.site && self.numbers != 0 {
             // The ids stored as numbers read as another site's: made again.
+            let prefix = IdPrefix::of(site);
             for (i, e) in entries.iter_mut().enumerate() {
                 if self.numbers >> i & 1 == 1 {
-                    e.id = EntryId::from_digits(site, e.id.as_str().get(3..)?);
+                    e.id = prefix.id(e.id.as_str().get(3..)?);
                 }
             }
         }
         if let Some(one) = self.one_currency {
+            // Made once and copied: inline, a clone is the 24 bytes.
+            let one = Currency::from(one);
             for e in entries.iter_mut().filter(|e| e.price.is_some()) {
-                e.currency = Some(one.to_string());
+                e.currency = Some(one.clone());
             }
         }
         Some(entries)
@@ -846,6 +855,21 @@ impl<'a> EscapedColumns<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry's currency (inline, [`Currency`]) is written and read as the plain string it was
+    /// as a `String`: short codes, and one too long to be held inline.
+    #[test]
+    fn a_currency_is_serialized_as_its_string() {
+        for code in ["BRL", "", "A currency code longer than 24 bytes"] {
+            let mut e =
+                SnapshotEntry::bare(Position::new(1).unwrap(), EntryId::parse("MLB1").unwrap(), EntryType::Item);
+            e.currency = Some(code.into());
+            let json = serde_json::to_value(&e).unwrap();
+            assert_eq!(json["currency"], serde_json::Value::String(code.to_string()));
+            let back: SnapshotEntry = serde_json::from_value(json).unwrap();
+            assert_eq!(back.currency.as_deref(), Some(code));
+        }
+    }
 
     #[test]
     fn decodes_the_score_command_input_shape() {
@@ -939,7 +963,8 @@ mod tests {
                     (sellers, reviews),
                 )| {
                     let mut e = SnapshotEntry::bare(Position::new(pos).unwrap_or(Position::new(1).unwrap()), id, kind);
-                    (e.title, e.brand, e.permalink, e.currency) = (title, brand, permalink, currency);
+                    (e.title, e.brand, e.permalink, e.currency) =
+                        (title, brand, permalink, currency.map(Currency::from));
                     (e.price, e.price_min, e.price_max, e.rating) = (price, pmin, pmax, rating);
                     (e.seller_count, e.reviews_total) = (sellers, reviews);
                     e
@@ -977,7 +1002,7 @@ mod tests {
             if let Some(c) = one_currency {
                 // Every entry with a price in the same currency, the others with none: stored once.
                 for e in &mut entries {
-                    e.currency = e.price.map(|_| c.clone());
+                    e.currency = e.price.map(|_| Currency::from(c.as_str()));
                 }
             }
             if ranked {
@@ -1170,7 +1195,7 @@ mod tests {
     /// included), a review total of 20 digits, positions other than 1…n.
     fn one_pass_form(entries: &[SnapshotEntry]) -> bool {
         let plain =
-            |c: &Option<String>| c.as_deref().is_none_or(|c| !c.chars().any(|c| c == '"' || c == '\\' || c < ' '));
+            |c: &Option<Currency>| c.as_deref().is_none_or(|c| !c.chars().any(|c| c == '"' || c == '\\' || c < ' '));
         let positive = |x: Option<f64>| x.is_none_or(|x| x.is_sign_positive());
         entries.iter().enumerate().all(|(i, e)| {
             usize::from(e.position.get()) == i + 1
@@ -1198,7 +1223,7 @@ mod tests {
                 move |(mut entries, one_currency, (ranked, tidy), site, (secs, nanos), (api_calls, duration_ms))| {
                     if let Some(c) = one_currency {
                         for e in &mut entries {
-                            e.currency = e.price.map(|_| c.clone());
+                            e.currency = e.price.map(|_| Currency::from(c.as_str()));
                         }
                     }
                     if tidy {

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FetchConfig, ProductMeta};
 use crate::ids::{EntryId, EntryType, SiteId};
-use crate::snapshot::{self, Coded, CurrencyColumn, EntryResolution, Num, SnapshotEntry};
+use crate::snapshot::{self, Coded, Currency, CurrencyColumn, EntryResolution, Num, SnapshotEntry};
 
 /// One entry of the list as the last refresh left it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ pub struct CachedEntry {
     /// The product item's resolution (`Resolved`, never `Cached`).
     pub resolution: EntryResolution,
     pub price: Option<f64>,
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     pub reviews_total: Option<u64>,
     pub rating: Option<f64>,
     /// From this time on, the plan may want work on the entry: the refresh reads its product item.
@@ -61,7 +61,7 @@ impl CachedEntry {
             id: m.id.clone(),
             resolution: m.resolution,
             price: m.price,
-            currency: m.currency.clone(),
+            currency: m.currency.as_deref().map(Currency::from),
             reviews_total: m.reviews_total,
             rating: m.rating,
             due: due(m, cfg, now),
@@ -189,7 +189,7 @@ impl EntryCache {
         let prefix = self.site.as_str();
         let id: Vec<&str> = es.iter().map(|e| e.id.as_str().strip_prefix(prefix).unwrap_or(e.id.as_str())).collect();
         let currency = match snapshot::one_currency(es, |e| e.price, |e| e.currency.as_deref()) {
-            Some(one) => CurrencyColumn::One(one.to_string()),
+            Some(one) => CurrencyColumn::One(Currency::from(one)),
             None => CurrencyColumn::Each(column(es, |e| e.currency.clone())),
         };
         let text = Text {

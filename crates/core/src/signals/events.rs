@@ -453,8 +453,10 @@ fn event_item(
         brand: entry.and_then(|e| e.brand.clone()),
         permalink: entry.and_then(|e| e.permalink.clone()),
         price: entry.map_or_else(|| cell.and_then(|c| c.price()), |e| e.price),
-        currency: entry
-            .map_or_else(|| cell.and_then(|c| w.currency(c.cur)).map(str::to_string), |e| e.currency.clone()),
+        currency: entry.map_or_else(
+            || cell.and_then(|c| w.currency(c.cur)).map(str::to_string),
+            |e| e.currency.as_deref().map(str::to_string),
+        ),
         from_position: f.from,
         to_position: f.to,
         places: places(f.from, f.to),

@@ -745,7 +745,7 @@ impl LatestItem {
                 p.brand.clone_from(&e.brand);
                 p.permalink.clone_from(&e.permalink);
                 p.price = e.price;
-                p.currency.clone_from(&e.currency);
+                p.currency = e.currency.as_deref().map(str::to_string);
                 p.reviews_total = e.reviews_total;
                 p.rating = e.rating;
             }

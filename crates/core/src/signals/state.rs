@@ -1871,7 +1871,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, (id, cur))| {
                         let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, EntryType::Product);
-                        e.currency = cur;
+                        e.currency = cur.map(Into::into);
                         e.price = Some(10.0 + i as f64);
                         e
                     })

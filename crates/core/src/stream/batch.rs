@@ -355,7 +355,7 @@ mod tests {
                 let mut e = SnapshotEntry::bare(Position::new(1).unwrap(), EntryId::parse(&id).unwrap(), kind);
                 e.title = title;
                 e.price = price;
-                e.currency = price.map(|_| "BRL".to_string());
+                e.currency = price.map(|_| "BRL".into());
                 e.reviews_total = reviews;
                 e
             })
