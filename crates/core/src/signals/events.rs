@@ -547,8 +547,11 @@ mod tests {
                 3 => 0.0f64..0.2,
                 1 => prop::sample::select(vec![0.05, -1.0, 0.0, f64::NAN, f64::INFINITY, 1e-300, 3.7]),
             ],
+            at_share in any::<bool>(),
         ) {
             let cfg = SignalConfig { reviews_surge_min: least, reviews_surge_share: share, ..SignalConfig::default() };
+            // Now and then a delta right at `share × before`, where `ceil` turns.
+            let delta = if at_share { (share.max(0.0) * before as f64) as i64 } else { delta };
             let (got, want) = (surge_threshold(delta, before, &cfg), surge_threshold_plain(delta, before, &cfg));
             prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
         }

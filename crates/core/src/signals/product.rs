@@ -130,7 +130,7 @@ impl ProductContext<'_> {
 
     /// [`ProductContext::dense`] of a window whose momentum window starts at column `from`.
     pub fn dense(w: &Window<'_>, from: usize) -> bool {
-        (from..=w.s_col()).all(|c| w.dense(c))
+        w.dense_from(from)
     }
 
     /// [`ProductContext::new_from`]: `t − new_window`, None when that is not a time (or the window

@@ -351,6 +351,12 @@ impl<'a> Window<'a> {
         }
     }
 
+    /// Whether every column from `from` on (`S` included) is dense ([`Window::dense`] of each).
+    pub fn dense_from(&self, from: usize) -> bool {
+        let s = self.s_col();
+        self.s_dense && self.tab.dense[self.lo + from.min(s)..self.lo + s].iter().all(|d| *d)
+    }
+
     /// The row of a product index (None when the product is in neither `S` nor `P`).
     pub fn row_of(&self, idx: u32) -> Option<usize> {
         self.row_of.get(idx as usize).copied().filter(|r| *r != NO_ROW).map(|r| r as usize)
@@ -1230,6 +1236,7 @@ mod tests {
                 prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
                 let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
                 prop_assert_eq!(w.dense(col), in_order);
+                prop_assert_eq!(w.dense_from(col), (col..w.cols.len()).all(|c| w.dense(c)), "dense from {}", col);
                 let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
                 prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
                 prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
