@@ -226,11 +226,8 @@ pub(crate) fn detect(
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
-    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = w
-        .state
-        .fired
+    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = fired_within(&w.state.fired, rearm_from, t)
         .iter()
-        .filter(|e| e.at >= rearm_from && e.at < t)
         .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
         .collect();
     // What every event of this snapshot shares.
@@ -360,6 +357,15 @@ fn surge_threshold_plain(delta: i64, before: u64, cfg: &SignalConfig) -> Option<
     let least = cfg.reviews_surge_min.max(1) as f64;
     let th = least.max((cfg.reviews_surge_share.max(0.0) * before as f64).ceil());
     (delta as f64 >= th).then_some(th)
+}
+
+/// The events of `fired` (sorted by time, as [`crate::signals::ListState::fired`] is) fired within
+/// `[from, to)`: one slice, found by two binary searches instead of a filter over every event (and
+/// collected at its exact size).
+fn fired_within(fired: &[Fired], from: DateTime<Utc>, to: DateTime<Utc>) -> &[Fired] {
+    let lo = fired.partition_point(|e| e.at < from);
+    let hi = lo + fired[lo..].partition_point(|e| e.at < to);
+    &fired[lo..hi]
 }
 
 /// `in_top_N` at the previous and the scored column of a row of the grid (docs/signals.md §6: in
@@ -554,6 +560,28 @@ mod tests {
             let delta = if at_share { (share.max(0.0) * before as f64) as i64 } else { delta };
             let (got, want) = (surge_threshold(delta, before, &cfg), surge_threshold_plain(delta, before, &cfg));
             prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+        }
+    }
+
+    proptest! {
+        /// The events fired within a range, found by binary search in a list sorted by time, are
+        /// those a filter keeps (ties at either end, empty ranges and reversed ones too).
+        #[test]
+        fn events_fired_within_are_those_filtered(
+            mut hours in prop::collection::vec(0i64..30, 0..40),
+            from in -2i64..32,
+            to in -2i64..32,
+        ) {
+            hours.sort_unstable();
+            let at = |h: i64| DateTime::from_timestamp(1_793_000_000 + h * 3_600, 0).unwrap();
+            let fired: Vec<Fired> = hours
+                .iter()
+                .map(|h| Fired { at: at(*h), key_kind: "climber".into(), product: EntryId::parse(&format!("MLB{h}")).unwrap() })
+                .collect();
+            let (from, to) = (at(from), at(to));
+            let want: Vec<&Fired> = fired.iter().filter(|e| e.at >= from && e.at < to).collect();
+            let got: Vec<&Fired> = fired_within(&fired, from, to).iter().collect();
+            prop_assert_eq!(got, want);
         }
     }
 
