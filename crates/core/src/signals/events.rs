@@ -187,6 +187,20 @@ impl Fingerprint {
 /// The fields every event of a snapshot shares, built once.
 struct Common {
     pk: String,
+    /// The snapshot's time as keys write it ([`keys::ts`]): the start of every event's sort key.
+    at: String,
+}
+
+impl Common {
+    /// [`keys::event_sk`] of the snapshot's time (its text written once a snapshot: it was ~300
+    /// instructions an event).
+    fn sk(&self, key_kind: &str, product: &EntryId) -> String {
+        let mut sk = String::with_capacity(self.at.len() + key_kind.len() + product.as_str().len() + 2);
+        for part in [&self.at, "#", key_kind, "#", product.as_str()] {
+            sk.push_str(part);
+        }
+        sk
+    }
 }
 
 pub(crate) struct EventContext {
@@ -212,11 +226,8 @@ pub(crate) fn detect(
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
-    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = w
-        .state
-        .fired
+    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = fired_within(&w.state.fired, rearm_from, t)
         .iter()
-        .filter(|e| e.at >= rearm_from && e.at < t)
         .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
         .collect();
     // What every event of this snapshot shares.
@@ -235,7 +246,8 @@ pub(crate) fn detect(
             return;
         }
         let key_kind = key_kind.to_string();
-        let common = common.get_or_insert_with(|| Common { pk: keys::event_pk(w.current.site, &w.current.category) });
+        let common = common
+            .get_or_insert_with(|| Common { pk: keys::event_pk(w.current.site, &w.current.category), at: keys::ts(t) });
         out.push(event_item(w, common, row, kind, key_kind, sig, f, sev, cfg));
     };
 
@@ -299,11 +311,7 @@ pub(crate) fn detect(
         }
         // Reviews surge.
         if let (Some(delta), Some(before), Some(after)) = (sig.reviews_delta_24h, sig.reviews_ref, sig.reviews_total) {
-            let least = cfg.reviews_surge_min.max(1) as f64;
-            // Below the least threshold no share can raise it to `delta` (`ceil` is a libm call).
-            let th = || least.max((cfg.reviews_surge_share.max(0.0) * before as f64).ceil());
-            let th = if (delta as f64) < least { least } else { th() };
-            if delta as f64 >= th {
+            if let Some(th) = surge_threshold(delta, before, cfg) {
                 let sev = if delta as f64 >= 2.0 * th { Severity::Notable } else { Severity::Info };
                 let f = Facts {
                     from: prev,
@@ -327,6 +335,37 @@ pub(crate) fn detect(
     }
     out.sort_by(|a, b| a.sk.cmp(&b.sk));
     (out, suppressed)
+}
+
+/// The reviews-surge threshold, `max(least, ⌈share × before⌉)`, when `delta` reaches it (None: no
+/// surge). `ceil` is a libm call, made only for a surge: `delta` is a whole number, so below the
+/// least threshold, or below `share × before`, it is below the threshold too.
+#[inline]
+fn surge_threshold(delta: i64, before: u64, cfg: &SignalConfig) -> Option<f64> {
+    let least = cfg.reviews_surge_min.max(1) as f64;
+    let (d, share) = (delta as f64, cfg.reviews_surge_share.max(0.0) * before as f64);
+    if d < least || d < share {
+        return None;
+    }
+    let th = least.max(share.ceil());
+    (d >= th).then_some(th)
+}
+
+/// [`surge_threshold`] as defined (docs/signals.md §6).
+#[cfg(test)]
+fn surge_threshold_plain(delta: i64, before: u64, cfg: &SignalConfig) -> Option<f64> {
+    let least = cfg.reviews_surge_min.max(1) as f64;
+    let th = least.max((cfg.reviews_surge_share.max(0.0) * before as f64).ceil());
+    (delta as f64 >= th).then_some(th)
+}
+
+/// The events of `fired` (sorted by time, as [`crate::signals::ListState::fired`] is) fired within
+/// `[from, to)`: one slice, found by two binary searches instead of a filter over every event (and
+/// collected at its exact size).
+fn fired_within(fired: &[Fired], from: DateTime<Utc>, to: DateTime<Utc>) -> &[Fired] {
+    let lo = fired.partition_point(|e| e.at < from);
+    let hi = lo + fired[lo..].partition_point(|e| e.at < to);
+    &fired[lo..hi]
 }
 
 /// `in_top_N` at the previous and the scored column of a row of the grid (docs/signals.md §6: in
@@ -439,7 +478,7 @@ fn event_item(
         (first..w.cols.len()).map(|c| PositionPoint { at: w.time(c), position: slot_pos(slots[c]) }).collect();
     EventItem {
         pk: common.pk.clone(),
-        sk: keys::event_sk(t, &key_kind, id),
+        sk: common.sk(&key_kind, id),
         kind,
         key_kind,
         n: f.n,
@@ -483,6 +522,69 @@ mod tests {
     fn slots() -> impl Strategy<Value = Vec<Slot>> {
         let slot = prop_oneof![Just(0u32), (1u32..40).prop_map(|i| 1 << 8 | i), Just(1 << 8 | 255)];
         prop::collection::vec(slot, 1..30)
+    }
+
+    proptest! {
+        /// An event's sort key from the snapshot's time written once is the key `keys::event_sk`
+        /// writes, at any time (chrono's own text outside the years 0–9999 and for fractions).
+        #[test]
+        fn sort_keys_from_the_time_written_once_are_event_sks(
+            secs in prop_oneof![4 => 1_700_000_000i64..1_800_000_000, 1 => -70_000_000_000i64..300_000_000_000],
+            nanos in prop_oneof![3 => Just(0u32), 1 => 0u32..1_000_000_000],
+            kind in prop::sample::select(EventKind::ALL.to_vec()),
+            n in proptest::option::of(any::<u8>()),
+            id in "MLB[0-9]{1,14}",
+        ) {
+            let Some(t) = DateTime::from_timestamp(secs, nanos) else { return Ok(()) };
+            let id = EntryId::parse(&id).unwrap();
+            let common = Common { pk: String::new(), at: keys::ts(t) };
+            let key_kind = kind.key_kind(n);
+            prop_assert_eq!(common.sk(&key_kind, &id), keys::event_sk(t, &key_kind, &id));
+        }
+    }
+
+    proptest! {
+        /// The surge threshold with `ceil` left out below it is the threshold as defined, for any
+        /// delta, earlier total, least threshold and share (NaN, infinite and negative ones too).
+        #[test]
+        fn surge_thresholds_without_ceil_below_them_are_the_thresholds(
+            delta in prop_oneof![3 => -100i64..400, 1 => any::<i64>()],
+            before in prop_oneof![3 => 0u64..5_000, 1 => any::<u64>()],
+            least in prop_oneof![3 => 0u64..40, 1 => any::<u64>()],
+            share in prop_oneof![
+                3 => 0.0f64..0.2,
+                1 => prop::sample::select(vec![0.05, -1.0, 0.0, f64::NAN, f64::INFINITY, 1e-300, 3.7]),
+            ],
+            at_share in any::<bool>(),
+        ) {
+            let cfg = SignalConfig { reviews_surge_min: least, reviews_surge_share: share, ..SignalConfig::default() };
+            // Now and then a delta right at `share × before`, where `ceil` turns.
+            let delta = if at_share { (share.max(0.0) * before as f64) as i64 } else { delta };
+            let (got, want) = (surge_threshold(delta, before, &cfg), surge_threshold_plain(delta, before, &cfg));
+            prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+        }
+    }
+
+    proptest! {
+        /// The events fired within a range, found by binary search in a list sorted by time, are
+        /// those a filter keeps (ties at either end, empty ranges and reversed ones too).
+        #[test]
+        fn events_fired_within_are_those_filtered(
+            mut hours in prop::collection::vec(0i64..30, 0..40),
+            from in -2i64..32,
+            to in -2i64..32,
+        ) {
+            hours.sort_unstable();
+            let at = |h: i64| DateTime::from_timestamp(1_793_000_000 + h * 3_600, 0).unwrap();
+            let fired: Vec<Fired> = hours
+                .iter()
+                .map(|h| Fired { at: at(*h), key_kind: "climber".into(), product: EntryId::parse(&format!("MLB{h}")).unwrap() })
+                .collect();
+            let (from, to) = (at(from), at(to));
+            let want: Vec<&Fired> = fired.iter().filter(|e| e.at >= from && e.at < to).collect();
+            let got: Vec<&Fired> = fired_within(&fired, from, to).iter().collect();
+            prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

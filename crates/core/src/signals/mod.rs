@@ -78,8 +78,9 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
     let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let dense = product::ProductContext::dense(&w, momentum_from);
     let mut points = [0.0; 256];
-    product::ProductContext::fill_points(cfg, &mut points);
+    product::ProductContext::fill_points(cfg, &mut points, dense);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
@@ -88,6 +89,7 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
         momentum_weights,
         momentum_den,
         points: &points,
+        dense,
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
         new_from: product::ProductContext::new_from(t, cfg),
     };

@@ -100,8 +100,13 @@ pub(crate) struct ProductContext<'a> {
     pub momentum_from: usize,
     pub momentum_weights: Vec<f64>,
     /// The rank points of each position: `max(0, base − position)` (built once a snapshot, in
-    /// the caller's frame: a copy of the 2 KB table cost as much as building it).
+    /// the caller's frame: a copy of the 2 KB table cost as much as building it); with `dense`,
+    /// 0 at index 0 instead.
     pub points: &'a [f64; 256],
+    /// Whether every column of the momentum window is dense (its cells at positions `1, 2, …`):
+    /// no slot there is at position 0, so a slot's low byte indexes `points` as is, an absent one
+    /// (0) at 0 ([`momentum_num`]).
+    pub dense: bool,
     pub momentum_den: f64,
     /// The first column of the reviews window (the same for every row; the price window's is the
     /// grid's, [`Window::price_min`]).
@@ -112,12 +117,20 @@ pub(crate) struct ProductContext<'a> {
 
 impl ProductContext<'_> {
     /// [`ProductContext::points`], written into a zeroed table (in the caller's frame: returning
-    /// the 2 KB table copied it).
-    pub fn fill_points(cfg: &SignalConfig, points: &mut [f64; 256]) {
+    /// the 2 KB table copied it); `dense`: [`ProductContext::dense`].
+    pub fn fill_points(cfg: &SignalConfig, points: &mut [f64; 256], dense: bool) {
         // Positions from `base` on have none.
         for (p, x) in points.iter_mut().enumerate().take(usize::from(cfg.momentum_base)) {
             *x = f64::from(cfg.momentum_base - p as u8);
         }
+        if dense {
+            points[0] = 0.0;
+        }
+    }
+
+    /// [`ProductContext::dense`] of a window whose momentum window starts at column `from`.
+    pub fn dense(w: &Window<'_>, from: usize) -> bool {
+        w.dense_from(from)
     }
 
     /// [`ProductContext::new_from`]: `t − new_window`, None when that is not a time (or the window
@@ -183,6 +196,32 @@ impl Decays {
 thread_local! {
     static DECAYS: std::cell::RefCell<Decays> =
         const { std::cell::RefCell::new(Decays { tau: 0, entries: [(i64::MIN, 0.0); DECAY_ENTRIES] }) };
+}
+
+/// The momentum's numerator: `Σ weight × points(position)` over a row's slots of the momentum
+/// window, in column order, 0 points where the product is absent. With `dense` (no slot at position
+/// 0; `points[0]` is then 0) each slot's low byte indexes `points` without a branch: an absent
+/// slot is 0, so it reads the same 0 points, multiplied and added as [`momentum_num_plain`] does.
+#[inline]
+fn momentum_num(slots: &[Slot], weights: &[f64], points: &[f64; 256], dense: bool) -> f64 {
+    if !dense {
+        return momentum_num_plain(slots, weights, points);
+    }
+    let mut num = 0.0;
+    for (v, weight) in slots.iter().zip(weights) {
+        num += weight * points[usize::from(*v as u8)];
+    }
+    num
+}
+
+/// [`momentum_num`], the slot's position looked at first (the definition).
+fn momentum_num_plain(slots: &[Slot], weights: &[f64], points: &[f64; 256]) -> f64 {
+    let mut num = 0.0;
+    for (v, weight) in slots.iter().zip(weights) {
+        let pts = slot_pos(*v).map_or(0.0, |p| points[usize::from(p)]);
+        num += weight * pts;
+    }
+    num
 }
 
 /// The price when it is valid: finite and positive.
@@ -275,11 +314,7 @@ pub(crate) fn product_signals(
     let number_one_since = run_since(w, slots, 1, one_carry);
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
-    let mut num = 0.0;
-    for (v, weight) in slots[ctx.momentum_from..].iter().zip(&ctx.momentum_weights) {
-        let pts = slot_pos(*v).map_or(0.0, |p| ctx.points[usize::from(p)]);
-        num += weight * pts;
-    }
+    let num = momentum_num(&slots[ctx.momentum_from..], &ctx.momentum_weights, ctx.points, ctx.dense);
     let den = ctx.momentum_den;
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
@@ -412,12 +447,46 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The momentum read with the slots' low bytes as indices (dense windows) is the one read
+        /// through their positions, bit for bit, on every row of any scenario; also when a column
+        /// of the state holds a cell at position 0 (a blob read from elsewhere), which makes the
+        /// window not dense.
+        #[test]
+        fn momentum_by_low_bytes_is_momentum_by_positions(
+            (hist, scored) in crate::signals::window::testing::scenario(),
+            zero in proptest::option::of((any::<prop::sample::Index>(), any::<prop::sample::Index>())),
+            base in prop_oneof![3 => Just(21u8), 1 => any::<u8>()],
+        ) {
+            let cfg = SignalConfig { momentum_base: base, ..SignalConfig::default() };
+            let (mut st, s) = crate::signals::window::testing::state_and_snapshot(&hist, &scored);
+            if let (Some((c, i)), false) = (zero, st.cols.is_empty()) {
+                let c = c.index(st.cols.len());
+                let i = i.index(st.cols[c].cells.len());
+                st.cols[c].cells[i].pos = 0;
+            }
+            // A copy lays its tables out from the columns as they are now.
+            let st = st.clone();
+            let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            let prepared = st.prepare(&s);
+            let w = Window::build(&s, &prepared, &st, &cfg);
+            let (from, weights, den) = ProductContext::momentum_weights(&w, &cfg);
+            let mut points = [0.0; 256];
+            ProductContext::fill_points(&cfg, &mut points, false);
+            for (row, p) in scored.products.iter().enumerate() {
+                let num = momentum_num_plain(&w.slots(row)[from..], &weights, &points);
+                let want = if den > 0.0 { num / den } else { 0.0 };
+                prop_assert_eq!(p.momentum.to_bits(), want.to_bits(), "row {}", row);
+            }
+        }
+    }
+
     #[test]
     fn the_points_table_is_base_minus_position() {
         for base in 0..=u8::MAX {
             let cfg = SignalConfig { momentum_base: base, ..SignalConfig::default() };
             let mut points = [0.0; 256];
-            ProductContext::fill_points(&cfg, &mut points);
+            ProductContext::fill_points(&cfg, &mut points, false);
             for p in 0..=u8::MAX {
                 let want = f64::from(base.saturating_sub(p));
                 assert_eq!(points[usize::from(p)].to_bits(), want.to_bits(), "base {base}, position {p}");

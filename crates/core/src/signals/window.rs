@@ -34,16 +34,16 @@ pub(crate) struct Window<'a> {
     grid: Vec<Slot>,
     /// The row of each product index, or `NO_ROW`.
     row_of: Vec<u32>,
-    /// Per column: whether its cells are at positions `1, 2, …, len` in that order (every list the
-    /// scorer writes; a column read from elsewhere may have gaps or repeats).
-    dense: Vec<bool>,
+    /// The state's index of the first column (the tables' `dense` and `vol_prev` are read from
+    /// there on).
+    lo: usize,
+    /// Whether `S`'s cells are at positions `1, 2, …, len` in that order (see [`Window::dense`]).
+    s_dense: bool,
     /// Per column: `(t − at).num_seconds()` when both are whole seconds (see [`Window::age_secs`]).
     ages: Vec<Option<i64>>,
     /// Whether every column's age is known: the ages then fall strictly along the columns (their
     /// times rise), which [`Window::first_col_since`] and [`Window::r24`] search.
     whole: bool,
-    /// Per history column: its volatility against the column before it (meaningless for the first).
-    vol_prev: Vec<f64>,
     /// Per row of `S`: the product's lowest valid price in its currency in `S` over the price window
     /// (+∞ when there is none; see [`Window::price_min`]).
     price_min: Vec<f64>,
@@ -120,9 +120,16 @@ impl<'a> Window<'a> {
         cols.extend(&state.cols[lo..hi]);
         cols.push(&prepared.col);
 
+        let mut tab = state.tables().lock(state);
+        // The window's vectors, kept with the tables from one window to the next (given back when
+        // the window is dropped): building them allocated nine times a record.
+        let mut sc = std::mem::take(&mut tab.scratch);
         let n_ids = state.ids.len() + prepared.new_ids.len();
-        let mut row_of = vec![NO_ROW; n_ids];
-        let mut rows: Vec<u32> = Vec::with_capacity(prepared.col.cells.len() + 4);
+        let mut row_of = std::mem::take(&mut sc.row_of);
+        row_of.clear();
+        row_of.resize(n_ids, NO_ROW);
+        let mut rows = std::mem::take(&mut sc.rows);
+        rows.clear();
         for c in &prepared.col.cells {
             row_of[c.id as usize] = rows.len() as u32;
             rows.push(c.id);
@@ -139,7 +146,9 @@ impl<'a> Window<'a> {
         let width = cols.len();
         let s = width - 1;
         // `S`'s slots, by row.
-        let mut s_slots: Vec<Slot> = vec![0; rows.len()];
+        let mut s_slots = std::mem::take(&mut sc.s_slots);
+        s_slots.clear();
+        s_slots.resize(rows.len(), 0);
         let mut in_order = true;
         for (i, cell) in prepared.col.cells.iter().enumerate() {
             in_order &= usize::from(cell.pos) == i + 1;
@@ -150,9 +159,9 @@ impl<'a> Window<'a> {
         }
         // Whole-second times (all the scorer stores) subtract as timestamps.
         let t_secs = whole_secs(t);
-        let mut tab = state.tables().lock(state);
         // The columns' ages, from their timestamps kept in the tables.
-        let mut ages: Vec<Option<i64>> = Vec::with_capacity(width);
+        let mut ages = std::mem::take(&mut sc.ages);
+        ages.clear();
         let mut whole = t_secs.is_some();
         for secs in &tab.secs[lo..hi] {
             let age = t_secs.zip(*secs).map(|(t, c)| t - c);
@@ -167,9 +176,12 @@ impl<'a> Window<'a> {
         // the price minimum of each row of `S` over the price window, in its currency in `S`.
         let in_place = hi == state.cols.len() && tab.make_room();
         let (cap, first) = (tab.cap, tab.place(lo));
-        let mut place = Vec::with_capacity(rows.len());
-        let mut grid: Vec<Slot> = Vec::new();
-        let mut price_min = Vec::with_capacity(n_current);
+        let mut place = std::mem::take(&mut sc.place);
+        place.clear();
+        let mut grid = std::mem::take(&mut sc.grid);
+        grid.clear();
+        let mut price_min = std::mem::take(&mut sc.price_min);
+        price_min.clear();
         price_min.resize(n_current, f64::INFINITY);
         let from = price_from.min(s);
         for (r, &id) in rows.iter().enumerate() {
@@ -201,11 +213,8 @@ impl<'a> Window<'a> {
                 *min = tab.price_min(&held, cur, lo + from, &state.cols);
             }
         }
-        let mut dense = Vec::with_capacity(width);
-        dense.extend_from_slice(&tab.dense[lo..hi]);
-        dense.push(in_order);
-        let mut vol_prev = Vec::with_capacity(width);
-        vol_prev.extend_from_slice(&tab.vol_prev[lo..hi]);
+        // `S`'s slots stay with the tables; the others come back when the window is dropped.
+        tab.scratch = Scratch { s_slots, ..Scratch::default() };
         Window {
             t,
             current,
@@ -216,10 +225,10 @@ impl<'a> Window<'a> {
             place,
             grid,
             row_of,
-            dense,
+            lo,
+            s_dense: in_order,
             ages,
             whole,
-            vol_prev,
             price_min,
             state,
             prepared,
@@ -236,7 +245,7 @@ impl<'a> Window<'a> {
     /// The volatility of the history columns `c − 1` and `c` (`c ≥ 1`, `c` not the scored one), as
     /// [`crate::signals::category`] computes it (kept from one record to the next).
     pub fn volatility_prev(&self, c: usize) -> Option<f64> {
-        self.vol_prev.get(c).copied().filter(|_| c >= 1)
+        self.tab.vol_prev.get(self.lo + c).copied().filter(|_| c >= 1 && c < self.s_col())
     }
 
     pub fn s_col(&self) -> usize {
@@ -335,7 +344,17 @@ impl<'a> Window<'a> {
 
     /// Whether a column's cells are at positions `1, 2, …, len` in that order.
     pub fn dense(&self, col: usize) -> bool {
-        self.dense[col]
+        if col < self.s_col() {
+            self.tab.dense[self.lo + col]
+        } else {
+            self.s_dense
+        }
+    }
+
+    /// Whether every column from `from` on (`S` included) is dense ([`Window::dense`] of each).
+    pub fn dense_from(&self, from: usize) -> bool {
+        let s = self.s_col();
+        self.s_dense && self.tab.dense[self.lo + from.min(s)..self.lo + s].iter().all(|d| *d)
     }
 
     /// The row of a product index (None when the product is in neither `S` nor `P`).
@@ -405,6 +424,43 @@ impl<'a> Window<'a> {
     /// The first column at or after `t − secs`.
     pub fn first_col_since(&self, secs: i64) -> usize {
         first_since(&self.cols, &self.ages, self.whole, self.t, secs)
+    }
+}
+
+impl Drop for Window<'_> {
+    /// Gives the window's vectors back to the tables, for the next window.
+    fn drop(&mut self) {
+        let sc = &mut self.tab.scratch;
+        sc.rows = std::mem::take(&mut self.rows);
+        sc.row_of = std::mem::take(&mut self.row_of);
+        sc.place = std::mem::take(&mut self.place);
+        sc.grid = std::mem::take(&mut self.grid);
+        sc.ages = std::mem::take(&mut self.ages);
+        sc.price_min = std::mem::take(&mut self.price_min);
+    }
+}
+
+/// A window's vectors between windows (see [`Window::build`]): their contents are stale, only their
+/// room is kept.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    rows: Vec<u32>,
+    row_of: Vec<u32>,
+    place: Vec<usize>,
+    grid: Vec<Slot>,
+    ages: Vec<Option<i64>>,
+    price_min: Vec<f64>,
+    s_slots: Vec<Slot>,
+}
+
+impl Scratch {
+    fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        (self.rows.capacity() + self.row_of.capacity() + self.grid.capacity() + self.s_slots.capacity())
+            * size_of::<u32>()
+            + self.place.capacity() * size_of::<usize>()
+            + self.ages.capacity() * size_of::<Option<i64>>()
+            + self.price_min.capacity() * size_of::<f64>()
     }
 }
 
@@ -517,6 +573,7 @@ impl ColumnTables {
                 + t.secs.capacity() * size_of::<Option<i64>>()
                 + t.dense.capacity()
                 + t.vol_prev.capacity() * size_of::<f64>()
+                + t.scratch.heap_bytes()
         })
     }
 }
@@ -556,6 +613,8 @@ pub(crate) struct Tables {
     dense: Vec<bool>,
     /// Per column: its volatility against the column before it (NaN for the first).
     vol_prev: Vec<f64>,
+    /// The vectors of the last window built, for the next one.
+    scratch: Scratch,
 }
 
 /// A row of [`Tables`]: its cells of the columns held hold the product's slot in each (0 where it
@@ -1177,6 +1236,7 @@ mod tests {
                 prop_assert_eq!(w.age_secs(col), (w.t - w.time(col)).num_seconds());
                 let in_order = w.cols[col].cells.iter().enumerate().all(|(i, c)| usize::from(c.pos) == i + 1);
                 prop_assert_eq!(w.dense(col), in_order);
+                prop_assert_eq!(w.dense_from(col), (col..w.cols.len()).all(|c| w.dense(c)), "dense from {}", col);
                 let found = w.cols[col].cells.iter().rev().find(|c| c.id == idx);
                 prop_assert_eq!(w.cell(row, col).map(|c| c as *const Cell), found.map(|c| c as *const Cell));
                 prop_assert_eq!(w.pos(row, col), found.map(|c| c.pos));
