@@ -85,6 +85,13 @@ impl Writer {
     /// seconds (`t.timestamp()`, from the day kept).
     #[inline(always)]
     pub fn time(&mut self, t: DateTime<Utc>, base: i64) -> i64 {
+        self.time_plus(t, base, 0)
+    }
+
+    /// [`Writer::time`] with `plus` added to its first varint (values below `plus` left for the
+    /// caller's own meanings: [`Reader::time_of`] reads it once `plus` is taken off).
+    #[inline(always)]
+    pub fn time_plus(&mut self, t: DateTime<Utc>, base: i64, plus: u64) -> i64 {
         let ns = t.timestamp_subsec_nanos();
         // Through the naive UTC time: `DateTime`'s own `date_naive` and `Timelike` apply the offset.
         let naive = t.naive_utc();
@@ -95,7 +102,7 @@ impl Writer {
         }
         // Times within chrono's range are ±2^44 s apart at most: the shift loses nothing.
         let secs = self.day.1 + sod;
-        self.varint((zig(secs.wrapping_sub(base)) << 1) | u64::from(ns != 0));
+        self.varint(((zig(secs.wrapping_sub(base)) << 1) | u64::from(ns != 0)).wrapping_add(plus));
         if ns != 0 {
             self.varint(u64::from(ns));
         }
@@ -195,6 +202,12 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn time(&mut self, base: i64) -> Result<DateTime<Utc>, CodecError> {
         let v = self.varint()?;
+        self.time_of(v, base)
+    }
+
+    /// The time whose first varint, `v`, was already read (see [`Writer::time`]): its nanoseconds
+    /// follow when `v` says so.
+    pub fn time_of(&mut self, v: u64, base: i64) -> Result<DateTime<Utc>, CodecError> {
         let secs = unzig(v >> 1).wrapping_add(base);
         let ns =
             if v & 1 == 1 { u32::try_from(self.varint()?).map_err(|_| CodecError("bad nanoseconds"))? } else { 0 };
