@@ -2105,7 +2105,7 @@ mod tests {
         let category = CategoryId::parse("MLB1055").unwrap();
         let mut st = ListState::default();
         let mut list: Vec<u32> = (1..=20).collect();
-        let mut kept = 0;
+        let (mut kept, mut run) = (0, 0);
         for h in 0..40 {
             list.swap(h % 19, h % 19 + 1);
             let s = snap(h as i64, &list, 100.0);
@@ -2118,7 +2118,13 @@ mod tests {
             let whole = st.encode();
             if bytes != whole {
                 kept += 1;
+                run += 1;
                 assert!(bytes.len() > whole.len(), "hour {h}: references make the bytes longer");
+                // At most MAX_REFS writes in a row with references: then the first column is
+                // written whole again.
+                assert!(run <= MAX_REFS, "hour {h}: {run} writes in a row kept references");
+            } else {
+                run = 0;
             }
         }
         assert!(kept >= 5, "the dropped columns were kept as references in {kept} of 40 writes");
