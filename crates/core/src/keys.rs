@@ -166,7 +166,15 @@ pub fn event_pk(site: SiteId, cat: &CategoryId) -> String {
 
 pub fn event_sk(t: DateTime<Utc>, kind: &str, product: &EntryId) -> String {
     let mut buf = [0u8; 20];
-    let Some(at) = rfc3339_secs(t, &mut buf) else { return format!("{}#{kind}#{product}", ts(t)) };
+    match rfc3339_secs(t, &mut buf) {
+        Some(at) => event_sk_at(at, kind, product),
+        None => event_sk_at(&ts(t), kind, product),
+    }
+}
+
+/// [`event_sk`] of a key time already written ([`ts`]): the scorer writes a snapshot's time once
+/// for all its events.
+pub(crate) fn event_sk_at(at: &str, kind: &str, product: &EntryId) -> String {
     let mut sk = String::with_capacity(at.len() + kind.len() + product.as_str().len() + 2);
     for part in [at, "#", kind, "#", product.as_str()] {
         sk.push_str(part);

@@ -195,11 +195,7 @@ impl Common {
     /// [`keys::event_sk`] of the snapshot's time (its text written once a snapshot: it was ~300
     /// instructions an event).
     fn sk(&self, key_kind: &str, product: &EntryId) -> String {
-        let mut sk = String::with_capacity(self.at.len() + key_kind.len() + product.as_str().len() + 2);
-        for part in [&self.at, "#", key_kind, "#", product.as_str()] {
-            sk.push_str(part);
-        }
-        sk
+        keys::event_sk_at(&self.at, key_kind, product)
     }
 }
 
