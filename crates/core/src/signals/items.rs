@@ -307,6 +307,13 @@ impl EventItem {
     /// `recent`, then `expires_at` (the TTL), and `taken_at` only when the key's time (whole
     /// seconds) does not give it back exactly.
     pub fn to_item(&self) -> Result<Item, StoreError> {
+        self.to_item_sharing(None)
+    }
+
+    /// [`EventItem::to_item`], the sparkline's ages taken from (and kept in) `ages` where its
+    /// points are those of the items written before it (the items of one record share their
+    /// points' times: the window's last columns).
+    pub(crate) fn to_item_sharing(&self, ages: Option<&mut Ages>) -> Result<Item, StoreError> {
         if let Some(what) = self.disagreement() {
             return Err(StoreError::Corrupt(format!("event item {}/{}: {what}", self.pk, self.sk)));
         }
@@ -358,7 +365,7 @@ impl EventItem {
             put("trend", text(x.as_str()));
         }
         if !self.recent_positions.is_empty() {
-            put("recent", Value::String(write_recent(&self.recent_positions, self.taken_at)));
+            put("recent", Value::String(write_recent_sharing(&self.recent_positions, self.taken_at, ages)));
         }
         put("expires_at", Value::from(self.expires_at));
         if !keys::is_key_time(self.taken_at) {
@@ -407,11 +414,41 @@ fn float(x: f64) -> Value {
 /// point to `taken_at` (`-` before it for a point after `taken_at`; a fraction only when there is
 /// one): `9@10800 7@7200 -@3600 4@0`.
 pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String {
+    write_recent_sharing(points, taken_at, None)
+}
+
+/// The ages of sparkline points as [`write_recent`] wrote them (`@`, the sign, the seconds and the
+/// fraction), by point, against one `taken_at`: the event items of a record share their points'
+/// times (the window's last columns), so the second and later copy them (16 bytes each) instead
+/// of working them out and writing their digits again.
+#[derive(Default)]
+pub(crate) struct Ages {
+    taken_at: Option<DateTime<Utc>>,
+    /// Per point: its time, and its age's text (its length, then the bytes, `AGE_MAX` at most).
+    points: Vec<(DateTime<Utc>, u8, [u8; AGE_MAX])>,
+}
+
+/// The longest age [`Ages`] keeps: `@`, a sign and 14 digits (the seconds of 3 million years, or
+/// a fraction's: those are written out every time).
+const AGE_MAX: usize = 16;
+
+/// [`write_recent`], the points' ages copied from `ages` where they were written before against
+/// the same `taken_at` (and kept there for the next call).
+fn write_recent_sharing(points: &[PositionPoint], taken_at: DateTime<Utc>, mut ages: Option<&mut Ages>) -> String {
+    if let Some(a) = ages.as_deref_mut() {
+        if a.taken_at != Some(taken_at) {
+            a.taken_at = Some(taken_at);
+            a.points.clear();
+            a.points.reserve(points.len());
+        }
+    }
     // Written as bytes into a buffer sized for the longest points, checked once at the end (every
     // byte is ASCII): no copy per point.
     // A point: ' ', the position (at most 3 digits), '@', '-', the seconds (at most 19 digits),
     // '.', 9 digits.
     const POINT_MAX: usize = 36;
+    // An age copied whole (`Ages`) after the space and a position of 3 digits.
+    const _: () = assert!(4 + AGE_MAX <= POINT_MAX);
     // Not `vec![0; n]`: mimalloc's zeroed allocation clears a byte at a time (as in `Window::build`).
     #[allow(clippy::slow_vector_initialization)]
     let mut out: Vec<u8> = Vec::with_capacity(points.len() * POINT_MAX);
@@ -435,6 +472,14 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
                 k += 1;
             }
         }
+        // The age as an item before this one wrote it, when it did.
+        let known = ages.as_deref().and_then(|a| a.points.get(i)).filter(|(at, _, _)| *at == p.at);
+        if let Some((_, len, text)) = known {
+            tok[k..k + AGE_MAX].copy_from_slice(text);
+            n += k + usize::from(*len);
+            continue;
+        }
+        let age_at = k;
         tok[k] = b'@';
         k += 1;
         // Whole seconds subtracted as integers (nearly always); chrono's subtraction otherwise.
@@ -476,6 +521,13 @@ pub fn write_recent(points: &[PositionPoint], taken_at: DateTime<Utc>) -> String
                 frac /= 10;
             }
             k += 1 + width;
+        }
+        // Kept for the items after this one, when it is the next point and fits.
+        if let Some(a) = ages.as_deref_mut().filter(|a| a.points.len() == i && k - age_at <= AGE_MAX) {
+            // The whole width (the point's room is `POINT_MAX`): a copy of fixed size.
+            let mut text = [0u8; AGE_MAX];
+            text.copy_from_slice(&tok[age_at..age_at + AGE_MAX]);
+            a.points.push((p.at, (k - age_at) as u8, text));
         }
         n += k;
     }
@@ -1227,6 +1279,41 @@ mod tests {
             let text = write_recent(&points, t);
             prop_assert_eq!(&text, &recent_plainly(&points, t));
             prop_assert_eq!(read_recent(&text, t).unwrap(), points);
+        }
+
+        /// Items written one after another with their ages shared, as `plan_writes` does: a
+        /// record's items (the same times, other positions, fewer or more points), then another
+        /// record's (`taken_at` moved on), points off the hour and long ages among them.
+        #[test]
+        fn sparklines_sharing_their_ages_are_written_as_plainly(
+            lists in proptest::collection::vec(
+                (0i64..3, proptest::collection::vec((0u8..4, any::<Option<u8>>()), 0..8)),
+                1..8,
+            ),
+            far_fraction in any::<bool>(),
+        ) {
+            let mut ages = Ages::default();
+            let start = 1_796_000_000;
+            for (record, offs) in &lists {
+                let t = at(start + 3_600 * (8 + record), 0);
+                let points: Vec<PositionPoint> = offs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (kind, position))| {
+                        // On the hour, a few seconds off, a fraction off, and 250,000 years
+                        // before (an age of 14 characters, or 24 with a fraction: not kept).
+                        let (secs, nanos) = match kind {
+                            0 => (start + 3_600 * i as i64, 0),
+                            1 => (start + 3_600 * i as i64 + 7, 0),
+                            2 => (start + 3_600 * i as i64 - 1, 250_000_000),
+                            _ => (start - 8_000_000_000_000, if far_fraction { 1 } else { 0 }),
+                        };
+                        PositionPoint { at: at(secs, nanos), position: *position }
+                    })
+                    .collect();
+                let text = write_recent_sharing(&points, t, Some(&mut ages));
+                prop_assert_eq!(&text, &recent_plainly(&points, t));
+            }
         }
 
         #[test]

@@ -136,6 +136,8 @@ pub struct WritePlan {
 /// Plans the writes of a scored snapshot: its event items. The scorer state, which holds the latest
 /// ranking, is merged separately, by compare-and-swap.
 pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
-    let events = scored.events.iter().map(EventItem::to_item).collect::<Result<Vec<_>, _>>()?;
+    // The items share their sparklines' ages (one record's points are the same columns).
+    let mut ages = (scored.events.len() > 1).then(items::Ages::default);
+    let events = scored.events.iter().map(|e| e.to_item_sharing(ages.as_mut())).collect::<Result<Vec<_>, _>>()?;
     Ok(WritePlan { events })
 }
