@@ -32,8 +32,9 @@ pub const NO_CURRENCY: u16 = u16::MAX;
 /// The blob's format version (first two bytes: `b'S'`, version; see [`ListState::encode`]). 1 wrote
 /// every cell against the product's previous appearance only, with a position byte, and ids whole;
 /// 2 (sessions 5–12, still read) wrote each product's `last_seen` against the newest and no
-/// reference columns (3 was session 9's, reverted: never read); a blob of another version is
-/// unreadable, and the step rebuilds the state from the items.
+/// reference columns (3 was session 9's, reverted: never read); 4 (session 13, still read) wrote
+/// the events' kinds through a table of key kinds; a blob of another version is unreadable, and the
+/// step rebuilds the state from the items.
 const FORMAT: u8 = 5;
 
 /// The formats before [`FORMAT`], read as they were written.
@@ -697,10 +698,10 @@ impl ListState {
         self.trim(cfg);
     }
 
-    /// The state as bytes (see [`ListState::decode`]). Format 4, in order (times are zigzag seconds
+    /// The state as bytes (see [`ListState::decode`]). Format 5, in order (times are zigzag seconds
     /// against the base named, see `codec`):
     ///
-    /// - `b'S'`, 4, a flags byte (which of the three times below are present), `list_started_at`
+    /// - `b'S'`, 5, a flags byte (which of the three times below are present), `list_started_at`
     ///   (against 0: the base of the others), `complete_from`, `fired_from`;
     /// - the products: their count; when there are any, the newest `last_seen`; then per product,
     ///   in order, the length of the prefix it shares with the previous id × 3 + its type, the rest
@@ -722,10 +723,14 @@ impl ListState {
     ///   columns start on 3-byte groups of the blob and each is a whole number of groups up to its
     ///   dwell runs: the count of columns and each column's number of cells are widened to that
     ///   with redundant varint continuation bytes (0–2; [`Writer::widen_varint`], which every
-    ///   reader of format 2 or 4 reads as the number), so that a column's base64 is the same wherever
+    ///   reader of format 2, 4 or 5 reads as the number), so that a column's base64 is the same wherever
     ///   a write copies it to (blobs written before session 12 have no such bytes, and read the same);
-    /// - the events: a table of their key kinds, their count, and per event its time (against the
-    ///   previous event's), its kind and its product (index + 1, or 0 and the id).
+    /// - the events: their count, and per event its time (against the previous event's; the
+    ///   first's against the base), its kind and N as one number ([`event_code`]: one byte for the
+    ///   kinds without N and N up to 11; [`ListState::encode_reusing`] widens it by 0–2 redundant
+    ///   varint bytes before events it copies) and its product (index + 1, or 0 and the id). An
+    ///   event's bytes depend only on it, its product's index and the event before it, so a write
+    ///   copies the events it keeps.
     ///
     /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
     /// (else its index follows); bits 1–2 the price: none, the same as the reference's, a whole
@@ -735,8 +740,10 @@ impl ListState {
     /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
     /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     ///
-    /// Format 2 (sessions 5–12, read as written) had no reference columns, no padding before the
-    /// products, and each `last_seen` against the newest.
+    /// Format 4 (session 13, read as written) wrote a table of the events' key kinds before them
+    /// and each event's kind as an index into it (a key kind this scorer does not emit is not read:
+    /// it holds nothing back). Format 2 (sessions 5–12, read as written) had no reference columns,
+    /// no padding before the products, and each `last_seen` against the newest.
     pub fn encode(&self) -> Vec<u8> {
         self.encode_with(None).0
     }
@@ -1145,7 +1152,7 @@ impl ListState {
         for _ in 0..nc {
             currencies.push(r.str()?.to_string());
         }
-        // Columns: first the references (format 4), read for the cells of the columns after them.
+        // Columns: first the references (formats 4 and 5), read for the cells of the columns after them.
         let refs = if format == FORMAT_2 { 0 } else { r.len(b.len())? };
         let ncols = r.len(b.len())? + refs;
         let mut cols: Vec<Column> = Vec::with_capacity(ncols);
@@ -2367,7 +2374,7 @@ mod tests {
         // Five scored snapshots (new products, moves, dwell runs, 19 events) merged and written
         // in format 2 by the encoders of session 11 (no padding bytes) and of session 12 (columns
         // on 3-byte groups, `last_seen` against the newest, no reference columns): both read as
-        // the state the same merges give now, whose bytes (format 4) differ but read the same.
+        // the state the same merges give now, whose bytes (format 5) differ but read the same.
         const UNPADDED: &str = "UwIBgJLw2xoKgMIDAQRNTEIxAAANATCAwgMACgEyAAALATMAAAoBNAC+0QIKATUA/sEDCwE2wHAACgE3gOEBvnAKATgA/uABCwE5wNECAAIDQlJMA1VTRAUABgH2APROAAr2AthPABT2A7xQAB4ABPYFhFIBMgAIwHAGAU4CvFBOANhPT6BRAfYGzFMAPQHAcAYBT6BRT7xQT4RSTgawVPYHlFUASAHAcAYB9gnAVwBdTgKEUk4AoFFOA+hSTgaUVU4H+FXAcAYDT6RYT+hSTgPMU04AhFJP+FX2AYhZAWgDvnC+cAH+wQMB/sEDAf7BAwG+0QIBAAYLZHJvcHBlZF9vdXQOZW50ZXJlZF90b3BfMTALbGVmdF90b3BfMTALbmV3X2VudHJhbnQObmV3X251bWJlcl9vbmUNZW50ZXJlZF90b3BfMxPAcAAGAAEHAAIGAAMHAAQDwHAABQABCAACBQADCMBwAAkAAQoABQoAAgkAAwoABArAcAAIAAECAAIIAAMC";
         const PADDED: &str = "UwIBgJLw2xoKgMIDAQRNTEIxAAANATCAwgMACgEyAAALATMAAAoBNAC+0QIKATUA/sEDCwE2wHAACgE3gOEBvnAKATgA/uABCwE5wNECAAIDQlJMA1VTRIUAAIaAAAH2APROAAr2AthPABT2A7xQAB4ABPYFhFIBMgAIwHCGAAFOArxQTgDYT0+gUQH2BsxTAD0BwHAGAU+gUU+8UE+EUk4GsFT2B5RVAEgBwHAGAfYJwFcAXU4ChFJOAKBRTgPoUk4GlFVOB/hVwHAGA0+kWE/oUk4DzFNOAIRST/hV9gGIWQFoA75wvnAB/sEDAf7BAwH+wQMBvtECAQAGC2Ryb3BwZWRfb3V0DmVudGVyZWRfdG9wXzEwC2xlZnRfdG9wXzEwC25ld19lbnRyYW50Dm5ld19udW1iZXJfb25lDWVudGVyZWRfdG9wXzMTwHAABgABBwACBgADBwAEA8BwAAUAAQgAAgUAAwjAcAAJAAEKAAUKAAIJAAMKAAQKwHAACAABAgACCAADAg==";
         let cfg = SignalConfig::default();
@@ -2522,6 +2529,32 @@ mod tests {
         let mut without = st.clone();
         without.fired.retain(|f| f.kind != EventKind::LeftTopN);
         assert_eq!(ListState::decode(&other).unwrap(), without);
+    }
+
+    #[test]
+    fn event_codes_are_the_key_kinds() {
+        // Every kind with every N (and none): its code reads back as the kind and N `Fired` holds,
+        // which is what its key kind reads as; two are the same code exactly when their key kinds
+        // are the same; other codes are refused.
+        let t = DateTime::from_timestamp(1_793_000_000, 0).unwrap();
+        let id = EntryId::parse("MLB1").unwrap();
+        let mut by_code = std::collections::HashMap::new();
+        for kind in EventKind::ALL {
+            for n in std::iter::once(None).chain((0..=255u8).map(Some)) {
+                let f = Fired::of(t, kind, n, id.clone());
+                let code = event_code(f.kind, f.n);
+                assert_eq!(event_of_code(code), Ok((f.kind, f.n)), "{kind:?} {n:?}");
+                assert_eq!(Fired::of_key_kind(t, &kind.key_kind(n), id.clone()).as_ref(), Some(&f), "{kind:?} {n:?}");
+                assert_eq!(f.key_kind(), kind.key_kind(n));
+                if let Some(other) = by_code.insert(code, kind.key_kind(n)) {
+                    assert_eq!(other, kind.key_kind(n), "code {code}");
+                }
+            }
+        }
+        let valid = by_code.len() as u64;
+        let refused = (0..3000u64).filter(|c| event_of_code(*c).is_err()).count() as u64;
+        assert_eq!(valid + refused, 3000);
+        assert_eq!(Fired::of_key_kind(t, "climbers", id), None);
     }
 
     #[test]
