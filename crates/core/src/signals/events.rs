@@ -8,7 +8,7 @@ use crate::keys;
 use crate::signals::config::SignalConfig;
 use crate::signals::items::{expiry, places, EventItem};
 use crate::signals::product::ProductSignals;
-use crate::signals::state::Fired;
+use crate::signals::state::{fired_kind, Fired};
 use crate::signals::window::{slot_pos, Slot, Window};
 use crate::snapshot::SnapshotEntry;
 
@@ -222,26 +222,25 @@ pub(crate) fn detect(
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
-    let recent: Vec<(Fingerprint, Fingerprint, &Fired)> = fired_within(&w.state.fired, rearm_from, t)
-        .iter()
-        .map(|e| (Fingerprint::of(&e.key_kind), Fingerprint::of(e.product.as_str()), e))
-        .collect();
+    // Their kinds are compared as kind and N (`Fired` holds N for the top-N kinds only, as the key
+    // kinds carry it), their products by fingerprint.
+    let recent: Vec<(Fingerprint, &Fired)> =
+        fired_within(&w.state.fired, rearm_from, t).iter().map(|e| (Fingerprint::of(e.product.as_str()), e)).collect();
     // What every event of this snapshot shares.
     // Built with the first event (most candidates are held back).
     let mut common: Option<Common> = None;
     let mut key_buf = [0u8; KEY_KIND_MAX];
     let mut emit = |kind: EventKind, row: usize, sig: Option<&ProductSignals>, f: Facts, sev: Severity| {
         let id = w.id(row);
-        let key_kind = kind.key_kind_in(f.n, &mut key_buf);
-        let (fk, fp) = (Fingerprint::of(key_kind), Fingerprint::of(id.as_str()));
-        let held = recent.iter().any(|(k, p, e)| {
-            k.same(&fk, || e.key_kind == key_kind) && p.same(&fp, || e.product.as_str() == id.as_str())
-        });
+        let (k, n) = fired_kind(kind, f.n);
+        let fp = Fingerprint::of(id.as_str());
+        let held =
+            recent.iter().any(|(p, e)| e.kind == k && e.n == n && p.same(&fp, || e.product.as_str() == id.as_str()));
         if held {
             suppressed += 1;
             return;
         }
-        let key_kind = key_kind.to_string();
+        let key_kind = kind.key_kind_in(f.n, &mut key_buf).to_string();
         let common = common
             .get_or_insert_with(|| Common { pk: keys::event_pk(w.current.site, &w.current.category), at: keys::ts(t) });
         out.push(event_item(w, common, row, kind, key_kind, sig, f, sev, cfg));
@@ -574,7 +573,7 @@ mod tests {
             let at = |h: i64| DateTime::from_timestamp(1_793_000_000 + h * 3_600, 0).unwrap();
             let fired: Vec<Fired> = hours
                 .iter()
-                .map(|h| Fired { at: at(*h), key_kind: "climber".into(), product: EntryId::parse(&format!("MLB{h}")).unwrap() })
+                .map(|h| Fired::of(at(*h), EventKind::Climber, None, EntryId::parse(&format!("MLB{h}")).unwrap()))
                 .collect();
             let (from, to) = (at(from), at(to));
             let want: Vec<&Fired> = fired.iter().filter(|e| e.at >= from && e.at < to).collect();

@@ -16,6 +16,7 @@ use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
 use crate::signals::codec::{base64_decode, base64_encode, base64_push, unzig, zig, CodecError, Reader, Writer};
 use crate::signals::config::SignalConfig;
+use crate::signals::events::{EventKind, KEY_KIND_MAX};
 use crate::signals::items::{EventItem, FiredEvent, SeenRange};
 use crate::signals::product::ProductSignals;
 use crate::signals::window::ColumnTables;
@@ -31,12 +32,14 @@ pub const NO_CURRENCY: u16 = u16::MAX;
 /// The blob's format version (first two bytes: `b'S'`, version; see [`ListState::encode`]). 1 wrote
 /// every cell against the product's previous appearance only, with a position byte, and ids whole;
 /// 2 (sessions 5–12, still read) wrote each product's `last_seen` against the newest and no
-/// reference columns (3 was session 9's, reverted: never read); a blob of another version is
-/// unreadable, and the step rebuilds the state from the items.
-const FORMAT: u8 = 4;
+/// reference columns (3 was session 9's, reverted: never read); 4 (session 13, still read) wrote
+/// the events' kinds through a table of key kinds; a blob of another version is unreadable, and the
+/// step rebuilds the state from the items.
+const FORMAT: u8 = 5;
 
-/// The format before [`FORMAT`], read as it was written.
+/// The formats before [`FORMAT`], read as they were written.
 const FORMAT_2: u8 = 2;
+const FORMAT_4: u8 = 4;
 
 /// At most this many columns the state dropped are kept in its bytes as the first column's
 /// reference (see [`ListState::encode`]); one more, and the first column is written whole again.
@@ -126,12 +129,76 @@ impl Column {
     }
 }
 
-/// An event already emitted for the list (for re-arm).
+/// An event already emitted for the list (for re-arm): its time, its key kind as a kind and N
+/// (no string: [`Fired::of`]) and its product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fired {
     pub at: DateTime<Utc>,
-    pub key_kind: String,
+    pub kind: EventKind,
+    /// N of the top-N kinds; None for the other kinds (their key kinds carry no N).
+    pub n: Option<u8>,
     pub product: EntryId,
+}
+
+impl Fired {
+    /// The fired event of a kind and N: N kept for the top-N kinds only, so that two events are
+    /// the same exactly when their key kinds ([`EventKind::key_kind`]) are.
+    pub fn of(at: DateTime<Utc>, kind: EventKind, n: Option<u8>, product: EntryId) -> Self {
+        let (kind, n) = fired_kind(kind, n);
+        Fired { at, kind, n, product }
+    }
+
+    /// The fired event of a key kind (`entered_top_10`); None for a key kind this scorer does not
+    /// emit (such an event holds nothing back: re-arm compares it with the events it emits).
+    pub fn of_key_kind(at: DateTime<Utc>, key_kind: &str, product: EntryId) -> Option<Self> {
+        let (kind, n) = EventKind::from_key_kind(key_kind)?;
+        Some(Fired::of(at, kind, n, product))
+    }
+
+    /// The fired event of an emitted one: its kind and N, when its key kind is theirs (as every
+    /// event `score` emits), else read from its key kind.
+    fn of_item(e: &EventItem) -> Option<Self> {
+        let mut buf = [0u8; KEY_KIND_MAX];
+        if e.kind.key_kind_in(e.n, &mut buf) == e.key_kind {
+            Some(Fired::of(e.taken_at, e.kind, e.n, e.product.clone()))
+        } else {
+            Fired::of_key_kind(e.taken_at, &e.key_kind, e.product.clone())
+        }
+    }
+
+    /// The key kind (`entered_top_10`).
+    pub fn key_kind(&self) -> String {
+        self.kind.key_kind(self.n)
+    }
+}
+
+/// A kind and N as [`Fired`] holds them: N for the top-N kinds only.
+#[inline]
+pub(crate) fn fired_kind(kind: EventKind, n: Option<u8>) -> (EventKind, Option<u8>) {
+    match kind {
+        EventKind::EnteredTopN | EventKind::LeftTopN => (kind, n),
+        _ => (kind, None),
+    }
+}
+
+/// An event's kind and N as one number in the blob (format 5): the kind's place in
+/// [`EventKind::ALL`], plus 10 × (N + 1) for a top-N kind with its N (one byte up to N = 11).
+#[inline]
+fn event_code(kind: EventKind, n: Option<u8>) -> u64 {
+    kind as u64 + 10 * n.map_or(0, |n| u64::from(n) + 1)
+}
+
+/// What [`event_code`] wrote; anything else (N for a kind without one, N above 255) an error.
+fn event_of_code(code: u64) -> Result<(EventKind, Option<u8>), CodecError> {
+    let kind = EventKind::ALL[(code % 10) as usize];
+    let n = match code / 10 {
+        0 => None,
+        n => Some(u8::try_from(n - 1).map_err(|_| CodecError("a bad event kind"))?),
+    };
+    if fired_kind(kind, n) != (kind, n) {
+        return Err(CodecError("a bad event kind"));
+    }
+    Ok((kind, n))
 }
 
 /// See the module docs.
@@ -168,7 +235,7 @@ pub struct ListState {
 /// from these bytes what still holds (runs of unchanged columns in one copy). A column's cells, and
 /// the previous column's, do not change while it is in the state; a new product renumbers the
 /// cells (`intern` then keeps the columns that wrote no index it moved, [`Written::renumber`]);
-/// an event's index is only where the next write looks first (it checks the id there).
+/// an event's bytes are checked against the event when they are copied ([`WrittenEvent`]).
 #[derive(Clone, Default)]
 struct Written {
     blob: Vec<u8>,
@@ -181,8 +248,22 @@ struct Written {
     /// Where in `blob` the first product is.
     ids_at: u32,
     columns: Vec<WrittenColumn>,
-    /// By the events' times, in their order; `u32::MAX` for a product not in `ids`.
-    events: Vec<(DateTime<Utc>, u32)>,
+    /// The events, in their order.
+    events: Vec<WrittenEvent>,
+}
+
+/// An event's bytes in `blob` (`start..end`: its time against the previous event's, its kind and
+/// N, its product as the index `idx` + 1, or `u32::MAX` when written as its id). They hold, and
+/// are copied, while the event is the same, `ids[idx]` is still its product and the event before
+/// it is the same as well (the first is written against the base).
+#[derive(Clone, Copy)]
+struct WrittenEvent {
+    at: DateTime<Utc>,
+    kind: EventKind,
+    n: Option<u8>,
+    idx: u32,
+    start: u32,
+    end: u32,
 }
 
 /// A product's bytes (the id front-coded with the type, `first_seen`, `last_seen`): they change only
@@ -257,9 +338,7 @@ impl Written {
             }
         }
         self.heads = heads;
-        for e in &mut self.events {
-            e.1 = remap.get(e.1 as usize).copied().filter(|_| (e.1 as usize) < old).unwrap_or(u32::MAX);
-        }
+        // The events check their products' indices when they are written.
     }
 }
 
@@ -326,7 +405,7 @@ impl ListState {
             .iter()
             .map(|c| c.cells.capacity() * size_of::<Cell>() + c.dwell.capacity() * size_of::<Dwell>())
             .sum();
-        let fired: usize = self.fired.iter().map(|f| f.key_kind.capacity() + f.product.as_str().len()).sum();
+        let fired: usize = self.fired.iter().map(|f| f.product.as_str().len()).sum();
         size_of::<Self>()
             + self.ids.capacity() * size_of::<EntryId>()
             + ids
@@ -341,7 +420,7 @@ impl ListState {
             + self.written.text.capacity()
             + self.written.heads.capacity() * size_of::<IdHead>()
             + self.written.columns.capacity() * size_of::<WrittenColumn>()
-            + self.written.events.capacity() * size_of::<(DateTime<Utc>, u32)>()
+            + self.written.events.capacity() * size_of::<WrittenEvent>()
             + self.tables.heap_bytes()
     }
 
@@ -474,8 +553,8 @@ impl ListState {
                 products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }).collect();
         }
         // Fired events.
-        for e in events {
-            self.remember(Fired { at: e.taken_at, key_kind: e.key_kind.clone(), product: e.product.clone() });
+        for f in events.iter().filter_map(Fired::of_item) {
+            self.remember(f);
         }
         self.trim(cfg);
     }
@@ -603,7 +682,10 @@ impl ListState {
         }
         for f in fired {
             if f.at < t {
-                self.remember(Fired { at: f.at, key_kind: f.key_kind.clone(), product: f.product.clone() });
+                // An event of a kind this scorer does not emit holds nothing back: not kept.
+                if let Some(f) = Fired::of_key_kind(f.at, &f.key_kind, f.product.clone()) {
+                    self.remember(f);
+                }
             }
         }
         // Complete from `t − window` on when nothing is missing between `t` and what was complete.
@@ -616,10 +698,10 @@ impl ListState {
         self.trim(cfg);
     }
 
-    /// The state as bytes (see [`ListState::decode`]). Format 4, in order (times are zigzag seconds
+    /// The state as bytes (see [`ListState::decode`]). Format 5, in order (times are zigzag seconds
     /// against the base named, see `codec`):
     ///
-    /// - `b'S'`, 4, a flags byte (which of the three times below are present), `list_started_at`
+    /// - `b'S'`, 5, a flags byte (which of the three times below are present), `list_started_at`
     ///   (against 0: the base of the others), `complete_from`, `fired_from`;
     /// - the products: their count; when there are any, the newest `last_seen`; then per product,
     ///   in order, the length of the prefix it shares with the previous id × 3 + its type, the rest
@@ -641,10 +723,14 @@ impl ListState {
     ///   columns start on 3-byte groups of the blob and each is a whole number of groups up to its
     ///   dwell runs: the count of columns and each column's number of cells are widened to that
     ///   with redundant varint continuation bytes (0–2; [`Writer::widen_varint`], which every
-    ///   reader of format 2 or 4 reads as the number), so that a column's base64 is the same wherever
+    ///   reader of format 2, 4 or 5 reads as the number), so that a column's base64 is the same wherever
     ///   a write copies it to (blobs written before session 12 have no such bytes, and read the same);
-    /// - the events: a table of their key kinds, their count, and per event its time (against the
-    ///   previous event's), its kind and its product (index + 1, or 0 and the id).
+    /// - the events: their count, and per event its time (against the previous event's; the
+    ///   first's against the base), its kind and N as one number ([`event_code`]: one byte for the
+    ///   kinds without N and N up to 11; [`ListState::encode_reusing`] widens it by 0–2 redundant
+    ///   varint bytes before events it copies) and its product (index + 1, or 0 and the id). An
+    ///   event's bytes depend only on it, its product's index and the event before it, so a write
+    ///   copies the events it keeps.
     ///
     /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
     /// (else its index follows); bits 1–2 the price: none, the same as the reference's, a whole
@@ -654,8 +740,10 @@ impl ListState {
     /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
     /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     ///
-    /// Format 2 (sessions 5–12, read as written) had no reference columns, no padding before the
-    /// products, and each `last_seen` against the newest.
+    /// Format 4 (session 13, read as written) wrote a table of the events' key kinds before them
+    /// and each event's kind as an index into it (a key kind this scorer does not emit is not read:
+    /// it holds nothing back). Format 2 (sessions 5–12, read as written) had no reference columns,
+    /// no padding before the products, and each `last_seen` against the newest.
     pub fn encode(&self) -> Vec<u8> {
         self.encode_with(None).0
     }
@@ -802,8 +890,9 @@ impl ListState {
             prev_col = Some(c.at);
         }
         flush(&mut w, &before.blob, run, &mut spans);
-        let events = self.encode_events(&mut w, base, &before.events, keep);
-        (w.into_bytes(), Written { blob: Vec::new(), text: String::new(), base, heads, ids_at, columns, events }, spans)
+        let events = self.encode_events(&mut w, base, before, keep, &mut spans);
+        let written = Written { blob: Vec::new(), text: String::new(), base, heads, ids_at, columns, events };
+        (w.into_bytes(), written, spans)
     }
 
     /// How many of the last write's columns (`old`) before the state's first column a write keeps
@@ -912,63 +1001,101 @@ impl ListState {
         (heads, at0 as u32)
     }
 
-    /// The events of [`ListState::encode`]: kinds from a table, products by index when the state
-    /// knows them (looked for first where `hints`, the last write's, had an event of the same time).
-    /// Returns the events' indices when `keep`.
+    /// The events of [`ListState::encode`], copied from the last write's bytes (`before`) where
+    /// they still hold ([`WrittenEvent`]), consecutive ones in one copy (said in `spans`): a record
+    /// drops the oldest events and adds its own at the end, so all but the first (written against
+    /// the base) and the new ones are copied. The event written before a copy has its kind's
+    /// varint widened (0–2 bytes) so that the copy lands on the same place in a 3-byte group as in
+    /// the last write, and its base64 is copied too. Returns the events' places when `keep`.
     #[inline(never)]
     fn encode_events(
         &self,
         w: &mut Writer,
         base: i64,
-        hints: &[(DateTime<Utc>, u32)],
+        before: &Written,
         keep: bool,
-    ) -> Vec<(DateTime<Utc>, u32)> {
-        // The table, and each event's place in it (looked up once).
-        let mut kinds: Vec<&[u8]> = Vec::with_capacity(8);
-        let mut kind_at: Vec<u32> = Vec::with_capacity(self.fired.len());
-        for f in &self.fired {
-            let k = f.key_kind.as_bytes();
-            kind_at.push(match kinds.iter().position(|x| same_bytes(x, k)) {
-                Some(i) => i as u32,
-                None => {
-                    kinds.push(k);
-                    kinds.len() as u32 - 1
+        spans: &mut Vec<Span>,
+    ) -> Vec<WrittenEvent> {
+        let fired = &self.fired;
+        w.varint(fired.len() as u64);
+        let old = &before.events;
+        let mut out: Vec<WrittenEvent> = Vec::with_capacity(if keep { fired.len() } else { 0 });
+        let same = |f: &Fired, o: &WrittenEvent| {
+            o.at == f.at
+                && o.kind == f.kind
+                && o.n == f.n
+                && self
+                    .ids
+                    .get(o.idx as usize)
+                    .is_some_and(|x| same_bytes(x.as_str().as_bytes(), f.product.as_str().as_bytes()))
+        };
+        let (mut i, mut j) = (0, 0);
+        // The old event the previous event is (None: it is not one, or there is none).
+        let mut prev_old: Option<usize> = None;
+        // Where the kind of the last event written here (not copied) ends.
+        let mut kind_end = 0;
+        while let Some(f) = fired.get(i) {
+            while old.get(j).is_some_and(|o| o.at < f.at) {
+                j += 1;
+            }
+            let matched = old.get(j).filter(|o| same(f, o));
+            match (matched, prev_old) {
+                // The same events after the same one, as many as follow: their bytes hold, copied in
+                // one span. The event before was written here (a copy takes every event it can):
+                // its kind widened so that the copy lands on its place in a 3-byte group.
+                (Some(_), Some(k)) if k + 1 == j => {
+                    let mut m = 1;
+                    while fired.get(i + m).zip(old.get(j + m)).is_some_and(|(f, o)| same(f, o)) {
+                        m += 1;
+                    }
+                    let (s, e) = (old[j].start as usize, old[j + m - 1].end as usize);
+                    let pad = (s % 3 + 3 - w.buf.len() % 3) % 3;
+                    w.widen_varint(kind_end, pad);
+                    if let Some(last) = out.last_mut() {
+                        last.end += pad as u32;
+                    }
+                    let at = w.buf.len();
+                    flush(w, &before.blob, Some((s, e)), spans);
+                    if keep {
+                        let moved = |x: u32| (x as usize - s + at) as u32;
+                        out.extend(old[j..j + m].iter().map(|o| WrittenEvent {
+                            start: moved(o.start),
+                            end: moved(o.end),
+                            ..*o
+                        }));
+                    }
+                    prev_old = Some(j + m - 1);
+                    i += m;
+                    j += m;
+                    continue;
                 }
-            });
-        }
-        w.varint(kinds.len() as u64);
-        for k in &kinds {
-            w.bytes(k);
-        }
-        w.varint(self.fired.len() as u64);
-        let mut found = Vec::with_capacity(if keep { self.fired.len() } else { 0 });
-        let mut hint = 0;
-        let mut prev_at = base;
-        for (f, kind) in self.fired.iter().zip(kind_at) {
-            prev_at = w.time(f.at, prev_at);
-            w.varint(u64::from(kind));
-            while hints.get(hint).is_some_and(|h| h.0 < f.at) {
-                hint += 1;
-            }
-            let p = f.product.as_str().as_bytes();
-            let hinted = hints[hint.min(hints.len())..]
-                .iter()
-                .take_while(|h| h.0 == f.at)
-                .map(|h| h.1)
-                .find(|i| self.ids.get(*i as usize).is_some_and(|x| same_bytes(x.as_str().as_bytes(), p)));
-            let index = hinted.or_else(|| self.index_of(&f.product));
-            match index {
-                Some(i) => w.varint(u64::from(i) + 1),
-                None => {
-                    w.varint(0);
-                    w.bytes(p);
+                _ => {
+                    let start = w.buf.len();
+                    let prev_at = i.checked_sub(1).map_or(base, |k| fired[k].at.timestamp());
+                    w.time(f.at, prev_at);
+                    w.varint(event_code(f.kind, f.n));
+                    kind_end = w.buf.len();
+                    let idx = matched.map(|o| o.idx).or_else(|| self.index_of(&f.product));
+                    match idx {
+                        Some(i) => w.varint(u64::from(i) + 1),
+                        None => {
+                            w.varint(0);
+                            w.bytes(f.product.as_str().as_bytes());
+                        }
+                    }
+                    if keep {
+                        let (kind, n, idx) = (f.kind, f.n, idx.unwrap_or(u32::MAX));
+                        out.push(WrittenEvent { at: f.at, kind, n, idx, start: start as u32, end: w.buf.len() as u32 });
+                    }
                 }
             }
-            if keep {
-                found.push((f.at, index.unwrap_or(u32::MAX)));
+            prev_old = matched.map(|_| j);
+            if matched.is_some() {
+                j += 1;
             }
+            i += 1;
         }
-        found
+        out
     }
 
     /// Reads what [`ListState::encode`] wrote; anything else (another format version included) is an
@@ -979,7 +1106,7 @@ impl ListState {
             return Err(CodecError("not a scorer state of a known format"));
         }
         let format = r.u8()?;
-        if format != FORMAT && format != FORMAT_2 {
+        if format != FORMAT && format != FORMAT_4 && format != FORMAT_2 {
             return Err(CodecError("not a scorer state of a known format"));
         }
         let present = r.u8()?;
@@ -1025,7 +1152,7 @@ impl ListState {
         for _ in 0..nc {
             currencies.push(r.str()?.to_string());
         }
-        // Columns: first the references (format 4), read for the cells of the columns after them.
+        // Columns: first the references (formats 4 and 5), read for the cells of the columns after them.
         let refs = if format == FORMAT_2 { 0 } else { r.len(b.len())? };
         let ncols = r.len(b.len())? + refs;
         let mut cols: Vec<Column> = Vec::with_capacity(ncols);
@@ -1070,11 +1197,15 @@ impl ListState {
             cols.push(Column { at, cells, dwell });
         }
         cols.drain(..refs);
-        // Events.
-        let nk = r.len(b.len())?;
-        let mut kinds_table = Vec::with_capacity(nk);
-        for _ in 0..nk {
-            kinds_table.push(r.str()?);
+        // Events: their kinds from a table of key kinds before format 5 (a kind this scorer does not
+        // emit is not kept: see `Fired::of_key_kind`).
+        let mut kinds_table = Vec::new();
+        if format != FORMAT {
+            let nk = r.len(b.len())?;
+            kinds_table.reserve_exact(nk);
+            for _ in 0..nk {
+                kinds_table.push(EventKind::from_key_kind(r.str()?));
+            }
         }
         let nf = r.len(b.len())?;
         let mut fired = Vec::with_capacity(nf);
@@ -1085,12 +1216,18 @@ impl ListState {
                 return Err(CodecError("events out of order"));
             }
             prev_at = at.timestamp();
-            let key_kind = kinds_table.get(r.len(nk)?).ok_or(CodecError("a bad event kind"))?.to_string();
+            let kind = if format == FORMAT {
+                Some(event_of_code(r.varint()?)?)
+            } else {
+                *kinds_table.get(r.len(kinds_table.len())?).ok_or(CodecError("a bad event kind"))?
+            };
             let product = match r.len(n)? {
                 0 => EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?,
                 i => ids[i - 1].clone(),
             };
-            fired.push(Fired { at, key_kind, product });
+            if let Some((kind, n)) = kind {
+                fired.push(Fired::of(at, kind, n, product));
+            }
         }
         if !r.done() {
             return Err(CodecError("trailing bytes"));
@@ -1675,11 +1812,8 @@ mod tests {
             let mut st = ListState::default();
             let mut plain: Vec<Fired> = Vec::new();
             for (h, k, p) in events {
-                let f = Fired {
-                    at: DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap(),
-                    key_kind: ["new_entrant", "exit", "rank_jump"][usize::from(k)].to_string(),
-                    product: EntryId::parse(&format!("MLB{p}")).unwrap(),
-                };
+                let (kind, n) = [(EventKind::NewEntrant, None), (EventKind::DroppedOut, None), (EventKind::LeftTopN, Some(3))][usize::from(k)];
+                let f = Fired::of(DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap(), kind, n, EntryId::parse(&format!("MLB{p}")).unwrap());
                 st.remember(f.clone());
                 if !plain.iter().any(|x| x == &f) {
                     let i = plain.partition_point(|x| x.at <= f.at);
@@ -1840,13 +1974,17 @@ mod tests {
                         Column { at, cells, dwell: if runs { dwell } else { Vec::new() } }
                     })
                     .collect();
-                let kinds_table = ["new_entrant", "entered_top_10", "price_drop"];
+                let kinds_table = [
+                    (EventKind::NewEntrant, None),
+                    (EventKind::EnteredTopN, Some(10)),
+                    (EventKind::LeftTopN, Some(200)),
+                ];
                 let mut fired: Vec<Fired> = fired
                     .into_iter()
-                    .map(|(at, k, p)| Fired {
-                        at,
-                        key_kind: kinds_table[k].to_string(),
-                        product: ids.get(p).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{p}")).unwrap()),
+                    .map(|(at, k, p)| {
+                        let product =
+                            ids.get(p).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{p}")).unwrap());
+                        Fired::of(at, kinds_table[k].0, kinds_table[k].1, product)
                     })
                     .collect();
                 // Sorted by time, as a state's events are (`decode` refuses others).
@@ -1914,11 +2052,12 @@ mod tests {
         ) {
             // The events written after each of any edits of the fired list (an event inserted before,
             // between or after the others, at the time of another or not; the first, any or the last
-            // dropped; a kind changed), by the writer that looks each product up where the last
-            // write found it: always what the whole encoder writes.
+            // dropped; a kind changed), by the writer that copies the events that still hold from
+            // its last write: always read as the whole encoder's bytes read, and the text is their
+            // base64.
             let mut st = st;
             st.fired.sort_by_key(|f| f.at);
-            let kinds = ["new_entrant", "entered_top_10", "price_drop"];
+            let kinds = [(EventKind::NewEntrant, None), (EventKind::EnteredTopN, Some(10)), (EventKind::PriceDrop, None)];
             let ids = st.ids.clone();
             let product = |p: usize| ids.get(p).cloned().unwrap_or_else(|| EntryId::parse(&format!("MLA{p}")).unwrap());
             st.encode_reusing();
@@ -1927,19 +2066,20 @@ mod tests {
                 match op {
                     0 | 1 => {
                         let near = if n == 0 { DateTime::from_timestamp(1_800_000_000, 0).unwrap() } else { st.fired[at.index(n)].at };
-                        let f = Fired { at: near + chrono::Duration::hours(hours), key_kind: kinds[kind].to_string(), product: product(p) };
+                        let f = Fired::of(near + chrono::Duration::hours(hours), kinds[kind].0, kinds[kind].1, product(p));
                         st.remember(f);
                     }
                     2 if n > 0 => {
                         st.fired.remove(if hours < 0 { 0 } else { at.index(n) });
                     }
-                    3 if n > 0 => st.fired[at.index(n)].key_kind = kinds[kind].to_string(),
+                    3 if n > 0 => (st.fired[at.index(n)].kind, st.fired[at.index(n)].n) = kinds[kind],
                     _ => {
                         st.fired.pop();
                     }
                 }
                 let reused = st.encode_reusing();
-                prop_assert_eq!(&reused, &st.encode());
+                prop_assert_eq!(ListState::decode(&reused).unwrap(), ListState::decode(&st.encode()).unwrap());
+                prop_assert_eq!(&st.written.text, &base64_encode(&reused));
             }
         }
 
@@ -2116,7 +2256,8 @@ mod tests {
             let bytes = base64_decode(&item.state).unwrap();
             assert_eq!(ListState::decode(&bytes).unwrap(), st, "hour {h}");
             let whole = st.encode();
-            if bytes != whole {
+            // The columns written that the state does not hold are the references.
+            if st.written.columns.len() > st.cols.len() {
                 kept += 1;
                 run += 1;
                 assert!(bytes.len() > whole.len(), "hour {h}: references make the bytes longer");
@@ -2233,7 +2374,7 @@ mod tests {
         // Five scored snapshots (new products, moves, dwell runs, 19 events) merged and written
         // in format 2 by the encoders of session 11 (no padding bytes) and of session 12 (columns
         // on 3-byte groups, `last_seen` against the newest, no reference columns): both read as
-        // the state the same merges give now, whose bytes (format 4) differ but read the same.
+        // the state the same merges give now, whose bytes (format 5) differ but read the same.
         const UNPADDED: &str = "UwIBgJLw2xoKgMIDAQRNTEIxAAANATCAwgMACgEyAAALATMAAAoBNAC+0QIKATUA/sEDCwE2wHAACgE3gOEBvnAKATgA/uABCwE5wNECAAIDQlJMA1VTRAUABgH2APROAAr2AthPABT2A7xQAB4ABPYFhFIBMgAIwHAGAU4CvFBOANhPT6BRAfYGzFMAPQHAcAYBT6BRT7xQT4RSTgawVPYHlFUASAHAcAYB9gnAVwBdTgKEUk4AoFFOA+hSTgaUVU4H+FXAcAYDT6RYT+hSTgPMU04AhFJP+FX2AYhZAWgDvnC+cAH+wQMB/sEDAf7BAwG+0QIBAAYLZHJvcHBlZF9vdXQOZW50ZXJlZF90b3BfMTALbGVmdF90b3BfMTALbmV3X2VudHJhbnQObmV3X251bWJlcl9vbmUNZW50ZXJlZF90b3BfMxPAcAAGAAEHAAIGAAMHAAQDwHAABQABCAACBQADCMBwAAkAAQoABQoAAgkAAwoABArAcAAIAAECAAIIAAMC";
         const PADDED: &str = "UwIBgJLw2xoKgMIDAQRNTEIxAAANATCAwgMACgEyAAALATMAAAoBNAC+0QIKATUA/sEDCwE2wHAACgE3gOEBvnAKATgA/uABCwE5wNECAAIDQlJMA1VTRIUAAIaAAAH2APROAAr2AthPABT2A7xQAB4ABPYFhFIBMgAIwHCGAAFOArxQTgDYT0+gUQH2BsxTAD0BwHAGAU+gUU+8UE+EUk4GsFT2B5RVAEgBwHAGAfYJwFcAXU4ChFJOAKBRTgPoUk4GlFVOB/hVwHAGA0+kWE/oUk4DzFNOAIRST/hV9gGIWQFoA75wvnAB/sEDAf7BAwH+wQMBvtECAQAGC2Ryb3BwZWRfb3V0DmVudGVyZWRfdG9wXzEwC2xlZnRfdG9wXzEwC25ld19lbnRyYW50Dm5ld19udW1iZXJfb25lDWVudGVyZWRfdG9wXzMTwHAABgABBwACBgADBwAEA8BwAAUAAQgAAgUAAwjAcAAJAAEKAAUKAAIJAAMKAAQKwHAACAABAgACCAADAg==";
         let cfg = SignalConfig::default();
@@ -2259,9 +2400,161 @@ mod tests {
             old.len()
         );
         let new = st.encode();
-        assert_eq!(&new[..2], b"S\x04");
+        assert_eq!(new[..2], [b'S', FORMAT]);
         assert_ne!(new, padded);
         assert_eq!(ListState::decode(&new).unwrap(), st);
+    }
+
+    /// The hourly walk the session-13 blobs of `blobs_of_format_4_read_the_same` were written
+    /// for: a list of 8 whose neighbours swap every hour, two new products, prices that move,
+    /// events (8 of them held at the end), the warm writer's references.
+    fn walk_of_format_4() -> (ListState, Vec<String>) {
+        let cfg = SignalConfig::default();
+        let category = CategoryId::parse("MLB1055").unwrap();
+        let mut st = ListState::default();
+        let mut list: Vec<u32> = (1..=8).collect();
+        let mut texts = Vec::new();
+        for h in 0..34i64 {
+            list.swap(h as usize % 7, h as usize % 7 + 1);
+            if h == 12 {
+                list[7] = 30;
+            }
+            if h == 20 {
+                list[3] = 12;
+            }
+            let s = snap(h, &list, 100.0 + (h % 3) as f64);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+            texts.push(ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).state);
+        }
+        (st, texts)
+    }
+
+    #[test]
+    fn kept_events_are_copied_on_their_groups() {
+        // The hourly walk, written by the warm writer: the events a write keeps (all but the first
+        // and the new ones) are copied from the last write's bytes, each copy on the same place in
+        // a 3-byte group as where it came from (its base64 is copied too), and the bytes read as
+        // the state.
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let mut list: Vec<u32> = (1..=8).collect();
+        let (mut copied, mut kept) = (0, 0);
+        for h in 0..60i64 {
+            list.swap(h as usize % 7, h as usize % 7 + 1);
+            if h % 9 == 4 {
+                list[h as usize % 8] = 30 + h as u32;
+            }
+            let s = snap(h, &list, 100.0 + (h % 3) as f64);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            let before_events: Vec<(DateTime<Utc>, EventKind, Option<u8>, EntryId)> =
+                st.fired.iter().map(|f| (f.at, f.kind, f.n, f.product.clone())).collect();
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+            let before = std::mem::take(&mut st.written);
+            let (bytes, written, spans) = st.encode_with(Some(&before));
+            assert_eq!(ListState::decode(&bytes).unwrap(), ListState { version: st.version, ..st.clone() }, "hour {h}");
+            for (k, e) in written.events.iter().enumerate().skip(1) {
+                let f = &st.fired[k];
+                if before_events.iter().any(|b| *b == (f.at, f.kind, f.n, f.product.clone()))
+                    && st.fired[k - 1].at >= st.fired[0].at
+                {
+                    kept += 1;
+                }
+                if let Some(sp) = spans.iter().find(|sp| sp.to <= e.start && e.end <= sp.to + sp.len) {
+                    copied += 1;
+                    assert_eq!(sp.to % 3, sp.from % 3, "hour {h}: event {k} copied off its group");
+                }
+            }
+            let text = text_reusing(&bytes, &spans, &before);
+            st.written = Written { text, blob: bytes, ..written };
+        }
+        assert!(kept > 100 && copied * 10 >= kept * 9, "{copied} events copied of {kept} kept");
+    }
+
+    #[test]
+    fn blobs_of_format_4_read_the_same() {
+        // Written by session 13's encoders (format 4: a table of key kinds before the events) at
+        // the end of `walk_of_format_4`: the warm writer's bytes (with reference columns) and the
+        // whole encoder's. Both read as the state the same merges give now, whose bytes (format 5)
+        // differ. A key kind this scorer does not emit is not kept (it holds nothing back).
+        const REUSED: &str = "\
+            UwQBgJLw2xoKwIAdAQRNTEIxAMHVCQ4BMoDKEQAKATIAAAsBMwAADgEwgMYKAAoBNAAACgE1AAALATYAAAoBNwDB2RAKATgA\
+            AAIDQlJMA1VTRAYcAIiAAAH2AthPABT2APROAAr2A7xQAB4ABfYGhFIBMvYH6FIAPPYIzFMARgAJwHCIAAFPvFBOA6BRTgDY\
+            TwFP6FJPzFNPsFQBwHCIAAFPoFFPhFIABU4AvFBPzFNPsFRPlFUBwHCIAAFP2E9PvFABTgaEUk4A9E5P6FJPzFMBwHCIAAFP\
+            vFBPoFEBT+hSTgfMU04A2E9PsFQBwHCIAAFPoFFPhFIBT8xTT7BUTgiUVU4AvFABwHCIAAFP2E9PvFABT4RST+hST8xTAAlO\
+            APROwHCIAAFOA6BRTgK8UAFP6FJPzFNPsFQBT9hPwHCIAAFPhFIABU4CoFFPzFNPsFRPlFUBT7xQwHCIAAFPvFABTgaEUk4C\
+            2E9P6FJPzFMBT/ROwHCIAAFPoFEBT+hSTgfMU04CvFBPsFQBT9hPwHCIAAFPhFIBT8xTT7BUTgiUVU4CoFEBT7xQwHAIAU+8\
+            UAFPhFJP6FJPzFMACU4C2E/2BMhlAbgCwHCIAAFPoFEBT+hST8xTT7BUAU4ErGZOArxQwHCIAAEABU4DhFJPzFNPsFRPlFUB\
+            T5BnT6BRwHCIAAEBTgaEUk4DvFBP6FJPzFMBT8hlT9hPwHCIAAEBT+hSTgfMU04DoFFPsFQBT6xmT7xQwHCIAAEBT8xTT7BU\
+            TgiUVU4DhFIBT5BnT6BRwHCIAAEBT4RST+hST8xTAAlOA7xQT8hlT9hPwHCIAAEBT+hST8xTT7BUAU4ErGZOA6BRT7xQwHCI\
+            gAABAU/MU0+wVAABAU+QZ04CoFFOA4RSwHAIAU4GhFIABU/oUgEBT8hlT9hPT7xQwHAIAU/oUk4HzFMABQEBT6xmT7xQT6BR\
+            wHAIAU/MU0+wVAABAAUBT5BnT6BRT4RSwHAIAU+EUk/oUgEACQAFT8hlT9hPT7xQwHAIAU/oUk/MUwEBTgSsZgAFT7xQT6BR\
+            wHAIAU/MU0+wVAEBT5BnTgKgUQAFT4RSwHAIAU+EUk/oUgEBT8hlT9hPTgO8UAAFwHAIAU4HzFNOBuhSAQFPrGZPvFBPoFEB\
+            wHAIAU+wVAABTgbMUwFPkGdPoFFPhFIBwHAIAU/oUgEACU4GhFJPyGVP2E9PvFABwHAIAU/MUwEBTgSsZk4G6FJPvFBPoFEB\
+            wHAIAU+wVAEBT5BnTgKgUU4GzFNPhFIBwHAIA0/oUgEBT8hlT9hPTgO8UE4GhFIBA76AHb6yBAG+tgsBvoAdAb66EgG+gB0B\
+            voAdAb6AHQG+gB0EDXJldmlld3Nfc3VyZ2UObmV3X251bWJlcl9vbmUNZW50ZXJlZF90b3BfMwpsZWZ0X3RvcF8zCMDdFwAD\
+            AAAEAAAHAAAIwHABCIDhAQIKgOEBAwcAAAU=";
+        const WHOLE: &str = "\
+            UwQBgJLw2xoKwIAdAQRNTEIxAMHVCQ4BMoDKEQAKATIAAAsBMwAADgEwgMYKAAoBNAAACgE1AAALATYAAAoBNwDB2RAKATgA\
+            AAIDQlJMA1VTRAAcgKMFCAH2AthPABr2A7xQACQABfYGhFIBOPYH6FIAQvYIzFMATAAJ9gD0TgAQwHCIAAFOA6BRTgK8UAFP\
+            6FJPzFNPsFQBT9hPwHCIAAFPhFIABU4CoFFPzFNPsFRPlFUBT7xQwHCIAAFPvFABTgaEUk4C2E9P6FJPzFMBT/ROwHCIAAFP\
+            oFEBT+hSTgfMU04CvFBPsFQBT9hPwHCIAAFPhFIBT8xTT7BUTgiUVU4CoFEBT7xQwHAIAU+8UAFPhFJP6FJPzFMACU4C2E/2\
+            BMhlAbgCwHCIAAFPoFEBT+hST8xTT7BUAU4ErGZOArxQwHCIAAEABU4DhFJPzFNPsFRPlFUBT5BnT6BRwHCIAAEBTgaEUk4D\
+            vFBP6FJPzFMBT8hlT9hPwHCIAAEBT+hSTgfMU04DoFFPsFQBT6xmT7xQwHCIAAEBT8xTT7BUTgiUVU4DhFIBT5BnT6BRwHCI\
+            AAEBT4RST+hST8xTAAlOA7xQT8hlT9hPwHCIAAEBT+hST8xTT7BUAU4ErGZOA6BRT7xQwHCIgAABAU/MU0+wVAABAU+QZ04C\
+            oFFOA4RSwHAIAU4GhFIABU/oUgEBT8hlT9hPT7xQwHAIAU/oUk4HzFMABQEBT6xmT7xQT6BRwHAIAU/MU0+wVAABAAUBT5Bn\
+            T6BRT4RSwHAIAU+EUk/oUgEACQAFT8hlT9hPT7xQwHAIAU/oUk/MUwEBTgSsZgAFT7xQT6BRwHAIAU/MU0+wVAEBT5BnTgKg\
+            UQAFT4RSwHAIAU+EUk/oUgEBT8hlT9hPTgO8UAAFwHAIAU4HzFNOBuhSAQFPrGZPvFBPoFEBwHAIAU+wVAABTgbMUwFPkGdP\
+            oFFPhFIBwHAIAU/oUgEACU4GhFJPyGVP2E9PvFABwHAIAU/MUwEBTgSsZk4G6FJPvFBPoFEBwHAIAU+wVAEBT5BnTgKgUU4G\
+            zFNPhFIBwHAIA0/oUgEBT8hlT9hPTgO8UE4GhFIBA76AHb6yBAG+tgsBvoAdAb66EgG+gB0BvoAdAb6AHQG+gB0EDXJldmll\
+            d3Nfc3VyZ2UObmV3X251bWJlcl9vbmUNZW50ZXJlZF90b3BfMwpsZWZ0X3RvcF8zCMDdFwADAAAEAAAHAAAIwHABCIDhAQIK\
+            gOEBAwcAAAU=";
+        let (st, texts) = walk_of_format_4();
+        let (reused, whole) = (base64_decode(REUSED).unwrap(), base64_decode(WHOLE).unwrap());
+        assert_eq!((&reused[..2], &whole[..2]), (&b"S\x04"[..], &b"S\x04"[..]));
+        assert_eq!(ListState::decode(&reused).unwrap(), st);
+        assert_eq!(ListState::decode(&whole).unwrap(), st);
+        assert_eq!(ListState::decode(&base64_decode(texts.last().unwrap()).unwrap()).unwrap(), st);
+        let new = st.encode();
+        assert_eq!(new[..2], [b'S', FORMAT]);
+        assert_eq!(ListState::decode(&new).unwrap(), st);
+        // `left_top_3` renamed to a key kind no event has: its events are not read.
+        let left = st.fired.iter().filter(|f| f.kind == EventKind::LeftTopN).count();
+        assert!(left > 0 && left < st.fired.len(), "{left} of {}", st.fired.len());
+        let at = whole.windows(10).position(|w| w == b"left_top_3").unwrap();
+        let mut other = whole.clone();
+        other[at + 9] = b'x';
+        let mut without = st.clone();
+        without.fired.retain(|f| f.kind != EventKind::LeftTopN);
+        assert_eq!(ListState::decode(&other).unwrap(), without);
+    }
+
+    #[test]
+    fn event_codes_are_the_key_kinds() {
+        // Every kind with every N (and none): its code reads back as the kind and N `Fired` holds,
+        // which is what its key kind reads as; two are the same code exactly when their key kinds
+        // are the same; other codes are refused.
+        let t = DateTime::from_timestamp(1_793_000_000, 0).unwrap();
+        let id = EntryId::parse("MLB1").unwrap();
+        let mut by_code = std::collections::HashMap::new();
+        for kind in EventKind::ALL {
+            for n in std::iter::once(None).chain((0..=255u8).map(Some)) {
+                let f = Fired::of(t, kind, n, id.clone());
+                let code = event_code(f.kind, f.n);
+                assert_eq!(event_of_code(code), Ok((f.kind, f.n)), "{kind:?} {n:?}");
+                assert_eq!(Fired::of_key_kind(t, &kind.key_kind(n), id.clone()).as_ref(), Some(&f), "{kind:?} {n:?}");
+                assert_eq!(f.key_kind(), kind.key_kind(n));
+                if let Some(other) = by_code.insert(code, kind.key_kind(n)) {
+                    assert_eq!(other, kind.key_kind(n), "code {code}");
+                }
+            }
+        }
+        let valid = by_code.len() as u64;
+        let refused = (0..3000u64).filter(|c| event_of_code(*c).is_err()).count() as u64;
+        assert_eq!(valid + refused, 3000);
+        assert_eq!(Fired::of_key_kind(t, "climbers", id), None);
     }
 
     #[test]
@@ -2279,7 +2572,7 @@ mod tests {
     #[test]
     fn events_out_of_order_are_refused() {
         let t = |h: i64| DateTime::from_timestamp(1_793_000_000 + h * 3600, 0).unwrap();
-        let fired = |h: i64| Fired { at: t(h), key_kind: "exit".into(), product: EntryId::parse("MLB1").unwrap() };
+        let fired = |h: i64| Fired::of(t(h), EventKind::DroppedOut, None, EntryId::parse("MLB1").unwrap());
         let mut st = ListState { list_started_at: Some(t(0)), fired: vec![fired(2), fired(3)], ..ListState::default() };
         assert_eq!(ListState::decode(&st.encode()).unwrap(), st);
         st.fired.swap(0, 1);
