@@ -81,6 +81,8 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     let dense = product::ProductContext::dense(&w, momentum_from);
     let mut points = [0.0; 256];
     product::ProductContext::fill_points(cfg, &mut points, dense);
+    let new_from = product::ProductContext::new_from(t, cfg);
+    let (started, new_after) = product::ProductContext::new_after(ctx.state, t, new_from);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
@@ -91,7 +93,10 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
         points: &points,
         dense,
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
-        new_from: product::ProductContext::new_from(t, cfg),
+        new_from,
+        started,
+        new_after,
+        trend_ref: r24.or(if w.s_col() > 0 { Some(0) } else { None }),
     };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();
