@@ -77,7 +77,7 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     let r24 = w.r24(cfg);
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
-    let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let (momentum_from, momentum_weights, momentum_den) = w.momentum();
     let dense = product::ProductContext::dense(&w, momentum_from);
     let mut points = [0.0; 256];
     product::ProductContext::fill_points(cfg, &mut points, dense);

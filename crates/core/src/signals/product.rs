@@ -98,7 +98,7 @@ pub(crate) struct ProductContext<'a> {
     /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`), and
     /// the sum of the weights.
     pub momentum_from: usize,
-    pub momentum_weights: Vec<f64>,
+    pub momentum_weights: &'a [f64],
     /// The rank points of each position: `max(0, base − position)` (built once a snapshot, in
     /// the caller's frame: a copy of the 2 KB table cost as much as building it); with `dense`,
     /// 0 at index 0 instead.
@@ -167,18 +167,27 @@ impl ProductContext<'_> {
         Duration::try_seconds(cfg.new_window_secs).and_then(|d| t.checked_sub_signed(d))
     }
 
+    /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`) and
+    /// their sum, computed (the window keeps them from one record to the next: [`Window::momentum`]).
+    #[cfg(test)]
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (usize, Vec<f64>, f64) {
-        let tau = cfg.momentum_tau_secs.max(1);
         let from = w.first_col_since(cfg.momentum_window_secs);
-        let mut weights: Vec<f64> = Vec::with_capacity(w.s_col() + 1 - from.min(w.s_col()));
-        DECAYS.with(|cell| {
-            let mut decays = cell.borrow_mut();
-            decays.keep(tau);
-            weights.extend((from..=w.s_col()).map(|c| decays.get(w.age_secs(c))));
-        });
-        let den = weights.iter().sum();
+        let mut weights = Vec::new();
+        let den = decay_weights((from..=w.s_col()).map(|c| w.age_secs(c)), cfg.momentum_tau_secs, &mut weights);
         (from, weights, den)
     }
+}
+
+/// The momentum weights `exp(−age/τ)` of columns of ages `ages`, in `out`, and their sum in order.
+pub(crate) fn decay_weights(ages: impl Iterator<Item = i64>, tau_secs: i64, out: &mut Vec<f64>) -> f64 {
+    let tau = tau_secs.max(1);
+    out.clear();
+    DECAYS.with(|cell| {
+        let mut decays = cell.borrow_mut();
+        decays.keep(tau);
+        out.extend(ages.map(|a| decays.get(a)));
+    });
+    out.iter().sum()
 }
 
 /// `exp(−age/τ)`.
@@ -342,7 +351,7 @@ pub(crate) fn product_signals(
     let number_one_since = run_since(w, slots, 1, one_carry);
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
-    let num = momentum_num(&slots[ctx.momentum_from..], &ctx.momentum_weights, ctx.points, ctx.dense);
+    let num = momentum_num(&slots[ctx.momentum_from..], ctx.momentum_weights, ctx.points, ctx.dense);
     let den = ctx.momentum_den;
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
@@ -478,7 +487,7 @@ mod tests {
                 carry: false,
                 r24: None,
                 momentum_from: 0,
-                momentum_weights: Vec::new(),
+                momentum_weights: &[],
                 points: &[0.0; 256],
                 dense: false,
                 momentum_den: 0.0,
