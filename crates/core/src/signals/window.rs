@@ -73,14 +73,24 @@ impl Weights {
         let same = |(tau, k): &(i64, Vec<i64>)| {
             *tau == tau_secs && k.len() == ages_from.len() && k.iter().zip(ages_from).all(|(k, a)| *a == Some(*k))
         };
-        if self.key.as_ref().is_some_and(same) {
-            return;
+        if !self.key.as_ref().is_some_and(same) {
+            self.compute(cols, ages, from, t, tau_secs);
         }
+    }
+
+    /// [`Weights::update`] when the weights held are not for these ages (out of line: the usual
+    /// record keeps them).
+    #[inline(never)]
+    fn compute(&mut self, cols: &[&Column], ages: &[Option<i64>], from: usize, t: DateTime<Utc>, tau_secs: i64) {
+        let ages_from = ages.get(from..).unwrap_or_default();
         let age = |c: usize| ages[c].unwrap_or_else(|| (t - cols[c].at).num_seconds());
         let s = cols.len() - 1;
         self.den = crate::signals::product::decay_weights((from..=s).map(age), tau_secs, &mut self.weights);
         let mut key = self.key.take().map(|(_, k)| k).unwrap_or_default();
         key.clear();
+        // At its size (`map_while` does not know it: the key grew by doubling, a record at a time
+        // when the tables are new, as on the cold path).
+        key.reserve(ages_from.len());
         key.extend(ages_from.iter().map_while(|a| *a));
         self.key = (key.len() == ages_from.len()).then_some((tau_secs, key));
     }
@@ -464,6 +474,7 @@ impl<'a> Window<'a> {
     }
 
     /// `(t − at).num_seconds()` of a column.
+    #[cfg(test)]
     pub fn age_secs(&self, col: usize) -> i64 {
         self.ages[col].unwrap_or_else(|| (self.t - self.time(col)).num_seconds())
     }
