@@ -77,10 +77,12 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
     let r24 = w.r24(cfg);
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
-    let (momentum_from, momentum_weights, momentum_den) = product::ProductContext::momentum_weights(&w, cfg);
+    let (momentum_from, momentum_weights, momentum_den) = w.momentum();
     let dense = product::ProductContext::dense(&w, momentum_from);
     let mut points = [0.0; 256];
     product::ProductContext::fill_points(cfg, &mut points, dense);
+    let new_from = product::ProductContext::new_from(t, cfg);
+    let (started, new_after) = product::ProductContext::new_after(ctx.state, t, new_from);
     let pctx = product::ProductContext {
         curve: &curve,
         carry,
@@ -91,7 +93,10 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
         points: &points,
         dense,
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
-        new_from: product::ProductContext::new_from(t, cfg),
+        new_from,
+        started,
+        new_after,
+        trend_ref: r24.or(if w.s_col() > 0 { Some(0) } else { None }),
     };
     let products: Vec<ProductSignals> =
         current.entries.iter().enumerate().map(|(row, e)| product::product_signals(&w, row, e, &pctx, cfg)).collect();

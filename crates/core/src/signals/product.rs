@@ -98,7 +98,7 @@ pub(crate) struct ProductContext<'a> {
     /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`), and
     /// the sum of the weights.
     pub momentum_from: usize,
-    pub momentum_weights: Vec<f64>,
+    pub momentum_weights: &'a [f64],
     /// The rank points of each position: `max(0, base − position)` (built once a snapshot, in
     /// the caller's frame: a copy of the 2 KB table cost as much as building it); with `dense`,
     /// 0 at index 0 instead.
@@ -113,6 +113,13 @@ pub(crate) struct ProductContext<'a> {
     pub reviews_from: usize,
     /// `t − new_window` when it is a time (see [`is_new_since`]).
     pub new_from: Option<DateTime<Utc>>,
+    /// When the list started (at the latest `t`): a product first seen after it may be new.
+    pub started: DateTime<Utc>,
+    /// `max(started, new_from)` when `new_from` is a time: a product is new when it was first seen
+    /// after it (both comparisons in one; see [`ProductContext::is_new`]).
+    pub new_after: Option<DateTime<Utc>>,
+    /// The column the trend class compares with: the one a day back, else the oldest history column.
+    pub trend_ref: Option<usize>,
 }
 
 impl ProductContext<'_> {
@@ -128,6 +135,27 @@ impl ProductContext<'_> {
         }
     }
 
+    /// `started` and `new_after` of a list ([`ProductContext::is_new`]).
+    pub fn new_after(
+        state: &crate::signals::ListState,
+        t: DateTime<Utc>,
+        new_from: Option<DateTime<Utc>>,
+    ) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+        let started = state.list_started_at.map_or(t, |x| x.min(t));
+        (started, new_from.map(|f| f.max(started)))
+    }
+
+    /// Whether a product first seen at `first_seen` is new: first seen after the list started and
+    /// within the new window (`first_seen > started && first_seen > new_from`, which is
+    /// `first_seen > max(started, new_from)`).
+    #[inline]
+    pub fn is_new(&self, t: DateTime<Utc>, first_seen: DateTime<Utc>, cfg: &SignalConfig) -> bool {
+        match self.new_after {
+            Some(after) => first_seen > after,
+            None => first_seen > self.started && is_new_since(t, first_seen, self.new_from, cfg),
+        }
+    }
+
     /// [`ProductContext::dense`] of a window whose momentum window starts at column `from`.
     pub fn dense(w: &Window<'_>, from: usize) -> bool {
         w.dense_from(from)
@@ -139,18 +167,27 @@ impl ProductContext<'_> {
         Duration::try_seconds(cfg.new_window_secs).and_then(|d| t.checked_sub_signed(d))
     }
 
+    /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`) and
+    /// their sum, computed (the window keeps them from one record to the next: [`Window::momentum`]).
+    #[cfg(test)]
     pub fn momentum_weights(w: &Window<'_>, cfg: &SignalConfig) -> (usize, Vec<f64>, f64) {
-        let tau = cfg.momentum_tau_secs.max(1);
         let from = w.first_col_since(cfg.momentum_window_secs);
-        let mut weights: Vec<f64> = Vec::with_capacity(w.s_col() + 1 - from.min(w.s_col()));
-        DECAYS.with(|cell| {
-            let mut decays = cell.borrow_mut();
-            decays.keep(tau);
-            weights.extend((from..=w.s_col()).map(|c| decays.get(w.age_secs(c))));
-        });
-        let den = weights.iter().sum();
+        let mut weights = Vec::new();
+        let den = decay_weights((from..=w.s_col()).map(|c| w.age_secs(c)), cfg.momentum_tau_secs, &mut weights);
         (from, weights, den)
     }
+}
+
+/// The momentum weights `exp(−age/τ)` of columns of ages `ages`, in `out`, and their sum in order.
+pub(crate) fn decay_weights(ages: impl Iterator<Item = i64>, tau_secs: i64, out: &mut Vec<f64>) -> f64 {
+    let tau = tau_secs.max(1);
+    out.clear();
+    DECAYS.with(|cell| {
+        let mut decays = cell.borrow_mut();
+        decays.keep(tau);
+        out.extend(ages.map(|a| decays.get(a)));
+    });
+    out.iter().sum()
 }
 
 /// `exp(−age/τ)`.
@@ -314,17 +351,14 @@ pub(crate) fn product_signals(
     let number_one_since = run_since(w, slots, 1, one_carry);
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
-    let num = momentum_num(&slots[ctx.momentum_from..], &ctx.momentum_weights, ctx.points, ctx.dense);
+    let num = momentum_num(&slots[ctx.momentum_from..], ctx.momentum_weights, ctx.points, ctx.dense);
     let den = ctx.momentum_den;
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
     // Trend class.
-    let started = w.state.list_started_at.map_or(t, |x| x.min(t));
-    let is_new = first_seen > started && is_new_since(t, first_seen, ctx.new_from, cfg);
-    let trend_ref = ctx.r24.or(if s > 0 { Some(0) } else { None });
-    let trend = if is_new {
+    let trend = if ctx.is_new(t, first_seen, cfg) {
         Trend::New
-    } else if let Some(c) = trend_ref {
+    } else if let Some(c) = ctx.trend_ref {
         let rpos = pos_at(c).unwrap_or_else(|| w.outside(c));
         let up = diff(rpos, pos);
         if up >= i32::from(cfg.breakout_places) && pos <= cfg.breakout_top {
@@ -424,6 +458,48 @@ mod tests {
             let first_seen = if near { t.checked_add_signed(Duration::seconds(offset)).unwrap_or(t) } else { other };
             let got = is_new_since(t, first_seen, ProductContext::new_from(t, &cfg), &cfg);
             prop_assert_eq!(got, t - first_seen < d);
+        }
+
+        /// New as one comparison with `max(started, t − window)` is new as defined: first seen after
+        /// the list started and within the window (near chrono's limits too, where `t − window` is
+        /// not a time), whether the list started before, at or after the product or not at all.
+        #[test]
+        fn new_after_one_time_is_new_after_both(
+            t in time(),
+            other in time(),
+            near in any::<bool>(),
+            offset in -200_000i64..200_000,
+            started_offset in proptest::option::of(prop_oneof![-200_000i64..200_000, Just(0i64)]),
+            window in prop_oneof![4 => -200_000i64..200_000, 1 => Just(0i64), 1 => -9_300_000_000_000_000i64..9_300_000_000_000_000],
+        ) {
+            if Duration::try_seconds(window).is_none() {
+                return Ok(());
+            }
+            let cfg = SignalConfig { new_window_secs: window, ..SignalConfig::default() };
+            let first_seen = if near { t.checked_add_signed(Duration::seconds(offset)).unwrap_or(t) } else { other };
+            let mut state = crate::signals::ListState::default();
+            state.list_started_at = started_offset.map(|o| first_seen.checked_add_signed(Duration::seconds(o)).unwrap_or(first_seen));
+            let new_from = ProductContext::new_from(t, &cfg);
+            let (started, new_after) = ProductContext::new_after(&state, t, new_from);
+            let curve = DemandCurve::choose(None, &cfg);
+            let ctx = ProductContext {
+                curve: &curve,
+                carry: false,
+                r24: None,
+                momentum_from: 0,
+                momentum_weights: &[],
+                points: &[0.0; 256],
+                dense: false,
+                momentum_den: 0.0,
+                reviews_from: 0,
+                new_from,
+                started,
+                new_after,
+                trend_ref: None,
+            };
+            let plain_started = state.list_started_at.map_or(t, |x| x.min(t));
+            let want = first_seen > plain_started && is_new_since(t, first_seen, new_from, &cfg);
+            prop_assert_eq!(ctx.is_new(t, first_seen, &cfg), want);
         }
     }
 

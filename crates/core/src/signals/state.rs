@@ -443,6 +443,7 @@ impl ListState {
 
     /// [`ListState::index_of`], looking first at the products of the cells `near[at − 1..=at + 1]`
     /// (a list is nearly the previous one: most products are at or next to their earlier place).
+    #[inline(always)]
     pub(crate) fn index_near(&self, id: &EntryId, near: &[Cell], at: usize) -> Option<u32> {
         let b = id.as_str().as_bytes();
         for j in [at, at.wrapping_sub(1), at + 1] {

@@ -49,6 +49,51 @@ pub(crate) struct Window<'a> {
     price_min: Vec<f64>,
     pub state: &'a ListState,
     prepared: &'a Prepared<'a>,
+    /// The momentum window's first column, weights and their sum (see [`Window::momentum`]).
+    momentum_from: usize,
+    weights: Weights,
+}
+
+/// The momentum weights of a window, kept with the tables for the next window of the list: a list
+/// scored every hour has the same columns' ages from one record to the next, and so the same
+/// weights, bit for bit (each is `exp(−age/τ)` of its age, summed in order).
+#[derive(Default)]
+pub(crate) struct Weights {
+    /// The `τ` and columns' ages they are for (None: not to be kept, an age unknown).
+    key: Option<(i64, Vec<i64>)>,
+    weights: Vec<f64>,
+    den: f64,
+}
+
+impl Weights {
+    /// The weights of the columns `from..=s` of `cols` (`ages`: theirs, known or not) for `τ`:
+    /// kept when the ages (all known) and `τ` are those of the weights held, else computed.
+    fn update(&mut self, cols: &[&Column], ages: &[Option<i64>], from: usize, t: DateTime<Utc>, tau_secs: i64) {
+        let ages_from = ages.get(from..).unwrap_or_default();
+        let same = |(tau, k): &(i64, Vec<i64>)| {
+            *tau == tau_secs && k.len() == ages_from.len() && k.iter().zip(ages_from).all(|(k, a)| *a == Some(*k))
+        };
+        if !self.key.as_ref().is_some_and(same) {
+            self.compute(cols, ages, from, t, tau_secs);
+        }
+    }
+
+    /// [`Weights::update`] when the weights held are not for these ages (out of line: the usual
+    /// record keeps them).
+    #[inline(never)]
+    fn compute(&mut self, cols: &[&Column], ages: &[Option<i64>], from: usize, t: DateTime<Utc>, tau_secs: i64) {
+        let ages_from = ages.get(from..).unwrap_or_default();
+        let age = |c: usize| ages[c].unwrap_or_else(|| (t - cols[c].at).num_seconds());
+        let s = cols.len() - 1;
+        self.den = crate::signals::product::decay_weights((from..=s).map(age), tau_secs, &mut self.weights);
+        let mut key = self.key.take().map(|(_, k)| k).unwrap_or_default();
+        key.clear();
+        // At its size (`map_while` does not know it: the key grew by doubling, a record at a time
+        // when the tables are new, as on the cold path).
+        key.reserve(ages_from.len());
+        key.extend(ages_from.iter().map_while(|a| *a));
+        self.key = (key.len() == ages_from.len()).then_some((tau_secs, key));
+    }
 }
 
 /// `a − b`, from the timestamps when both times are whole seconds (every time the scorer stores
@@ -170,6 +215,9 @@ impl<'a> Window<'a> {
         }
         ages.push(t_secs.map(|_| 0));
         let price_from = first_since(&cols, &ages, whole, t, cfg.price_window_secs);
+        let momentum_from = first_since(&cols, &ages, whole, t, cfg.momentum_window_secs);
+        let mut weights = std::mem::take(&mut sc.weights);
+        weights.update(&cols, &ages, momentum_from, t, cfg.momentum_tau_secs);
         // The rows of the history's slots are read where the tables keep them, `S`'s slots written
         // where the tables' next column will go, when `S` comes after every column of the state
         // (the usual record); else, and for the products the tables have no row for, copied. And
@@ -232,7 +280,16 @@ impl<'a> Window<'a> {
             price_min,
             state,
             prepared,
+            momentum_from,
+            weights,
         }
+    }
+
+    /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`) and
+    /// their sum: those of the list's last window when the columns' ages and `τ` are the same (the
+    /// same values, bit for bit), else computed.
+    pub fn momentum(&self) -> (usize, &[f64], f64) {
+        (self.momentum_from, &self.weights.weights, self.weights.den)
     }
 
     /// The lowest valid price (finite, positive) of the product of row `row` of `S`, in the same
@@ -417,6 +474,7 @@ impl<'a> Window<'a> {
     }
 
     /// `(t − at).num_seconds()` of a column.
+    #[cfg(test)]
     pub fn age_secs(&self, col: usize) -> i64 {
         self.ages[col].unwrap_or_else(|| (self.t - self.time(col)).num_seconds())
     }
@@ -437,6 +495,7 @@ impl Drop for Window<'_> {
         sc.grid = std::mem::take(&mut self.grid);
         sc.ages = std::mem::take(&mut self.ages);
         sc.price_min = std::mem::take(&mut self.price_min);
+        sc.weights = std::mem::take(&mut self.weights);
     }
 }
 
@@ -451,6 +510,8 @@ pub(crate) struct Scratch {
     ages: Vec<Option<i64>>,
     price_min: Vec<f64>,
     s_slots: Vec<Slot>,
+    /// Not only room: the last window's momentum weights, with what they are for.
+    weights: Weights,
 }
 
 impl Scratch {
@@ -461,6 +522,8 @@ impl Scratch {
             + self.place.capacity() * size_of::<usize>()
             + self.ages.capacity() * size_of::<Option<i64>>()
             + self.price_min.capacity() * size_of::<f64>()
+            + self.weights.weights.capacity() * size_of::<f64>()
+            + self.weights.key.as_ref().map_or(0, |(_, k)| k.capacity() * size_of::<i64>())
     }
 }
 
@@ -1139,6 +1202,38 @@ mod tests {
             let w = Window::build(&s, &prepared, &st, &cfg);
             prop_assert!(w.whole);
             found_by_age_as_by_time(&w, &cfg)?;
+        }
+    }
+
+    proptest! {
+        /// The momentum weights a window keeps from the list's last window are the weights computed
+        /// again, bit for bit: windows built one after another on a state, every hour or after a
+        /// gap, now and then at a time off the hour, late, or with another `τ`.
+        #[test]
+        fn momentum_weights_kept_are_computed_again(
+            steps in prop::collection::vec((prop_oneof![4 => Just(1i64), 1 => 0i64..4, 1 => -3i64..0], any::<bool>(),
+                                            prop_oneof![3 => Just(43_200i64), 1 => Just(3_600i64), 1 => Just(0i64)]), 1..60),
+        ) {
+            let mut st = ListState::default();
+            let list: List = (1..=5).map(|i| (i, i as u8)).collect();
+            let mut at = 0i64;
+            for (gap, odd, tau) in steps {
+                let cfg = SignalConfig { momentum_tau_secs: tau, ..SignalConfig::default() };
+                at += gap * 3600 + if odd { 17 } else { 0 };
+                let mut s = snap(0, &list);
+                s.taken_at += Duration::seconds(at);
+                {
+                    let prepared = st.prepare(&s);
+                    let w = Window::build(&s, &prepared, &st, &cfg);
+                    let (from, weights, den) = crate::signals::product::ProductContext::momentum_weights(&w, &cfg);
+                    let (kept_from, kept, kept_den) = w.momentum();
+                    prop_assert_eq!(kept_from, from);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    prop_assert_eq!(bits(kept), bits(&weights));
+                    prop_assert_eq!(kept_den.to_bits(), den.to_bits());
+                }
+                st.absorb(&s, &[], &[], &cfg);
+            }
         }
     }
 
