@@ -381,11 +381,12 @@ const POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
-/// The same powers of ten as integers.
-const POW10_INT: [u128; 23] = {
-    let mut p = [1u128; 23];
+/// The powers of ten that fit a `u64` as integers, `10^0` to `10^19` (a fraction of at most 19
+/// digits: [`quotient`]'s check multiplies them as `u64`s).
+const POW10_INT: [u64; 20] = {
+    let mut p = [1u64; 20];
     let mut k = 1;
-    while k < 23 {
+    while k < 20 {
         p[k] = p[k - 1] * 10;
         k += 1;
     }
@@ -396,8 +397,8 @@ const POW10_INT: [u128; 23] = {
 /// it, found from one division: exact when `w` is (at most 2^53: Clinger's fast path); else the
 /// quotient, or its neighbour on the side the exact value lies, when the exact value is checked in
 /// integers to lie strictly within half a unit in its last place. `None` when that cannot be shown
-/// (a tie, a quotient at a power of two, below 2^-10 or above 2^53; `k` > 22), and the caller
-/// parses the text.
+/// (a tie, a quotient at a power of two, below 2^-10 or above 2^53; `k` > 22, or `k` > 19 when `w`
+/// is above 2^53), and the caller parses the text.
 fn quotient(w: u64, k: usize) -> Option<f64> {
     /// The leading bit of a normal `f64`'s significand.
     const LEAD: u64 = 1 << 52;
@@ -409,7 +410,7 @@ fn quotient(w: u64, k: usize) -> Option<f64> {
     // (2m − 1)·10^k < w·2^(1−e) < (2m + 1)·10^k, all below 2^128 for the shifts taken.
     let (biased, m) = (x.to_bits() >> 52, (x.to_bits() & (LEAD - 1)) | LEAD);
     let shift = 1076u64.checked_sub(biased).filter(|s| (1..=63).contains(s))?;
-    let (scaled, pow) = (u128::from(w) << shift, *POW10_INT.get(k)?);
+    let (scaled, pow) = (u128::from(w) << shift, u128::from(*POW10_INT.get(k)?));
     let side = |m: u64| {
         // Within the binade (below a power of two the next value down is nearer: not checked).
         (m > LEAD && m < 2 * LEAD).then_some(())?;

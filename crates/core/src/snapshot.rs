@@ -1651,6 +1651,8 @@ mod tests {
             (r#"{\"id\":[1,2],\"type\":\"PP\",\"resolution\":\"PP\""#, "the columns' text cut short"),
             (r#"{\"id\":[1,2],\"type\":\"PZ\",\"resolution\":\"PP\"}"#, "an unknown code"),
             (r#"{\"id\":[1,2],\"type\":\"P\",\"resolution\":\"PP\"}"#, "a column too short"),
+            (r#"{\"id\":[1,2],\"type\":\"PPI,\"resolution\":\"PP\"}"#, "a column too long"),
+            (r#"{\"id\":[1,2],\"type\":\"PPxx,\"resolution\":\"PP\"}"#, "codes not closed after the last entry's"),
             (r#"{\"id\":[1,02],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "a leading zero"),
             (r#"{\"id\":[1,2.5],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not whole"),
             (r#"{\"id\":[1,\"x\"],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not one"),
