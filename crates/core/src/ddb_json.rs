@@ -724,9 +724,12 @@ impl<'a> Scan<'a> {
     /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
     pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
         self.open(tag)?;
-        let s = self.plain_str()?;
-        self.eat(b'}')?;
-        Some(s)
+        // `plain_str`, then `eat(b'}')`, each byte taken first where it is written without
+        // whitespace before it.
+        (self.take(b'"') || self.eat(b'"').is_some()).then_some(())?;
+        let s = self.take_until(b'"')?;
+        self.take(b'"').then_some(())?;
+        (self.take(b'}') || self.eat(b'}').is_some()).then_some(s)
     }
 
     /// An `N` value read as an `i64` target reads it through [`from_image`] (a `u64` that fits, or
@@ -1347,6 +1350,39 @@ mod tests {
                 let mut general = Scan::new(&text);
                 proptest::prop_assert!(matches!(general.number(), Some(Number::Whole(n, _)) if n == w), "{}", text);
                 proptest::prop_assert_eq!(general.at, end, "{}", text);
+            }
+        }
+    }
+
+    /// A typed string (`Scan::typed_str`, its quotes and brace taken without a whitespace scan
+    /// where there is none) reads what the token reader reads (`open`, `plain_str`, `eat`), and
+    /// stops where it stops.
+    #[test]
+    fn a_typed_string_reads_as_the_token_reader_reads_it() {
+        for text in [
+            r#"{"S":"a"}"#,
+            r#"{"S":""}"#,
+            r#"{"S": "a" }"#,
+            r#"{"S":"a" }"#,
+            r#"{"S": "a"}"#,
+            "{\"S\":\"a\"\n}",
+            r#"{"S":"a\"}"#,
+            r#"{"S":"a""#,
+            r#"{"S":"a"]"#,
+            r#"{"S":"a"x}"#,
+            r#"{"S":a"}"#,
+            r#"{"S":"a}"#,
+            r#"{"S" :"a"}"#,
+            r#"{"N":"1"}"#,
+            "{\"S\":\"a\tb\"}",
+            "{\"S\":\"a\n}",
+            "",
+        ] {
+            let (mut fast, mut general) = (Scan::new(text), Scan::new(text));
+            let want = general.open("S").and_then(|()| general.plain_str()).and_then(|s| general.eat(b'}').map(|()| s));
+            assert_eq!(fast.typed_str("S"), want, "{text}");
+            if want.is_some() {
+                assert_eq!(fast.at, general.at, "{text}");
             }
         }
     }
