@@ -381,11 +381,12 @@ const POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
-/// The same powers of ten as integers.
-const POW10_INT: [u128; 23] = {
-    let mut p = [1u128; 23];
+/// The powers of ten that fit a `u64` as integers, `10^0` to `10^19` (a fraction of at most 19
+/// digits: [`quotient`]'s check multiplies them as `u64`s).
+const POW10_INT: [u64; 20] = {
+    let mut p = [1u64; 20];
     let mut k = 1;
-    while k < 23 {
+    while k < 20 {
         p[k] = p[k - 1] * 10;
         k += 1;
     }
@@ -396,8 +397,8 @@ const POW10_INT: [u128; 23] = {
 /// it, found from one division: exact when `w` is (at most 2^53: Clinger's fast path); else the
 /// quotient, or its neighbour on the side the exact value lies, when the exact value is checked in
 /// integers to lie strictly within half a unit in its last place. `None` when that cannot be shown
-/// (a tie, a quotient at a power of two, below 2^-10 or above 2^53; `k` > 22), and the caller
-/// parses the text.
+/// (a tie, a quotient at a power of two, below 2^-10 or above 2^53; `k` > 22, or `k` > 19 when `w`
+/// is above 2^53), and the caller parses the text.
 fn quotient(w: u64, k: usize) -> Option<f64> {
     /// The leading bit of a normal `f64`'s significand.
     const LEAD: u64 = 1 << 52;
@@ -409,7 +410,7 @@ fn quotient(w: u64, k: usize) -> Option<f64> {
     // (2m − 1)·10^k < w·2^(1−e) < (2m + 1)·10^k, all below 2^128 for the shifts taken.
     let (biased, m) = (x.to_bits() >> 52, (x.to_bits() & (LEAD - 1)) | LEAD);
     let shift = 1076u64.checked_sub(biased).filter(|s| (1..=63).contains(s))?;
-    let (scaled, pow) = (u128::from(w) << shift, *POW10_INT.get(k)?);
+    let (scaled, pow) = (u128::from(w) << shift, u128::from(*POW10_INT.get(k)?));
     let side = |m: u64| {
         // Within the binade (below a power of two the next value down is nearer: not checked).
         (m > LEAD && m < 2 * LEAD).then_some(())?;
@@ -494,6 +495,51 @@ fn digits(b: &[u8], mut at: usize, mut w: u64) -> (usize, u64) {
         at += 1;
     }
     (at, w)
+}
+
+/// A whole number of fewer than eight digits at `at` in `b` that [`Scan::number`] reads as
+/// [`Number::Whole`] (no leading zero, no fraction or exponent after it), read from one eight-byte
+/// chunk: its value and where it ends. `None` for anything else (a longer number, one within eight
+/// bytes of the end of `b`, not a number), which the caller reads with the general reader.
+#[inline(always)]
+pub(crate) fn small_whole(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let chunk = b.get(at..)?.first_chunk::<8>()?;
+    let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
+    ((1..8).contains(&n) && (n == 1 || chunk[0] != b'0') && !matches!(chunk[n], b'.' | b'e' | b'E'))
+        .then_some((w, at + n))
+}
+
+/// A number at `at` in `b` in the form a writer of `f64`s gives prices (`4599`, `1899.9`,
+/// `123.45600000000002`: fewer than eight digits before the point, at most 16 after it, at most 19
+/// in all, no sign, no exponent), read in at most three eight-byte chunks without the general
+/// reader: the `f64` [`Scan::number`] gives it (correctly rounded, [`quotient`]) and where it ends.
+/// `None` for any other text, or when [`quotient`] cannot show the rounding; the caller reads it
+/// with [`Scan::number`].
+#[inline(always)]
+pub(crate) fn plain_float(b: &[u8], at: usize) -> Option<(f64, usize)> {
+    /// `10^n` for the `n` digits of a chunk.
+    const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    let chunk = b.get(at..)?.first_chunk::<8>()?;
+    let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
+    // A whole part of 1–7 digits without a leading zero (`0` alone is one).
+    (n > 0 && n < 8 && (n == 1 || chunk[0] != b'0')).then_some(())?;
+    let point = at + n;
+    if chunk[n] != b'.' {
+        return (!matches!(chunk[n], b'e' | b'E')).then_some((w as f64, point));
+    }
+    let (k, w, end) = match eight_digits(u64::from_le_bytes(*b.get(point + 1..)?.first_chunk::<8>()?)) {
+        (0, _) => return None,
+        (8, v) => {
+            let (k, u) = eight_digits(u64::from_le_bytes(*b.get(point + 9..)?.first_chunk::<8>()?));
+            // At most 19 digits in all: the value fits a `u64`.
+            (k < 8 && n + 8 + k <= 19).then_some(())?;
+            (8 + k, (w * 100_000_000 + v) * SCALE[k] + u, point + 9 + k)
+        }
+        (k, v) => (k, w * SCALE[k] + v, point + 1 + k),
+    };
+    // No exponent after the fraction.
+    (!matches!(b.get(end), Some(b'e' | b'E'))).then_some(())?;
+    Some((quotient(w, k)?, end))
 }
 
 /// A number read by [`Scan::number`].
@@ -587,17 +633,12 @@ impl<'a> Scan<'a> {
 
     /// [`Scan::whole`]'s value alone. A number of fewer than eight digits followed by a byte that
     /// does not continue it (the ids and review totals of a snapshot) is read from one eight-byte
-    /// chunk, without the general reader.
+    /// chunk, without the general reader ([`small_whole`]).
     #[inline(always)]
     pub(crate) fn whole_value(&mut self) -> Option<u64> {
-        let start = self.at;
-        if let Some(chunk) = self.text.as_bytes().get(start..).and_then(<[u8]>::first_chunk::<8>) {
-            let (n, w) = eight_digits(u64::from_le_bytes(*chunk));
-            // What `number` takes as a whole number: no leading zero, no fraction or exponent after.
-            if (1..8).contains(&n) && (n == 1 || chunk[0] != b'0') && !matches!(chunk[n], b'.' | b'e' | b'E') {
-                self.at = start + n;
-                return Some(w);
-            }
+        if let Some((w, end)) = small_whole(self.text.as_bytes(), self.at) {
+            self.at = end;
+            return Some(w);
         }
         match self.number()? {
             Number::Whole(n, _) => Some(n),
@@ -683,9 +724,12 @@ impl<'a> Scan<'a> {
     /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
     pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
         self.open(tag)?;
-        let s = self.plain_str()?;
-        self.eat(b'}')?;
-        Some(s)
+        // `plain_str`, then `eat(b'}')`, each byte taken first where it is written without
+        // whitespace before it.
+        (self.take(b'"') || self.eat(b'"').is_some()).then_some(())?;
+        let s = self.take_until(b'"')?;
+        self.take(b'"').then_some(())?;
+        (self.take(b'}') || self.eat(b'}').is_some()).then_some(s)
     }
 
     /// An `N` value read as an `i64` target reads it through [`from_image`] (a `u64` that fits, or
@@ -1252,6 +1296,93 @@ mod tests {
                 proptest::prop_assert_eq!(name, plain_name);
                 // The index is the name's in `KNOWN`, or `KNOWN.len()` for another name.
                 proptest::prop_assert_eq!(*i, found.unwrap_or(KNOWN.len()), "{}", text);
+            }
+        }
+    }
+
+    /// The text of a price as the writer writes it: a float in `f64`'s shortest form (serde_json's),
+    /// such as `123.45600000000002` for float arithmetic's leftovers, or whole.
+    fn written_price() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1u64..1_000_000, 0u64..40)
+                .prop_map(|(n, k)| serde_json::to_string(&(n as f64 * (0.8 + k as f64 / 100.0))).unwrap()),
+            (0.0f64..1e7).prop_map(|x| serde_json::to_string(&x).unwrap()),
+            (0u64..1_000_000_000).prop_map(|c| serde_json::to_string(&(c as f64 / 100.0)).unwrap()),
+            (0u64..100_000_000).prop_map(|n| n.to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// [`plain_float`] reads a number only as [`Scan::number`] and `str::parse` read it (the
+        /// same `f64` bits, ending where they end), whatever the text: digits of any length with
+        /// leading zeros, fractions of 0–20 digits, exponents, signs, any byte after, near the end
+        /// of the text or not; and it reads every price the writer writes with a whole part of
+        /// fewer than eight digits and at most two decimals (one exact division).
+        #[test]
+        fn a_plain_float_reads_as_the_general_reader_reads_it(
+            number in proptest::prop_oneof![
+                written_price(),
+                "-?[0-9]{1,9}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{1,3})?",
+                "0[0-9]{0,3}\\.[0-9]{1,17}",
+            ],
+            after in "[],}x.eE0-9 -]{0,9}",
+            pad in proptest::bool::ANY,
+        ) {
+            let text = format!("{number}{after}{}", if pad { "________________" } else { "" });
+            let b = text.as_bytes();
+            let mut general = Scan::new(&text);
+            let read = general.number().map(Number::f64);
+            if let Some((x, end)) = plain_float(b, 0) {
+                proptest::prop_assert_eq!(read.map(f64::to_bits), Some(x.to_bits()), "{}", text);
+                proptest::prop_assert_eq!(general.at, end, "{}", text);
+                proptest::prop_assert_eq!(text[..end].parse::<f64>().map(f64::to_bits), Ok(x.to_bits()), "{}", text);
+            }
+            // The writer's short prices are read by the fast path (when eight bytes follow).
+            let short = number.split_once('.').map_or((number.len(), 0), |(w, f)| (w.len(), f.len()));
+            if !number.contains(['e', 'E', '-']) && short.0 < 8 && short.1 <= 2 && !number.ends_with('.') && pad && !after.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E') && (short.0 == 1 || !number.starts_with('0')) {
+                proptest::prop_assert!(plain_float(b, 0).is_some(), "{}", text);
+            }
+            // A whole number of fewer than eight digits, as `number` reads it.
+            if let Some((w, end)) = small_whole(b, 0) {
+                let mut general = Scan::new(&text);
+                proptest::prop_assert!(matches!(general.number(), Some(Number::Whole(n, _)) if n == w), "{}", text);
+                proptest::prop_assert_eq!(general.at, end, "{}", text);
+            }
+        }
+    }
+
+    /// A typed string (`Scan::typed_str`, its quotes and brace taken without a whitespace scan
+    /// where there is none) reads what the token reader reads (`open`, `plain_str`, `eat`), and
+    /// stops where it stops.
+    #[test]
+    fn a_typed_string_reads_as_the_token_reader_reads_it() {
+        for text in [
+            r#"{"S":"a"}"#,
+            r#"{"S":""}"#,
+            r#"{"S": "a" }"#,
+            r#"{"S":"a" }"#,
+            r#"{"S": "a"}"#,
+            "{\"S\":\"a\"\n}",
+            r#"{"S":"a\"}"#,
+            r#"{"S":"a""#,
+            r#"{"S":"a"]"#,
+            r#"{"S":"a"x}"#,
+            r#"{"S":a"}"#,
+            r#"{"S":"a}"#,
+            r#"{"S" :"a"}"#,
+            r#"{"N":"1"}"#,
+            "{\"S\":\"a\tb\"}",
+            "{\"S\":\"a\n}",
+            "",
+        ] {
+            let (mut fast, mut general) = (Scan::new(text), Scan::new(text));
+            let want = general.open("S").and_then(|()| general.plain_str()).and_then(|s| general.eat(b'}').map(|()| s));
+            assert_eq!(fast.typed_str("S"), want, "{text}");
+            if want.is_some() {
+                assert_eq!(fast.at, general.at, "{text}");
             }
         }
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ddb_json::{Number, Scan};
+use crate::ddb_json::{plain_float, small_whole, Number, Scan};
 use crate::ids::{CategoryId, EntryId, EntryType, IdPrefix, Position, SiteId};
 
 /// What the fetcher could learn about a ranked entry. A position is kept whatever the outcome.
@@ -730,6 +730,90 @@ fn cells_column<'a, T>(
     })
 }
 
+/// [`cells_column`] of a column in the form the writer gives it, `[v,v,…]` without spaces, with a
+/// value or `null` for every entry: each value read at its first byte by `fast` (its value and
+/// end), without the general reader. `None` at anything else (spaces, a value `fast` does not take,
+/// fewer or more values than entries), and the caller reads the column from its start with
+/// [`cells_column`], which sets every cell again; the cursor is moved only when it returns `Some`.
+#[inline(always)]
+fn compact_cells<T>(
+    s: &mut Scan<'_>,
+    entries: &mut [SnapshotEntry],
+    fast: impl Fn(&[u8], usize) -> Option<(T, usize)>,
+    set: impl Fn(&mut SnapshotEntry, Option<T>),
+) -> Option<usize> {
+    let b = s.text().as_bytes();
+    let mut at = s.at();
+    (b.get(at) == Some(&b'[') && !entries.is_empty()).then_some(())?;
+    at += 1;
+    let last = entries.len() - 1;
+    for (i, e) in entries.iter_mut().enumerate() {
+        let (v, end) = match fast(b, at) {
+            Some((v, end)) => (Some(v), end),
+            None => (b.get(at..at + 4) == Some(b"null")).then_some((None, at + 4))?,
+        };
+        (b.get(end) == Some(if i == last { &b']' } else { &b',' })).then_some(())?;
+        set(e, v);
+        at = end + 1;
+    }
+    s.rewind(at);
+    Some(last + 1)
+}
+
+/// An entry as the `id` column gives it: its position and id (the type is set by the `type`
+/// column, which every entry has).
+#[inline(always)]
+fn first_read(position: Position, id: EntryId) -> SnapshotEntry {
+    SnapshotEntry { resolution: EntryResolution::default(), ..SnapshotEntry::bare(position, id, EntryType::Item) }
+}
+
+/// The `id` column in the form the writer gives it for a list of ids of the item's site, `[n,n,…]`
+/// without spaces, numbers of fewer than eight digits ([`small_whole`]): an entry pushed for each
+/// (its bit set in `numbers`), without the general reader; the number of entries. `None` at
+/// anything else (after pushing some entries), and the caller reads the column again from its
+/// start with the general reader; the cursor is moved only when it returns `Some`.
+fn compact_ids(
+    s: &mut Scan<'_>,
+    entries: &mut Vec<SnapshotEntry>,
+    numbers: &mut u128,
+    prefix: &IdPrefix,
+) -> Option<usize> {
+    let text = s.text();
+    let b = text.as_bytes();
+    let mut at = s.at();
+    (b.get(at) == Some(&b'[')).then_some(())?;
+    at += 1;
+    loop {
+        let (_, end) = small_whole(b, at)?;
+        let i = entries.len();
+        // The list fits the positions (and `numbers`).
+        let position = Position::new(i as i64 + 1).ok()?;
+        *numbers |= 1 << i;
+        entries.push(first_read(position, prefix.id(text.get(at..end)?)));
+        at = end + 1;
+        match b.get(end) {
+            Some(b',') => {}
+            Some(b']') => break,
+            _ => return None,
+        }
+    }
+    s.rewind(at);
+    Some(entries.len())
+}
+
+/// A column of values or `null`s read by [`compact_cells`] when it is in the writer's form, else
+/// by [`cells_column`].
+#[inline(always)]
+fn column_of<'a, T>(
+    s: &mut Scan<'a>,
+    entries: &mut [SnapshotEntry],
+    fast: impl Fn(&[u8], usize) -> Option<(T, usize)>,
+    read: impl Fn(&mut Scan<'a>) -> Option<T>,
+    set: impl Fn(&mut SnapshotEntry, Option<T>) + Copy,
+) -> Option<usize> {
+    compact_cells(s, entries, fast, set).or_else(|| cells_column(s, entries, read, set))
+}
+
 /// A column of one-letter codes, one per entry in order (or none), each stored by `set`: its
 /// length.
 fn codes_column<C: Coded>(
@@ -737,6 +821,20 @@ fn codes_column<C: Coded>(
     entries: &mut [SnapshotEntry],
     set: impl Fn(&mut SnapshotEntry, C),
 ) -> Option<usize> {
+    let (b, at, n) = (s.text().as_bytes(), s.at(), entries.len());
+    // As written: a code for every entry between the escaped quotes, compared there without
+    // scanning for the string's end (the codes are letters: no quote, backslash or control
+    // character among them, so the string ends where the scan would end it). Else as below.
+    if let (Some(b"\\\""), Some(codes), Some(b"\\\"")) =
+        (b.get(at..at + 2), b.get(at + 2..at + 2 + n), b.get(at + 2 + n..at + 4 + n))
+    {
+        if n > 0
+            && entries.iter_mut().zip(codes).all(|(e, &c)| C::from_code(char::from(c)).map(|c| set(e, c)).is_some())
+        {
+            s.rewind(at + 4 + n);
+            return Some(n);
+        }
+    }
     let codes = escaped_str(s)?.as_bytes();
     // A byte each: the codes are ASCII letters, and a byte of a longer character is no code.
     (codes.is_empty() || codes.len() == entries.len()).then_some(())?;
@@ -744,6 +842,30 @@ fn codes_column<C: Coded>(
         set(e, C::from_code(char::from(c))?);
     }
     Some(codes.len())
+}
+
+/// The columns' names, in the order the writer writes them (`position`, written only for a list
+/// whose positions are not 1…n, is not read in one pass).
+const COLUMN_NAMES: [&str; 7] = ["id", "type", "resolution", "price", "currency", "reviews_total", "rating"];
+
+/// A column's name and the colon after it (spaces around them). One of [`COLUMN_NAMES`] written
+/// as the writer writes it, `\"<name>\":`, is found by comparing the bytes at the cursor, without
+/// scanning it; another is read as an escaped string.
+fn column_name<'a>(s: &mut Scan<'a>) -> Option<&'a str> {
+    let (rest, at) = (s.text().as_bytes().get(s.at()..)?, s.at());
+    for name in COLUMN_NAMES {
+        let k = name.len();
+        if rest.get(2..2 + k) == Some(name.as_bytes())
+            && rest.get(..2) == Some(b"\\\"")
+            && rest.get(2 + k..5 + k) == Some(b"\\\":")
+        {
+            s.rewind(at + 5 + k);
+            return Some(name);
+        }
+    }
+    let name = escaped_str(s)?;
+    spaces(s);
+    s.take(b':').then_some(name)
 }
 
 /// `null`, or `f`'s value.
@@ -768,39 +890,45 @@ impl<'a> EscapedColumns<'a> {
         let mut first = true;
         loop {
             spaces(s);
-            let name = escaped_str(s)?;
-            spaces(s);
-            s.take(b':').then_some(())?;
+            let name = column_name(s)?;
             spaces(s);
             let entries = &mut cols.entries;
+            let start = s.at();
             let (bit, len) = if first {
                 // `id` first: it gives the number of entries.
                 (name == "id").then_some(())?;
-                let numbers = &mut cols.numbers;
                 let prefix = IdPrefix::of(site);
-                let n = escaped_seq(s, |s| {
-                    let i = entries.len();
-                    // The list fits the positions (and `numbers`).
-                    let position = Position::new(i as i64 + 1).ok()?;
-                    let id = if s.peek() == Some(b'\\') {
-                        EntryId::parse(escaped_str(s)?).ok()?
-                    } else {
-                        *numbers |= 1 << i;
-                        prefix.id(s.whole()?.1)
-                    };
-                    // The type is set by the `type` column, which every entry has.
-                    entries.push(SnapshotEntry {
-                        resolution: EntryResolution::default(),
-                        ..SnapshotEntry::bare(position, id, EntryType::Item)
-                    });
-                    Some(())
-                })?;
+                let n = match compact_ids(s, entries, &mut cols.numbers, &prefix) {
+                    Some(n) => n,
+                    None => {
+                        entries.clear();
+                        cols.numbers = 0;
+                        s.rewind(start);
+                        let numbers = &mut cols.numbers;
+                        escaped_seq(s, |s| {
+                            let i = entries.len();
+                            // The list fits the positions (and `numbers`).
+                            let position = Position::new(i as i64 + 1).ok()?;
+                            let id = if s.peek() == Some(b'\\') {
+                                EntryId::parse(escaped_str(s)?).ok()?
+                            } else {
+                                *numbers |= 1 << i;
+                                prefix.id(s.whole()?.1)
+                            };
+                            entries.push(first_read(position, id));
+                            Some(())
+                        })?
+                    }
+                };
                 (1, n)
             } else {
                 match name {
                     "type" => (2, codes_column(s, entries, |e, c| e.kind = c)?),
                     "resolution" => (4, codes_column(s, entries, |e, c| e.resolution = c)?),
-                    "price" => (8, cells_column(s, entries, |s| s.number().map(Number::f64), |e, v| e.price = v)?),
+                    "price" => {
+                        let set = |e: &mut SnapshotEntry, v| e.price = v;
+                        (8, column_of(s, entries, plain_float, |s| s.number().map(Number::f64), set)?)
+                    }
                     "currency" if s.peek() == Some(b'\\') => {
                         cols.one_currency = Some(escaped_str(s)?);
                         (16, entries.len())
@@ -808,7 +936,10 @@ impl<'a> EscapedColumns<'a> {
                     "currency" => {
                         (16, cells_column(s, entries, escaped_str, |e, v| e.currency = v.map(Currency::from))?)
                     }
-                    "reviews_total" => (32, cells_column(s, entries, Scan::whole_value, |e, v| e.reviews_total = v)?),
+                    "reviews_total" => {
+                        let set = |e: &mut SnapshotEntry, v| e.reviews_total = v;
+                        (32, column_of(s, entries, small_whole, Scan::whole_value, set)?)
+                    }
                     "rating" => (64, cells_column(s, entries, |s| s.number().map(Number::f64), |e, v| e.rating = v)?),
                     _ => return None,
                 }
@@ -1324,6 +1455,87 @@ mod tests {
         }
     }
 
+    /// Prices as a fetcher stores them: float arithmetic's leftovers (`123.45600000000002`), any
+    /// float, cents.
+    fn arb_price() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1u64..1_000_000, 0u64..40).prop_map(|(n, k)| n as f64 * (0.8 + k as f64 / 100.0)),
+            0.0f64..1e7,
+            (0u64..10_000_000).prop_map(|c| c as f64 / 100.0),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// The columns in the writer's form (ids of the item's site of fewer than eight digits,
+        /// prices as float arithmetic leaves them, review totals, `null`s) are read by the compact
+        /// readers ([`compact_ids`], [`compact_cells`] with [`plain_float`] and [`small_whole`]),
+        /// and the one-pass reader gives what the general reader of the stored entries gives.
+        #[test]
+        fn compact_columns_read_as_the_general_reader_reads_them(
+            cells in proptest::collection::vec(
+                (
+                    1u64..10_000_000,
+                    proptest::option::of(arb_price()),
+                    proptest::option::of(0u64..10_000_000),
+                    proptest::sample::select(vec![EntryType::Item, EntryType::Product, EntryType::UserProduct]),
+                    proptest::sample::select(vec![EntryResolution::Resolved, EntryResolution::Cached, EntryResolution::Pending]),
+                ),
+                1..30,
+            ),
+        ) {
+            use proptest::prelude::*;
+            let entries: Vec<SnapshotEntry> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, &(n, price, reviews, kind, resolution))| {
+                    let id = EntryId::parse(&format!("MLB{n}")).unwrap();
+                    let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, kind);
+                    (e.resolution, e.price, e.reviews_total) = (resolution, price, reviews);
+                    e.currency = price.map(|_| Currency::from("BRL"));
+                    e
+                })
+                .collect();
+            let text = entries_to_columns(SiteId::MLB, &entries).unwrap();
+            let escaped = serde_json::to_string(&text).unwrap();
+            let mut s = Scan::new(&escaped[1..]);
+            let fast = EscapedColumns::read(&mut s, SiteId::MLB).and_then(|c| c.into_entries(SiteId::MLB));
+            prop_assert_eq!(s.at(), escaped.len() - 1, "{}", escaped);
+            let general = read_stored(SiteId::MLB, serde_json::Value::String(text.clone())).unwrap();
+            prop_assert!(fast.as_ref().is_some_and(|f| same(f, &general)), "{:?}\n{:?}", fast, general);
+            prop_assert!(same(&general, &entries));
+            // Each column read by its compact reader.
+            let cols: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let column = |name: &str| format!("{}        ", cols[name]);
+            let (ids, mut read, mut numbers) = (column("id"), Vec::new(), 0);
+            let taken = compact_ids(&mut Scan::new(&ids), &mut read, &mut numbers, &IdPrefix::of(SiteId::MLB));
+            prop_assert_eq!(taken, Some(entries.len()), "{}", ids);
+            prop_assert_eq!(numbers, (1u128 << entries.len()) - 1);
+            prop_assert!(read.iter().zip(&entries).all(|(r, e)| r.id == e.id && r.position == e.position));
+            if entries.iter().any(|e| e.reviews_total.is_some()) {
+                let reviews = column("reviews_total");
+                let mut read = entries.clone();
+                let taken = compact_cells(&mut Scan::new(&reviews), &mut read, small_whole, |e, v| e.reviews_total = v);
+                prop_assert_eq!((taken, &read), (Some(entries.len()), &entries), "{}", reviews);
+            }
+            if entries.iter().any(|e| e.price.is_some()) {
+                let prices = column("price");
+                let plain = entries.iter().filter_map(|e| e.price).all(|x| {
+                    let x = format!("{},       ", serde_json::to_string(&x).unwrap());
+                    plain_float(x.as_bytes(), 0).is_some()
+                });
+                let mut read = entries.clone();
+                let taken = compact_cells(&mut Scan::new(&prices), &mut read, plain_float, |e, v| e.price = v);
+                prop_assert_eq!(taken.is_some(), plain, "{}", prices);
+                if plain {
+                    prop_assert!(same(&read, &entries), "{}", prices);
+                }
+            }
+        }
+    }
+
     /// What a damaged image gets: JSON's structure, escapes, numbers and names of the item.
     const TOKENS: &[&str] = &[
         "\\\"",
@@ -1439,6 +1651,8 @@ mod tests {
             (r#"{\"id\":[1,2],\"type\":\"PP\",\"resolution\":\"PP\""#, "the columns' text cut short"),
             (r#"{\"id\":[1,2],\"type\":\"PZ\",\"resolution\":\"PP\"}"#, "an unknown code"),
             (r#"{\"id\":[1,2],\"type\":\"P\",\"resolution\":\"PP\"}"#, "a column too short"),
+            (r#"{\"id\":[1,2],\"type\":\"PPI,\"resolution\":\"PP\"}"#, "a column too long"),
+            (r#"{\"id\":[1,2],\"type\":\"PPxx,\"resolution\":\"PP\"}"#, "codes not closed after the last entry's"),
             (r#"{\"id\":[1,02],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "a leading zero"),
             (r#"{\"id\":[1,2.5],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not whole"),
             (r#"{\"id\":[1,\"x\"],\"type\":\"PP\",\"resolution\":\"PP\"}"#, "an id that is not one"),
