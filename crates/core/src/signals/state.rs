@@ -182,16 +182,29 @@ pub(crate) fn fired_kind(kind: EventKind, n: Option<u8>) -> (EventKind, Option<u
 }
 
 /// An event's kind and N as one number in the blob (format 5): the kind's place in
-/// [`EventKind::ALL`], plus 10 × (N + 1) for a top-N kind with its N (one byte up to N = 11).
+/// [`EventKind::ALL`], plus [`KINDS`] × (N + 1) for a top-N kind with its N (one byte up to N = 11).
 #[inline]
 fn event_code(kind: EventKind, n: Option<u8>) -> u64 {
-    kind as u64 + 10 * n.map_or(0, |n| u64::from(n) + 1)
+    kind as u64 + KINDS * n.map_or(0, |n| u64::from(n) + 1)
 }
+
+/// The base of [`event_code`]: the number of kinds format 5 was written with. The codes hold only
+/// while the kinds are these ten, each at its discriminant's place in [`EventKind::ALL`] (checked
+/// when compiling): a kind more needs a new format.
+const KINDS: u64 = 10;
+const _: () = {
+    assert!(EventKind::ALL.len() as u64 == KINDS);
+    let mut i = 0;
+    while i < EventKind::ALL.len() {
+        assert!(EventKind::ALL[i] as usize == i);
+        i += 1;
+    }
+};
 
 /// What [`event_code`] wrote; anything else (N for a kind without one, N above 255) an error.
 fn event_of_code(code: u64) -> Result<(EventKind, Option<u8>), CodecError> {
-    let kind = EventKind::ALL[(code % 10) as usize];
-    let n = match code / 10 {
+    let kind = EventKind::ALL[(code % KINDS) as usize];
+    let n = match code / KINDS {
         0 => None,
         n => Some(u8::try_from(n - 1).map_err(|_| CodecError("a bad event kind"))?),
     };
