@@ -175,7 +175,7 @@ struct CategoryState {
     stored: Option<String>,
     /// The item's `state` attribute as the instance wrote it, and the state (warm:
     /// `score_step::StateCache`).
-    held: Option<(String, ListState)>,
+    held: Option<(String, Box<ListState>)>,
     /// Everything so far (naive).
     history: Vec<Snapshot>,
     fired: Vec<FiredEvent>,
@@ -283,28 +283,29 @@ fn run(
         let st = states.get_mut(snap.category.as_str()).expect("inserted above");
         let t = snap.taken_at;
         let mut written_before = None;
-        let mut state = match strategy {
+        // Boxed, as the step holds it (`score_step::StateCache`): moving the state is a pointer's copy.
+        let mut state: Box<ListState> = match strategy {
             Strategy::Warm => match st.held.take() {
                 Some((written, state)) => {
                     written_before = Some(written);
                     state
                 }
                 None => {
-                    let mut s = ListState::default();
+                    let mut s = Box::<ListState>::default();
                     s.rebuild_from(t, &[], &[], cfg);
                     s
                 }
             },
             Strategy::Windowed => match &st.stored {
-                Some(stored) => serde_json::from_str::<ScoreStateItem>(stored).unwrap().state().unwrap(),
+                Some(stored) => Box::new(serde_json::from_str::<ScoreStateItem>(stored).unwrap().state().unwrap()),
                 None => {
-                    let mut s = ListState::default();
+                    let mut s = Box::<ListState>::default();
                     s.rebuild_from(t, &[], &[], cfg);
                     s
                 }
             },
             Strategy::Naive => {
-                let mut s = ListState::default();
+                let mut s = Box::<ListState>::default();
                 s.rebuild_from(t, &st.history, &st.fired, cfg);
                 s
             }

@@ -195,13 +195,13 @@ impl StateCache {
 
     /// Holds the list's `state` attribute as written (`encoded`) and the state it encodes, whose
     /// `version` is the item's.
-    fn hold(&self, pk: &str, encoded: String, state: ListState) {
+    fn hold(&self, pk: &str, encoded: String, state: Box<ListState>) {
         let version = state.version;
         // What the next record finds here is what it would read from the item (every test that
         // scores through a cache checks it).
         debug_assert_eq!(
             ListState::from_stored(version, &encoded).as_ref(),
-            Ok(&state),
+            Ok(&*state),
             "the held state is not the item's"
         );
         let newest = state.newest();
@@ -241,8 +241,7 @@ impl StateCache {
                 return;
             }
         }
-        let (state, bytes) =
-            if inner.bytes + full <= self.budget { (Some(Box::new(state)), full) } else { (None, small) };
+        let (state, bytes) = if inner.bytes + full <= self.budget { (Some(state), full) } else { (None, small) };
         inner.bytes += bytes;
         inner.lists.insert(pk.to_string(), Cached { version, encoded, state, newest, bytes });
     }
@@ -302,8 +301,8 @@ pub async fn score_snapshot_with(
     let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded, state)| {
         // What this process wrote decodes; if it ever did not, the item is read as without a cache.
         let state = match state {
-            Some(state) => *state,
-            None => ListState::from_stored(version, &encoded).ok()?,
+            Some(state) => state,
+            None => Box::new(ListState::from_stored(version, &encoded).ok()?),
         };
         Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
     });
@@ -325,7 +324,7 @@ pub async fn score_snapshot_with(
                     ListState::default()
                 }
             };
-            (stored, state)
+            (stored, Box::new(state))
         }
     };
     if !state.covers(t, cfg) {
@@ -404,7 +403,7 @@ async fn lookback_history(
 
 /// The item's `state` attribute as stored after the step, and the state, with the item's `version`
 /// (for the [`StateCache`]).
-type NowStored = Option<(String, ListState)>;
+type NowStored = Option<(String, Box<ListState>)>;
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `prepared` is the snapshot laid out against
@@ -418,7 +417,7 @@ async fn write_state(
     s: &crate::snapshot::Snapshot,
     scored: &Scored,
     prepared: Prepared<'_>,
-    mut state: ListState,
+    mut state: Box<ListState>,
     mut stored: Option<(Option<Value>, Option<Value>)>,
     cfg: &SignalConfig,
 ) -> Result<(bool, Option<DateTime<Utc>>, NowStored), ScoreError> {
@@ -455,7 +454,7 @@ async fn write_state(
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
                 stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
-                state = raw
+                *state = raw
                     .and_then(|i| i.decode::<ScoreStateItem>().ok())
                     .and_then(|i| i.state().ok())
                     .unwrap_or_default();
