@@ -577,15 +577,19 @@ impl ListState {
             Ok(_) => {}
             Err(i) => self.cols.insert(i, col),
         }
-        // Dwell runs: on the newest column only.
+        // Dwell runs: on the newest column only (the vector the previous newest had is reused).
         let last = self.cols.len() - 1;
+        let mut spare = Vec::new();
         for c in &mut self.cols[..last] {
-            c.dwell = Vec::new();
+            if c.runs() {
+                spare = std::mem::take(&mut c.dwell);
+            }
         }
         let newest = &mut self.cols[last];
         if newest.at == t && !newest.runs() && !products.is_empty() && products.len() == newest.cells.len() {
-            newest.dwell =
-                products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }).collect();
+            spare.clear();
+            spare.extend(products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }));
+            newest.dwell = spare;
         }
         // Fired events.
         for f in events.iter().filter_map(Fired::of_item) {
@@ -1022,49 +1026,57 @@ impl ListState {
                 return (if keep { old.to_vec() } else { Vec::new() }, at0 as u32);
             }
         }
-        let mut heads = Vec::with_capacity(if keep { self.ids.len() } else { 0 });
+        let mut heads: Vec<IdHead> = Vec::with_capacity(if keep { self.ids.len() } else { 0 });
         let mut run: Option<(usize, usize)> = None;
-        let mut prev: &[u8] = b"";
-        for (k, ((id, kind), r)) in self.ids.iter().zip(&self.kinds).zip(&self.seen).enumerate() {
-            let b = id.as_str().as_bytes();
-            let last = last_of(r);
-            let at = w.buf.len() + run.map_or(0, |(s, e)| e - s) - at0;
-            match old.get(k).filter(|h| unchanged((h, r))) {
-                Some(h) => {
-                    let (s, e) = (from + h.start as usize, from + h.end as usize);
-                    run = match run {
-                        Some((f, t)) if t == s => Some((f, e)),
-                        _ => {
-                            flush(w, &before.blob, run, spans);
-                            Some((s, e))
-                        }
-                    };
-                    if keep {
-                        heads.push(IdHead {
-                            first_seen: r.first_seen,
-                            last,
-                            start: at as u32,
-                            end: (at + e - s) as u32,
-                        });
+        let mut k = 0;
+        while let Some(((id, kind), r)) = self.ids.get(k).zip(self.kinds.get(k)).zip(self.seen.get(k)) {
+            // The products from `k` on that are as written, their bytes in a row: one copy.
+            let mut e = k;
+            while old
+                .get(e)
+                .zip(self.seen.get(e))
+                .is_some_and(|(h, r)| unchanged((h, r)) && (e == k || h.start == old[e - 1].end))
+            {
+                e += 1;
+            }
+            if e > k {
+                let (s, t) = (from + old[k].start as usize, from + old[e - 1].end as usize);
+                let at = w.buf.len() + run.map_or(0, |(s, e)| e - s) - at0;
+                run = match run {
+                    Some((f, x)) if x == s => Some((f, t)),
+                    _ => {
+                        flush(w, &before.blob, run, spans);
+                        Some((s, t))
                     }
+                };
+                if keep {
+                    let d = (at as u32).wrapping_sub(old[k].start);
+                    heads.extend(old[k..e].iter().map(|h| IdHead {
+                        start: h.start.wrapping_add(d),
+                        end: h.end.wrapping_add(d),
+                        ..*h
+                    }));
                 }
-                None => {
-                    flush(w, &before.blob, run.take(), spans);
-                    let first = id_head(w, b, prev, *kind, r.first_seen, base);
-                    match last {
-                        None => w.u8(0),
-                        Some(t) => {
-                            w.time_plus(t, first, 1);
-                        }
-                    }
-                    w.varint(u64::from(renumbered(&before.slots, k as u32)));
-                    if keep {
-                        let end = (w.buf.len() - at0) as u32;
-                        heads.push(IdHead { first_seen: r.first_seen, last, start: at as u32, end });
-                    }
+                k = e;
+                continue;
+            }
+            flush(w, &before.blob, run.take(), spans);
+            let at = w.buf.len() - at0;
+            let prev = k.checked_sub(1).map_or(&b""[..], |p| self.ids[p].as_str().as_bytes());
+            let last = last_of(r);
+            let first = id_head(w, id.as_str().as_bytes(), prev, *kind, r.first_seen, base);
+            match last {
+                None => w.u8(0),
+                Some(t) => {
+                    w.time_plus(t, first, 1);
                 }
             }
-            prev = b;
+            w.varint(u64::from(renumbered(&before.slots, k as u32)));
+            if keep {
+                let end = (w.buf.len() - at0) as u32;
+                heads.push(IdHead { first_seen: r.first_seen, last, start: at as u32, end });
+            }
+            k += 1;
         }
         flush(w, &before.blob, run, spans);
         (heads, at0 as u32)
