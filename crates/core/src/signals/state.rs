@@ -1321,6 +1321,13 @@ impl ListState {
         if !r.done() {
             return Err(CodecError("trailing bytes"));
         }
+        // The slots the bytes gave the products, kept for the next write (which numbers new
+        // products after them, as the writer of these bytes would have): a state decoded on each
+        // record writes the same bytes as one held.
+        let mut slots = vec![0u32; of_slot.len()];
+        for (slot, k) in of_slot.iter().enumerate() {
+            slots[*k as usize] = slot as u32;
+        }
         Ok(ListState {
             version: 0,
             ids,
@@ -1332,7 +1339,7 @@ impl ListState {
             currencies,
             cols,
             fired,
-            written: Written::default(),
+            written: Written { slots, ..Written::default() },
             tables: ColumnTables::default(),
         })
     }
