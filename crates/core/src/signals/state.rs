@@ -33,13 +33,15 @@ pub const NO_CURRENCY: u16 = u16::MAX;
 /// every cell against the product's previous appearance only, with a position byte, and ids whole;
 /// 2 (sessions 5–12, still read) wrote each product's `last_seen` against the newest and no
 /// reference columns (3 was session 9's, reverted: never read); 4 (session 13, still read) wrote
-/// the events' kinds through a table of key kinds; a blob of another version is unreadable, and the
-/// step rebuilds the state from the items.
-const FORMAT: u8 = 5;
+/// the events' kinds through a table of key kinds; 5 (session 14, still read) numbered the products
+/// in the cells and events by their places in `ids` (no slots); a blob of another version is
+/// unreadable, and the step rebuilds the state from the items.
+const FORMAT: u8 = 6;
 
 /// The formats before [`FORMAT`], read as they were written.
 const FORMAT_2: u8 = 2;
 const FORMAT_4: u8 = 4;
+const FORMAT_5: u8 = 5;
 
 /// At most this many columns the state dropped are kept in its bytes as the first column's
 /// reference (see [`ListState::encode`]); one more, and the first column is written whole again.
@@ -246,9 +248,10 @@ pub struct ListState {
 /// What the last [`ListState::encode_reusing`] wrote: its bytes, and where in them each product's
 /// head, each column and each event's product index are, with what they depend on. A write copies
 /// from these bytes what still holds (runs of unchanged columns in one copy). A column's cells, and
-/// the previous column's, do not change while it is in the state; a new product renumbers the
-/// cells (`intern` then keeps the columns that wrote no index it moved, [`Written::renumber`]);
-/// an event's bytes are checked against the event when they are copied ([`WrittenEvent`]).
+/// the previous column's, do not change while it is in the state; the bytes number the products by
+/// their slots (`slots`), which a new product does not move ([`Written::renumber`]), so its columns
+/// stay as written; an event's bytes are checked against the event when they are copied
+/// ([`WrittenEvent`]).
 #[derive(Clone, Default)]
 struct Written {
     blob: Vec<u8>,
@@ -263,12 +266,18 @@ struct Written {
     columns: Vec<WrittenColumn>,
     /// The events, in their order.
     events: Vec<WrittenEvent>,
+    /// Per product, in the order of `ids`, its slot: the number the bytes give it in the cells and
+    /// the events (format 6). A product keeps its slot from one write to the next and a new one
+    /// takes the next free (`renumber`), so a new product renumbers no written cell. Empty: each
+    /// product's slot is its index (what a write without a last one uses).
+    slots: Vec<u32>,
 }
 
 /// An event's bytes in `blob` (`start..end`: its time against the previous event's, its kind and
-/// N, its product as the index `idx` + 1, or `u32::MAX` when written as its id). They hold, and
-/// are copied, while the event is the same, `ids[idx]` is still its product and the event before
-/// it is the same as well (the first is written against the base).
+/// N, its product as its slot + 1; `idx` is the product's index in `ids`, kept up to date by
+/// [`Written::renumber`], or `u32::MAX` when written as its id). They hold, and are copied, while
+/// the event is the same, `ids[idx]` is still its product and the event before it is the same as
+/// well (the first is written against the base).
 #[derive(Clone, Copy)]
 struct WrittenEvent {
     at: DateTime<Utc>,
@@ -279,8 +288,8 @@ struct WrittenEvent {
     end: u32,
 }
 
-/// A product's bytes (the id front-coded with the type, `first_seen`, `last_seen`): they change only
-/// with the table (a new product: [`Written::renumber`] keeps the others), the state's base time,
+/// A product's bytes (the id front-coded with the type, `first_seen`, `last_seen`, its slot): they
+/// change only with the table (a new product: [`Written::renumber`] keeps the others), the state's base time,
 /// the product's `first_seen` (an older snapshot merged late) or its `last_seen` as written (the
 /// newest, or a time against `first_seen`: it changes when the product leaves the newest list or
 /// comes back).
@@ -297,6 +306,8 @@ struct IdHead {
 
 /// A column's bytes in `blob`: `start..end`, its flags byte at `flags`, its dwell runs from `runs`
 /// (the bytes of the column without its runs, which the newest column loses when another comes).
+/// Its cells name products by their slots, which new products do not move: the bytes hold while
+/// the column and the one before it do.
 #[derive(Clone, Copy)]
 struct WrittenColumn {
     key: ColumnKey,
@@ -304,9 +315,6 @@ struct WrittenColumn {
     flags: u32,
     runs: u32,
     end: u32,
-    /// One more than the largest product index its cells wrote (0: none): a renumbering that moves
-    /// no index below it leaves the bytes as they were.
-    top_id: u32,
 }
 
 /// Bytes of the last write copied into a new one: `len` bytes from `from` in the last write's blob
@@ -331,12 +339,25 @@ struct ColumnKey {
 
 impl Written {
     /// After `intern` put new products into `ids`: `remap` takes each old index (below `old`) and
-    /// each new one (from `old` on) to its place in the new table. Old indices below the first new
-    /// product's place do not move: the columns that wrote none above it keep their bytes, as do
-    /// the products' heads but for the new ones and the one after each (its shared prefix changes).
+    /// each new one (from `old` on) to its place in the new table. Each old product keeps its slot
+    /// and the new ones take the next ones, in their order (`old`, `old` + 1, …): the columns and
+    /// events written name products by slot, so they keep their bytes, as do the products' heads
+    /// but for the new ones and the one after each (its shared prefix changes).
     fn renumber(&mut self, remap: &[u32], old: usize) {
-        let lo = remap[old..].iter().copied().min().unwrap_or(u32::MAX);
-        self.columns.retain(|c| c.top_id <= lo);
+        if !self.slots.is_empty() && self.slots.len() != old {
+            // Not the table the bytes were written for (not reached): nothing of them is kept.
+            *self = Written::default();
+        }
+        let mut slots = vec![0u32; remap.len()];
+        for (k, to) in remap.iter().enumerate() {
+            slots[*to as usize] = self.slots.get(k).copied().unwrap_or(k as u32);
+        }
+        self.slots = slots;
+        for e in &mut self.events {
+            if let Some(to) = remap.get(e.idx as usize) {
+                e.idx = *to;
+            }
+        }
         let stale = IdHead { first_seen: DateTime::UNIX_EPOCH, last: None, start: u32::MAX, end: u32::MAX };
         let mut heads = vec![stale; remap.len()];
         if self.heads.len() == old {
@@ -351,7 +372,6 @@ impl Written {
             }
         }
         self.heads = heads;
-        // The events check their products' indices when they are written.
     }
 }
 
@@ -434,6 +454,7 @@ impl ListState {
             + self.written.heads.capacity() * size_of::<IdHead>()
             + self.written.columns.capacity() * size_of::<WrittenColumn>()
             + self.written.events.capacity() * size_of::<WrittenEvent>()
+            + self.written.slots.capacity() * size_of::<u32>()
             + self.tables.heap_bytes()
     }
 
@@ -556,15 +577,19 @@ impl ListState {
             Ok(_) => {}
             Err(i) => self.cols.insert(i, col),
         }
-        // Dwell runs: on the newest column only.
+        // Dwell runs: on the newest column only (the vector the previous newest had is reused).
         let last = self.cols.len() - 1;
+        let mut spare = Vec::new();
         for c in &mut self.cols[..last] {
-            c.dwell = Vec::new();
+            if c.runs() {
+                spare = std::mem::take(&mut c.dwell);
+            }
         }
         let newest = &mut self.cols[last];
         if newest.at == t && !newest.runs() && !products.is_empty() && products.len() == newest.cells.len() {
-            newest.dwell =
-                products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }).collect();
+            spare.clear();
+            spare.extend(products.iter().map(|p| Dwell { top_since: p.top_since, one_since: p.number_one_since }));
+            newest.dwell = spare;
         }
         // Fired events.
         for f in events.iter().filter_map(Fired::of_item) {
@@ -712,18 +737,21 @@ impl ListState {
         self.trim(cfg);
     }
 
-    /// The state as bytes (see [`ListState::decode`]). Format 5, in order (times are zigzag seconds
+    /// The state as bytes (see [`ListState::decode`]). Format 6, in order (times are zigzag seconds
     /// against the base named, see `codec`):
     ///
-    /// - `b'S'`, 5, a flags byte (which of the three times below are present), `list_started_at`
+    /// - `b'S'`, 6, a flags byte (which of the three times below are present), `list_started_at`
     ///   (against 0: the base of the others), `complete_from`, `fired_from`;
     /// - the products: their count; when there are any, the newest `last_seen`; then per product,
     ///   in order, the length of the prefix it shares with the previous id × 3 + its type, the rest
     ///   of the id, `first_seen` (against the base) and `last_seen`: a zero byte for the newest,
     ///   else the time against the product's `first_seen` with 1 added to its first varint
     ///   ([`Writer::time_plus`]), so that a product's bytes stay as they were from one record to
-    ///   the next while it stays in the newest list or out of it. The first product starts on a
-    ///   3-byte group (the count widened as below);
+    ///   the next while it stays in the newest list or out of it; then its slot, the number the
+    ///   cells and events give it (each of `0..count` once). This encoder numbers the products in
+    ///   order; [`ListState::encode_reusing`] keeps each product's slot from its last write and
+    ///   gives new ones the next, so that a new product renumbers nothing written
+    ///   ([`Written::slots`]). The first product starts on a 3-byte group (the count widened as below);
     /// - the currencies: their count and names;
     /// - the count of reference columns: columns the state no longer holds, written first so that
     ///   the first column can be written against the last of them (its bytes then stay as they
@@ -737,24 +765,26 @@ impl ListState {
     ///   columns start on 3-byte groups of the blob and each is a whole number of groups up to its
     ///   dwell runs: the count of columns and each column's number of cells are widened to that
     ///   with redundant varint continuation bytes (0–2; [`Writer::widen_varint`], which every
-    ///   reader of format 2, 4 or 5 reads as the number), so that a column's base64 is the same wherever
+    ///   reader of format 2, 4, 5 or 6 reads as the number), so that a column's base64 is the same wherever
     ///   a write copies it to (blobs written before session 12 have no such bytes, and read the same);
     /// - the events: their count, and per event its time (against the previous event's; the
     ///   first's against the base), its kind and N as one number ([`event_code`]: one byte for the
     ///   kinds without N and N up to 11; [`ListState::encode_reusing`] widens it by 0–2 redundant
-    ///   varint bytes before events it copies) and its product (index + 1, or 0 and the id). An
-    ///   event's bytes depend only on it, its product's index and the event before it, so a write
+    ///   varint bytes before events it copies) and its product (slot + 1, or 0 and the id). An
+    ///   event's bytes depend only on it, its product's slot and the event before it, so a write
     ///   copies the events it keeps.
     ///
     /// A cell's flags byte: bit 0, the same product as the previous column's cell at the same index
-    /// (else its index follows); bits 1–2 the price: none, the same as the reference's, a whole
+    /// (else its slot follows); bits 1–2 the price: none, the same as the reference's, a whole
     /// number of cents (varint), or the 8 bytes; bits 3–4 the currency: none, the reference's, an
     /// index; bits 5–7 the review total: none, 1–5 for the reference's plus 0–4, 6 for a zigzag
     /// difference from the reference's, 7 for the total. The reference is the product's cell in the
     /// previous column ([`find_prev`]); a product that was not in it is written in full. A cell
     /// that kept its place, price and currency and gained at most 4 reviews is one byte.
     ///
-    /// Format 4 (session 13, read as written) wrote a table of the events' key kinds before them
+    /// Format 5 (session 14, read as written) had no slots: the cells and events numbered the
+    /// products by their places in the sorted table, which a new product moved. Format 4
+    /// (session 13, read as written) wrote a table of the events' key kinds before them
     /// and each event's kind as an index into it (a key kind this scorer does not emit is not read:
     /// it holds nothing back). Format 2 (sessions 5–12, read as written) had no reference columns,
     /// no padding before the products, and each `last_seen` against the newest.
@@ -774,10 +804,15 @@ impl ListState {
 
     /// [`ListState::encode_reusing`], the bytes left in `self.written.blob`.
     fn write_reusing(&mut self) {
-        let before = std::mem::take(&mut self.written);
+        let mut before = std::mem::take(&mut self.written);
+        if !before.slots.is_empty() && before.slots.len() != self.ids.len() {
+            // Slots not of this table (not reached): written again from the products' indices.
+            before = Written::default();
+        }
         let (bytes, mut written, spans) = self.encode_with(Some(&before));
         written.text = text_reusing(&bytes, &spans, &before);
         written.blob = bytes;
+        written.slots = before.slots;
         self.written = written;
         debug_assert!(
             ListState::decode(&self.written.blob).is_ok_and(|d| ListState { version: self.version, ..d } == *self),
@@ -838,7 +873,8 @@ impl ListState {
             prev_col = Some(last.key.at);
             j = refs;
         }
-        for c in &self.cols {
+        let mut i = 0;
+        while let Some(c) = self.cols.get(i) {
             let against = if prev_col.is_none() { base } else { 0 };
             let key = ColumnKey { at: c.at, prev: prev_col, against, runs: c.runs() };
             while old.get(j).is_some_and(|b| b.key.at < c.at) {
@@ -877,35 +913,57 @@ impl ListState {
                             flags: moved(b.flags),
                             runs: moved(b.runs),
                             end: moved(end as u32),
-                            top_id: b.top_id,
                         };
                         columns.push(c);
+                    }
+                    // The columns after it that follow it in the last write's bytes, each written
+                    // against the one before as here (most of them): copied in the same span.
+                    if b.key.runs == key.runs {
+                        let mut m = 0;
+                        while let (Some(c), Some(b)) = (self.cols.get(i + 1 + m), old.get(j + m)) {
+                            let key =
+                                ColumnKey { at: c.at, prev: Some(self.cols[i + m].at), against: 0, runs: c.runs() };
+                            if b.key != key || b.start != old[j + m - 1].end {
+                                break;
+                            }
+                            m += 1;
+                        }
+                        if m > 0 {
+                            run = run.map(|(s, _)| (s, old[j + m - 1].end as usize));
+                            if keep {
+                                let d = (at as u32).wrapping_sub(start as u32);
+                                columns.extend(old[j..j + m].iter().map(|b| WrittenColumn {
+                                    start: b.start.wrapping_add(d),
+                                    flags: b.flags.wrapping_add(d),
+                                    runs: b.runs.wrapping_add(d),
+                                    end: b.end.wrapping_add(d),
+                                    ..*b
+                                }));
+                            }
+                            i += m;
+                            j += m;
+                        }
                     }
                 }
                 None => {
                     flush(&mut w, &before.blob, run.take(), &mut spans);
                     let start = w.buf.len();
                     let prev_at = prev_col.map_or(base, |t| t.timestamp());
-                    let (flags, runs, top_id) = encode_column(&mut w, c, prev, prev_at);
+                    let (flags, runs) = encode_column(&mut w, c, prev, prev_at, &before.slots);
                     if keep {
                         let (start, end) = (start as u32, w.buf.len() as u32);
-                        columns.push(WrittenColumn {
-                            key,
-                            start,
-                            flags: start + flags,
-                            runs: start + runs,
-                            end,
-                            top_id,
-                        });
+                        columns.push(WrittenColumn { key, start, flags: start + flags, runs: start + runs, end });
                     }
                 }
             }
-            prev = &c.cells;
-            prev_col = Some(c.at);
+            prev = &self.cols[i].cells;
+            prev_col = Some(self.cols[i].at);
+            i += 1;
         }
         flush(&mut w, &before.blob, run, &mut spans);
         let events = self.encode_events(&mut w, base, before, keep, &mut spans);
-        let written = Written { blob: Vec::new(), text: String::new(), base, heads, ids_at, columns, events };
+        let written =
+            Written { blob: Vec::new(), text: String::new(), base, heads, ids_at, columns, events, slots: Vec::new() };
         (w.into_bytes(), written, spans)
     }
 
@@ -968,48 +1026,57 @@ impl ListState {
                 return (if keep { old.to_vec() } else { Vec::new() }, at0 as u32);
             }
         }
-        let mut heads = Vec::with_capacity(if keep { self.ids.len() } else { 0 });
+        let mut heads: Vec<IdHead> = Vec::with_capacity(if keep { self.ids.len() } else { 0 });
         let mut run: Option<(usize, usize)> = None;
-        let mut prev: &[u8] = b"";
-        for (k, ((id, kind), r)) in self.ids.iter().zip(&self.kinds).zip(&self.seen).enumerate() {
-            let b = id.as_str().as_bytes();
-            let last = last_of(r);
-            let at = w.buf.len() + run.map_or(0, |(s, e)| e - s) - at0;
-            match old.get(k).filter(|h| unchanged((h, r))) {
-                Some(h) => {
-                    let (s, e) = (from + h.start as usize, from + h.end as usize);
-                    run = match run {
-                        Some((f, t)) if t == s => Some((f, e)),
-                        _ => {
-                            flush(w, &before.blob, run, spans);
-                            Some((s, e))
-                        }
-                    };
-                    if keep {
-                        heads.push(IdHead {
-                            first_seen: r.first_seen,
-                            last,
-                            start: at as u32,
-                            end: (at + e - s) as u32,
-                        });
+        let mut k = 0;
+        while let Some(((id, kind), r)) = self.ids.get(k).zip(self.kinds.get(k)).zip(self.seen.get(k)) {
+            // The products from `k` on that are as written, their bytes in a row: one copy.
+            let mut e = k;
+            while old
+                .get(e)
+                .zip(self.seen.get(e))
+                .is_some_and(|(h, r)| unchanged((h, r)) && (e == k || h.start == old[e - 1].end))
+            {
+                e += 1;
+            }
+            if e > k {
+                let (s, t) = (from + old[k].start as usize, from + old[e - 1].end as usize);
+                let at = w.buf.len() + run.map_or(0, |(s, e)| e - s) - at0;
+                run = match run {
+                    Some((f, x)) if x == s => Some((f, t)),
+                    _ => {
+                        flush(w, &before.blob, run, spans);
+                        Some((s, t))
                     }
+                };
+                if keep {
+                    let d = (at as u32).wrapping_sub(old[k].start);
+                    heads.extend(old[k..e].iter().map(|h| IdHead {
+                        start: h.start.wrapping_add(d),
+                        end: h.end.wrapping_add(d),
+                        ..*h
+                    }));
                 }
-                None => {
-                    flush(w, &before.blob, run.take(), spans);
-                    let first = id_head(w, b, prev, *kind, r.first_seen, base);
-                    match last {
-                        None => w.u8(0),
-                        Some(t) => {
-                            w.time_plus(t, first, 1);
-                        }
-                    }
-                    if keep {
-                        let end = (w.buf.len() - at0) as u32;
-                        heads.push(IdHead { first_seen: r.first_seen, last, start: at as u32, end });
-                    }
+                k = e;
+                continue;
+            }
+            flush(w, &before.blob, run.take(), spans);
+            let at = w.buf.len() - at0;
+            let prev = k.checked_sub(1).map_or(&b""[..], |p| self.ids[p].as_str().as_bytes());
+            let last = last_of(r);
+            let first = id_head(w, id.as_str().as_bytes(), prev, *kind, r.first_seen, base);
+            match last {
+                None => w.u8(0),
+                Some(t) => {
+                    w.time_plus(t, first, 1);
                 }
             }
-            prev = b;
+            w.varint(u64::from(renumbered(&before.slots, k as u32)));
+            if keep {
+                let end = (w.buf.len() - at0) as u32;
+                heads.push(IdHead { first_seen: r.first_seen, last, start: at as u32, end });
+            }
+            k += 1;
         }
         flush(w, &before.blob, run, spans);
         (heads, at0 as u32)
@@ -1091,7 +1158,7 @@ impl ListState {
                     kind_end = w.buf.len();
                     let idx = matched.map(|o| o.idx).or_else(|| self.index_of(&f.product));
                     match idx {
-                        Some(i) => w.varint(u64::from(i) + 1),
+                        Some(i) => w.varint(u64::from(renumbered(&before.slots, i)) + 1),
                         None => {
                             w.varint(0);
                             w.bytes(f.product.as_str().as_bytes());
@@ -1120,7 +1187,7 @@ impl ListState {
             return Err(CodecError("not a scorer state of a known format"));
         }
         let format = r.u8()?;
-        if format != FORMAT && format != FORMAT_4 && format != FORMAT_2 {
+        if format != FORMAT && format != FORMAT_5 && format != FORMAT_4 && format != FORMAT_2 {
             return Err(CodecError("not a scorer state of a known format"));
         }
         let present = r.u8()?;
@@ -1135,6 +1202,9 @@ impl ListState {
         let n = r.len(b.len())?;
         let top = if n > 0 { r.time(base)? } else { DateTime::UNIX_EPOCH };
         let (mut ids, mut kinds, mut seen) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        // Format 6: the product of each slot (its index in `ids`); before, a product's number is
+        // its index (empty).
+        let mut of_slot: Vec<u32> = if format == FORMAT { vec![u32::MAX; n] } else { Vec::new() };
         let mut name: Vec<u8> = Vec::with_capacity(48);
         for _ in 0..n {
             let v = r.varint()?;
@@ -1160,6 +1230,11 @@ impl ListState {
                 },
             };
             seen.push(SeenRange { first_seen, last_seen });
+            if format == FORMAT {
+                let k = ids.len() as u32 - 1;
+                let slot = of_slot.get_mut(r.len(n - 1)?).filter(|s| **s == u32::MAX);
+                *slot.ok_or(CodecError("a product slot twice"))? = k;
+            }
         }
         let nc = r.len(b.len())?;
         let mut currencies = Vec::with_capacity(nc);
@@ -1194,7 +1269,7 @@ impl ListState {
                 }
             }
             let prev: &[Cell] = cols.last().map_or(&[], |c| &c.cells);
-            let cells = decode_cells(&mut r, prev, pos, n, nc)?;
+            let cells = decode_cells(&mut r, prev, pos, n, nc, &of_slot)?;
             let mut dwell = Vec::new();
             if flags & RUNS != 0 {
                 dwell.reserve_exact(cells.len());
@@ -1214,7 +1289,7 @@ impl ListState {
         // Events: their kinds from a table of key kinds before format 5 (a kind this scorer does not
         // emit is not kept: see `Fired::of_key_kind`).
         let mut kinds_table = Vec::new();
-        if format != FORMAT {
+        if format != FORMAT && format != FORMAT_5 {
             let nk = r.len(b.len())?;
             kinds_table.reserve_exact(nk);
             for _ in 0..nk {
@@ -1230,14 +1305,14 @@ impl ListState {
                 return Err(CodecError("events out of order"));
             }
             prev_at = at.timestamp();
-            let kind = if format == FORMAT {
+            let kind = if format == FORMAT || format == FORMAT_5 {
                 Some(event_of_code(r.varint()?)?)
             } else {
                 *kinds_table.get(r.len(kinds_table.len())?).ok_or(CodecError("a bad event kind"))?
             };
             let product = match r.len(n)? {
                 0 => EntryId::parse(r.str()?).map_err(|_| CodecError("a bad product id"))?,
-                i => ids[i - 1].clone(),
+                i => ids[renumbered(&of_slot, i as u32 - 1) as usize].clone(),
             };
             if let Some((kind, n)) = kind {
                 fired.push(Fired::of(at, kind, n, product));
@@ -1245,6 +1320,13 @@ impl ListState {
         }
         if !r.done() {
             return Err(CodecError("trailing bytes"));
+        }
+        // The slots the bytes gave the products, kept for the next write (which numbers new
+        // products after them, as the writer of these bytes would have): a state decoded on each
+        // record writes the same bytes as one held.
+        let mut slots = vec![0u32; of_slot.len()];
+        for (slot, k) in of_slot.iter().enumerate() {
+            slots[*k as usize] = slot as u32;
         }
         Ok(ListState {
             version: 0,
@@ -1257,7 +1339,7 @@ impl ListState {
             currencies,
             cols,
             fired,
-            written: Written::default(),
+            written: Written { slots, ..Written::default() },
             tables: ColumnTables::default(),
         })
     }
@@ -1309,13 +1391,12 @@ fn text_reusing(blob: &[u8], spans: &[Span], before: &Written) -> String {
 }
 
 /// One column of [`ListState::encode`]: its time against `prev_at`, then its cells against `prev`,
-/// the previous column's.
-/// Returns where (from its start) it wrote its flags byte and its dwell runs, and one more than
-/// the largest product index it wrote (0: none).
+/// the previous column's, each product written as its slot (`slots`, see [`Written::slots`]).
+/// Returns where (from its start) it wrote its flags byte and its dwell runs.
 // The three parts of `encode_with` out of line: inlined, the encoder measured 0.8k instructions a
 // record more under callgrind.
 #[inline(never)]
-fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u32, u32, u32) {
+fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64, slots: &[u32]) -> (u32, u32) {
     let from = w.buf.len();
     let at = w.time(c.at, prev_at);
     w.varint(c.cells.len() as u64);
@@ -1329,7 +1410,6 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
         }
     }
     w.buf.reserve(c.cells.len() * 4);
-    let mut top_id = 0;
     for (i, cell) in c.cells.iter().enumerate() {
         if let Some(code) = prev.get(i).and_then(|p| fast_code(p, cell)) {
             w.u8(FAST | (code << 5));
@@ -1357,8 +1437,7 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
         };
         w.u8(u8::from(same_id) | price | cur | (reviews << 5));
         if !same_id {
-            w.varint(u64::from(cell.id));
-            top_id = top_id.max(cell.id.saturating_add(1));
+            w.varint(u64::from(renumbered(slots, cell.id)));
         }
         match (price, cell.price()) {
             (PRICE_F64, Some(p)) => w.f64(p),
@@ -1389,12 +1468,27 @@ fn encode_column(w: &mut Writer, c: &Column, prev: &[Cell], prev_at: i64) -> (u3
             }
         }
     }
-    (flags_at as u32, runs_at as u32, top_id)
+    (flags_at as u32, runs_at as u32)
+}
+
+/// `map[i]`, or `i` when `map` is empty (the identity): a product's slot from its index in `ids`
+/// ([`Written::slots`]) when writing, its index from its slot when reading.
+#[inline]
+fn renumbered(map: &[u32], i: u32) -> u32 {
+    map.get(i as usize).copied().unwrap_or(i)
 }
 
 /// The cells of a column (see [`ListState::encode`]): `prev` is the previous column's, `pos` the
-/// positions, `n` and `nc` the sizes of the id and currency tables.
-fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usize) -> Result<Vec<Cell>, CodecError> {
+/// positions, `n` and `nc` the sizes of the id and currency tables, `of_slot` the product of each
+/// slot (format 6; empty before: a product's number is its index).
+fn decode_cells(
+    r: &mut Reader<'_>,
+    prev: &[Cell],
+    pos: &[u8],
+    n: usize,
+    nc: usize,
+    of_slot: &[u32],
+) -> Result<Vec<Cell>, CodecError> {
     // Filled in place (a `push` of a 64-byte cell was a call per cell).
     let blank = Cell::new(0, 0, NO_CURRENCY, None, None);
     let mut cells = vec![blank; pos.len()];
@@ -1417,7 +1511,7 @@ fn decode_cells(r: &mut Reader<'_>, prev: &[Cell], pos: &[u8], n: usize, nc: usi
             let p = prev.get(i).ok_or(CodecError("no cell to repeat"))?;
             (p.id, Some(p))
         } else {
-            let id = r.len(n.saturating_sub(1))? as u32;
+            let id = renumbered(of_slot, r.len(n.saturating_sub(1))? as u32);
             if n == 0 {
                 return Err(CodecError("a cell without products"));
             }
@@ -2283,8 +2377,8 @@ mod tests {
             }
         }
         assert!(kept >= 5, "the dropped columns were kept as references in {kept} of 40 writes");
-        // A new product whose id sorts among the others renumbers the products the references
-        // point at: they can no longer be copied, and what is written still reads back.
+        // A new product whose id sorts among the others renumbers the products in `ids`, not the
+        // slots the references name them by: what is written still reads back.
         for (h, new) in [(40, 105), (41, 150), (42, 1005)] {
             list[19] = new;
             let s = snap(h, &list, 100.0);
@@ -2294,6 +2388,61 @@ mod tests {
             let bytes = base64_decode(&ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).state).unwrap();
             assert_eq!(ListState::decode(&bytes).unwrap(), st, "hour {h}, new product MLB{new}");
         }
+    }
+
+    #[test]
+    fn a_new_product_renumbers_no_written_column() {
+        // 30 hours of a list of 20 whose neighbours swap every hour, then every few hours a new
+        // product whose id sorts among the others (MLB105 between MLB10 and MLB11, …): it moves
+        // the products after it in `ids`, not their slots, so the warm writer still copies every
+        // column but the newest (and the references), the new product takes the next slot, and
+        // the bytes read as the state.
+        let mut st = ListState::default();
+        let mut list: Vec<u32> = (1..=20).collect();
+        let (mut renumbered, mut refs) = (0, 0);
+        for h in 0..60i64 {
+            list.swap(h as usize % 19, h as usize % 19 + 1);
+            let new = h >= 30 && h % 4 == 2;
+            if new {
+                list[(h as usize * 7) % 20] = 100 + h as u32;
+            }
+            let n = st.ids.len();
+            write_hour(&mut st, &snap(h, &list, 100.0), |st, before, written, spans| {
+                if !new || h <= 30 {
+                    return;
+                }
+                let at = st.index_of(&EntryId::parse(&format!("MLB{}", 100 + h)).unwrap()).unwrap() as usize;
+                assert!(at + 1 < st.ids.len(), "hour {h}: the new product sorts among the others");
+                assert_eq!((st.ids.len(), before.slots[at]), (n + 1, n as u32), "hour {h}: the next slot");
+                // Every column but the newest lies in a span copied from the last write, but for the
+                // one before it (its flags byte loses the runs) and the first when the references
+                // were dropped (written whole).
+                let copied = |c: &WrittenColumn| spans.iter().any(|sp| sp.to <= c.start && c.runs <= sp.to + sp.len);
+                let cols = &written.columns;
+                let from = usize::from(cols.len() == st.cols.len());
+                assert!(cols[from..cols.len() - 2].iter().all(copied), "hour {h}: columns written again");
+                assert!(!copied(&cols[cols.len() - 1]), "hour {h}: the newest column copied");
+                renumbered += 1;
+                refs += usize::from(written.columns.len() > st.cols.len());
+            });
+        }
+        assert!(renumbered >= 6 && refs >= 3, "{renumbered} new products, {refs} with references kept");
+    }
+
+    #[test]
+    fn slots_are_read_as_written_and_each_once() {
+        // Any numbering of the products reads as the state (here the reverse of their order); a
+        // slot given twice is an error.
+        let lists = [vec![3, 1, 2, 7], vec![7, 3, 9, 1], vec![9, 12, 3]];
+        let st = built(&lists, 0..3);
+        let n = st.ids.len() as u32;
+        let before = Written { slots: (0..n).rev().collect(), ..Written::default() };
+        let (bytes, ..) = st.encode_with(Some(&before));
+        assert_ne!(bytes, st.encode());
+        assert_eq!(ListState::decode(&bytes).unwrap(), st);
+        let before = Written { slots: (0..n).map(|i| i.min(n - 2)).collect(), ..Written::default() };
+        let (bytes, ..) = st.encode_with(Some(&before));
+        assert_eq!(ListState::decode(&bytes), Err(CodecError("a product slot twice")));
     }
 
     #[test]
@@ -2419,6 +2568,26 @@ mod tests {
         assert_eq!(ListState::decode(&new).unwrap(), st);
     }
 
+    /// `s` scored against `st` and merged in, then written as the warm writer writes (the bytes
+    /// checked to read as the state); `look` sees the state, the last write, what this one keeps
+    /// and its spans before they become `st.written`.
+    fn write_hour(st: &mut ListState, s: &Snapshot, look: impl FnOnce(&ListState, &Written, &Written, &[Span])) {
+        let cfg = SignalConfig::default();
+        let scored = crate::signals::score(s, &crate::signals::ScoreContext { state: st, calibration: None }, &cfg);
+        st.absorb(s, &scored.products, &scored.events, &cfg);
+        let before = std::mem::take(&mut st.written);
+        let (bytes, written, spans) = st.encode_with(Some(&before));
+        assert_eq!(
+            ListState::decode(&bytes).unwrap(),
+            ListState { version: st.version, ..st.clone() },
+            "{}",
+            s.taken_at
+        );
+        look(st, &before, &written, &spans);
+        let text = text_reusing(&bytes, &spans, &before);
+        st.written = Written { text, blob: bytes, slots: before.slots, ..written };
+    }
+
     /// The hourly walk the session-13 blobs of `blobs_of_format_4_read_the_same` were written
     /// for: a list of 8 whose neighbours swap every hour, two new products, prices that move,
     /// events (8 of them held at the end), the warm writer's references.
@@ -2451,7 +2620,6 @@ mod tests {
         // and the new ones) are copied from the last write's bytes, each copy on the same place in
         // a 3-byte group as where it came from (its base64 is copied too), and the bytes read as
         // the state.
-        let cfg = SignalConfig::default();
         let mut st = ListState::default();
         let mut list: Vec<u32> = (1..=8).collect();
         let (mut copied, mut kept) = (0, 0);
@@ -2460,29 +2628,22 @@ mod tests {
             if h % 9 == 4 {
                 list[h as usize % 8] = 30 + h as u32;
             }
-            let s = snap(h, &list, 100.0 + (h % 3) as f64);
-            let scored =
-                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
             let before_events: Vec<(DateTime<Utc>, EventKind, Option<u8>, EntryId)> =
                 st.fired.iter().map(|f| (f.at, f.kind, f.n, f.product.clone())).collect();
-            st.absorb(&s, &scored.products, &scored.events, &cfg);
-            let before = std::mem::take(&mut st.written);
-            let (bytes, written, spans) = st.encode_with(Some(&before));
-            assert_eq!(ListState::decode(&bytes).unwrap(), ListState { version: st.version, ..st.clone() }, "hour {h}");
-            for (k, e) in written.events.iter().enumerate().skip(1) {
-                let f = &st.fired[k];
-                if before_events.iter().any(|b| *b == (f.at, f.kind, f.n, f.product.clone()))
-                    && st.fired[k - 1].at >= st.fired[0].at
-                {
-                    kept += 1;
+            write_hour(&mut st, &snap(h, &list, 100.0 + (h % 3) as f64), |st, _, written, spans| {
+                for (k, e) in written.events.iter().enumerate().skip(1) {
+                    let f = &st.fired[k];
+                    if before_events.iter().any(|b| *b == (f.at, f.kind, f.n, f.product.clone()))
+                        && st.fired[k - 1].at >= st.fired[0].at
+                    {
+                        kept += 1;
+                    }
+                    if let Some(sp) = spans.iter().find(|sp| sp.to <= e.start && e.end <= sp.to + sp.len) {
+                        copied += 1;
+                        assert_eq!(sp.to % 3, sp.from % 3, "hour {h}: event {k} copied off its group");
+                    }
                 }
-                if let Some(sp) = spans.iter().find(|sp| sp.to <= e.start && e.end <= sp.to + sp.len) {
-                    copied += 1;
-                    assert_eq!(sp.to % 3, sp.from % 3, "hour {h}: event {k} copied off its group");
-                }
-            }
-            let text = text_reusing(&bytes, &spans, &before);
-            st.written = Written { text, blob: bytes, ..written };
+            });
         }
         assert!(kept > 100 && copied * 10 >= kept * 9, "{copied} events copied of {kept} kept");
     }
@@ -2543,6 +2704,50 @@ mod tests {
         let mut without = st.clone();
         without.fired.retain(|f| f.kind != EventKind::LeftTopN);
         assert_eq!(ListState::decode(&other).unwrap(), without);
+    }
+
+    #[test]
+    fn blobs_of_format_5_read_the_same() {
+        // Written by session 14's encoders (format 5: the products numbered by their places in
+        // `ids`, no slots) at the end of `walk_of_format_4`: the warm writer's bytes (with reference
+        // columns, after two new products that sorted among the others) and the whole encoder's.
+        // Both read as the state the same merges give now.
+        const REUSED: &str = "\
+            UwUBgJLw2xoKwIAdAQRNTEIxAMHVCQ4BMoDKEQAKATIAAAsBMwAADgEwgMYKAAoBNAAACgE1AAALATYAAAoBNwDB2RAKATgA\
+            AAIDQlJMA1VTRAYcAIiAAAH2AthPABT2APROAAr2A7xQAB4ABfYGhFIBMvYH6FIAPPYIzFMARgAJwHCIAAFPvFBOA6BRTgDY\
+            TwFP6FJPzFNPsFQBwHCIAAFPoFFPhFIABU4AvFBPzFNPsFRPlFUBwHCIAAFP2E9PvFABTgaEUk4A9E5P6FJPzFMBwHCIAAFP\
+            vFBPoFEBT+hSTgfMU04A2E9PsFQBwHCIAAFPoFFPhFIBT8xTT7BUTgiUVU4AvFABwHCIAAFP2E9PvFABT4RST+hST8xTAAlO\
+            APROwHCIAAFOA6BRTgK8UAFP6FJPzFNPsFQBT9hPwHCIAAFPhFIABU4CoFFPzFNPsFRPlFUBT7xQwHCIAAFPvFABTgaEUk4C\
+            2E9P6FJPzFMBT/ROwHCIAAFPoFEBT+hSTgfMU04CvFBPsFQBT9hPwHCIAAFPhFIBT8xTT7BUTgiUVU4CoFEBT7xQwHAIAU+8\
+            UAFPhFJP6FJPzFMACU4C2E/2BMhlAbgCwHCIAAFPoFEBT+hST8xTT7BUAU4ErGZOArxQwHCIAAEABU4DhFJPzFNPsFRPlFUB\
+            T5BnT6BRwHCIAAEBTgaEUk4DvFBP6FJPzFMBT8hlT9hPwHCIAAEBT+hSTgfMU04DoFFPsFQBT6xmT7xQwHCIAAEBT8xTT7BU\
+            TgiUVU4DhFIBT5BnT6BRwHCIAAEBT4RST+hST8xTAAlOA7xQT8hlT9hPwHCIAAEBT+hST8xTT7BUAU4ErGZOA6BRT7xQwHCI\
+            gAABAU/MU0+wVAABAU+QZ04CoFFOA4RSwHAIAU4GhFIABU/oUgEBT8hlT9hPT7xQwHAIAU/oUk4HzFMABQEBT6xmT7xQT6BR\
+            wHAIAU/MU0+wVAABAAUBT5BnT6BRT4RSwHAIAU+EUk/oUgEACQAFT8hlT9hPT7xQwHAIAU/oUk/MUwEBTgSsZgAFT7xQT6BR\
+            wHAIAU/MU0+wVAEBT5BnTgKgUQAFT4RSwHAIAU+EUk/oUgEBT8hlT9hPTgO8UAAFwHAIAU4HzFNOBuhSAQFPrGZPvFBPoFEB\
+            wHAIAU+wVAABTgbMUwFPkGdPoFFPhFIBwHAIAU/oUgEACU4GhFJPyGVP2E9PvFABwHAIAU/MUwEBTgSsZk4G6FJPvFBPoFEB\
+            wHAIAU+wVAEBT5BnTgKgUU4GzFNPhFIBwHAIA0/oUgEBT8hlT9hPTgO8UE4GhFIBA76AHb6yBAG+tgsBvoAdAb66EgG+gB0B\
+            voAdAb6AHQG+gB0IwN0XiYAAAwAJBAAJBwAJCMBwBQiA4QErCoDhASwHAAkF";
+        const WHOLE: &str = "\
+            UwUBgJLw2xoKwIAdAQRNTEIxAMHVCQ4BMoDKEQAKATIAAAsBMwAADgEwgMYKAAoBNAAACgE1AAALATYAAAoBNwDB2RAKATgA\
+            AAIDQlJMA1VTRAAcgKMFCAH2AthPABr2A7xQACQABfYGhFIBOPYH6FIAQvYIzFMATAAJ9gD0TgAQwHCIAAFOA6BRTgK8UAFP\
+            6FJPzFNPsFQBT9hPwHCIAAFPhFIABU4CoFFPzFNPsFRPlFUBT7xQwHCIAAFPvFABTgaEUk4C2E9P6FJPzFMBT/ROwHCIAAFP\
+            oFEBT+hSTgfMU04CvFBPsFQBT9hPwHCIAAFPhFIBT8xTT7BUTgiUVU4CoFEBT7xQwHAIAU+8UAFPhFJP6FJPzFMACU4C2E/2\
+            BMhlAbgCwHCIAAFPoFEBT+hST8xTT7BUAU4ErGZOArxQwHCIAAEABU4DhFJPzFNPsFRPlFUBT5BnT6BRwHCIAAEBTgaEUk4D\
+            vFBP6FJPzFMBT8hlT9hPwHCIAAEBT+hSTgfMU04DoFFPsFQBT6xmT7xQwHCIAAEBT8xTT7BUTgiUVU4DhFIBT5BnT6BRwHCI\
+            AAEBT4RST+hST8xTAAlOA7xQT8hlT9hPwHCIAAEBT+hST8xTT7BUAU4ErGZOA6BRT7xQwHCIgAABAU/MU0+wVAABAU+QZ04C\
+            oFFOA4RSwHAIAU4GhFIABU/oUgEBT8hlT9hPT7xQwHAIAU/oUk4HzFMABQEBT6xmT7xQT6BRwHAIAU/MU0+wVAABAAUBT5Bn\
+            T6BRT4RSwHAIAU+EUk/oUgEACQAFT8hlT9hPT7xQwHAIAU/oUk/MUwEBTgSsZgAFT7xQT6BRwHAIAU/MU0+wVAEBT5BnTgKg\
+            UQAFT4RSwHAIAU+EUk/oUgEBT8hlT9hPTgO8UAAFwHAIAU4HzFNOBuhSAQFPrGZPvFBPoFEBwHAIAU+wVAABTgbMUwFPkGdP\
+            oFFPhFIBwHAIAU/oUgEACU4GhFJPyGVP2E9PvFABwHAIAU/MUwEBTgSsZk4G6FJPvFBPoFEBwHAIAU+wVAEBT5BnTgKgUU4G\
+            zFNPhFIBwHAIA0/oUgEBT8hlT9hPTgO8UE4GhFIBA76AHb6yBAG+tgsBvoAdAb66EgG+gB0BvoAdAb6AHQG+gB0IwN0XCQMA\
+            CQQACQcACQjAcAUIgOEBKwqA4QEsBwAJBQ==";
+        let (st, _) = walk_of_format_4();
+        let (reused, whole) = (base64_decode(REUSED).unwrap(), base64_decode(WHOLE).unwrap());
+        assert_eq!((&reused[..2], &whole[..2]), (&b"S\x05"[..], &b"S\x05"[..]));
+        assert_ne!(reused, whole);
+        assert_eq!(ListState::decode(&reused).unwrap(), st);
+        assert_eq!(ListState::decode(&whole).unwrap(), st);
     }
 
     #[test]
