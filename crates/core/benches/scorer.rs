@@ -30,7 +30,7 @@ use std::time::{Duration as StdDuration, Instant};
 use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{Duration, TimeZone, Utc};
 use meli_core::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
-use meli_core::names::{self, Names};
+use meli_core::names::{self, NameMap, Names};
 use meli_core::pipeline::SnapshotRecord;
 use meli_core::signals::{
     self, plan_writes, FiredEvent, ListState, ScoreContext, ScoreStateItem, SignalConfig, SnapshotItem,
@@ -104,14 +104,14 @@ fn decode_record_via_attribute_values(json: &str) -> Snapshot {
 
 /// The stream: snapshot inserts in time order, interleaved across categories; and the products'
 /// names, as their `META` items hold them (the snapshot items do not).
-fn generate() -> (Vec<String>, HashMap<EntryId, Names>) {
+fn generate() -> (Vec<String>, NameMap) {
     let mut rng = Rng(42);
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut lists: Vec<Vec<u64>> = (0..CATEGORIES).map(|_| (1..=20).collect()).collect();
     let mut prices: Vec<HashMap<u64, f64>> = vec![HashMap::new(); CATEGORIES];
     let mut reviews: Vec<HashMap<u64, u64>> = vec![HashMap::new(); CATEGORIES];
     let mut out = Vec::with_capacity(CATEGORIES * SNAPSHOTS_PER_CATEGORY);
-    let mut product_names = HashMap::new();
+    let mut product_names = NameMap::default();
     for h in 0..SNAPSHOTS_PER_CATEGORY {
         for (c, list) in lists.iter_mut().enumerate() {
             // A few swaps, sometimes a jump, sometimes an entrant from the pool.
@@ -261,12 +261,7 @@ enum Strategy {
     Naive,
 }
 
-fn run(
-    stream: &[String],
-    product_names: &HashMap<EntryId, Names>,
-    cfg: &SignalConfig,
-    strategy: Strategy,
-) -> (StdDuration, Totals) {
+fn run(stream: &[String], product_names: &NameMap, cfg: &SignalConfig, strategy: Strategy) -> (StdDuration, Totals) {
     let mut states = Lists::default();
     let mut totals = Totals::default();
     let start = Instant::now();
@@ -411,7 +406,7 @@ fn final_states(states: &Lists, strategy: Strategy) -> u64 {
 /// A digest of everything the warm path produces over the stream (every product's signals, the
 /// category signals, the events, the event items planned and the state items), untimed: a change
 /// meant to make the scorer faster must leave it as it was (`--digest`).
-fn digest(stream: &[String], product_names: &HashMap<EntryId, Names>, cfg: &SignalConfig) -> u64 {
+fn digest(stream: &[String], product_names: &NameMap, cfg: &SignalConfig) -> u64 {
     use std::hash::{Hash, Hasher};
     // SipHash with fixed keys: the same digest in every run of the same toolchain.
     let mut h = std::hash::DefaultHasher::new();
