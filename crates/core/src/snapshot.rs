@@ -924,7 +924,9 @@ impl<'a> EscapedColumns<'a> {
                 (1, n)
             } else {
                 match name {
-                    "type" => (2, codes_column(s, entries, |e, c| e.kind = c)?),
+                    // A code per entry: `type` is never absent (as the general reader,
+                    // `Columns::into_entries`, holds it).
+                    "type" => (2, codes_column(s, entries, |e, c| e.kind = c).filter(|&n| n == entries.len())?),
                     "resolution" => (4, codes_column(s, entries, |e, c| e.resolution = c)?),
                     "price" => {
                         let set = |e: &mut SnapshotEntry, v| e.price = v;
@@ -945,9 +947,8 @@ impl<'a> EscapedColumns<'a> {
                     _ => return None,
                 }
             };
-            // No column twice; every column has a value per entry, or none (absent), but `type`,
-            // which has one per entry (as the general reader, `Columns::into_entries`, holds it).
-            (seen & bit == 0 && (len == cols.entries.len() || (len == 0 && bit != 2))).then_some(())?;
+            // No column twice; every column has a value per entry, or none (absent).
+            (seen & bit == 0 && (len == 0 || len == cols.entries.len())).then_some(())?;
             seen |= bit;
             first = false;
             spaces(s);
