@@ -721,8 +721,30 @@ impl<'a> Scan<'a> {
         (self.tag()? == tag).then_some(())
     }
 
-    /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text.
+    /// A typed value `{"<tag>": "<text>"}` whose text has no escapes: the text. Read as it is
+    /// written without whitespace (serde_json's, Lambda's), `{"S":"` and `"}` compared where they
+    /// lie when the tag is one letter (every type tag is); else, or at anything else, from the
+    /// start token by token.
+    #[inline]
     pub(crate) fn typed_str(&mut self, tag: &str) -> Option<&'a str> {
+        if let [t] = *tag.as_bytes() {
+            let (b, start) = (self.text.as_bytes(), self.at);
+            if b.get(start..start + 6) == Some(&[b'{', b'"', t, b'"', b':', b'"']) {
+                self.at = start + 6;
+                if let Some(text) = self.take_until(b'"') {
+                    if b.get(self.at..self.at + 2) == Some(b"\"}") {
+                        self.at += 2;
+                        return Some(text);
+                    }
+                }
+                self.at = start;
+            }
+        }
+        self.typed_str_tokens(tag)
+    }
+
+    /// [`Scan::typed_str`] token by token.
+    fn typed_str_tokens(&mut self, tag: &str) -> Option<&'a str> {
         self.open(tag)?;
         // `plain_str`, then `eat(b'}')`, each byte taken first where it is written without
         // whitespace before it.
@@ -1383,6 +1405,36 @@ mod tests {
             assert_eq!(fast.typed_str("S"), want, "{text}");
             if want.is_some() {
                 assert_eq!(fast.at, general.at, "{text}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A typed string read by comparing `{"<tag>":"` and `"}` where they lie (`Scan::typed_str`)
+        /// reads what the token reader reads (`open`, `plain_str`, `eat`) and stops where it stops:
+        /// texts made of the typed value's own pieces, whitespace, escapes, control bytes and
+        /// other tags, for one-letter tags and a longer one.
+        #[test]
+        fn typed_strings_read_as_the_token_reader_reads_them(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{\"S\":\"", "{\"N\":\"", "{\"SS\":\"", "\"}", "{", "}", "\"", ":", "S", "N", "a", "1",
+                    " ", "\n", "\\", "\\\"", "\u{1}", "é", "CAT#MLB#MLB1055",
+                ]),
+                0..8,
+            ),
+            tag in proptest::sample::select(vec!["S", "N", "SS", ""]),
+            at in 0usize..3,
+        ) {
+            let text: String = pieces.concat();
+            let at = (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let (mut fast, mut general) = (Scan { text: &text, at }, Scan { text: &text, at });
+            let want = general.open(tag).and_then(|()| general.plain_str()).and_then(|s| general.eat(b'}').map(|()| s));
+            proptest::prop_assert_eq!(fast.typed_str(tag), want, "{:?} at {}", text, at);
+            if want.is_some() {
+                proptest::prop_assert_eq!(fast.at, general.at, "{:?} at {}", text, at);
             }
         }
     }

@@ -41,7 +41,9 @@ impl SiteId {
     }
 
     /// The known site spelled by `b`, in any case (no allocation: ids are parsed on every record).
-    fn known(b: &[u8]) -> Option<Self> {
+    /// [`SiteId::parse`] without the trim: the known sites are letters, so three bytes with
+    /// whitespace among them are no site either way.
+    pub(crate) fn known(b: &[u8]) -> Option<Self> {
         let [x, y, z] = *b else { return None };
         let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase(), z.to_ascii_uppercase()];
         Self::KNOWN.iter().any(|k| k.as_bytes() == up).then_some(SiteId(up))

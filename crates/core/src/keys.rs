@@ -135,9 +135,28 @@ impl serde::Serialize for TimeRef<'_> {
     }
 }
 
-/// Parses a key time back.
+/// Parses a key time back: one in the form [`ts`] writes it read by its fixed places
+/// ([`key_time`]), any other by chrono's RFC 3339 parser, which gives the same time for that form.
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    key_time(s).or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)))
+}
+
+/// A time written `YYYY-MM-DDTHH:MM:SSZ` (whole seconds in UTC, as [`ts`] writes it), read by its
+/// digits' places: a snapshot item's sort key is read so for every stream record, and chrono's
+/// parser costs ~300 instructions a key. `None` for any other text and for a date or time that
+/// does not exist (a leap second among them), which the caller leaves to chrono.
+fn key_time(s: &str) -> Option<DateTime<Utc>> {
+    let b: &[u8; 20] = s.as_bytes().try_into().ok()?;
+    let two = |i: usize| {
+        let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (x < 10 && y < 10).then(|| u32::from(x) * 10 + u32::from(y))
+    };
+    let [_, _, _, _, b'-', _, _, b'-', _, _, b'T', _, _, b':', _, _, b':', _, _, b'Z'] = *b else {
+        return None;
+    };
+    let year = two(0)? * 100 + two(2)?;
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, two(5)?, two(8)?)?;
+    Some(date.and_hms_opt(two(11)?, two(14)?, two(17)?)?.and_utc())
 }
 
 pub fn category_pk(site: SiteId, cat: &CategoryId) -> String {
@@ -200,6 +219,20 @@ pub fn token_pk(client_id: &str) -> String {
 
 /// Splits `CAT#{site}#{cat}` back into its ids.
 pub fn parse_category_pk(pk: &str) -> Option<(SiteId, CategoryId)> {
+    // `CAT#<site>#<category>` with a known site of three letters (no `#`, no whitespace to trim)
+    // read at its places, without splitting (every stream record's image has its `pk` so read);
+    // else split.
+    let b = pk.as_bytes();
+    if let (Some(b"CAT#"), Some(b'#'), Some(site), Some(cat)) =
+        (b.get(..4), b.get(7), b.get(4..7).and_then(SiteId::known), pk.get(8..))
+    {
+        return Some((site, CategoryId::parse(cat).ok()?));
+    }
+    split_category_pk(pk)
+}
+
+/// [`parse_category_pk`] by splitting the key at its `#`s.
+fn split_category_pk(pk: &str) -> Option<(SiteId, CategoryId)> {
     let rest = pk.strip_prefix("CAT#")?;
     let (site, cat) = rest.split_once('#')?;
     Some((SiteId::parse(site).ok()?, CategoryId::parse(cat).ok()?))
@@ -258,6 +291,71 @@ mod tests {
         let id = EntryId::parse("MLB12").unwrap();
         assert_eq!(event_sk(times[0], "climber", &id), "2026-01-02T03:04:05Z#climber#MLB12");
         assert_eq!(event_pk(SiteId::MLA, &CategoryId::parse("MLA5").unwrap()), "EVT#MLA#MLA5");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A key time read by its fixed places (`key_time`) is the time chrono's RFC 3339 parser
+        /// reads, and `parse_ts` reads what chrono reads: key times over the four-digit years, and
+        /// text in their shape with digits out of range (month 13, day 31 of a short month, 24 h,
+        /// a leap second), another byte at any place, or a byte more or fewer.
+        #[test]
+        fn key_times_read_as_chrono_reads_them(
+            secs in -62_167_219_200i64..253_402_300_800,
+            fields in (0u32..10_000, 0u32..100, 0u32..100, 0u32..100, 0u32..100, 0u32..100),
+            edit in proptest::option::of((0usize..22, proptest::sample::select(b"0123456789-T:Z tz+.,".to_vec()))),
+            cut in 0usize..3,
+        ) {
+            let (y, mo, d, h, mi, sec) = fields;
+            let chrono = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc));
+            let written = ts(DateTime::from_timestamp(secs, 0).unwrap());
+            let shaped = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z");
+            for text in [written, shaped] {
+                let mut bytes = text.clone().into_bytes();
+                if let Some((at, c)) = edit {
+                    match at.checked_sub(bytes.len()) {
+                        None => bytes[at] = c,
+                        Some(_) => bytes.push(c),
+                    }
+                }
+                if cut == 2 {
+                    bytes.pop();
+                }
+                let edited = String::from_utf8(bytes).unwrap();
+                for s in [&text, &edited] {
+                    let fast = key_time(s);
+                    proptest::prop_assert!(fast.is_none() || fast == chrono(s), "{:?}: {:?} {:?}", s, fast, chrono(s));
+                    proptest::prop_assert_eq!(parse_ts(s), chrono(s), "{:?}", s);
+                }
+                // The form `ts` writes is read by its places, not left to chrono.
+                if chrono(&text).is_some() && text.len() == 20 && !text.contains(":60Z") {
+                    proptest::prop_assert!(key_time(&text).is_some(), "{:?}", text);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A category key read at its places (`parse_category_pk`) is the key split at its `#`s:
+        /// known and unknown sites in any case, sites of other lengths, whitespace, `#` anywhere,
+        /// categories valid or not.
+        #[test]
+        fn category_keys_read_at_their_places_as_split(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "CAT#", "CAT", "#", "MLB", "mla", "MlA", "XYZ", "ML", "MLBB", " ", "1055", "MLB1055", "0", "é", "",
+                ]),
+                0..6,
+            ),
+        ) {
+            let pk: String = pieces.concat();
+            proptest::prop_assert_eq!(parse_category_pk(&pk), split_category_pk(&pk), "{:?}", pk);
+            let pk = format!("CAT#{pk}");
+            proptest::prop_assert_eq!(parse_category_pk(&pk), split_category_pk(&pk), "{:?}", pk);
+        }
     }
 
     #[test]

@@ -788,7 +788,6 @@ fn compact_ids(
         let i = entries.len();
         // The list fits the positions (and `numbers`).
         let position = Position::new(i as i64 + 1).ok()?;
-        *numbers |= 1 << i;
         entries.push(first_read(position, prefix.id(text.get(at..end)?)));
         at = end + 1;
         match b.get(end) {
@@ -797,6 +796,8 @@ fn compact_ids(
             _ => return None,
         }
     }
+    // Every entry's bit, `entries.len()` of them (1 to `Position::MAX`), set at once.
+    *numbers |= u128::MAX.checked_shr(128 - entries.len() as u32).unwrap_or(0);
     s.rewind(at);
     Some(entries.len())
 }
@@ -923,7 +924,9 @@ impl<'a> EscapedColumns<'a> {
                 (1, n)
             } else {
                 match name {
-                    "type" => (2, codes_column(s, entries, |e, c| e.kind = c)?),
+                    // A code per entry: `type` is never absent (as the general reader,
+                    // `Columns::into_entries`, holds it).
+                    "type" => (2, codes_column(s, entries, |e, c| e.kind = c).filter(|&n| n == entries.len())?),
                     "resolution" => (4, codes_column(s, entries, |e, c| e.resolution = c)?),
                     "price" => {
                         let set = |e: &mut SnapshotEntry, v| e.price = v;
@@ -1418,6 +1421,29 @@ mod tests {
             let stored = as_stored(&item.snapshot.entries);
             proptest::prop_assert!(one_pass.as_ref().is_some_and(|i| same(&i.snapshot.entries, &stored)));
             proptest::prop_assert_eq!(one_pass, crate::ddb_json::from_image::<SnapshotItem>(&image).ok());
+        }
+    }
+
+    /// A column of codes emptied (`"type":""`, `"resolution":""`) in an image of one entry, as the
+    /// damaged-image test found it (session 15): `type` has one per entry, so the one-pass reader
+    /// refuses it as the general path does; `resolution` may be absent, and both read it so.
+    #[test]
+    fn an_empty_type_column_is_refused_in_one_pass_as_by_the_general_path() {
+        use crate::signals::SnapshotItem;
+        let image = |columns: &str| {
+            format!(
+                r#"{{"entries":{{"S":"{columns}"}},"expires_at":{{"N":"2317640115"}},"pk":{{"S":"CAT#MLB#MLB1055"}},"sk":{{"S":"SNAP#2043-05-12T12:55:15Z"}}}}"#
+            )
+        };
+        for (columns, reads) in [
+            (r#"{\"id\":[816028],\"type\":\"\",\"resolution\":\"P\"}"#, false),
+            (r#"{\"id\":[816028],\"type\":\"I\",\"resolution\":\"\"}"#, true),
+            (r#"{\"id\":[816028],\"type\":\"I\",\"resolution\":\"P\"}"#, true),
+        ] {
+            let image = image(columns);
+            let general = crate::ddb_json::from_image::<SnapshotItem>(&image).ok();
+            assert_eq!(general.is_some(), reads, "{image}");
+            assert_eq!(SnapshotItem::from_image_text(&image), general, "{image}");
         }
     }
 

@@ -229,7 +229,7 @@ fn read_change(s: &mut Scan<'_>, depth: usize, insert: bool, p: &mut Parts) -> O
                     Some((pk, sk)) => {
                         p.snapshot_keys = is_snapshot_key(pk, sk);
                         // `CAT#<site>#…`: the image's site, as far as the keys tell.
-                        p.site = pk.get(4..7).and_then(|site| SiteId::parse(site).ok());
+                        p.site = pk.as_bytes().get(4..7).and_then(SiteId::known);
                         p.keys = Some(start..s.at());
                     }
                     None => {
