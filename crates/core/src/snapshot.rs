@@ -1481,17 +1481,6 @@ mod tests {
         }
     }
 
-    /// Prices as a fetcher stores them: float arithmetic's leftovers (`123.45600000000002`), any
-    /// float, cents.
-    fn arb_price() -> impl proptest::strategy::Strategy<Value = f64> {
-        use proptest::prelude::*;
-        prop_oneof![
-            (1u64..1_000_000, 0u64..40).prop_map(|(n, k)| n as f64 * (0.8 + k as f64 / 100.0)),
-            0.0f64..1e7,
-            (0u64..10_000_000).prop_map(|c| c as f64 / 100.0),
-        ]
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
 
@@ -1504,7 +1493,7 @@ mod tests {
             cells in proptest::collection::vec(
                 (
                     1u64..10_000_000,
-                    proptest::option::of(arb_price()),
+                    proptest::option::of(crate::ddb_json::tests::stored_price()),
                     proptest::option::of(0u64..10_000_000),
                     proptest::sample::select(vec![EntryType::Item, EntryType::Product, EntryType::UserProduct]),
                     proptest::sample::select(vec![EntryResolution::Resolved, EntryResolution::Cached, EntryResolution::Pending]),

@@ -289,8 +289,8 @@ impl<'a> Window<'a> {
     }
 
     /// The first column of the momentum window, `exp(−age/τ)` of each of its columns (to `S`) and
-    /// their sum: those of the list's last window when the columns' ages and `τ` are the same (the
-    /// same values, bit for bit), else computed.
+    /// their sum: those of the last window the thread built, of this list or another, when the
+    /// columns' ages and `τ` are the same (the same values, bit for bit), else computed.
     pub fn momentum(&self) -> (usize, &[f64], f64) {
         (self.momentum_from, &self.weights.weights, self.weights.den)
     }
@@ -1208,25 +1208,32 @@ mod tests {
     }
 
     proptest! {
-        /// The momentum weights a window keeps from the list's last window are the weights computed
-        /// again, bit for bit: windows built one after another on a state, every hour or after a
-        /// gap, now and then at a time off the hour, late, or with another `τ`.
+        /// The momentum weights a window keeps from the thread's last window (of its list or
+        /// another's) are the weights computed again, bit for bit: windows built one after another
+        /// on two states, every hour or after a gap, now and then at a time off the hour, late, or
+        /// with another `τ`.
         #[test]
         fn momentum_weights_kept_are_computed_again(
             steps in prop::collection::vec((prop_oneof![4 => Just(1i64), 1 => 0i64..4, 1 => -3i64..0], any::<bool>(),
-                                            prop_oneof![3 => Just(43_200i64), 1 => Just(3_600i64), 1 => Just(0i64)]), 1..60),
+                                            prop_oneof![3 => Just(43_200i64), 1 => Just(3_600i64), 1 => Just(0i64)],
+                                            any::<bool>()), 1..60),
+            second_offset in prop_oneof![Just(0i64), Just(1_800i64), 0i64..7_200],
         ) {
-            let mut st = ListState::default();
+            // Two lists scored by one thread, whose windows keep the weights for each other's: at
+            // the same times as each other, or half an hour or any seconds apart.
+            let mut sts = [ListState::default(), ListState::default()];
             let list: List = (1..=5).map(|i| (i, i as u8)).collect();
-            let mut at = 0i64;
-            for (gap, odd, tau) in steps {
+            let mut ats = [0i64, second_offset];
+            for (gap, odd, tau, second) in steps {
                 let cfg = SignalConfig { momentum_tau_secs: tau, ..SignalConfig::default() };
-                at += gap * 3600 + if odd { 17 } else { 0 };
+                let k = usize::from(second);
+                let (st, at) = (&mut sts[k], &mut ats[k]);
+                *at += gap * 3600 + if odd { 17 } else { 0 };
                 let mut s = snap(0, &list);
-                s.taken_at += Duration::seconds(at);
+                s.taken_at += Duration::seconds(*at);
                 {
                     let prepared = st.prepare(&s);
-                    let w = Window::build(&s, &prepared, &st, &cfg);
+                    let w = Window::build(&s, &prepared, st, &cfg);
                     let (from, weights, den) = crate::signals::product::ProductContext::momentum_weights(&w, &cfg);
                     let (kept_from, kept, kept_den) = w.momentum();
                     prop_assert_eq!(kept_from, from);
