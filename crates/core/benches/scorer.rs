@@ -173,9 +173,9 @@ fn generate() -> (Vec<String>, NameMap) {
 struct CategoryState {
     /// The `SCORE` item as stored (windowed).
     stored: Option<String>,
-    /// The item's `state` attribute as the instance wrote it, and the state (warm:
-    /// `score_step::StateCache`).
-    held: Option<(String, Box<ListState>)>,
+    /// The state as the instance wrote it, its last write the item's `state` attribute (warm:
+    /// `score_step::StateCache`, which holds no other copy of the attribute).
+    held: Option<Box<ListState>>,
     /// Everything so far (naive).
     history: Vec<Snapshot>,
     fired: Vec<FiredEvent>,
@@ -253,10 +253,10 @@ enum Strategy {
     /// The state read from its item for every record (a cold instance, or a cache miss).
     Windowed,
     /// The state the instance wrote for the list's previous record, held in memory decoded (a warm
-    /// Lambda's `StateCache`): no read, no JSON, no decoding; the state is still encoded and
-    /// compared with the one held (a replay writes nothing), and the item built for the write as
-    /// the step hands it to the store (`ScoreStateItem::to_item`; the store's adapter serializes
-    /// it, as it does the event items).
+    /// Lambda's `StateCache`): no read, no JSON, no decoding; the state is still encoded, the
+    /// writer telling whether it is the one held (a replay writes nothing), and the item built for
+    /// the write as the step hands it to the store (`ScoreStateItem::into_item`; the store's
+    /// adapter serializes it, as it does the event items).
     Warm,
     Naive,
 }
@@ -277,12 +277,12 @@ fn run(stream: &[String], product_names: &NameMap, cfg: &SignalConfig, strategy:
         }
         let st = states.get_mut(snap.category.as_str()).expect("inserted above");
         let t = snap.taken_at;
-        let mut written_before = None;
+        let mut held = false;
         // Boxed, as the step holds it (`score_step::StateCache`): moving the state is a pointer's copy.
         let mut state: Box<ListState> = match strategy {
             Strategy::Warm => match st.held.take() {
-                Some((written, state)) => {
-                    written_before = Some(written);
+                Some(state) => {
+                    held = true;
                     state
                 }
                 None => {
@@ -324,20 +324,19 @@ fn run(stream: &[String], product_names: &NameMap, cfg: &SignalConfig, strategy:
         totals.absorb += since(t_absorb);
         // The step writes through `new_reusing` (the columns written for the previous record that
         // did not change are not encoded again); a state decoded for this record has none.
-        let state_item = if strategy == Strategy::Warm {
+        let (state_item, same) = if strategy == Strategy::Warm {
             ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state)
         } else {
-            ScoreStateItem::new(snap.site, &snap.category, &state)
+            (ScoreStateItem::new(snap.site, &snap.category, &state), false)
         };
-        if let Some(written) = &written_before {
-            // The step's replay check (warm): nothing to write when the state did not change.
-            assert_ne!(written, &state_item.state);
-        }
+        // The step's replay check (warm): nothing to write when the state did not change.
+        assert!(!(held && same), "a record of the stream changed nothing");
+        let state_bytes = state_item.state.len();
         // What the step hands the store: the item (warm); the windowed run keeps it as stored JSON
         // for its next record to read.
         let state_json = match strategy {
             Strategy::Warm => {
-                black_box(state_item.to_item().unwrap());
+                black_box(state_item.into_item().unwrap());
                 None
             }
             _ => Some(serde_json::to_string(&state_item).unwrap()),
@@ -348,7 +347,7 @@ fn run(stream: &[String], product_names: &NameMap, cfg: &SignalConfig, strategy:
         totals.suppressed += scored.suppressed;
         totals.items += plan.events.len() + 2;
         totals.momentum += scored.products.iter().map(|p| p.momentum).sum::<f64>();
-        totals.state_bytes += state_item.state.len();
+        totals.state_bytes += state_bytes;
         totals.item_bytes += state_json.as_ref().map_or(0, String::len);
         // The bench's own statistic, not the scorer's work: sampled (every 100th record) so that
         // walking the state does not count in the timed loop.
@@ -362,7 +361,7 @@ fn run(stream: &[String], product_names: &NameMap, cfg: &SignalConfig, strategy:
         // What the next record of this category finds.
         match strategy {
             Strategy::Windowed => st.stored = state_json,
-            Strategy::Warm => st.held = Some((state_item.state, state)),
+            Strategy::Warm => st.held = Some(state),
             Strategy::Naive => {
                 st.fired.extend(scored.events.iter().map(|e| FiredEvent {
                     at: e.taken_at,
@@ -391,8 +390,8 @@ fn final_states(states: &Lists, strategy: Strategy) -> u64 {
             Strategy::Windowed => {
                 st.stored.as_deref().map(|j| serde_json::from_str::<ScoreStateItem>(j).unwrap().state().unwrap())
             }
-            Strategy::Warm => st.held.as_ref().map(|(text, state)| {
-                let read = ListState::from_stored(state.version, text).unwrap();
+            Strategy::Warm => st.held.as_ref().map(|state| {
+                let read = ListState::from_stored(state.version, state.written_text()).unwrap();
                 assert_eq!(read.encode(), state.encode(), "{name}: the item written does not decode to the state held");
                 read
             }),
@@ -429,7 +428,7 @@ fn digest(stream: &[String], product_names: &NameMap, cfg: &SignalConfig) -> u64
             serde_json::to_string(&item).unwrap().hash(&mut h);
         }
         state.absorb_prepared(&snap, Some(prepared), &scored.products, &scored.events, cfg);
-        let item = ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state);
+        let (item, _) = ScoreStateItem::new_reusing(snap.site, &snap.category, &mut state);
         serde_json::to_string(&item).unwrap().hash(&mut h);
         held.insert(snap.category.to_string(), state);
     }

@@ -111,11 +111,13 @@ pub struct ScoreReport {
 /// a rival scorer) fails the condition, and the step reads the item and merges as it does without a
 /// cache.
 ///
-/// It holds the item's `version` and `state` attributes as written (about 2 KB a list) and, while
-/// the budget allows, the state decoded (about 34 KB more in the scorer bench, [`ListState::heap_bytes`]): a list held
-/// decoded is scored without decoding its state (about a quarter of a record's CPU), one held as the
-/// attribute only decodes it first. The attribute also tells a replay (nothing to write) from a
-/// change. The default budget of 8 MB holds about 3,500 lists, or about 250 of them all decoded: a list is
+/// It holds the item's `version` and, while the budget allows, the state decoded (about 33 KB in
+/// the scorer bench, [`ListState::heap_bytes`], the `state` attribute as written included:
+/// [`ListState::written_text`]), else the `state` attribute alone (about 2 KB): a list held decoded
+/// is scored without decoding its state (about a quarter of a record's CPU), one held as the
+/// attribute only decodes it first. The writer tells a replay (nothing to write) from a change of a
+/// state held decoded ([`ScoreStateItem::new_reusing`]); the attribute is compared for one held as
+/// the attribute. The default budget of 8 MB holds about 3,500 lists, or about 250 of them all decoded: a list is
 /// held decoded when that fits, else as the attribute; to hold a list at all, decoded states of
 /// others are dropped first (they keep their attribute), then lists not scored for
 /// [`StateCache::IDLE_HOURS`] (by snapshot time), never a live one: the lists come round in a cycle
@@ -137,14 +139,32 @@ struct CacheInner {
 #[derive(Debug)]
 struct Cached {
     version: u64,
-    /// The `state` attribute.
-    encoded: String,
-    /// `encoded`, decoded, when the budget had room for it (boxed: a list held as its attribute
-    /// only costs a pointer for it).
-    state: Option<Box<ListState>>,
+    held: Held,
     /// The time of the state's newest snapshot.
     newest: Option<DateTime<Utc>>,
     bytes: usize,
+}
+
+/// The item's `state` attribute, decoded when the budget had room for it.
+#[derive(Debug)]
+enum Held {
+    /// The state, whose last write is the attribute ([`ListState::written_text`]; boxed: a list
+    /// held as its attribute only costs a pointer for it).
+    Decoded(Box<ListState>),
+    /// The attribute.
+    Text(String),
+}
+
+impl Held {
+    /// What the cache counts for a list held so, under the key `pk`: the decoded state (its text
+    /// included) or the attribute, and the map's own overhead per entry.
+    fn bytes(&self, pk: &str) -> usize {
+        let held = match self {
+            Held::Decoded(state) => state.heap_bytes(),
+            Held::Text(text) => text.capacity(),
+        };
+        held + pk.len() + std::mem::size_of::<Cached>() + 64
+    }
 }
 
 /// What the cache holds (for logs and tests).
@@ -170,7 +190,7 @@ impl StateCache {
 
     pub fn stats(&self) -> CacheStats {
         let inner = self.lock();
-        let decoded = inner.lists.values().filter(|c| c.state.is_some()).count();
+        let decoded = inner.lists.values().filter(|c| matches!(c.held, Held::Decoded(_))).count();
         CacheStats { lists: inner.lists.len(), decoded, bytes: inner.bytes }
     }
 
@@ -184,30 +204,31 @@ impl StateCache {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes the list's entry out (the step puts the state it writes back): its version, its `state`
-    /// attribute and that, decoded when it was held so.
-    fn take(&self, pk: &str) -> Option<(u64, String, Option<Box<ListState>>)> {
+    /// Takes the list's entry out (the step puts the state it writes back): its version and its
+    /// `state` attribute, decoded when it was held so.
+    fn take(&self, pk: &str) -> Option<(u64, Held)> {
         let mut inner = self.lock();
         let c = inner.lists.remove(pk)?;
         inner.bytes -= c.bytes;
-        Some((c.version, c.encoded, c.state))
+        Some((c.version, c.held))
     }
 
-    /// Holds the list's `state` attribute as written (`encoded`) and the state it encodes, whose
-    /// `version` is the item's.
-    fn hold(&self, pk: &str, encoded: String, state: Box<ListState>) {
+    /// Holds the list's state, whose `version` is the item's and whose last write is the item's
+    /// `state` attribute ([`ListState::written_text`]).
+    fn hold(&self, pk: &str, state: Box<ListState>) {
         let version = state.version;
         // What the next record finds here is what it would read from the item (every test that
         // scores through a cache checks it).
         debug_assert_eq!(
-            ListState::from_stored(version, &encoded).as_ref(),
+            ListState::from_stored(version, state.written_text()).as_ref(),
             Ok(&*state),
             "the held state is not the item's"
         );
         let newest = state.newest();
-        // The attribute and the map's own overhead per entry; the decoded state on top.
-        let small = encoded.capacity() + pk.len() + std::mem::size_of::<Cached>() + 64;
-        let full = small + state.heap_bytes();
+        // The attribute alone, or the decoded state (which holds it).
+        let small = state.written_text().len() + pk.len() + std::mem::size_of::<Cached>() + 64;
+        let full = Held::Decoded(state);
+        let full_bytes = full.bytes(pk);
         let mut inner = self.lock();
         if let Some(old) = inner.lists.remove(pk) {
             inner.bytes -= old.bytes;
@@ -215,14 +236,15 @@ impl StateCache {
         if inner.bytes + small > self.budget {
             // Room for the list: other lists' decoded states first (they keep their attribute).
             let mut bytes = inner.bytes;
-            for c in inner.lists.values_mut() {
+            for (key, c) in inner.lists.iter_mut() {
                 if bytes + small <= self.budget {
                     break;
                 }
-                if let Some(state) = c.state.take() {
-                    let freed = state.heap_bytes();
-                    c.bytes -= freed;
-                    bytes -= freed;
+                if matches!(c.held, Held::Decoded(_)) {
+                    c.held = Held::Text(into_text(std::mem::replace(&mut c.held, Held::Text(String::new()))));
+                    bytes -= c.bytes;
+                    c.bytes = c.held.bytes(key);
+                    bytes += c.bytes;
                 }
             }
             inner.bytes = bytes;
@@ -241,9 +263,23 @@ impl StateCache {
                 return;
             }
         }
-        let (state, bytes) = if inner.bytes + full <= self.budget { (Some(state), full) } else { (None, small) };
+        let (held, bytes) = if inner.bytes + full_bytes <= self.budget {
+            (full, full_bytes)
+        } else {
+            let text = Held::Text(into_text(full));
+            let bytes = text.bytes(pk);
+            (text, bytes)
+        };
         inner.bytes += bytes;
-        inner.lists.insert(pk.to_string(), Cached { version, encoded, state, newest, bytes });
+        inner.lists.insert(pk.to_string(), Cached { version, held, newest, bytes });
+    }
+}
+
+/// The `state` attribute of a list held either way.
+fn into_text(held: Held) -> String {
+    match held {
+        Held::Decoded(state) => state.into_written_text(),
+        Held::Text(text) => text,
     }
 }
 
@@ -298,13 +334,14 @@ pub async fn score_snapshot_with(
 
     // 1. Load the state (the one this process wrote last, or the item); rebuild what it lacks from
     // the items.
-    let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, encoded, state)| {
+    // A state held decoded stands for its attribute (its last write, `None` here: see `write_state`).
+    let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, held)| match held {
+        Held::Decoded(state) => Some((Some((Some(Value::from(version)), None)), state)),
         // What this process wrote decodes; if it ever did not, the item is read as without a cache.
-        let state = match state {
-            Some(state) => state,
-            None => Box::new(ListState::from_stored(version, &encoded).ok()?),
-        };
-        Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
+        Held::Text(encoded) => {
+            let state = Box::new(ListState::from_stored(version, &encoded).ok()?);
+            Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
+        }
     });
     let (stored, mut state) = match held {
         Some(held) => held,
@@ -365,8 +402,8 @@ pub async fn score_snapshot_with(
         }
     }
     let (written, newest, now_stored) = write_state(store, &pk, &s, &scored, prepared, state, stored, cfg).await?;
-    if let (Some(cache), Some((encoded, state))) = (cache, now_stored) {
-        cache.hold(&pk, encoded, state);
+    if let (Some(cache), Some(state)) = (cache, now_stored) {
+        cache.hold(&pk, state);
     }
     report.state_written = written;
     report.latest = match newest {
@@ -401,15 +438,16 @@ async fn lookback_history(
     Ok((history, corrupt))
 }
 
-/// The item's `state` attribute as stored after the step, and the state, with the item's `version`
-/// (for the [`StateCache`]).
-type NowStored = Option<(String, Box<ListState>)>;
+/// The state as stored after the step, with the item's `version`, its last write the item's `state`
+/// attribute (for the [`StateCache`]).
+type NowStored = Option<Box<ListState>>;
 
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `prepared` is the snapshot laid out against
 /// `state` as scored (the first merge takes it; one after a failed write, into the state read
 /// again, lays the snapshot out anew). `stored` is the item's `version` and `state` attributes as
-/// read. Returns whether it wrote, the time of the state's newest snapshot, and the item as it now is.
+/// read; a `state` of `None` with a version is the state's last write (a state held decoded:
+/// [`StateCache`]), or a damaged item's missing attribute, which a state read from it never wrote. Returns whether it wrote, the time of the state's newest snapshot, and the item as it now is.
 #[allow(clippy::too_many_arguments)]
 async fn write_state(
     store: &dyn SnapshotStore,
@@ -425,18 +463,23 @@ async fn write_state(
     for _ in 0..CAS_ATTEMPTS {
         state.absorb_prepared(s, prepared.take(), &scored.products, &scored.events, cfg);
         let newest = state.newest();
-        let mut next = ScoreStateItem::new_reusing(s.site, &s.category, &mut state);
+        let (mut next, same) = ScoreStateItem::new_reusing(s.site, &s.category, &mut state);
         let stored_version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64);
         let condition = match &stored {
             None => PutCondition::IfAbsent,
             Some((Some(v), old)) => {
-                if old.as_ref().and_then(Value::as_str) == Some(next.state.as_str()) {
+                // A replay: the attribute as read, or the state's last write (told by the writer).
+                let unchanged = match old {
+                    Some(old) => old.as_str() == Some(next.state.as_str()),
+                    None => same,
+                };
+                if unchanged {
                     return Ok((
                         false,
                         newest,
                         stored_version.map(|v| {
                             state.version = v;
-                            (next.state, state)
+                            state
                         }),
                     ));
                 }
@@ -446,10 +489,11 @@ async fn write_state(
             Some((None, _)) => PutCondition::Always,
         };
         next.version = stored_version.map_or(1, |v| v + 1);
-        match store.put(next.to_item()?, condition).await? {
+        let version = next.version;
+        match store.put(next.into_item()?, condition).await? {
             PutOutcome::Written => {
-                state.version = next.version;
-                return Ok((true, newest, Some((next.state, state))));
+                state.version = version;
+                return Ok((true, newest, Some(state)));
             }
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;

@@ -743,6 +743,40 @@ fn a_warm_cache_scores_without_reading_the_state_and_writes_the_same() {
 }
 
 #[test]
+fn a_replay_through_a_warm_cache_writes_nothing() {
+    // A state held decoded is told unchanged by its writer (the attribute is not held twice to
+    // compare); one held as the attribute compares it. Either way a replay writes nothing, and
+    // the list stays held as it was.
+    let snaps = series();
+    let products: Vec<u32> = (1..=21).collect();
+    let probe = StateCache::default();
+    score_all(&snaps, Some(&probe));
+    for (cache, decoded) in [(StateCache::default(), 1), (StateCache::new(probe.stats().bytes - 1), 0)] {
+        let store = MemorySnapshotStore::new();
+        for s in &snaps {
+            store_snapshot(&store, s);
+            let r = block_on(score_snapshot_with(&store, s, &SignalConfig::default(), Some(&cache))).unwrap();
+            assert!(r.state_written);
+        }
+        let before = dump(&store, &products);
+        let held = cache.stats();
+        assert_eq!((held.lists, held.decoded), (1, decoded));
+        for s in snaps.iter().rev() {
+            let r = block_on(score_snapshot_with(&store, s, &SignalConfig::default(), Some(&cache))).unwrap();
+            assert!(!r.state_written && r.events_written.is_empty(), "replay of {} wrote", s.taken_at);
+            assert_eq!(cache.stats(), held);
+        }
+        assert_eq!(dump(&store, &products), before);
+        // And the next snapshot is written, from the state held.
+        let next = snap_at(hours(3), &[2, 1, 14, 3, 4, 5]);
+        store_snapshot(&store, &next);
+        let r = block_on(score_snapshot_with(&store, &next, &SignalConfig::default(), Some(&cache))).unwrap();
+        assert!(r.state_written);
+        assert_eq!(state_of(&store).newest(), Some(hours(3)));
+    }
+}
+
+#[test]
 fn a_stale_cache_loses_the_compare_and_swap_and_keeps_the_other_writer_s_snapshot() {
     let (a, b, c) = (snap_at(hours(0), &[1, 2, 3]), snap_at(hours(1), &[1, 2, 4]), snap_at(hours(2), &[1, 2, 5]));
     let store = MemorySnapshotStore::new();

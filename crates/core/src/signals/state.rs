@@ -802,15 +802,31 @@ impl ListState {
         self.written.blob.clone()
     }
 
-    /// [`ListState::encode_reusing`], the bytes left in `self.written.blob`.
-    fn write_reusing(&mut self) {
+    /// The base64 of the bytes [`ListState::encode_reusing`] (or [`ScoreStateItem::new_reusing`])
+    /// wrote last, the state item's `state` as that wrote it; empty when it did not write, as in a
+    /// state just decoded.
+    pub fn written_text(&self) -> &str {
+        &self.written.text
+    }
+
+    /// [`ListState::written_text`], taken out of the state.
+    pub(crate) fn into_written_text(self) -> String {
+        self.written.text
+    }
+
+    /// [`ListState::encode_reusing`], the bytes left in `self.written.blob`. Returns whether they
+    /// are the bytes the last write left (then so is the text): found from the copies, without
+    /// comparing the bytes copied (see [`unchanged`]).
+    fn write_reusing(&mut self) -> bool {
         let mut before = std::mem::take(&mut self.written);
         if !before.slots.is_empty() && before.slots.len() != self.ids.len() {
             // Slots not of this table (not reached): written again from the products' indices.
             before = Written::default();
         }
         let (bytes, mut written, spans) = self.encode_with(Some(&before));
-        written.text = text_reusing(&bytes, &spans, &before);
+        let same = unchanged(&bytes, &spans, &before.blob);
+        debug_assert!(!same || bytes == before.blob, "bytes told unchanged differ from the last write's");
+        written.text = if same { before.text } else { text_reusing(&bytes, &spans, &before) };
         written.blob = bytes;
         written.slots = before.slots;
         self.written = written;
@@ -819,6 +835,7 @@ impl ListState {
             "reused bytes do not read as the state"
         );
         debug_assert!(self.written.text == base64_encode(&self.written.blob), "reused text differs from the bytes'");
+        same
     }
 
     /// The bytes, and (when `before` is given: what the last write kept) what a next write reuses.
@@ -1364,6 +1381,25 @@ fn flush(w: &mut Writer, from: &[u8], run: Option<(usize, usize)>, spans: &mut V
     }
 }
 
+/// Whether `blob`, whose `spans` are bytes of `old` (in the order of `to`), is `old` (not empty):
+/// the same length, every span copied to where it was in `old`, and the bytes between the spans
+/// the same. Only those are compared: a write that changed nothing (a replay) copies every column,
+/// product and event, and writes the header and the counts (a few dozen bytes) anew.
+fn unchanged(blob: &[u8], spans: &[Span], old: &[u8]) -> bool {
+    if old.is_empty() || blob.len() != old.len() {
+        return false;
+    }
+    let mut done = 0;
+    for sp in spans {
+        let to = sp.to as usize;
+        match (blob.get(done..to), old.get(done..to)) {
+            (Some(a), Some(b)) if sp.from == sp.to && a == b => done = to + sp.len as usize,
+            _ => return false,
+        }
+    }
+    blob.get(done..) == old.get(done..)
+}
+
 /// The base64 of `blob`, whose `spans` are bytes of `before.blob`: the text of the 3-byte groups
 /// a span holds whole at the same place in a group of both blobs is copied from `before.text`,
 /// the rest encoded (`before.text` is the base64 of `before.blob`, or empty).
@@ -1751,10 +1787,13 @@ impl ScoreStateItem {
     }
 
     /// [`ScoreStateItem::new`] through [`ListState::encode_reusing`]: for a state that is kept and
-    /// written again (the trend-scorer's `StateCache`).
-    pub fn new_reusing(site: SiteId, category: &CategoryId, state: &mut ListState) -> Self {
-        state.write_reusing();
-        Self::of_text(site, category, state, state.written.text.clone())
+    /// written again (the trend-scorer's `StateCache`). Also returns whether the item's `state` is
+    /// the one the state's last write made ([`ListState::written_text`]): for a state held as the
+    /// store holds it, whether there is nothing to write (a replay), told without comparing the
+    /// texts.
+    pub fn new_reusing(site: SiteId, category: &CategoryId, state: &mut ListState) -> (Self, bool) {
+        let same = state.write_reusing();
+        (Self::of_text(site, category, state, state.written.text.clone()), same)
     }
 
     fn of_text(site: SiteId, category: &CategoryId, state: &ListState, text: String) -> Self {
@@ -1772,6 +1811,17 @@ impl ScoreStateItem {
     /// The store item: what [`Item::from_typed`] makes of it, built directly (as the event items
     /// are): the 2 KB state string is copied once, not serialized into a value tree.
     pub fn to_item(&self) -> Result<Item, StoreError> {
+        self.item_with(self.state.clone())
+    }
+
+    /// [`ScoreStateItem::to_item`], the item taking the state's text (not copied).
+    pub fn into_item(mut self) -> Result<Item, StoreError> {
+        let state = std::mem::take(&mut self.state);
+        self.item_with(state)
+    }
+
+    /// [`ScoreStateItem::to_item`] with `state` as the `state` attribute.
+    fn item_with(&self, state: String) -> Result<Item, StoreError> {
         // In the order `from_typed` leaves them (its map drops `pk` and `sk` by moving the last
         // attribute into their place), so that the item's JSON (the local store's text) is the same.
         let mut attrs = Attrs::with_capacity(5);
@@ -1780,7 +1830,7 @@ impl ScoreStateItem {
             Some(t) => (("newest", Value::String(keys::time_string(t))), Some(version)),
             None => (version, None),
         };
-        attrs.push("state", Value::String(self.state.clone()));
+        attrs.push("state", Value::String(state));
         attrs.push(second.0, second.1);
         attrs.push("site", Value::String(self.site.as_str().to_string()));
         attrs.push("category", Value::String(self.category.as_str().to_string()));
@@ -1946,7 +1996,13 @@ mod tests {
                 let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
                 st.absorb(&s, &scored.products, &scored.events, &cfg);
                 let before = st.written.clone();
-                let reused = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+                let (reused, same) = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+                // Told unchanged exactly when the bytes are the last write's (not compared).
+                prop_assert_eq!(same, st.written.blob == before.blob);
+                // Written again with no change in between (a replay): the same bytes, told so.
+                let mut again = st.clone();
+                let (item, same) = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut again);
+                prop_assert!(same && item.state == reused.state);
                 let whole = ScoreStateItem::new(SiteId::MLB, &cat, &st);
                 prop_assert_eq!(&reused.state, &base64_encode(&st.written.blob));
                 prop_assert_eq!(reused.state().unwrap(), whole.state().unwrap());
@@ -2283,7 +2339,7 @@ mod tests {
                 let (scored, prepared) =
                     crate::signals::score_keeping(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
                 st.absorb_prepared(&s, Some(prepared), &scored.products, &scored.events, &cfg);
-                let item = ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st);
+                let item = ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).0;
                 let bytes = base64_decode(&item.state).unwrap();
                 prop_assert_eq!(&item.state, &base64_encode(&bytes));
                 prop_assert_eq!(ListState::decode(&bytes).unwrap(), st.clone());
@@ -2323,7 +2379,7 @@ mod tests {
             let scored =
                 crate::signals::score(&s, &crate::signals::ScoreContext { state: st, calibration: None }, &cfg);
             st.absorb(&s, &scored.products, &scored.events, &cfg);
-            let bytes = base64_decode(&ScoreStateItem::new_reusing(SiteId::MLB, &category, st).state).unwrap();
+            let bytes = base64_decode(&ScoreStateItem::new_reusing(SiteId::MLB, &category, st).0.state).unwrap();
             ListState::decode(&bytes).map(|back| back == *st)
         };
         for k in 0..10 {
@@ -2360,7 +2416,7 @@ mod tests {
             let scored =
                 crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
             st.absorb(&s, &scored.products, &scored.events, &cfg);
-            let item = ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st);
+            let item = ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).0;
             let bytes = base64_decode(&item.state).unwrap();
             assert_eq!(ListState::decode(&bytes).unwrap(), st, "hour {h}");
             let whole = st.encode();
@@ -2385,7 +2441,7 @@ mod tests {
             let scored =
                 crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
             st.absorb(&s, &scored.products, &scored.events, &cfg);
-            let bytes = base64_decode(&ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).state).unwrap();
+            let bytes = base64_decode(&ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).0.state).unwrap();
             assert_eq!(ListState::decode(&bytes).unwrap(), st, "hour {h}, new product MLB{new}");
         }
     }
@@ -2443,6 +2499,24 @@ mod tests {
         let before = Written { slots: (0..n).map(|i| i.min(n - 2)).collect(), ..Written::default() };
         let (bytes, ..) = st.encode_with(Some(&before));
         assert_eq!(ListState::decode(&bytes), Err(CodecError("a product slot twice")));
+    }
+
+    #[test]
+    fn a_change_that_keeps_the_length_is_not_told_unchanged() {
+        // The writer tells a replay from the copies (`unchanged`), not by comparing the texts: a
+        // state whose bytes change in what is written anew (here a time of the header), keeping
+        // their length, is a change; written again as it is, it is not.
+        let cat = CategoryId::parse("MLB1055").unwrap();
+        let mut st = built(&[vec![3, 1, 2, 7], vec![7, 3, 9, 1], vec![9, 12, 3]], 0..3);
+        st.fired_from = st.newest();
+        let (first, _) = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+        let (again, same) = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+        assert!(same && again.state == first.state);
+        st.fired_from = st.fired_from.map(|t| t + chrono::Duration::seconds(1));
+        let (changed, same) = ScoreStateItem::new_reusing(SiteId::MLB, &cat, &mut st);
+        assert_eq!(changed.state.len(), first.state.len(), "a change of the same length");
+        assert!(!same && changed.state != first.state);
+        assert_eq!(changed.state().unwrap(), st);
     }
 
     #[test]
@@ -2609,7 +2683,7 @@ mod tests {
             let scored =
                 crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
             st.absorb(&s, &scored.products, &scored.events, &cfg);
-            texts.push(ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).state);
+            texts.push(ScoreStateItem::new_reusing(SiteId::MLB, &category, &mut st).0.state);
         }
         (st, texts)
     }
