@@ -165,6 +165,15 @@ impl Held {
         };
         held + pk.len() + std::mem::size_of::<Cached>() + 64
     }
+
+    /// The attribute only: a state held decoded gives its text up.
+    fn drop_decoded(&mut self) {
+        if let Held::Decoded(_) = self {
+            if let Held::Decoded(state) = std::mem::replace(self, Held::Text(String::new())) {
+                *self = Held::Text(state.into_written_text());
+            }
+        }
+    }
 }
 
 /// What the cache holds (for logs and tests).
@@ -227,8 +236,8 @@ impl StateCache {
         let newest = state.newest();
         // The attribute alone, or the decoded state (which holds it).
         let small = state.written_text().len() + pk.len() + std::mem::size_of::<Cached>() + 64;
-        let full = Held::Decoded(state);
-        let full_bytes = full.bytes(pk);
+        let mut held = Held::Decoded(state);
+        let full = held.bytes(pk);
         let mut inner = self.lock();
         if let Some(old) = inner.lists.remove(pk) {
             inner.bytes -= old.bytes;
@@ -240,8 +249,8 @@ impl StateCache {
                 if bytes + small <= self.budget {
                     break;
                 }
-                if matches!(c.held, Held::Decoded(_)) {
-                    c.held = Held::Text(into_text(std::mem::replace(&mut c.held, Held::Text(String::new()))));
+                if let Held::Decoded(_) = c.held {
+                    c.held.drop_decoded();
                     bytes -= c.bytes;
                     c.bytes = c.held.bytes(key);
                     bytes += c.bytes;
@@ -263,23 +272,12 @@ impl StateCache {
                 return;
             }
         }
-        let (held, bytes) = if inner.bytes + full_bytes <= self.budget {
-            (full, full_bytes)
-        } else {
-            let text = Held::Text(into_text(full));
-            let bytes = text.bytes(pk);
-            (text, bytes)
-        };
+        if inner.bytes + full > self.budget {
+            held.drop_decoded();
+        }
+        let bytes = held.bytes(pk);
         inner.bytes += bytes;
         inner.lists.insert(pk.to_string(), Cached { version, held, newest, bytes });
-    }
-}
-
-/// The `state` attribute of a list held either way.
-fn into_text(held: Held) -> String {
-    match held {
-        Held::Decoded(state) => state.into_written_text(),
-        Held::Text(text) => text,
     }
 }
 
