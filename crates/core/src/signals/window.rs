@@ -126,13 +126,19 @@ pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 }
 
 /// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
-/// `(index of its cell in the column + 1) << 8 | position`.
-pub(crate) type Slot = u32;
+/// `(index of its cell in the column + 1) << 8 | position`. Two bytes: the column tables, which a
+/// state holds and every record walks, are half the cache lines they were with four. A column has
+/// at most `Position::MAX` (100) cells (a normalized snapshot; a state's decoder refuses more), so
+/// the index fits; past a column's 255th cell (a list scored without being normalized) the slot
+/// keeps only the position: its cell reads as absent ([`slot_index`] None), its position does not.
+pub(crate) type Slot = u16;
 
 /// The slot of the cell at index `i` of a column.
 fn slot(i: usize, pos: u8) -> Slot {
-    // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
-    (i as u32 + 1) << 8 | u32::from(pos)
+    match u8::try_from(i + 1) {
+        Ok(k) => Slot::from(k) << 8 | Slot::from(pos),
+        Err(_) => Slot::from(pos),
+    }
 }
 
 /// The position of a slot (None: not in that snapshot).
@@ -1244,6 +1250,39 @@ mod tests {
                 st.absorb(&s, &[], &[], &cfg);
             }
         }
+    }
+
+    /// Past a column's 255th cell a slot keeps its position and not its cell (two bytes hold the
+    /// index up to 254): lists of 300 products (not normalized: positions 1–100 three times over),
+    /// scored and merged hour after hour; the grid's positions are the columns searched, its cells
+    /// those searched up to the 255th and none after it.
+    #[test]
+    fn a_slot_past_the_255th_cell_keeps_its_position() {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let mut past = 0;
+        for h in 0..4u32 {
+            let list: List = (0..300u32).map(|i| ((i * 7 + h * 13) % 300 + 1, (i % 100) as u8 + 1)).collect();
+            let s = snap(i64::from(h), &list);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            {
+                let prepared = st.prepare(&s);
+                let w = Window::build(&s, &prepared, &st, &cfg);
+                for row in 0..w.n_rows() {
+                    let idx = w.rows[row];
+                    for col in 0..w.cols.len() {
+                        let found = w.cols[col].cells.iter().enumerate().rev().find(|(_, c)| c.id == idx);
+                        assert_eq!(w.pos(row, col), found.map(|(_, c)| c.pos), "row {row}, column {col}");
+                        past += usize::from(found.is_some_and(|(i, _)| i >= 255));
+                        let want = found.filter(|(i, _)| *i < 255).map(|(_, c)| c as *const Cell);
+                        assert_eq!(w.cell(row, col).map(|c| c as *const Cell), want, "row {row}, column {col}");
+                    }
+                }
+            }
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+        }
+        assert!(past >= 4 * 45, "{past} cells past the 255th");
     }
 
     /// A held state's size (what `StateCache` budgets by) counts every table the grid keeps.
