@@ -515,7 +515,7 @@ mod tests {
 
     /// A row of the grid: absent, or at a position near the top-N bands.
     fn slots() -> impl Strategy<Value = Vec<Slot>> {
-        let slot = prop_oneof![Just(0u32), (1u32..40).prop_map(|i| 1 << 8 | i), Just(1 << 8 | 255)];
+        let slot = prop_oneof![Just(0u16), (1u16..40).prop_map(|i| 1 << 8 | i), Just(1 << 8 | 255)];
         prop::collection::vec(slot, 1..30)
     }
 

@@ -34,8 +34,8 @@ pub(crate) struct Window<'a> {
     grid: Vec<Slot>,
     /// The row of each product index, or `NO_ROW`.
     row_of: Vec<u32>,
-    /// The state's index of the first column (the tables' `dense` and `vol_prev` are read from
-    /// there on).
+    /// The state's index of the first column (the tables' `dense` and `meta` are read from there
+    /// on).
     lo: usize,
     /// Whether `S`'s cells are at positions `1, 2, …, len` in that order (see [`Window::dense`]).
     s_dense: bool,
@@ -126,13 +126,19 @@ pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 }
 
 /// A product's entry in one column of the grid: 0 when it is not in that snapshot, else
-/// `(index of its cell in the column + 1) << 8 | position`.
-pub(crate) type Slot = u32;
+/// `(index of its cell in the column + 1) << 8 | position`. Two bytes: the column tables, which a
+/// state holds and every record walks, are half the cache lines they were with four. A column has
+/// at most `Position::MAX` (100) cells (a normalized snapshot; a state's decoder refuses more), so
+/// the index fits; past a column's 255th cell (a list scored without being normalized) the slot
+/// keeps only the position: its cell reads as absent ([`slot_index`] None), its position does not.
+pub(crate) type Slot = u16;
 
 /// The slot of the cell at index `i` of a column.
 fn slot(i: usize, pos: u8) -> Slot {
-    // A column has far fewer than 2^24 cells (a list has at most `Position::MAX`).
-    (i as u32 + 1) << 8 | u32::from(pos)
+    match u8::try_from(i + 1) {
+        Ok(k) => Slot::from(k) << 8 | Slot::from(pos),
+        Err(_) => Slot::from(pos),
+    }
 }
 
 /// The position of a slot (None: not in that snapshot).
@@ -212,8 +218,8 @@ impl<'a> Window<'a> {
         let mut ages = std::mem::take(&mut sc.ages);
         ages.clear();
         let mut whole = t_secs.is_some();
-        for secs in &tab.secs[lo..hi] {
-            let age = t_secs.zip(*secs).map(|(t, c)| t - c);
+        for m in &tab.meta[lo..hi] {
+            let age = t_secs.zip(m.whole_secs()).map(|(t, c)| t - c);
             whole &= age.is_some();
             ages.push(age);
         }
@@ -305,7 +311,7 @@ impl<'a> Window<'a> {
     /// The volatility of the history columns `c − 1` and `c` (`c ≥ 1`, `c` not the scored one), as
     /// [`crate::signals::category`] computes it (kept from one record to the next).
     pub fn volatility_prev(&self, c: usize) -> Option<f64> {
-        self.tab.vol_prev.get(self.lo + c).copied().filter(|_| c >= 1 && c < self.s_col())
+        self.tab.meta.get(self.lo + c).map(|m| m.vol_prev).filter(|_| c >= 1 && c < self.s_col())
     }
 
     pub fn s_col(&self) -> usize {
@@ -630,10 +636,8 @@ impl ColumnTables {
                 + t.row_of.capacity() * size_of::<u32>()
                 + t.rows.capacity() * size_of::<Row>()
                 + t.free.capacity() * size_of::<u32>()
-                + t.keys.capacity() * size_of::<(DateTime<Utc>, usize)>()
-                + t.secs.capacity() * size_of::<Option<i64>>()
+                + t.meta.capacity() * size_of::<ColMeta>()
                 + t.dense.capacity()
-                + t.vol_prev.capacity() * size_of::<f64>()
         })
     }
 }
@@ -644,11 +648,9 @@ impl ColumnTables {
 pub(crate) struct Tables {
     /// The number of products (`ids.len()`) the row map was made for.
     n: usize,
-    /// Per column: its time and number of cells.
-    keys: Vec<(DateTime<Utc>, usize)>,
-    /// Per column: its time's timestamp when it is a whole second (the grid's ages subtract them).
-    secs: Vec<Option<i64>>,
-    /// The number of the first column held (`keys[0]`). Columns are numbered from the last layout
+    /// Per column: its time, number of cells and volatility (see [`ColMeta`]).
+    meta: Vec<ColMeta>,
+    /// The number of the first column held (`meta[0]`). Columns are numbered from the last layout
     /// on, so a column keeps its number while it is held; its cells are at `number − origin` in
     /// every row.
     base: u32,
@@ -671,8 +673,48 @@ pub(crate) struct Tables {
     slots: Vec<Slot>,
     /// Per column: whether its cells are at positions `1, 2, …, len` in that order.
     dense: Vec<bool>,
-    /// Per column: its volatility against the column before it (NaN for the first).
-    vol_prev: Vec<f64>,
+}
+
+/// What [`Tables`] keep of a column besides its slots: 24 bytes, where its time, timestamp, number
+/// of cells and volatility in vectors of their own were 56 (a state's tables are cold at each of
+/// its records, and every record reads these of every column held: fewer cache lines).
+#[derive(Clone, Copy)]
+struct ColMeta {
+    /// Its time: the timestamp and nanoseconds (with `len`, it is known by them).
+    secs: i64,
+    /// Its volatility against the column before it (NaN for the first).
+    vol_prev: f64,
+    nanos: u32,
+    /// Its number of cells (`u32::MAX` for more).
+    len: u32,
+}
+
+impl ColMeta {
+    fn of(col: &Column, vol_prev: f64) -> Self {
+        let (secs, nanos) = (col.at.timestamp(), col.at.timestamp_subsec_nanos());
+        ColMeta { secs, vol_prev, nanos, len: u32::try_from(col.cells.len()).unwrap_or(u32::MAX) }
+    }
+
+    /// Whether it is the column `col` (its time, as [`time_key`] gives it, and number of cells).
+    fn is(&self, col: &Column, at: (i64, u32)) -> bool {
+        let len = u32::try_from(col.cells.len()).unwrap_or(u32::MAX);
+        self.time() == at && self.len == len
+    }
+
+    /// Its time as [`time_key`] gives it.
+    fn time(&self) -> (i64, u32) {
+        (self.secs, self.nanos)
+    }
+
+    /// Its time's timestamp when it is a whole second (the grid's ages subtract them).
+    fn whole_secs(&self) -> Option<i64> {
+        Some(self.secs).filter(|_| self.nanos == 0)
+    }
+}
+
+/// A time as its timestamp and nanoseconds, which order as the times do.
+fn time_key(t: DateTime<Utc>) -> (i64, u32) {
+    (t.timestamp(), t.timestamp_subsec_nanos())
 }
 
 /// A row of [`Tables`]: its cells of the columns held hold the product's slot in each (0 where it
@@ -705,16 +747,14 @@ impl Tables {
     /// Brings the tables up to date with the state's columns.
     fn sync(&mut self, state: &ListState) {
         // Columns that left the state's front, and the rows of products in none of those left.
-        let first = state.cols.first().map(|c| c.at);
-        let gone = self.keys.iter().take_while(|(at, _)| first.is_none_or(|f| *at < f)).count();
+        let first = state.cols.first().map(|c| time_key(c.at));
+        let gone = self.meta.iter().take_while(|m| first.is_none_or(|f| m.time() < f)).count();
         if gone > 0 {
-            self.keys.drain(..gone);
-            self.secs.drain(..gone);
+            self.meta.drain(..gone);
             self.dense.drain(..gone);
-            self.vol_prev.drain(..gone);
             self.base += gone as u32;
-            if let Some(v) = self.vol_prev.first_mut() {
-                *v = f64::NAN;
+            if let Some(m) = self.meta.first_mut() {
+                m.vol_prev = f64::NAN;
             }
             self.free_rows();
         }
@@ -723,11 +763,12 @@ impl Tables {
         // (in time order) or lose their oldest, so the first and last held decide it: a column
         // merged before the last one held moves that one along, a column merged first is older
         // than the first one held.
-        let key = |c: &Column| (c.at, c.cells.len());
-        let k = self.keys.len();
+        let k = self.meta.len();
         let same = k <= state.cols.len()
-            && (k == 0 || (self.keys[0] == key(&state.cols[0]) && self.keys[k - 1] == key(&state.cols[k - 1])));
-        if same && state.cols.len() >= self.cap && !self.keys.is_empty() {
+            && (k == 0
+                || (first.is_some_and(|f| self.meta[0].is(&state.cols[0], f))
+                    && self.meta[k - 1].is(&state.cols[k - 1], time_key(state.cols[k - 1].at))));
+        if same && state.cols.len() >= self.cap && !self.meta.is_empty() {
             self.grow(state.cols.len() + SLACK);
         }
         let room = state.cols.len() < self.cap && (self.base as usize) + state.cols.len() < NO_ROW as usize;
@@ -735,7 +776,7 @@ impl Tables {
         if !same || !room || (self.n != state.ids.len() && !self.renumber(state)) {
             return self.layout(state);
         }
-        for k in self.keys.len()..state.cols.len() {
+        for k in self.meta.len()..state.cols.len() {
             self.push(&state.cols[..=k]);
         }
     }
@@ -749,10 +790,8 @@ impl Tables {
         self.n = state.ids.len();
         self.base = 0;
         self.origin = 0;
-        self.keys.clear();
-        self.secs.clear();
+        self.meta.clear();
         self.dense.clear();
-        self.vol_prev.clear();
         self.row_of.clear();
         self.row_of.resize(self.n, NO_ROW);
         self.rows.clear();
@@ -767,7 +806,7 @@ impl Tables {
     fn grow(&mut self, cap: usize) {
         let (old, old_cap) = (std::mem::take(&mut self.slots), self.cap);
         self.slots.resize(self.rows.len() * cap, 0);
-        let (from, len) = (self.place(0), self.keys.len().min(cap));
+        let (from, len) = (self.place(0), self.meta.len().min(cap));
         for (to, old) in self.slots.chunks_exact_mut(cap).zip(old.chunks_exact(old_cap)) {
             if let Some(old) = old.get(from..from + len) {
                 to[..len].copy_from_slice(old);
@@ -785,7 +824,7 @@ impl Tables {
     /// Makes room in every row for a column after those held, moving them to the rows' start when
     /// there is none after them; false when the rows are too short for that.
     fn make_room(&mut self) -> bool {
-        let (len, cap) = (self.keys.len(), self.cap);
+        let (len, cap) = (self.meta.len(), self.cap);
         if self.place(len) < cap {
             return true;
         }
@@ -839,17 +878,15 @@ impl Tables {
     fn push(&mut self, cols: &[Column]) {
         let Some((col, before)) = cols.split_last() else { return };
         if !self.make_room() {
-            self.grow(self.keys.len() + SLACK);
+            self.grow(self.meta.len() + SLACK);
         }
-        let in_order = self.scatter(self.base + self.keys.len() as u32, col);
+        let in_order = self.scatter(self.base + self.meta.len() as u32, col);
         let vol = match (before.last(), self.dense.last()) {
             (Some(prev), Some(prev_dense)) => volatility_cols(prev, col, (*prev_dense, in_order)),
             _ => f64::NAN,
         };
-        self.keys.push((col.at, col.cells.len()));
-        self.secs.push(whole_secs(col.at));
+        self.meta.push(ColMeta::of(col, vol));
         self.dense.push(in_order);
-        self.vol_prev.push(vol);
     }
 
     /// Writes the slots of column number `at` into its products' rows, having cleared its cell in
@@ -1246,6 +1283,39 @@ mod tests {
         }
     }
 
+    /// Past a column's 255th cell a slot keeps its position and not its cell (two bytes hold the
+    /// index up to 254): lists of 300 products (not normalized: positions 1–100 three times over),
+    /// scored and merged hour after hour; the grid's positions are the columns searched, its cells
+    /// those searched up to the 255th and none after it.
+    #[test]
+    fn a_slot_past_the_255th_cell_keeps_its_position() {
+        let cfg = SignalConfig::default();
+        let mut st = ListState::default();
+        let mut past = 0;
+        for h in 0..4u32 {
+            let list: List = (0..300u32).map(|i| ((i * 7 + h * 13) % 300 + 1, (i % 100) as u8 + 1)).collect();
+            let s = snap(i64::from(h), &list);
+            let scored =
+                crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            {
+                let prepared = st.prepare(&s);
+                let w = Window::build(&s, &prepared, &st, &cfg);
+                for row in 0..w.n_rows() {
+                    let idx = w.rows[row];
+                    for col in 0..w.cols.len() {
+                        let found = w.cols[col].cells.iter().enumerate().rev().find(|(_, c)| c.id == idx);
+                        assert_eq!(w.pos(row, col), found.map(|(_, c)| c.pos), "row {row}, column {col}");
+                        past += usize::from(found.is_some_and(|(i, _)| i >= 255));
+                        let want = found.filter(|(i, _)| *i < 255).map(|(_, c)| c as *const Cell);
+                        assert_eq!(w.cell(row, col).map(|c| c as *const Cell), want, "row {row}, column {col}");
+                    }
+                }
+            }
+            st.absorb(&s, &scored.products, &scored.events, &cfg);
+        }
+        assert!(past >= 4 * 45, "{past} cells past the 255th");
+    }
+
     /// A held state's size (what `StateCache` budgets by) counts every table the grid keeps.
     #[test]
     fn the_tables_bytes_are_counted() {
@@ -1372,6 +1442,22 @@ mod time_tests {
             let (Some(x), Some(y)) = (DateTime::from_timestamp(a, na), DateTime::from_timestamp(b, nb)) else { return Ok(()) };
             prop_assert_eq!(delta(x, y), x - y);
             prop_assert_eq!(secs_between(x, y), (x - y).num_seconds());
+        }
+
+        /// A column's time and number of cells as the tables keep them compare as the column's
+        /// own (times a second or less apart, leap seconds' nanoseconds, lengths equal or not).
+        #[test]
+        fn column_keys_compare_as_times(a in 1_700_000_000i64..1_700_000_003, b in 1_700_000_000i64..1_700_000_003,
+                                        na in prop_oneof![Just(0u32), Just(1u32), 0u32..1_999_999_999],
+                                        nb in prop_oneof![Just(0u32), Just(1u32), 0u32..1_999_999_999],
+                                        la in 0usize..3, lb in 0usize..3, vol in any::<f64>()) {
+            let (Some(x), Some(y)) = (DateTime::from_timestamp(a, na), DateTime::from_timestamp(b, nb)) else { return Ok(()) };
+            let col = |at: DateTime<Utc>, len: usize| Column { at, cells: vec![Cell::new(0, 1, 0, None, None); len], dwell: Vec::new() };
+            let m = ColMeta::of(&col(x, la), vol);
+            prop_assert_eq!(m.is(&col(y, lb), time_key(y)), x == y && la == lb);
+            prop_assert_eq!(m.time() < time_key(y), x < y);
+            prop_assert_eq!(m.whole_secs(), whole_secs(x));
+            prop_assert_eq!(m.vol_prev.to_bits(), vol.to_bits());
         }
     }
 }
