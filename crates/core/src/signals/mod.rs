@@ -141,8 +141,9 @@ pub struct WritePlan {
 /// Plans the writes of a scored snapshot: its event items. The scorer state, which holds the latest
 /// ranking, is merged separately, by compare-and-swap.
 pub fn plan_writes(scored: &Scored) -> Result<WritePlan, StoreError> {
-    // The items share their sparklines' ages (one record's points are the same columns).
-    let mut ages = (scored.events.len() > 1).then(items::Ages::default);
-    let events = scored.events.iter().map(|e| e.to_item_sharing(ages.as_mut())).collect::<Result<Vec<_>, _>>()?;
+    // The items share their sparklines' ages (one record's points are the same columns) and the
+    // start of their sort keys (one record's time).
+    let mut shared = (scored.events.len() > 1).then(items::Shared::default);
+    let events = scored.events.iter().map(|e| e.to_item_sharing(shared.as_mut())).collect::<Result<Vec<_>, _>>()?;
     Ok(WritePlan { events })
 }
