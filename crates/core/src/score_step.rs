@@ -111,13 +111,13 @@ pub struct ScoreReport {
 /// a rival scorer) fails the condition, and the step reads the item and merges as it does without a
 /// cache.
 ///
-/// It holds the item's `version` and, while the budget allows, the state decoded (about 33 KB in
+/// It holds the item's `version` and, while the budget allows, the state decoded (about 30 KB in
 /// the scorer bench, [`ListState::heap_bytes`], the `state` attribute as written included:
 /// [`ListState::written_text`]), else the `state` attribute alone (about 2 KB): a list held decoded
 /// is scored without decoding its state (about a quarter of a record's CPU), one held as the
 /// attribute only decodes it first. The writer tells a replay (nothing to write) from a change of a
 /// state held decoded ([`ScoreStateItem::new_reusing`]); the attribute is compared for one held as
-/// the attribute. The default budget of 8 MB holds about 3,500 lists, or about 250 of them all decoded: a list is
+/// the attribute. The default budget of 8 MB holds about 3,500 lists, or about 270 of them all decoded: a list is
 /// held decoded when that fits, else as the attribute; to hold a list at all, decoded states of
 /// others are dropped first (they keep their attribute), then lists not scored for
 /// [`StateCache::IDLE_HOURS`] (by snapshot time), never a live one: the lists come round in a cycle
@@ -188,7 +188,7 @@ pub struct CacheStats {
 impl StateCache {
     /// Lists not scored for this long (by their newest snapshot) make room for others.
     pub const IDLE_HOURS: i64 = 6;
-    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes, about 250 of them decoded
+    /// The default budget: about 3,500 lists of 20 entries at hourly refreshes, about 270 of them decoded
     /// (the trend-scorer's memory goal is a 32 MB peak; docs/operations.md).
     pub const DEFAULT_BUDGET: usize = 8 << 20;
 

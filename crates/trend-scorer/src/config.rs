@@ -4,7 +4,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MELI_TABLE_NAME` | required | the DynamoDB table whose stream feeds this function |
-//! | `MELI_STATE_CACHE_MB` | 8 | memory for the scorer states the instance keeps (`StateCache`): ≈ 3,500 lists at 8 MB, ≈ 250 of them decoded; 0 turns it off |
+//! | `MELI_STATE_CACHE_MB` | 8 | memory for the scorer states the instance keeps (`StateCache`): ≈ 3,500 lists at 8 MB, ≈ 270 of them decoded; 0 turns it off |
 
 use meli_core::score_step::StateCache;
 
