@@ -24,7 +24,7 @@ use crate::signals::{
     Scored, SignalConfig, SnapshotItem, SCORE_SK,
 };
 use crate::snapshot::{Snapshot, SnapshotError};
-use crate::store::{MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
+use crate::store::{Item, MemorySnapshotStore, PutCondition, PutOutcome, Query, SnapshotStore, StoreError};
 
 /// How many times a compare-and-swap is retried against concurrent writers.
 const CAS_ATTEMPTS: usize = 5;
@@ -168,10 +168,40 @@ impl Held {
 
     /// The attribute only: a state held decoded gives its text up.
     fn drop_decoded(&mut self) {
-        if let Held::Decoded(_) = self {
-            if let Held::Decoded(state) = std::mem::replace(self, Held::Text(String::new())) {
-                *self = Held::Text(state.into_written_text());
-            }
+        *self = match std::mem::replace(self, Held::Text(String::new())) {
+            Held::Decoded(state) => Held::Text(state.into_written_text()),
+            text => text,
+        };
+    }
+}
+
+/// The list's `SCORE` item as the step knows it before writing.
+#[derive(Debug)]
+enum Stored {
+    /// There is none.
+    Absent,
+    /// Its `version` and `state` attributes as read (a damaged item may lack either).
+    Read { version: Option<Value>, state: Option<Value> },
+    /// The state this process wrote last and holds decoded ([`StateCache`]): the item is that
+    /// state's last write, at this version. Whether a merge changed it is told by the writer
+    /// ([`ScoreStateItem::new_reusing`]) instead of by comparing the attribute.
+    Held(u64),
+}
+
+impl Stored {
+    fn read(item: Option<&Item>) -> Self {
+        match item {
+            None => Stored::Absent,
+            Some(i) => Stored::Read { version: i.attrs.get("version").cloned(), state: i.attrs.get("state").cloned() },
+        }
+    }
+
+    /// The item's version, when it has one.
+    fn version(&self) -> Option<u64> {
+        match self {
+            Stored::Absent => None,
+            Stored::Read { version, .. } => version.as_ref().and_then(Value::as_u64),
+            Stored::Held(v) => Some(*v),
         }
     }
 }
@@ -332,20 +362,19 @@ pub async fn score_snapshot_with(
 
     // 1. Load the state (the one this process wrote last, or the item); rebuild what it lacks from
     // the items.
-    // A state held decoded stands for its attribute (its last write, `None` here: see `write_state`).
     let held = cache.and_then(|c| c.take(&pk)).and_then(|(version, held)| match held {
-        Held::Decoded(state) => Some((Some((Some(Value::from(version)), None)), state)),
+        Held::Decoded(state) => Some((Stored::Held(version), state)),
         // What this process wrote decodes; if it ever did not, the item is read as without a cache.
         Held::Text(encoded) => {
             let state = Box::new(ListState::from_stored(version, &encoded).ok()?);
-            Some((Some((Some(Value::from(version)), Some(Value::String(encoded)))), state))
+            Some((Stored::Read { version: Some(Value::from(version)), state: Some(Value::String(encoded)) }, state))
         }
     });
     let (stored, mut state) = match held {
         Some(held) => held,
         None => {
             let raw = store.get(&pk, SCORE_SK).await?;
-            let stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
+            let stored = Stored::read(raw.as_ref());
             let state = match raw.as_ref().map(|i| i.decode::<ScoreStateItem>()) {
                 None => ListState::default(),
                 Some(Ok(item)) => item.state().unwrap_or_else(|e| {
@@ -443,9 +472,8 @@ type NowStored = Option<Box<ListState>>;
 /// Merges the scored snapshot into the state and writes it (compare-and-swap on `version`); no
 /// write when the merge changes nothing (a replay). `prepared` is the snapshot laid out against
 /// `state` as scored (the first merge takes it; one after a failed write, into the state read
-/// again, lays the snapshot out anew). `stored` is the item's `version` and `state` attributes as
-/// read; a `state` of `None` with a version is the state's last write (a state held decoded:
-/// [`StateCache`]), or a damaged item's missing attribute, which a state read from it never wrote. Returns whether it wrote, the time of the state's newest snapshot, and the item as it now is.
+/// again, lays the snapshot out anew). `stored` is the item as the step knows it. Returns whether it
+/// wrote, the time of the state's newest snapshot, and the item as it now is.
 #[allow(clippy::too_many_arguments)]
 async fn write_state(
     store: &dyn SnapshotStore,
@@ -454,7 +482,7 @@ async fn write_state(
     scored: &Scored,
     prepared: Prepared<'_>,
     mut state: Box<ListState>,
-    mut stored: Option<(Option<Value>, Option<Value>)>,
+    mut stored: Stored,
     cfg: &SignalConfig,
 ) -> Result<(bool, Option<DateTime<Utc>>, NowStored), ScoreError> {
     let mut prepared = Some(prepared);
@@ -462,29 +490,31 @@ async fn write_state(
         state.absorb_prepared(s, prepared.take(), &scored.products, &scored.events, cfg);
         let newest = state.newest();
         let (mut next, same) = ScoreStateItem::new_reusing(s.site, &s.category, &mut state);
-        let stored_version = stored.as_ref().and_then(|(v, _)| v.as_ref()).and_then(Value::as_u64);
+        let stored_version = stored.version();
+        let unchanged = match &stored {
+            Stored::Absent | Stored::Read { version: None, .. } => false,
+            Stored::Read { state, .. } => state.as_ref().and_then(Value::as_str) == Some(next.state.as_str()),
+            Stored::Held(_) => same,
+        };
+        if unchanged {
+            // A replay: nothing to write.
+            return Ok((
+                false,
+                newest,
+                stored_version.map(|v| {
+                    state.version = v;
+                    state
+                }),
+            ));
+        }
         let condition = match &stored {
-            None => PutCondition::IfAbsent,
-            Some((Some(v), old)) => {
-                // A replay: the attribute as read, or the state's last write (told by the writer).
-                let unchanged = match old {
-                    Some(old) => old.as_str() == Some(next.state.as_str()),
-                    None => same,
-                };
-                if unchanged {
-                    return Ok((
-                        false,
-                        newest,
-                        stored_version.map(|v| {
-                            state.version = v;
-                            state
-                        }),
-                    ));
-                }
+            Stored::Absent => PutCondition::IfAbsent,
+            Stored::Read { version: Some(v), .. } => {
                 PutCondition::IfAttrEquals { name: "version".into(), value: v.clone() }
             }
+            Stored::Held(v) => PutCondition::IfAttrEquals { name: "version".into(), value: Value::from(*v) },
             // An item without a version (not ours, or damaged): replaced.
-            Some((None, _)) => PutCondition::Always,
+            Stored::Read { version: None, .. } => PutCondition::Always,
         };
         next.version = stored_version.map_or(1, |v| v + 1);
         let version = next.version;
@@ -495,7 +525,7 @@ async fn write_state(
             }
             PutOutcome::ConditionFailed => {
                 let raw = store.get(pk, SCORE_SK).await?;
-                stored = raw.as_ref().map(|i| (i.attrs.get("version").cloned(), i.attrs.get("state").cloned()));
+                stored = Stored::read(raw.as_ref());
                 *state = raw
                     .and_then(|i| i.decode::<ScoreStateItem>().ok())
                     .and_then(|i| i.state().ok())
