@@ -307,15 +307,21 @@ struct IdHead {
 /// A column's bytes in `blob`: `start..end`, its flags byte at `flags`, its dwell runs from `runs`
 /// (the bytes of the column without its runs, which the newest column loses when another comes).
 /// Its cells name products by their slots, which new products do not move: the bytes hold while
-/// the column and the one before it do.
+/// the column and the one before it do. What it was written against is not kept (32 bytes a
+/// column, not 64: a write reads them all): the columns of a write are a chain, each written
+/// against the one before it and the first against the write's base ([`Written::key`]).
 #[derive(Clone, Copy)]
 struct WrittenColumn {
-    key: ColumnKey,
+    at: DateTime<Utc>,
     start: u32,
     flags: u32,
     runs: u32,
     end: u32,
+    /// Written with its dwell runs.
+    with_runs: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<WrittenColumn>() == 32);
 
 /// Bytes of the last write copied into a new one: `len` bytes from `from` in the last write's blob
 /// to `to` in the new one.
@@ -338,6 +344,14 @@ struct ColumnKey {
 }
 
 impl Written {
+    /// The key `columns[k]` was written with (`k` must be below their count): its time, the
+    /// previous column's (none for the first) and for the first the write's base.
+    fn key(&self, k: usize) -> ColumnKey {
+        let c = &self.columns[k];
+        let prev = k.checked_sub(1).and_then(|p| self.columns.get(p)).map(|p| p.at);
+        ColumnKey { at: c.at, prev, against: if k == 0 { self.base } else { 0 }, runs: c.with_runs }
+    }
+
     /// After `intern` put new products into `ids`: `remap` takes each old index (below `old`) and
     /// each new one (from `old` on) to its place in the new table. Each old product keeps its slot
     /// and the new ones take the next ones, in their order (`old`, `old` + 1, …): the columns and
@@ -866,7 +880,7 @@ impl ListState {
         // and so are the reference columns the first one was written against (`refs`).
         // The first starts on a 3-byte group (the count widened; see `encode_column`).
         let old = &before.columns;
-        let refs = if keep { self.references(old, base) } else { 0 };
+        let refs = if keep { self.references(before, base) } else { 0 };
         w.varint(refs as u64);
         w.varint(self.cols.len() as u64);
         let count_end = w.buf.len();
@@ -887,21 +901,28 @@ impl ListState {
                 end: moved(b.end),
                 ..*b
             }));
-            prev_col = Some(last.key.at);
+            prev_col = Some(last.at);
             j = refs;
         }
         let mut i = 0;
         while let Some(c) = self.cols.get(i) {
             let against = if prev_col.is_none() { base } else { 0 };
             let key = ColumnKey { at: c.at, prev: prev_col, against, runs: c.runs() };
-            while old.get(j).is_some_and(|b| b.key.at < c.at) {
+            while old.get(j).is_some_and(|b| b.at < c.at) {
                 j += 1;
             }
             // The same column written against the same, or the one that had the runs it lost.
-            match old.get(j).filter(|b| b.key == key || b.key == ColumnKey { runs: true, ..key }) {
+            let same = |b: &&WrittenColumn| {
+                b.at == key.at && (b.with_runs == key.runs || b.with_runs) && {
+                    let k = before.key(j);
+                    k.prev == key.prev && k.against == key.against
+                }
+            };
+            match old.get(j).filter(same) {
                 Some(b) => {
                     j += 1;
-                    let (start, end) = (b.start as usize, if b.key.runs == key.runs { b.end } else { b.runs } as usize);
+                    let (start, end) =
+                        (b.start as usize, if b.with_runs == key.runs { b.end } else { b.runs } as usize);
                     let at = w.buf.len() + run.map_or(0, |(s, e)| e - s);
                     run = match run {
                         Some((s, e)) if e == start => Some((s, end)),
@@ -911,7 +932,7 @@ impl ListState {
                         }
                     };
                     let moved = |x: u32| (at + (x as usize - start)) as u32;
-                    if b.key.runs != key.runs {
+                    if b.with_runs != key.runs {
                         flush(&mut w, &before.blob, run.take(), &mut spans);
                         let f = moved(b.flags);
                         w.buf[f as usize] &= !RUNS;
@@ -925,22 +946,27 @@ impl ListState {
                     }
                     if keep {
                         let c = WrittenColumn {
-                            key,
+                            at: key.at,
                             start: at as u32,
                             flags: moved(b.flags),
                             runs: moved(b.runs),
                             end: moved(end as u32),
+                            with_runs: key.runs,
                         };
                         columns.push(c);
                     }
                     // The columns after it that follow it in the last write's bytes, each written
                     // against the one before as here (most of them): copied in the same span.
-                    if b.key.runs == key.runs {
+                    if b.with_runs == key.runs {
                         let mut m = 0;
+                        // `old[j + m]` was written against `old[j + m - 1]` (`Written::key`).
                         while let (Some(c), Some(b)) = (self.cols.get(i + 1 + m), old.get(j + m)) {
-                            let key =
-                                ColumnKey { at: c.at, prev: Some(self.cols[i + m].at), against: 0, runs: c.runs() };
-                            if b.key != key || b.start != old[j + m - 1].end {
+                            let p = &old[j + m - 1];
+                            if b.at != c.at
+                                || p.at != self.cols[i + m].at
+                                || b.with_runs != c.runs()
+                                || b.start != p.end
+                            {
                                 break;
                             }
                             m += 1;
@@ -969,7 +995,15 @@ impl ListState {
                     let (flags, runs) = encode_column(&mut w, c, prev, prev_at, &before.slots);
                     if keep {
                         let (start, end) = (start as u32, w.buf.len() as u32);
-                        columns.push(WrittenColumn { key, start, flags: start + flags, runs: start + runs, end });
+                        let (at, with_runs) = (key.at, key.runs);
+                        columns.push(WrittenColumn {
+                            at,
+                            start,
+                            flags: start + flags,
+                            runs: start + runs,
+                            end,
+                            with_runs,
+                        });
                     }
                 }
             }
@@ -989,18 +1023,15 @@ impl ListState {
     /// written whole (against `base`) without runs, at most [`MAX_REFS`], and the first column was
     /// written against the last of them (so that its bytes are copied too); else none, and the
     /// first column is written whole.
-    fn references(&self, old: &[WrittenColumn], base: i64) -> usize {
+    fn references(&self, before: &Written, base: i64) -> usize {
+        let old = &before.columns;
         let Some(first) = self.cols.first() else { return 0 };
-        let refs = old.partition_point(|b| b.key.at < first.at);
-        let (Some(head), Some(b)) = (old.first(), old.get(refs)) else { return 0 };
-        let chained = old[..=refs]
-            .windows(2)
-            .all(|p| p[1].key.prev == Some(p[0].key.at) && p[0].end == p[1].start && !p[0].key.runs);
-        let fits = (1..=MAX_REFS).contains(&refs)
-            && head.key.prev.is_none()
-            && head.key.against == base
-            && b.key.at == first.at
-            && (b.key.runs || !first.runs());
+        let refs = old.partition_point(|b| b.at < first.at);
+        let Some(b) = old.get(refs) else { return 0 };
+        // Each written against the one before (`Written::key`), the first against the base.
+        let chained = old[..=refs].windows(2).all(|p| p[0].end == p[1].start && !p[0].with_runs);
+        let fits =
+            (1..=MAX_REFS).contains(&refs) && before.base == base && b.at == first.at && (b.with_runs || !first.runs());
         if fits && chained {
             refs
         } else {
@@ -2010,7 +2041,9 @@ mod tests {
                 for c in &st.written.columns {
                     prop_assert_eq!((c.start % 3, (c.runs - c.start) % 3), (0, 0));
                 }
-                copied += usize::from(before.columns.iter().any(|b| b.key.prev.is_some() && st.written.columns.iter().any(|c| c.key == b.key)));
+                let keys = |w: &Written| (0..w.columns.len()).map(|k| w.key(k)).collect::<Vec<_>>();
+                let now = keys(&st.written);
+                copied += usize::from(keys(&before).iter().any(|b| b.prev.is_some() && now.contains(b)));
             }
             prop_assert!(copied > 0 || lists.len() < 3);
         }
