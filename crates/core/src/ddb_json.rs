@@ -789,7 +789,11 @@ impl<'a> Scan<'a> {
             return Some(());
         }
         loop {
-            self.ws();
+            // Each token taken first where it is written without whitespace before it (serde_json's,
+            // Lambda's), else after whitespace.
+            if self.peek() != Some(b'"') {
+                self.ws();
+            }
             let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
             let found = known.iter().position(|k| {
                 let k = k.as_bytes();
@@ -805,8 +809,16 @@ impl<'a> Scan<'a> {
                 }
                 None => (known.len(), self.plain_str()?),
             };
-            self.eat(b':')?;
+            if !self.take(b':') {
+                self.eat(b':')?;
+            }
             f(self, i, name)?;
+            if self.take(b',') {
+                continue;
+            }
+            if self.take(b'}') {
+                return Some(());
+            }
             self.ws();
             if !self.take(b',') {
                 return self.eat(b'}');
@@ -1047,6 +1059,40 @@ pub(crate) mod tests {
             let mut s = Scan::new(text);
             let ours = s.skip_value(0).is_some() && s.end().is_some();
             assert_eq!(ours, serde, "{text}");
+        }
+    }
+
+    #[test]
+    fn members_are_read_with_or_without_whitespace_between_tokens() {
+        // `members_of` takes `:`, `,` and `}` where they lie when the text is compact; with
+        // whitespace (or none) in any one gap it reads the same members, and a gap without its
+        // token is refused.
+        let tokens = ["{", "\"a\"", ":", "1", ",", "\"zz\"", ":", "[2]", ",", "\"b\"", ":", "\"x\"", "}"];
+        let read = |text: &str| {
+            let mut s = Scan::new(text);
+            let mut got = Vec::new();
+            s.members_of(&["a", "b"], |s, i, name| {
+                let start = s.at();
+                s.skip_value(1)?;
+                got.push((i, name.to_string(), s.since(start)?.trim().to_string()));
+                Some(())
+            })?;
+            s.end()?;
+            Some(got)
+        };
+        let compact = read(&tokens.concat()).unwrap();
+        assert_eq!(compact.iter().map(|(i, _, _)| *i).collect::<Vec<_>>(), [0, 2, 1]);
+        for gap in 0..tokens.len() {
+            for space in [" ", "\n\t ", "\r"] {
+                let mut text = tokens[..gap].concat();
+                text.push_str(space);
+                text.push_str(&tokens[gap..].concat());
+                assert_eq!(read(&text).as_ref(), Some(&compact), "{text:?}");
+            }
+        }
+        for dropped in [2, 4, 6, 12] {
+            let text = [&tokens[..dropped], &tokens[dropped + 1..]].concat().concat();
+            assert_eq!(read(&text), None, "{text:?}");
         }
     }
 
