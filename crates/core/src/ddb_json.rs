@@ -517,6 +517,9 @@ pub(crate) fn small_whole(b: &[u8], at: usize) -> Option<(u64, usize)> {
 /// with [`Scan::number`].
 #[inline(always)]
 pub(crate) fn plain_float(b: &[u8], at: usize) -> Option<(f64, usize)> {
+    if let Some(window) = b.get(at..).and_then(<[u8]>::first_chunk::<24>) {
+        return plain_float_in(window, at);
+    }
     /// `10^n` for the `n` digits of a chunk.
     const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
     let chunk = b.get(at..)?.first_chunk::<8>()?;
@@ -540,6 +543,37 @@ pub(crate) fn plain_float(b: &[u8], at: usize) -> Option<(f64, usize)> {
     // No exponent after the fraction.
     (!matches!(b.get(end), Some(b'e' | b'E'))).then_some(())?;
     Some((quotient(w, k)?, end))
+}
+
+/// [`plain_float`] where the 24 bytes from `at` are in the text (`window`; every byte it reads is
+/// among them: at most 7 digits, the point, 16 digits and the byte after them): the chunks read
+/// from the window at places below 24, without checking the text's length for each.
+#[inline(always)]
+fn plain_float_in(window: &[u8; 24], at: usize) -> Option<(f64, usize)> {
+    /// `10^n` for the `n` digits of a chunk.
+    const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    let chunk = |i: usize| window.get(i..).and_then(<[u8]>::first_chunk::<8>).map(|c| u64::from_le_bytes(*c));
+    let (n, w) = eight_digits(chunk(0)?);
+    let first = window[0];
+    // A whole part of 1–7 digits without a leading zero (`0` alone is one).
+    (n > 0 && n < 8 && (n == 1 || first != b'0')).then_some(())?;
+    let after = *window.get(n)?;
+    if after != b'.' {
+        return (!matches!(after, b'e' | b'E')).then_some((w as f64, at + n));
+    }
+    let (k, w, end) = match eight_digits(chunk(n + 1)?) {
+        (0, _) => return None,
+        (8, v) => {
+            let (k, u) = eight_digits(chunk(n + 9)?);
+            // At most 19 digits in all: the value fits a `u64`.
+            (k < 8 && n + 8 + k <= 19).then_some(())?;
+            (8 + k, (w * 100_000_000 + v) * SCALE[k] + u, n + 9 + k)
+        }
+        (k, v) => (k, w * SCALE[k] + v, n + 1 + k),
+    };
+    // No exponent after the fraction.
+    (!matches!(window.get(end), Some(b'e' | b'E'))).then_some(())?;
+    Some((quotient(w, k)?, at + end))
 }
 
 /// A number read by [`Scan::number`].
