@@ -517,6 +517,9 @@ pub(crate) fn small_whole(b: &[u8], at: usize) -> Option<(u64, usize)> {
 /// with [`Scan::number`].
 #[inline(always)]
 pub(crate) fn plain_float(b: &[u8], at: usize) -> Option<(f64, usize)> {
+    if let Some(window) = b.get(at..).and_then(<[u8]>::first_chunk::<24>) {
+        return plain_float_in(window, at);
+    }
     /// `10^n` for the `n` digits of a chunk.
     const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
     let chunk = b.get(at..)?.first_chunk::<8>()?;
@@ -540,6 +543,37 @@ pub(crate) fn plain_float(b: &[u8], at: usize) -> Option<(f64, usize)> {
     // No exponent after the fraction.
     (!matches!(b.get(end), Some(b'e' | b'E'))).then_some(())?;
     Some((quotient(w, k)?, end))
+}
+
+/// [`plain_float`] where the 24 bytes from `at` are in the text (`window`; every byte it reads is
+/// among them: at most 7 digits, the point, 16 digits and the byte after them): the chunks read
+/// from the window at places below 24, without checking the text's length for each.
+#[inline(always)]
+fn plain_float_in(window: &[u8; 24], at: usize) -> Option<(f64, usize)> {
+    /// `10^n` for the `n` digits of a chunk.
+    const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    let chunk = |i: usize| window.get(i..).and_then(<[u8]>::first_chunk::<8>).map(|c| u64::from_le_bytes(*c));
+    let (n, w) = eight_digits(chunk(0)?);
+    let first = window[0];
+    // A whole part of 1–7 digits without a leading zero (`0` alone is one).
+    (n > 0 && n < 8 && (n == 1 || first != b'0')).then_some(())?;
+    let after = *window.get(n)?;
+    if after != b'.' {
+        return (!matches!(after, b'e' | b'E')).then_some((w as f64, at + n));
+    }
+    let (k, w, end) = match eight_digits(chunk(n + 1)?) {
+        (0, _) => return None,
+        (8, v) => {
+            let (k, u) = eight_digits(chunk(n + 9)?);
+            // At most 19 digits in all: the value fits a `u64`.
+            (k < 8 && n + 8 + k <= 19).then_some(())?;
+            (8 + k, (w * 100_000_000 + v) * SCALE[k] + u, n + 9 + k)
+        }
+        (k, v) => (k, w * SCALE[k] + v, n + 1 + k),
+    };
+    // No exponent after the fraction.
+    (!matches!(window.get(end), Some(b'e' | b'E'))).then_some(())?;
+    Some((quotient(w, k)?, at + end))
 }
 
 /// A number read by [`Scan::number`].
@@ -789,7 +823,11 @@ impl<'a> Scan<'a> {
             return Some(());
         }
         loop {
-            self.ws();
+            // Each token taken first where it is written without whitespace before it (serde_json's,
+            // Lambda's), else after whitespace.
+            if self.peek() != Some(b'"') {
+                self.ws();
+            }
             let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
             let found = known.iter().position(|k| {
                 let k = k.as_bytes();
@@ -805,8 +843,16 @@ impl<'a> Scan<'a> {
                 }
                 None => (known.len(), self.plain_str()?),
             };
-            self.eat(b':')?;
+            if !self.take(b':') {
+                self.eat(b':')?;
+            }
             f(self, i, name)?;
+            if self.take(b',') {
+                continue;
+            }
+            if self.take(b'}') {
+                return Some(());
+            }
             self.ws();
             if !self.take(b',') {
                 return self.eat(b'}');
@@ -1047,6 +1093,40 @@ pub(crate) mod tests {
             let mut s = Scan::new(text);
             let ours = s.skip_value(0).is_some() && s.end().is_some();
             assert_eq!(ours, serde, "{text}");
+        }
+    }
+
+    #[test]
+    fn members_are_read_with_or_without_whitespace_between_tokens() {
+        // `members_of` takes `:`, `,` and `}` where they lie when the text is compact; with
+        // whitespace (or none) in any one gap it reads the same members, and a gap without its
+        // token is refused.
+        let tokens = ["{", "\"a\"", ":", "1", ",", "\"zz\"", ":", "[2]", ",", "\"b\"", ":", "\"x\"", "}"];
+        let read = |text: &str| {
+            let mut s = Scan::new(text);
+            let mut got = Vec::new();
+            s.members_of(&["a", "b"], |s, i, name| {
+                let start = s.at();
+                s.skip_value(1)?;
+                got.push((i, name.to_string(), s.since(start)?.trim().to_string()));
+                Some(())
+            })?;
+            s.end()?;
+            Some(got)
+        };
+        let compact = read(&tokens.concat()).unwrap();
+        assert_eq!(compact.iter().map(|(i, _, _)| *i).collect::<Vec<_>>(), [0, 2, 1]);
+        for gap in 0..tokens.len() {
+            for space in [" ", "\n\t ", "\r"] {
+                let mut text = tokens[..gap].concat();
+                text.push_str(space);
+                text.push_str(&tokens[gap..].concat());
+                assert_eq!(read(&text).as_ref(), Some(&compact), "{text:?}");
+            }
+        }
+        for dropped in [2, 4, 6, 12] {
+            let text = [&tokens[..dropped], &tokens[dropped + 1..]].concat().concat();
+            assert_eq!(read(&text), None, "{text:?}");
         }
     }
 

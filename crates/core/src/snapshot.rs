@@ -776,7 +776,7 @@ fn compact_ids(
     s: &mut Scan<'_>,
     entries: &mut Vec<SnapshotEntry>,
     numbers: &mut u128,
-    prefix: &IdPrefix,
+    prefix: &mut IdPrefix,
 ) -> Option<usize> {
     let text = s.text();
     let b = text.as_bytes();
@@ -898,8 +898,8 @@ impl<'a> EscapedColumns<'a> {
             let (bit, len) = if first {
                 // `id` first: it gives the number of entries.
                 (name == "id").then_some(())?;
-                let prefix = IdPrefix::of(site);
-                let n = match compact_ids(s, entries, &mut cols.numbers, &prefix) {
+                let mut prefix = IdPrefix::of(site);
+                let n = match compact_ids(s, entries, &mut cols.numbers, &mut prefix) {
                     Some(n) => n,
                     None => {
                         entries.clear();
@@ -968,7 +968,7 @@ impl<'a> EscapedColumns<'a> {
         let mut entries = self.entries;
         if site != self.site && self.numbers != 0 {
             // The ids stored as numbers read as another site's: made again.
-            let prefix = IdPrefix::of(site);
+            let mut prefix = IdPrefix::of(site);
             for (i, e) in entries.iter_mut().enumerate() {
                 if self.numbers >> i & 1 == 1 {
                     e.id = prefix.id(e.id.as_str().get(3..)?);
@@ -1525,7 +1525,7 @@ mod tests {
             let cols: serde_json::Value = serde_json::from_str(&text).unwrap();
             let column = |name: &str| format!("{}        ", cols[name]);
             let (ids, mut read, mut numbers) = (column("id"), Vec::new(), 0);
-            let taken = compact_ids(&mut Scan::new(&ids), &mut read, &mut numbers, &IdPrefix::of(SiteId::MLB));
+            let taken = compact_ids(&mut Scan::new(&ids), &mut read, &mut numbers, &mut IdPrefix::of(SiteId::MLB));
             prop_assert_eq!(taken, Some(entries.len()), "{}", ids);
             prop_assert_eq!(numbers, (1u128 << entries.len()) - 1);
             prop_assert!(read.iter().zip(&entries).all(|(r, e)| r.id == e.id && r.position == e.position));
