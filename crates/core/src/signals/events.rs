@@ -218,7 +218,15 @@ pub(crate) fn detect(
     let p = w.p_col();
     let t = w.t;
     let rearm_from = t - cfg.rearm();
-    let top_ns = cfg.top_ns();
+    // The configured Ns as they are when already in order (the default `[10, 3]`): sorting a copy
+    // cost an allocation a record.
+    let top_ns_owned;
+    let top_ns: &[u8] = if cfg.top_n.windows(2).all(|p| p[0] > p[1]) && cfg.top_n.last().is_none_or(|n| *n > 0) {
+        &cfg.top_n
+    } else {
+        top_ns_owned = cfg.top_ns();
+        &top_ns_owned
+    };
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.
@@ -261,7 +269,7 @@ pub(crate) fn detect(
             }
         }
         let Some(pc) = p else { continue };
-        top_n_events(w, row, Some(sig), pc, &top_ns, cfg, &mut emit);
+        top_n_events(w, row, Some(sig), pc, top_ns, cfg, &mut emit);
         // New #1.
         if pos == 1 {
             let old = w.cols[pc].cells.iter().find(|c| c.pos == 1).map(|c| w.id_of(c.id));
@@ -325,7 +333,7 @@ pub(crate) fn detect(
         for row in w.n_current..w.n_rows() {
             let from = w.pos(row, pc);
             emit(EventKind::DroppedOut, row, None, Facts { from, ..Facts::default() }, Severity::Info);
-            top_n_events(w, row, None, pc, &top_ns, cfg, &mut emit);
+            top_n_events(w, row, None, pc, top_ns, cfg, &mut emit);
         }
     }
     out.sort_by(|a, b| a.sk.cmp(&b.sk));

@@ -70,17 +70,18 @@ pub fn score(current: &Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> 
 /// takes instead of laying it out again (while the state is the one scored against).
 pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &SignalConfig) -> (Scored, Prepared<'a>) {
     let prepared = ctx.state.prepare(current);
-    let w = Window::build(current, &prepared, ctx.state, cfg);
+    let mut w = Window::build(current, &prepared, ctx.state, cfg);
     let t = current.taken_at;
     let baseline = w.p_col().is_none() && !ctx.state.any_before(t);
     let curve = DemandCurve::choose(ctx.calibration, cfg);
     let r24 = w.r24(cfg);
     // The dwell runs continue from the previous list when the state has them for it.
     let carry = w.p_col().is_some_and(|p| w.cols[p].runs());
-    let (momentum_from, momentum_weights, momentum_den) = w.momentum();
-    let dense = product::ProductContext::dense(&w, momentum_from);
+    let dense = product::ProductContext::dense(&w, w.momentum().0);
     let mut points = [0.0; 256];
     product::ProductContext::fill_points(cfg, &mut points, dense);
+    let terms_kept = dense && w.keep_terms(&points, cfg.momentum_base);
+    let (momentum_from, momentum_weights, momentum_den) = w.momentum();
     let new_from = product::ProductContext::new_from(t, cfg);
     let (started, new_after) = product::ProductContext::new_after(ctx.state, t, new_from);
     let pctx = product::ProductContext {
@@ -92,6 +93,7 @@ pub fn score_keeping<'a>(current: &'a Snapshot, ctx: &ScoreContext<'_>, cfg: &Si
         momentum_den,
         points: &points,
         dense,
+        terms: terms_kept.then(|| w.terms()),
         reviews_from: w.first_col_since(cfg.reviews_window_secs),
         new_from,
         started,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EntryId, EntryType};
 use crate::signals::config::SignalConfig;
 use crate::signals::demand::{DemandBand, DemandCurve};
-use crate::signals::window::{delta, secs_between, slot_pos, Slot, Window};
+use crate::signals::window::{delta, secs_between, slot_pos, Slot, Window, TERMS_ROW};
 use crate::snapshot::SnapshotEntry;
 
 /// The trend class of a product.
@@ -107,6 +107,9 @@ pub(crate) struct ProductContext<'a> {
     /// no slot there is at position 0, so a slot's low byte indexes `points` as is, an absent one
     /// (0) at 0 ([`momentum_num`]).
     pub dense: bool,
+    /// With `dense`, when the window keeps them: each momentum weight times each of `points`
+    /// ([`Window::keep_terms`]), which the momentum adds up instead of multiplying.
+    pub terms: Option<&'a [[f64; TERMS_ROW]]>,
     pub momentum_den: f64,
     /// The first column of the reviews window (the same for every row; the price window's is the
     /// grid's, [`Window::price_min`]).
@@ -244,9 +247,44 @@ fn momentum_num(slots: &[Slot], weights: &[f64], points: &[f64; 256], dense: boo
     if !dense {
         return momentum_num_plain(slots, weights, points);
     }
+    // Four slots a step, added one after the other in column order (the same sum, bit for bit):
+    // ~5.3 instructions a slot, ~6 two at a time (~22 slots a product).
+    let n = slots.len().min(weights.len());
+    let (slots, weights) = (&slots[..n], &weights[..n]);
+    let (v4, w4) = (slots.chunks_exact(4), weights.chunks_exact(4));
+    let (v_rest, w_rest) = (v4.remainder(), w4.remainder());
     let mut num = 0.0;
-    for (v, weight) in slots.iter().zip(weights) {
+    for (v, w) in v4.zip(w4) {
+        num += w[0] * points[usize::from(v[0] as u8)];
+        num += w[1] * points[usize::from(v[1] as u8)];
+        num += w[2] * points[usize::from(v[2] as u8)];
+        num += w[3] * points[usize::from(v[3] as u8)];
+    }
+    for (v, weight) in v_rest.iter().zip(w_rest) {
         num += weight * points[usize::from(*v as u8)];
+    }
+    num
+}
+
+/// [`momentum_num`] off the window's terms (each weight times each position's points, computed
+/// once for the weights): the same products, added in the same order, so the same sum, bit for
+/// bit. Four slots a step: ~3 instructions a slot instead of ~5.3 with the multiplications.
+#[inline]
+fn momentum_num_terms(slots: &[Slot], terms: &[[f64; TERMS_ROW]]) -> f64 {
+    let n = slots.len().min(terms.len());
+    let (slots, terms) = (&slots[..n], &terms[..n]);
+    // Zipped by value (by reference the zip checked both ends each step).
+    let (v4, t4) = (slots.chunks_exact(4), terms.chunks_exact(4));
+    let (v_rest, t_rest) = (v4.remainder(), t4.remainder());
+    let mut num = 0.0;
+    for (v, t) in v4.zip(t4) {
+        num += t[0][usize::from(v[0] as u8)];
+        num += t[1][usize::from(v[1] as u8)];
+        num += t[2][usize::from(v[2] as u8)];
+        num += t[3][usize::from(v[3] as u8)];
+    }
+    for (v, t) in v_rest.iter().zip(t_rest) {
+        num += t[usize::from(*v as u8)];
     }
     num
 }
@@ -351,7 +389,10 @@ pub(crate) fn product_signals(
     let number_one_since = run_since(w, slots, 1, one_carry);
 
     // Momentum: a decayed average of rank points (weights computed once per snapshot).
-    let num = momentum_num(&slots[ctx.momentum_from..], ctx.momentum_weights, ctx.points, ctx.dense);
+    let num = match ctx.terms {
+        Some(terms) => momentum_num_terms(&slots[ctx.momentum_from..], terms),
+        None => momentum_num(&slots[ctx.momentum_from..], ctx.momentum_weights, ctx.points, ctx.dense),
+    };
     let den = ctx.momentum_den;
     let momentum = if den > 0.0 { num / den } else { 0.0 };
 
@@ -490,6 +531,7 @@ mod tests {
                 momentum_weights: &[],
                 points: &[0.0; 256],
                 dense: false,
+                terms: None,
                 momentum_den: 0.0,
                 reviews_from: 0,
                 new_from,
@@ -527,7 +569,8 @@ mod tests {
         /// The momentum read with the slots' low bytes as indices (dense windows) is the one read
         /// through their positions, bit for bit, on every row of any scenario; also when a column
         /// of the state holds a cell at position 0 (a blob read from elsewhere), which makes the
-        /// window not dense.
+        /// window not dense. The snapshot is scored twice: the second time the window keeps the
+        /// first one's weights, and adds up its terms table ([`momentum_num_terms`]).
         #[test]
         fn momentum_by_low_bytes_is_momentum_by_positions(
             (hist, scored) in crate::signals::window::testing::scenario(),
@@ -544,6 +587,7 @@ mod tests {
             // A copy lays its tables out from the columns as they are now.
             let st = st.clone();
             let scored = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
+            let again = crate::signals::score(&s, &crate::signals::ScoreContext { state: &st, calibration: None }, &cfg);
             let prepared = st.prepare(&s);
             let w = Window::build(&s, &prepared, &st, &cfg);
             let (from, weights, den) = ProductContext::momentum_weights(&w, &cfg);
@@ -553,6 +597,7 @@ mod tests {
                 let num = momentum_num_plain(&w.slots(row)[from..], &weights, &points);
                 let want = if den > 0.0 { num / den } else { 0.0 };
                 prop_assert_eq!(p.momentum.to_bits(), want.to_bits(), "row {}", row);
+                prop_assert_eq!(again.products[row].momentum.to_bits(), want.to_bits(), "row {} again", row);
             }
         }
     }
