@@ -145,8 +145,8 @@ fn generate() -> (Vec<String>, NameMap) {
                     let mut e = SnapshotEntry::bare(Position::new(i as i64 + 1).unwrap(), id, EntryType::Product);
                     let p = prices[c].entry(*n).or_insert(100.0 + (*n as f64) * 7.0);
                     if rng.below(20) == 0 {
-                        // In cents, as the API gives prices (`13999`, `1299.9`): a float product
-                        // such as `134.39999999999998` is never one.
+                        // In cents, as the API gives prices (`13999`, `280` in testdata/meli-fixtures):
+                        // a float product such as `134.39999999999998` is never one.
                         *p = (*p * (0.8 + (rng.below(40) as f64) / 100.0) * 100.0).round() / 100.0;
                     }
                     let r = reviews[c].entry(*n).or_insert(50 * n);
