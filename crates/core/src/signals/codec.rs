@@ -32,8 +32,13 @@ pub(crate) fn unzig(x: u64) -> i64 {
 /// doubling held 3.9 KB more in a warm state of 28.9 KB, an eighth more 1.3 KB.
 pub(crate) fn reserve_room<T>(v: &mut Vec<T>, n: usize) {
     if v.capacity() - v.len() < n {
-        v.reserve_exact(n + n / 8);
+        v.reserve_exact(room(n));
     }
+}
+
+/// The room [`reserve_room`] makes for `n` items: an eighth more.
+pub(crate) fn room(n: usize) -> usize {
+    n + n / 8
 }
 
 pub(crate) struct Writer {

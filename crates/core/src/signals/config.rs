@@ -1,5 +1,7 @@
 //! The scorer's configuration: every threshold of `docs/signals.md` §2, with its default.
 
+use std::borrow::Cow;
+
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -88,12 +90,18 @@ impl SignalConfig {
         Duration::seconds(self.rearm_secs.max(0))
     }
 
-    /// The top-N values, deduplicated, without 0, largest first (so events come out in a fixed order).
-    pub fn top_ns(&self) -> Vec<u8> {
-        let mut v: Vec<u8> = self.top_n.iter().copied().filter(|n| *n > 0).collect();
+    /// The top-N values, deduplicated, without 0, largest first (so events come out in a fixed order):
+    /// the configured ones as they are when they already are so (the default `[10, 3]`; the scorer
+    /// reads them for every record, and sorting a copy was an allocation a record).
+    pub fn top_ns(&self) -> Cow<'_, [u8]> {
+        let n = &self.top_n;
+        if n.windows(2).all(|p| p[0] > p[1]) && n.last().is_none_or(|n| *n > 0) {
+            return Cow::Borrowed(n);
+        }
+        let mut v: Vec<u8> = n.iter().copied().filter(|n| *n > 0).collect();
         v.sort_unstable_by(|a, b| b.cmp(a));
         v.dedup();
-        v
+        Cow::Owned(v)
     }
 
     /// The smallest top N (the "podium" that makes an entrant notable).
@@ -115,5 +123,20 @@ mod tests {
         assert_eq!(c.smallest_top(), 3);
         assert_eq!(c.lookback(), Duration::hours(27));
         assert!(serde_json::from_str::<SignalConfig>(r#"{"hysterisis": 1}"#).is_err());
+        // The default is in order already: read as configured, not copied.
+        assert!(matches!(SignalConfig::default().top_ns(), Cow::Borrowed([10, 3])));
+    }
+
+    proptest::proptest! {
+        /// Read as configured or sorted into a copy, the Ns are the positive ones, deduplicated,
+        /// largest first.
+        #[test]
+        fn top_ns_are_the_positive_ns_largest_first(n in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..5)) {
+            let c = SignalConfig { top_n: n.clone(), ..SignalConfig::default() };
+            let mut want: Vec<u8> = n.into_iter().filter(|n| *n > 0).collect();
+            want.sort_unstable_by(|a, b| b.cmp(a));
+            want.dedup();
+            proptest::prop_assert_eq!(c.top_ns().to_vec(), want);
+        }
     }
 }

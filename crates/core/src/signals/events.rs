@@ -218,15 +218,8 @@ pub(crate) fn detect(
     let p = w.p_col();
     let t = w.t;
     let rearm_from = t - cfg.rearm();
-    // The configured Ns as they are when already in order (the default `[10, 3]`): sorting a copy
-    // cost an allocation a record.
-    let top_ns_owned;
-    let top_ns: &[u8] = if cfg.top_n.windows(2).all(|p| p[0] > p[1]) && cfg.top_n.last().is_none_or(|n| *n > 0) {
-        &cfg.top_n
-    } else {
-        top_ns_owned = cfg.top_ns();
-        &top_ns_owned
-    };
+    let top_ns = cfg.top_ns();
+    let top_ns: &[u8] = &top_ns;
     let smallest_top = top_ns.last().copied().unwrap_or(3);
     let mut suppressed = 0usize;
     // The events that re-arm holds back: those fired within `[t − rearm, t)`, read once.

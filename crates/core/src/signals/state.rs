@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::ids::{CategoryId, EntryId, EntryType, Position, SiteId};
 use crate::keys;
 use crate::signals::codec::{
-    base64_decode, base64_encode, base64_push, reserve_room, unzig, zig, CodecError, Reader, Writer,
+    base64_decode, base64_encode, base64_push, reserve_room, room, unzig, zig, CodecError, Reader, Writer,
 };
 use crate::signals::config::SignalConfig;
 use crate::signals::events::{EventKind, KEY_KIND_MAX};
@@ -1539,8 +1539,7 @@ fn text_into(mut text: String, blob: &[u8], spans: &[Span], before: &Written) ->
     text.clear();
     let need = blob.len().div_ceil(3) * 4;
     if text.capacity() < need {
-        // As `reserve_room`.
-        text.reserve_exact(need + need / 8);
+        text.reserve_exact(room(need));
     }
     let old = before.text.as_str();
     let mut done = 0;

@@ -127,7 +127,6 @@ impl Weights {
     fn build_terms(&mut self, points: &[f64; 256], base: u8) {
         let terms = self.terms.get_or_insert_with(Box::default);
         // Written in place: rows built and pushed were copied (~78k instructions a build, ~23k so).
-        terms.rows.truncate(self.weights.len());
         terms.rows.resize(self.weights.len(), [0.0; TERMS_ROW]);
         for (row, w) in terms.rows.iter_mut().zip(&self.weights) {
             for (x, p) in row.iter_mut().zip(points) {
