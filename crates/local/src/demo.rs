@@ -320,33 +320,13 @@ fn print_events(events: &[EventItem]) {
         println!("  {k:<16} {n}");
     }
     println!("\n== Top movers ==");
-    for e in top_movers(events, 10) {
+    for e in meli_core::notify::render::top_movers(events, 10) {
         println!("  {}", render::event_line(e));
     }
     println!("\n== Latest events ==");
     for e in events.iter().rev().take(15).collect::<Vec<_>>().into_iter().rev() {
         println!("  {}", render::event_line(e));
     }
-}
-
-/// The `n` largest moves of the period, largest first (newest first among equals), each move once:
-/// one move can make several events (a climb of six places into the top 10 is a `climber` and an
-/// `entered_top_10`), and the one named after the move (`climber`, `faller`) stands for it.
-fn top_movers(events: &[EventItem], n: usize) -> Vec<&EventItem> {
-    use meli_core::signals::EventKind;
-    let mut movers: Vec<&EventItem> = events.iter().filter(|e| e.places.is_some_and(|p| p != 0)).collect();
-    movers.sort_by_key(|e| {
-        let named_after_the_move = matches!(e.kind, EventKind::Climber | EventKind::Faller);
-        (
-            std::cmp::Reverse(e.places.map_or(0, |p| p.unsigned_abs())),
-            std::cmp::Reverse(e.taken_at),
-            !named_after_the_move,
-        )
-    });
-    let mut seen = std::collections::HashSet::new();
-    movers.retain(|e| seen.insert((e.site, &e.category, &e.product, e.taken_at)));
-    movers.truncate(n);
-    movers
 }
 
 /// The alerts the demo sent to its file sink, in the site's language: a count and the latest few.
@@ -434,54 +414,4 @@ fn print_units(out: &DemoOutcome, every: Duration, every_text: &str) {
         wru * refreshes * USD_PER_M_WRU / 1e6,
         rru * refreshes * USD_PER_M_RRU / 1e6
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use meli_core::signals::{EventKind, SignalConfig};
-    use meli_core::snapshot::Snapshot;
-
-    use super::top_movers;
-
-    /// Hourly lists of 20 in which the list of `moves` is applied one hour after the other: each
-    /// `(from, to)` moves the product at `from` to `to` (1-based), the others shifting.
-    fn scored(moves: &[(usize, usize)]) -> Vec<meli_core::signals::EventItem> {
-        let mut order: Vec<String> = (1..=20).map(|i| format!("MLB{}", 1000 + i)).collect();
-        let list = |hour: usize, order: &[String]| {
-            let entries: Vec<serde_json::Value> = order
-                .iter()
-                .enumerate()
-                .map(|(i, id)| serde_json::json!({"position": i + 1, "id": id, "type": "PRODUCT"}))
-                .collect();
-            serde_json::json!({"site": "MLB", "category": "MLB1055",
-                "taken_at": format!("2026-11-02T{hour:02}:00:00Z"), "entries": entries})
-        };
-        let mut lists = vec![list(0, &order)];
-        for (hour, &(from, to)) in moves.iter().enumerate() {
-            let p = order.remove(from - 1);
-            order.insert(to - 1, p);
-            lists.push(list(hour + 1, &order));
-        }
-        let snapshots: Vec<Snapshot> = serde_json::from_value(serde_json::Value::Array(lists)).unwrap();
-        meli_core::score_step::score_series(snapshots, &SignalConfig::default()).unwrap()
-    }
-
-    #[test]
-    fn a_move_is_one_mover_however_many_events_it_makes() {
-        // #16 → #9: a climber and an entered_top_10 (and the one pushed out of the top 10); then
-        // #20 → #14, a smaller climb with no other event of its own.
-        let events = scored(&[(16, 9), (20, 14)]);
-        let climb = events.iter().filter(|e| e.product.as_str() == "MLB1016").count();
-        assert!(climb >= 2, "the big climb makes several events: {events:#?}");
-        let movers = top_movers(&events, 10);
-        let products: Vec<&str> = movers.iter().map(|e| e.product.as_str()).collect();
-        let first = products.iter().position(|p| *p == "MLB1016");
-        assert_eq!(first, Some(0), "the largest move leads: {products:?}");
-        assert_eq!(products.iter().filter(|p| **p == "MLB1016").count(), 1, "{products:?}");
-        assert_eq!(movers[0].kind, EventKind::Climber, "the event named after the move stands for it");
-        assert_eq!(movers[0].places, Some(7));
-        assert!(products.contains(&"MLB1020"), "{products:?}");
-        assert!(movers.windows(2).all(|w| w[0].places.map(i32::abs) >= w[1].places.map(i32::abs)));
-        assert_eq!(top_movers(&events, 1).len(), 1);
-    }
 }

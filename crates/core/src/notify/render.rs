@@ -413,7 +413,7 @@ pub struct CategoryDigest<'a> {
     pub category: crate::ids::CategoryId,
     /// Events per kind.
     pub counts: BTreeMap<EventKind, usize>,
-    /// The biggest moves (by places, then severity), at most [`TOP_MOVERS`].
+    /// The biggest moves ([`top_movers`]), at most [`TOP_MOVERS`].
     pub top_movers: Vec<&'a EventItem>,
     /// New #1s of the period, in time order.
     pub number_ones: Vec<&'a EventItem>,
@@ -455,6 +455,22 @@ fn report_button(lang: Lang) -> &'static str {
 /// Movers listed per category in a digest.
 pub const TOP_MOVERS: usize = 3;
 
+/// The `n` biggest moves among `events`, by places, then oldest first, then by sort key. A mover
+/// is a `climber` or `faller` event: one move makes one of those, where it can also make top-N
+/// events, so each move is listed once.
+pub fn top_movers<'a>(events: impl IntoIterator<Item = &'a EventItem>, n: usize) -> Vec<&'a EventItem> {
+    let mut movers: Vec<&EventItem> = events
+        .into_iter()
+        .filter(|e| matches!(e.kind, EventKind::Climber | EventKind::Faller) && e.places.is_some())
+        .collect();
+    movers.sort_by(|a, b| {
+        let key = |e: &EventItem| (std::cmp::Reverse(e.places.map_or(0, i32::unsigned_abs)), e.taken_at);
+        key(a).cmp(&key(b)).then_with(|| a.sk.cmp(&b.sk))
+    });
+    movers.truncate(n);
+    movers
+}
+
 /// Groups the events of a period per category (in key order) with the top movers.
 pub fn summarize<'a>(events: &[&'a EventItem]) -> Vec<CategoryDigest<'a>> {
     let mut by_cat: BTreeMap<(String, String), Vec<&'a EventItem>> = BTreeMap::new();
@@ -470,16 +486,7 @@ pub fn summarize<'a>(events: &[&'a EventItem]) -> Vec<CategoryDigest<'a>> {
             for e in &list {
                 *counts.entry(e.kind).or_insert(0) += 1;
             }
-            let mut movers: Vec<&EventItem> = list
-                .iter()
-                .copied()
-                .filter(|e| matches!(e.kind, EventKind::Climber | EventKind::Faller) && e.places.is_some())
-                .collect();
-            movers.sort_by(|a, b| {
-                let key = |e: &EventItem| (std::cmp::Reverse(e.places.map_or(0, i32::unsigned_abs)), e.taken_at);
-                key(a).cmp(&key(b)).then_with(|| a.sk.cmp(&b.sk))
-            });
-            movers.truncate(TOP_MOVERS);
+            let movers = top_movers(list.iter().copied(), TOP_MOVERS);
             let number_ones = list.iter().copied().filter(|e| e.kind == EventKind::NewNumberOne).collect();
             Some(CategoryDigest {
                 site: first.site,

@@ -862,3 +862,39 @@ fn reports_stop_when_their_time_budget_is_spent_and_the_digest_still_goes_out() 
     let linked = sns.sns().iter().filter(|m| m.email.contains("Relatório completo: https://")).count();
     assert_eq!(linked, 2);
 }
+
+/// Hourly lists of 20 in which `moves` are made one hour after the other: each `(from, to)` takes
+/// the product at `from` to `to` (1-based), the others shifting; scored as the pipeline scores.
+fn scored_moves(moves: &[(usize, usize)]) -> Vec<EventItem> {
+    let mut order: Vec<String> = (1..=20).map(|i| format!("MLB{}", 1000 + i)).collect();
+    let list = |hour: usize, order: &[String]| {
+        let entries: Vec<serde_json::Value> = order
+            .iter()
+            .enumerate()
+            .map(|(i, id)| serde_json::json!({"position": i + 1, "id": id, "type": "PRODUCT"}))
+            .collect();
+        serde_json::json!({"site": "MLB", "category": "MLB1055",
+            "taken_at": format!("2026-11-02T{hour:02}:00:00Z"), "entries": entries})
+    };
+    let mut lists = vec![list(0, &order)];
+    for (hour, &(from, to)) in moves.iter().enumerate() {
+        let p = order.remove(from - 1);
+        order.insert(to - 1, p);
+        lists.push(list(hour + 1, &order));
+    }
+    let snapshots: Vec<crate::snapshot::Snapshot> = serde_json::from_value(serde_json::Value::Array(lists)).unwrap();
+    crate::score_step::score_series(snapshots, &crate::signals::SignalConfig::default()).unwrap()
+}
+
+#[test]
+fn a_move_is_one_top_mover_however_many_events_it_makes() {
+    // #16 → #9 makes a climber and an entered_top_10; then #20 → #14, a smaller climb.
+    let events = scored_moves(&[(16, 9), (20, 14)]);
+    let of_the_big_climb: Vec<EventKind> =
+        events.iter().filter(|e| e.product.as_str() == "MLB1016").map(|e| e.kind).collect();
+    assert!(of_the_big_climb.contains(&EventKind::EnteredTopN), "{of_the_big_climb:?}");
+    let movers = render::top_movers(&events, 10);
+    let listed: Vec<(&str, Option<i32>)> = movers.iter().map(|e| (e.product.as_str(), e.places)).collect();
+    assert_eq!(listed, [("MLB1016", Some(7)), ("MLB1020", Some(6))]);
+    assert_eq!(render::top_movers(&events, 1).len(), 1);
+}
